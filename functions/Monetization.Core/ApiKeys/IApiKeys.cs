@@ -1,0 +1,54 @@
+namespace Monetization.Core.ApiKeys;
+
+/// <summary>What a new API key should look like. Name and tags identify the subscriber it belongs to.</summary>
+public sealed record ApiKeySpec(
+    string Name,
+    string Description,
+    bool Enabled,
+    string? CustomerId,
+    IReadOnlyDictionary<string, string> Tags);
+
+/// <summary>An API Gateway API key. <see cref="Value"/> is only present when it was asked for.</summary>
+public sealed record ApiKey(
+    string Id,
+    string Name,
+    bool Enabled,
+    string? CustomerId,
+    IReadOnlyDictionary<string, string> Tags,
+    Secret? Value);
+
+/// <summary>One day of one key's usage in a usage plan.</summary>
+public sealed record DailyUsage(DateOnly Day, long Used, long Remaining);
+
+/// <summary>
+/// API keys and usage-plan membership. Operations that API Gateway reports as "already so" (409 on adding a key that
+/// is in the plan, 404 on removing one that is not) are expected outcomes and come back as <c>false</c>, not as
+/// exceptions, so flows can be retried safely.
+/// </summary>
+public interface IApiKeys
+{
+    Task<ApiKey> CreateAsync(ApiKeySpec spec, CancellationToken cancellationToken);
+
+    Task<ApiKey?> GetAsync(string keyId, bool includeValue, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ApiKey>> FindByNameAsync(string name, bool includeValue, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<ApiKey>> FindByCustomerIdAsync(string customerId, bool includeValue, CancellationToken cancellationToken);
+
+    Task SetEnabledAsync(string keyId, bool enabled, CancellationToken cancellationToken);
+
+    Task SetCustomerIdAsync(string keyId, string customerId, CancellationToken cancellationToken);
+
+    /// <returns><c>false</c> when the key did not exist.</returns>
+    Task<bool> DeleteAsync(string keyId, CancellationToken cancellationToken);
+
+    /// <returns><c>false</c> when the key was already in the plan.</returns>
+    Task<bool> AddToUsagePlanAsync(string usagePlanId, string keyId, CancellationToken cancellationToken);
+
+    /// <returns><c>false</c> when the key was not in the plan.</returns>
+    Task<bool> RemoveFromUsagePlanAsync(string usagePlanId, string keyId, CancellationToken cancellationToken);
+
+    /// <summary>Usage per key per day over the inclusive date range, all pages.</summary>
+    Task<IReadOnlyDictionary<string, IReadOnlyList<DailyUsage>>> GetUsageAsync(
+        string usagePlanId, DateOnly startDate, DateOnly endDate, string? keyId, CancellationToken cancellationToken);
+}

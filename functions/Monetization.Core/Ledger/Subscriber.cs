@@ -1,0 +1,79 @@
+namespace Monetization.Core.Ledger;
+
+public enum Channel
+{
+    Stripe,
+    Marketplace,
+}
+
+public enum SubscriberStatus
+{
+    /// <summary>Registration or landing has started; access may not exist yet.</summary>
+    Pending,
+
+    /// <summary>Paid up: the key is in its usage plan and enabled.</summary>
+    Active,
+
+    /// <summary>Billing stopped being paid, or Marketplace reported unsubscribe-pending; the record is kept.</summary>
+    Suspended,
+
+    /// <summary>The subscription has ended; no access.</summary>
+    Cancelled,
+
+    /// <summary>Marketplace reported subscribe-fail; no access.</summary>
+    Failed,
+}
+
+/// <summary>
+/// A subscriber as the ledger remembers it. <see cref="Id"/> is <c>stripe#&lt;normalised email&gt;</c> or
+/// <c>mp#&lt;customer key&gt;</c>. <see cref="Version"/> is the optimistic-concurrency counter the ledger checks on
+/// every replace; callers never set it by hand beyond copying what they read.
+/// </summary>
+public sealed record Subscriber
+{
+    public required string Id { get; init; }
+
+    public required Channel Channel { get; init; }
+
+    public required SubscriberStatus Status { get; init; }
+
+    public string? ApiKeyId { get; init; }
+
+    public string? UsagePlanId { get; init; }
+
+    public string? Email { get; init; }
+
+    public string? FirstName { get; init; }
+
+    public string? LastName { get; init; }
+
+    public string? StripeCustomerId { get; init; }
+
+    public string? StripeSubscriptionId { get; init; }
+
+    public string? MarketplaceCustomerIdentifier { get; init; }
+
+    public string? CustomerAwsAccountId { get; init; }
+
+    public string? ProductCode { get; init; }
+
+    public string? LicenseArn { get; init; }
+
+    /// <summary>The buyer came through the landing page (Marketplace) or finished signup (Stripe).</summary>
+    public bool Registered { get; init; }
+
+    /// <summary>The latest lifecycle event grants a subscription.</summary>
+    public bool Subscribed { get; init; }
+
+    /// <summary>Timestamp of the newest lifecycle event applied; older events are stale.</summary>
+    public DateTimeOffset? LastEventAt { get; init; }
+
+    /// <summary>Name of the newest lifecycle event applied (e.g. <c>subscribe-success</c>).</summary>
+    public string? LastEvent { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public required DateTimeOffset UpdatedAt { get; init; }
+
+    public long Version { get; init; }
+}

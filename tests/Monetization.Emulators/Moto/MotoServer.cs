@@ -1,0 +1,182 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Monetization.Emulators.Moto;
+
+/// <summary>
+/// A moto_server process on a free loopback port: the real AWS emulator the tests and the sandbox run against.
+/// With <see cref="MotoServerOptions.InitialNoAuthActionCount"/> set, moto verifies SigV4 signatures and evaluates IAM
+/// policies for every call after the first N.
+/// </summary>
+public sealed class MotoServer : IAsyncDisposable
+{
+    public const string InstallHint = "moto_server was not found on PATH. Install it with: python3 -m pip install 'moto[server]==5.2.1'";
+
+    private readonly Process _process;
+    private readonly StringBuilder _output;
+
+    private MotoServer(Process process, Uri endpoint, StringBuilder output)
+    {
+        _process = process;
+        Endpoint = endpoint;
+        _output = output;
+    }
+
+    public Uri Endpoint { get; }
+
+    public static async Task<MotoServer> StartAsync(MotoServerOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new MotoServerOptions();
+        var executable = FindOnPath("moto_server") ?? throw new InvalidOperationException(InstallHint);
+        var port = FreePort.Next();
+        var startInfo = new ProcessStartInfo(executable)
+        {
+            ArgumentList = { "-H", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture) },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (options.InitialNoAuthActionCount is { } count)
+        {
+            startInfo.Environment["INITIAL_NO_AUTH_ACTION_COUNT"] = count.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var output = new StringBuilder();
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) => Append(output, e.Data);
+        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
+        if (!process.Start())
+        {
+            throw new InvalidOperationException(InstallHint);
+        }
+
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var server = new MotoServer(process, new Uri($"http://127.0.0.1:{port}"), output);
+        try
+        {
+            await server.WaitUntilReadyAsync(options.StartTimeout, cancellationToken);
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+
+        return server;
+    }
+
+    /// <summary>Forgets every resource moto holds (keeps the process and its IAM settings).</summary>
+    public async Task ResetAsync(CancellationToken cancellationToken = default)
+    {
+        using var http = new HttpClient();
+        using var response = await http.PostAsync(new Uri(Endpoint, "/moto-api/reset"), null, cancellationToken);
+        response.EnsureSuccessStatusCode();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    private async Task WaitUntilReadyAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"moto_server exited with code {_process.ExitCode} before it was ready:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(Endpoint, "/moto-api/data.json"), cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Slow first answer; ask again.
+            }
+
+            await Task.Delay(100, cancellationToken);
+        }
+
+        throw new TimeoutException($"moto_server did not answer within {timeout.TotalSeconds:0} s:\n{Output}");
+    }
+
+    private string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    private static void Append(StringBuilder output, string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (output)
+        {
+            if (output.Length < 64_000)
+            {
+                output.AppendLine(line);
+            }
+        }
+    }
+
+    internal static string? FindOnPath(string name)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
+        foreach (var directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}
+
+public sealed record MotoServerOptions
+{
+    /// <summary>When set, moto enforces SigV4 and IAM after this many unauthenticated calls.</summary>
+    public int? InitialNoAuthActionCount { get; init; }
+
+    public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}
