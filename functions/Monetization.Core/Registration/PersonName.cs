@@ -1,0 +1,45 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Monetization.Core.Registration;
+
+/// <summary>A first or last name: 1-100 characters once trimmed, no control characters.</summary>
+public sealed record PersonName
+{
+    public const int MaxLength = 100;
+
+    private PersonName(string value) => Value = value;
+
+    public string Value { get; }
+
+    public static bool TryParse(string? input, string field, [NotNullWhen(true)] out PersonName? name, [NotNullWhen(false)] out string? error)
+    {
+        name = null;
+        var value = input?.Trim() ?? string.Empty;
+        if (value.Length == 0)
+        {
+            error = $"Enter your {field}.";
+            return false;
+        }
+
+        if (value.Length > MaxLength)
+        {
+            error = $"Your {field} can have at most {MaxLength} characters.";
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (char.IsControl(c) || char.GetUnicodeCategory(c) is System.Globalization.UnicodeCategory.Format)
+            {
+                error = $"Your {field} contains a character that is not allowed.";
+                return false;
+            }
+        }
+
+        name = new PersonName(value);
+        error = null;
+        return true;
+    }
+
+    public override string ToString() => Value;
+}
