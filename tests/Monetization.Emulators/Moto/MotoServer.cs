@@ -29,14 +29,16 @@ public sealed class MotoServer : IAsyncDisposable
     {
         options ??= new MotoServerOptions();
         var executable = FindOnPath("moto_server") ?? throw new InvalidOperationException(InstallHint);
-        var port = FreePort.Next();
-        var startInfo = new ProcessStartInfo(executable)
-        {
-            ArgumentList = { "-H", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture) },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var port = FreePort.Next().ToString(CultureInfo.InvariantCulture);
+        var startInfo = options.SerializeRequests
+            ? new ProcessStartInfo(FindOnPath("python3") ?? throw new InvalidOperationException(InstallHint))
+            {
+                ArgumentList = { "-c", SerializedServerScript, "127.0.0.1", port },
+            }
+            : new ProcessStartInfo(executable) { ArgumentList = { "-H", "127.0.0.1", "-p", port } };
+        startInfo.RedirectStandardOutput = true;
+        startInfo.RedirectStandardError = true;
+        startInfo.UseShellExecute = false;
         if (options.InitialNoAuthActionCount is { } count)
         {
             startInfo.Environment["INITIAL_NO_AUTH_ACTION_COUNT"] = count.ToString(CultureInfo.InvariantCulture);
@@ -66,6 +68,20 @@ public sealed class MotoServer : IAsyncDisposable
 
         return server;
     }
+
+    // moto_server's own app behind one lock: the same server, but a request runs only when the previous one is done.
+    private const string SerializedServerScript = """
+        import os, sys, threading
+        from werkzeug.serving import run_simple
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+        os.environ.setdefault("MOTO_PORT", sys.argv[2])
+        app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+        def serialized(environ, start_response):
+            with lock:
+                return list(app(environ, start_response))
+        run_simple(sys.argv[1], int(sys.argv[2]), serialized, threaded=True)
+        """;
 
     /// <summary>Forgets every resource moto holds (keeps the process and its IAM settings).</summary>
     public async Task ResetAsync(CancellationToken cancellationToken = default)
@@ -179,4 +195,11 @@ public sealed record MotoServerOptions
     public int? InitialNoAuthActionCount { get; init; }
 
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Runs one request at a time. moto's threaded server evaluates a condition and writes the item as two unlocked
+    /// steps, so two concurrent conditional writes to one item can both succeed; DynamoDB itself never lets that
+    /// happen. Tests that prove exactly-once behaviour under concurrency need this on.
+    /// </summary>
+    public bool SerializeRequests { get; init; }
 }

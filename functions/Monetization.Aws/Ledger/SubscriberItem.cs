@@ -1,0 +1,143 @@
+using System.Globalization;
+using Amazon.DynamoDBv2.Model;
+using Monetization.Core.Ledger;
+
+namespace Monetization.Aws.Ledger;
+
+/// <summary>
+/// The one place that knows how a <see cref="Subscriber"/> and its lookup pointers are laid out in the ledger table.
+/// Absent values are absent attributes (never NULL), enums are their names, timestamps are round-trip ISO-8601 text
+/// so the offset and every tick survive.
+/// </summary>
+internal static class SubscriberItem
+{
+    public const string SubscriberPrefix = "SUB#";
+    public const string ApiKeyPointerPrefix = "KEY#";
+    public const string StripeSubscriptionPointerPrefix = "STRIPESUB#";
+
+    public const string SubscriberId = "subscriberId";
+    public const string Version = "version";
+
+    private const string Channel = "channel";
+    private const string Status = "status";
+    private const string ApiKeyId = "apiKeyId";
+    private const string UsagePlanId = "usagePlanId";
+    private const string Email = "email";
+    private const string FirstName = "firstName";
+    private const string LastName = "lastName";
+    private const string StripeCustomerId = "stripeCustomerId";
+    private const string StripeSubscriptionId = "stripeSubscriptionId";
+    private const string MarketplaceCustomerIdentifier = "marketplaceCustomerIdentifier";
+    private const string CustomerAwsAccountId = "customerAwsAccountId";
+    private const string ProductCode = "productCode";
+    private const string LicenseArn = "licenseArn";
+    private const string Registered = "registered";
+    private const string Subscribed = "subscribed";
+    private const string LastEventAt = "lastEventAt";
+    private const string LastEvent = "lastEvent";
+    private const string CreatedAt = "createdAt";
+    private const string UpdatedAt = "updatedAt";
+
+    public static Dictionary<string, AttributeValue> Key(string subscriberId) => PartitionKey(SubscriberPrefix + subscriberId);
+
+    public static Dictionary<string, AttributeValue> PartitionKey(string pk) =>
+        new() { [LedgerTable.PartitionKey] = new AttributeValue { S = pk } };
+
+    public static Dictionary<string, AttributeValue> ToItem(Subscriber subscriber, long version)
+    {
+        var item = Key(subscriber.Id);
+        item[SubscriberId] = Text(subscriber.Id);
+        item[Channel] = Text(subscriber.Channel.ToString());
+        item[Status] = Text(subscriber.Status.ToString());
+        AddIfSet(item, ApiKeyId, subscriber.ApiKeyId);
+        AddIfSet(item, UsagePlanId, subscriber.UsagePlanId);
+        AddIfSet(item, Email, subscriber.Email);
+        AddIfSet(item, FirstName, subscriber.FirstName);
+        AddIfSet(item, LastName, subscriber.LastName);
+        AddIfSet(item, StripeCustomerId, subscriber.StripeCustomerId);
+        AddIfSet(item, StripeSubscriptionId, subscriber.StripeSubscriptionId);
+        AddIfSet(item, MarketplaceCustomerIdentifier, subscriber.MarketplaceCustomerIdentifier);
+        AddIfSet(item, CustomerAwsAccountId, subscriber.CustomerAwsAccountId);
+        AddIfSet(item, ProductCode, subscriber.ProductCode);
+        AddIfSet(item, LicenseArn, subscriber.LicenseArn);
+        item[Registered] = new AttributeValue { BOOL = subscriber.Registered };
+        item[Subscribed] = new AttributeValue { BOOL = subscriber.Subscribed };
+        if (subscriber.LastEventAt is { } lastEventAt)
+        {
+            item[LastEventAt] = Timestamp(lastEventAt);
+        }
+
+        AddIfSet(item, LastEvent, subscriber.LastEvent);
+        item[CreatedAt] = Timestamp(subscriber.CreatedAt);
+        item[UpdatedAt] = Timestamp(subscriber.UpdatedAt);
+        item[Version] = Number(version);
+        return item;
+    }
+
+    public static Subscriber FromItem(Dictionary<string, AttributeValue> item) => new()
+    {
+        Id = item[SubscriberId].S,
+        Channel = Enum.Parse<Channel>(item[Channel].S),
+        Status = Enum.Parse<SubscriberStatus>(item[Status].S),
+        ApiKeyId = Optional(item, ApiKeyId),
+        UsagePlanId = Optional(item, UsagePlanId),
+        Email = Optional(item, Email),
+        FirstName = Optional(item, FirstName),
+        LastName = Optional(item, LastName),
+        StripeCustomerId = Optional(item, StripeCustomerId),
+        StripeSubscriptionId = Optional(item, StripeSubscriptionId),
+        MarketplaceCustomerIdentifier = Optional(item, MarketplaceCustomerIdentifier),
+        CustomerAwsAccountId = Optional(item, CustomerAwsAccountId),
+        ProductCode = Optional(item, ProductCode),
+        LicenseArn = Optional(item, LicenseArn),
+        Registered = item.TryGetValue(Registered, out var registered) && registered.BOOL == true,
+        Subscribed = item.TryGetValue(Subscribed, out var subscribed) && subscribed.BOOL == true,
+        LastEventAt = Optional(item, LastEventAt) is { } lastEventAt ? ParseTimestamp(lastEventAt) : null,
+        LastEvent = Optional(item, LastEvent),
+        CreatedAt = ParseTimestamp(item[CreatedAt].S),
+        UpdatedAt = ParseTimestamp(item[UpdatedAt].S),
+        Version = long.Parse(item[Version].N, CultureInfo.InvariantCulture),
+    };
+
+    /// <summary>The lookup pointers the subscriber's current fields call for, as <c>pk</c> values.</summary>
+    public static IEnumerable<string> PointerKeys(Subscriber subscriber)
+    {
+        if (!string.IsNullOrEmpty(subscriber.ApiKeyId))
+        {
+            yield return ApiKeyPointerPrefix + subscriber.ApiKeyId;
+        }
+
+        if (!string.IsNullOrEmpty(subscriber.StripeSubscriptionId))
+        {
+            yield return StripeSubscriptionPointerPrefix + subscriber.StripeSubscriptionId;
+        }
+    }
+
+    public static Dictionary<string, AttributeValue> Pointer(string pk, string subscriberId)
+    {
+        var item = PartitionKey(pk);
+        item[SubscriberId] = Text(subscriberId);
+        return item;
+    }
+
+    public static AttributeValue Text(string value) => new() { S = value };
+
+    public static AttributeValue Number(long value) => new() { N = value.ToString(CultureInfo.InvariantCulture) };
+
+    private static void AddIfSet(Dictionary<string, AttributeValue> item, string name, string? value)
+    {
+        // DynamoDB stores empty strings, but an empty id means "not set" everywhere in the core; keep one spelling of absent.
+        if (!string.IsNullOrEmpty(value))
+        {
+            item[name] = Text(value);
+        }
+    }
+
+    private static string? Optional(Dictionary<string, AttributeValue> item, string name) =>
+        item.TryGetValue(name, out var value) ? value.S : null;
+
+    private static AttributeValue Timestamp(DateTimeOffset value) => Text(value.ToString("O", CultureInfo.InvariantCulture));
+
+    private static DateTimeOffset ParseTimestamp(string value) =>
+        DateTimeOffset.ParseExact(value, "O", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);
+}
