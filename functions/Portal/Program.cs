@@ -1,8 +1,6 @@
-var builder = WebApplication.CreateSlimBuilder(args);
-builder.Logging.AddJsonConsole();
+using Monetization.Portal.Hosting;
 
-var app = builder.Build();
-app.MapGet("/healthz", () => TypedResults.Ok("ok"));
+var app = PortalApp.Create(args);
 app.Run();
 
 public partial class Program;
