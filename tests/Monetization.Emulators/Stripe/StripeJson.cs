@@ -1,0 +1,271 @@
+using System.Text.Json.Nodes;
+
+namespace Monetization.Emulators.Stripe;
+
+/// <summary>
+/// Renders emulated resources in the shapes of Stripe's published example objects (API version 2025-03-31.basil and
+/// later: billing periods live on subscription items, prices carry <c>recurring.meter</c>).
+/// </summary>
+internal static class StripeJson
+{
+    public static JsonObject Customer(EmulatedCustomer c) => new()
+    {
+        ["id"] = c.Id,
+        ["object"] = "customer",
+        ["address"] = null,
+        ["balance"] = 0,
+        ["created"] = c.Created,
+        ["currency"] = null,
+        ["default_source"] = null,
+        ["delinquent"] = false,
+        ["description"] = c.Description,
+        ["discount"] = null,
+        ["email"] = c.Email,
+        ["invoice_prefix"] = c.Id[4..Math.Min(c.Id.Length, 11)].ToUpperInvariant(),
+        ["invoice_settings"] = new JsonObject
+        {
+            ["custom_fields"] = null,
+            ["default_payment_method"] = null,
+            ["footer"] = null,
+            ["rendering_options"] = null,
+        },
+        ["livemode"] = false,
+        ["metadata"] = Map(c.Metadata),
+        ["name"] = c.Name,
+        ["next_invoice_sequence"] = 1,
+        ["phone"] = c.Phone,
+        ["preferred_locales"] = new JsonArray(),
+        ["shipping"] = null,
+        ["tax_exempt"] = "none",
+        ["test_clock"] = null,
+    };
+
+    public static JsonObject Product(EmulatedProduct p) => new()
+    {
+        ["id"] = p.Id,
+        ["object"] = "product",
+        ["active"] = p.Active,
+        ["created"] = p.Created,
+        ["default_price"] = null,
+        ["description"] = p.Description,
+        ["images"] = new JsonArray(),
+        ["livemode"] = false,
+        ["marketing_features"] = new JsonArray(),
+        ["metadata"] = Map(p.Metadata),
+        ["name"] = p.Name,
+        ["package_dimensions"] = null,
+        ["shippable"] = null,
+        ["statement_descriptor"] = null,
+        ["tax_code"] = null,
+        ["type"] = "service",
+        ["unit_label"] = null,
+        ["updated"] = p.Created,
+        ["url"] = null,
+    };
+
+    public static JsonObject Meter(EmulatedMeter m) => new()
+    {
+        ["id"] = m.Id,
+        ["object"] = "billing.meter",
+        ["created"] = m.Created,
+        ["customer_mapping"] = new JsonObject { ["event_payload_key"] = m.CustomerPayloadKey, ["type"] = "by_id" },
+        ["default_aggregation"] = new JsonObject { ["formula"] = m.Formula },
+        ["display_name"] = m.DisplayName,
+        ["event_name"] = m.EventName,
+        ["event_time_window"] = m.EventTimeWindow,
+        ["livemode"] = false,
+        ["status"] = "active",
+        ["status_transitions"] = new JsonObject { ["deactivated_at"] = null },
+        ["updated"] = m.Created,
+        ["value_settings"] = new JsonObject { ["event_payload_key"] = m.ValuePayloadKey },
+    };
+
+    public static JsonObject Price(EmulatedPrice p) => new()
+    {
+        ["id"] = p.Id,
+        ["object"] = "price",
+        ["active"] = true,
+        ["billing_scheme"] = "per_unit",
+        ["created"] = p.Created,
+        ["currency"] = p.Currency,
+        ["custom_unit_amount"] = null,
+        ["livemode"] = false,
+        ["lookup_key"] = null,
+        ["metadata"] = Map(p.Metadata),
+        ["nickname"] = p.Nickname,
+        ["product"] = p.ProductId,
+        ["recurring"] = p.Interval is null ? null : new JsonObject
+        {
+            ["interval"] = p.Interval,
+            ["interval_count"] = p.IntervalCount,
+            ["meter"] = p.MeterId,
+            ["trial_period_days"] = null,
+            ["usage_type"] = p.UsageType,
+        },
+        ["tax_behavior"] = "unspecified",
+        ["tiers_mode"] = null,
+        ["transform_quantity"] = null,
+        ["type"] = p.Interval is null ? "one_time" : "recurring",
+        ["unit_amount"] = p.UnitAmount,
+        ["unit_amount_decimal"] = p.UnitAmountDecimal,
+    };
+
+    public static JsonObject Subscription(EmulatedSubscription s, Func<string, EmulatedPrice> price)
+    {
+        var items = new JsonArray();
+        foreach (var item in s.Items)
+        {
+            items.Add(SubscriptionItem(s, item, price(item.PriceId)));
+        }
+
+        return new JsonObject
+        {
+            ["id"] = s.Id,
+            ["object"] = "subscription",
+            ["application"] = null,
+            ["application_fee_percent"] = null,
+            ["automatic_tax"] = new JsonObject { ["disabled_reason"] = null, ["enabled"] = false, ["liability"] = null },
+            ["billing_cycle_anchor"] = s.CurrentPeriodStart,
+            ["billing_cycle_anchor_config"] = null,
+            ["billing_thresholds"] = null,
+            ["cancel_at"] = null,
+            ["cancel_at_period_end"] = false,
+            ["canceled_at"] = s.CanceledAt,
+            ["cancellation_details"] = new JsonObject { ["comment"] = null, ["feedback"] = null, ["reason"] = s.CanceledAt is null ? null : "cancellation_requested" },
+            ["collection_method"] = "charge_automatically",
+            ["created"] = s.Created,
+            ["currency"] = s.Items.Count == 0 ? "usd" : price(s.Items[0].PriceId).Currency,
+            ["customer"] = s.CustomerId,
+            ["days_until_due"] = null,
+            ["default_payment_method"] = null,
+            ["default_source"] = null,
+            ["default_tax_rates"] = new JsonArray(),
+            ["description"] = null,
+            ["discounts"] = new JsonArray(),
+            ["ended_at"] = s.EndedAt,
+            ["invoice_settings"] = new JsonObject { ["account_tax_ids"] = null, ["issuer"] = new JsonObject { ["type"] = "self" } },
+            ["items"] = new JsonObject
+            {
+                ["object"] = "list",
+                ["data"] = items,
+                ["has_more"] = false,
+                ["total_count"] = s.Items.Count,
+                ["url"] = $"/v1/subscription_items?subscription={s.Id}",
+            },
+            ["latest_invoice"] = null,
+            ["livemode"] = false,
+            ["metadata"] = Map(s.Metadata),
+            ["next_pending_invoice_item_invoice"] = null,
+            ["on_behalf_of"] = null,
+            ["pause_collection"] = null,
+            ["payment_settings"] = new JsonObject
+            {
+                ["payment_method_options"] = null,
+                ["payment_method_types"] = null,
+                ["save_default_payment_method"] = "off",
+            },
+            ["pending_invoice_item_interval"] = null,
+            ["pending_setup_intent"] = null,
+            ["pending_update"] = null,
+            ["schedule"] = null,
+            ["start_date"] = s.Created,
+            ["status"] = s.Status,
+            ["test_clock"] = null,
+            ["transfer_data"] = null,
+            ["trial_end"] = null,
+            ["trial_settings"] = new JsonObject { ["end_behavior"] = new JsonObject { ["missing_payment_method"] = "create_invoice" } },
+            ["trial_start"] = null,
+        };
+    }
+
+    public static JsonObject MeterEvent(EmulatedMeterEvent e) => new()
+    {
+        ["object"] = "billing.meter_event",
+        ["created"] = e.Created,
+        ["event_name"] = e.EventName,
+        ["identifier"] = e.Identifier,
+        ["livemode"] = false,
+        ["payload"] = Map(e.Payload),
+        ["timestamp"] = e.Timestamp,
+    };
+
+    public static JsonObject MeterEventSummary(string id, string meterId, long start, long end, double value) => new()
+    {
+        ["id"] = id,
+        ["object"] = "billing.meter_event_summary",
+        ["aggregated_value"] = value,
+        ["end_time"] = end,
+        ["livemode"] = false,
+        ["meter"] = meterId,
+        ["start_time"] = start,
+    };
+
+    public static JsonObject List(IEnumerable<JsonNode> data, bool hasMore, string url)
+    {
+        var array = new JsonArray();
+        foreach (var node in data)
+        {
+            array.Add(node);
+        }
+
+        return new JsonObject { ["object"] = "list", ["data"] = array, ["has_more"] = hasMore, ["url"] = url };
+    }
+
+    public static JsonObject Event(string id, string type, long created, string apiVersion, JsonObject obj, JsonObject? previousAttributes)
+    {
+        var data = new JsonObject { ["object"] = obj };
+        if (previousAttributes is not null)
+        {
+            data["previous_attributes"] = previousAttributes;
+        }
+
+        return new JsonObject
+        {
+            ["id"] = id,
+            ["object"] = "event",
+            ["api_version"] = apiVersion,
+            ["created"] = created,
+            ["data"] = data,
+            ["livemode"] = false,
+            ["pending_webhooks"] = 1,
+            ["request"] = new JsonObject { ["id"] = null, ["idempotency_key"] = null },
+            ["type"] = type,
+        };
+    }
+
+    private static JsonObject SubscriptionItem(EmulatedSubscription s, EmulatedSubscriptionItem item, EmulatedPrice price)
+    {
+        var json = new JsonObject
+        {
+            ["id"] = item.Id,
+            ["object"] = "subscription_item",
+            ["billing_thresholds"] = null,
+            ["created"] = item.Created,
+            ["current_period_end"] = s.CurrentPeriodEnd,
+            ["current_period_start"] = s.CurrentPeriodStart,
+            ["discounts"] = new JsonArray(),
+            ["metadata"] = new JsonObject(),
+            ["price"] = Price(price),
+            ["subscription"] = s.Id,
+            ["tax_rates"] = new JsonArray(),
+        };
+        if (item.Quantity is { } quantity)
+        {
+            // Metered items carry no quantity: usage comes from the meter.
+            json["quantity"] = quantity;
+        }
+
+        return json;
+    }
+
+    private static JsonObject Map(IReadOnlyDictionary<string, string> map)
+    {
+        var json = new JsonObject();
+        foreach (var (key, value) in map.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            json[key] = value;
+        }
+
+        return json;
+    }
+}

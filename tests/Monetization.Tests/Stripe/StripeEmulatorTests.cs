@@ -1,0 +1,150 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Monetization.Emulators.Stripe;
+
+namespace Monetization.Tests.Stripe;
+
+/// <summary>The emulator's own contract, spoken over raw HTTP the way any client (or the sandbox) would.</summary>
+public sealed class StripeEmulatorTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static HttpClient Http(StripeEmulator emulator)
+    {
+        var http = new HttpClient { BaseAddress = emulator.Endpoint };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", emulator.SecretKey);
+        return http;
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonNode Body, HttpResponseMessage Response)> PostFormAsync(HttpClient http, string path, string? idempotencyKey, params (string Key, string Value)[] form)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new FormUrlEncodedContent(form.Select(p => new KeyValuePair<string, string>(p.Key, p.Value))),
+        };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        var response = await http.SendAsync(request, Ct);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!;
+        return (response.StatusCode, body, response);
+    }
+
+    [Fact]
+    public async Task UnknownNestedParameterIsNamedInTheError()
+    {
+        await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
+        using var http = Http(emulator);
+
+        var (status, body, response) = await PostFormAsync(http, "/v1/billing/meters", null, ("display_name", "d"), ("event_name", "e"), ("default_aggregation[formula]", "sum"), ("default_aggregation[window]", "x"));
+        response.Dispose();
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("parameter_unknown", (string?)body["error"]!["code"]);
+        Assert.Equal("default_aggregation[window]", (string?)body["error"]!["param"]);
+    }
+
+    [Fact]
+    public async Task UnknownIdInThePathIsResourceMissing()
+    {
+        await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
+        using var http = Http(emulator);
+
+        using var response = await http.GetAsync(new Uri("/v1/customers/cus_nope", UriKind.Relative), Ct);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!;
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Equal("resource_missing", (string?)body["error"]!["code"]);
+        Assert.Equal("id", (string?)body["error"]!["param"]);
+        Assert.Equal("No such customer: 'cus_nope'", (string?)body["error"]!["message"]);
+    }
+
+    [Fact]
+    public async Task ReplayedResponseIsMarkedAndKeepsTheOriginalBody()
+    {
+        await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
+        using var http = Http(emulator);
+
+        var (_, first, firstResponse) = await PostFormAsync(http, "/v1/customers", "k1", ("email", "r@example.com"), ("metadata[a]", "1"));
+        var (_, second, secondResponse) = await PostFormAsync(http, "/v1/customers", "k1", ("metadata[a]", "1"), ("email", "r@example.com"));
+        using (firstResponse)
+        using (secondResponse)
+        {
+            Assert.False(firstResponse.Headers.Contains("Idempotent-Replayed"));
+            Assert.Equal("true", secondResponse.Headers.GetValues("Idempotent-Replayed").Single());
+        }
+
+        Assert.Equal(first.ToJsonString(), second.ToJsonString());
+        Assert.Equal("customer", (string?)first["object"]);
+        Assert.False((bool)first["livemode"]!);
+    }
+
+    [Fact]
+    public async Task EmptyMetadataParameterClearsEveryKey()
+    {
+        await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
+        using var http = Http(emulator);
+        var (_, created, r1) = await PostFormAsync(http, "/v1/customers", "c", ("metadata[a]", "1"), ("metadata[b]", "2"));
+        r1.Dispose();
+
+        var (status, updated, r2) = await PostFormAsync(http, $"/v1/customers/{created["id"]}", "u", ("metadata", ""));
+        r2.Dispose();
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Empty(updated["metadata"]!.AsObject());
+    }
+
+    [Fact]
+    public async Task FaultPostedThroughTheControlApiIsAppliedAsManyTimesAsAsked()
+    {
+        await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
+        using var http = Http(emulator);
+        using var added = await http.PostAsJsonAsync(
+            new Uri("/_emulator/faults", UriKind.Relative),
+            new { method = "GET", pathPrefix = "/v1/customers", kind = "status", status = 503, count = 1, headers = new Dictionary<string, string> { ["Stripe-Should-Retry"] = "true" } },
+            Ct);
+
+        using var faulted = await http.GetAsync(new Uri("/v1/customers", UriKind.Relative), Ct);
+        using var normal = await http.GetAsync(new Uri("/v1/customers", UriKind.Relative), Ct);
+
+        Assert.Equal(HttpStatusCode.Created, added.StatusCode);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, faulted.StatusCode);
+        Assert.Equal("true", faulted.Headers.GetValues("Stripe-Should-Retry").Single());
+        Assert.Equal(HttpStatusCode.OK, normal.StatusCode);
+        Assert.Empty(emulator.Faults.Active);
+    }
+
+    [Fact]
+    public async Task ClearingFaultsThroughTheControlApiRemovesThem()
+    {
+        await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
+        using var http = Http(emulator);
+        using var added = await http.PostAsJsonAsync(new Uri("/_emulator/faults", UriKind.Relative), new { kind = "reset" }, Ct);
+
+        using var cleared = await http.DeleteAsync(new Uri("/_emulator/faults", UriKind.Relative), Ct);
+        using var normal = await http.GetAsync(new Uri("/v1/customers", UriKind.Relative), Ct);
+
+        Assert.Equal(HttpStatusCode.NoContent, cleared.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, normal.StatusCode);
+    }
+
+    [Fact]
+    public async Task SubscriptionStatusCanBeSetThroughTheControlApi()
+    {
+        await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
+        var customerId = await bed.Billing.CreateCustomerAsync(new("s@example.com", "S", new Dictionary<string, string>()), "c", Ct);
+        var subscription = await bed.Billing.SubscribeAsync(customerId, "s", Ct);
+        using var http = Http(bed.Emulator);
+
+        using var response = await http.PostAsJsonAsync(new Uri($"/_emulator/subscriptions/{subscription.Id}/status", UriKind.Relative), new { status = "unpaid", deliver = false }, Ct);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("unpaid", (string?)body["subscription"]!["status"]);
+        Assert.Equal("unpaid", Assert.Single(bed.Emulator.Subscriptions).Status);
+    }
+}

@@ -1,0 +1,152 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Monetization.Core;
+using Monetization.Core.Billing;
+using Monetization.Emulators;
+using Monetization.Emulators.Stripe;
+using Monetization.Stripe;
+using Monetization.Stripe.Webhooks;
+using Monetization.Tests.Infrastructure;
+
+namespace Monetization.Tests.Stripe;
+
+public sealed class StripeWebhookTests
+{
+    private const string Secret = "whsec_test_4eC39HqLyjWDarjtT1zdp7dc";
+    private const string Payload = """{"id":"evt_1","object":"event","type":"customer.subscription.updated","created":1773144000,"data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"past_due"}}}""";
+
+    private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1773144000);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static StripeWebhookVerifier Verifier(DateTimeOffset now, string secret = Secret) => new(new Secret(secret), new ManualTimeProvider(now));
+
+    [Fact]
+    public void ValidSignatureIsAcceptedAndTheEventIsRead()
+    {
+        var header = StripeWebhookSignature.Compute(Secret, Payload, Now);
+
+        var result = Verifier(Now.AddSeconds(30)).Verify(Payload, header);
+
+        Assert.Equal(StripeWebhookOutcome.Valid, result.Outcome);
+        Assert.Equal(new StripeWebhookEvent("evt_1", "customer.subscription.updated", Now, "subscription", "sub_1", "cus_1", "past_due"), result.Event);
+    }
+
+    [Fact]
+    public void SignatureMadeWithAnotherSecretIsRejected()
+    {
+        var header = StripeWebhookSignature.Compute("whsec_someone_else", Payload, Now);
+
+        var result = Verifier(Now).Verify(Payload, header);
+
+        Assert.Equal(StripeWebhookOutcome.SignatureMismatch, result.Outcome);
+        Assert.Null(result.Event);
+    }
+
+    [Fact]
+    public void TamperedBodyIsRejected()
+    {
+        var header = StripeWebhookSignature.Compute(Secret, Payload, Now);
+
+        var result = Verifier(Now).Verify(Payload.Replace("past_due", "active", StringComparison.Ordinal), header);
+
+        Assert.Equal(StripeWebhookOutcome.SignatureMismatch, result.Outcome);
+    }
+
+    [Theory]
+    [InlineData(-301)]
+    [InlineData(301)]
+    public void SignatureOutsideTheFiveMinuteToleranceIsRejected(int secondsFromNow)
+    {
+        var header = StripeWebhookSignature.Compute(Secret, Payload, Now);
+
+        var result = Verifier(Now.AddSeconds(-secondsFromNow)).Verify(Payload, header);
+
+        Assert.Equal(StripeWebhookOutcome.OutsideTolerance, result.Outcome);
+    }
+
+    [Fact]
+    public void HeaderWithSeveralV1SignaturesIsAcceptedWhenOneMatches()
+    {
+        var t = Now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var stale = StripeWebhookSignature.Sign("whsec_rolled_away", t, Payload);
+        var current = StripeWebhookSignature.Sign(Secret, t, Payload);
+
+        var result = Verifier(Now).Verify(Payload, $"t={t},v1={stale},v0=ignored,v1={current}");
+
+        Assert.True(result.IsValid);
+    }
+
+    [Theory]
+    [InlineData(null, StripeWebhookOutcome.MissingSignature)]
+    [InlineData("", StripeWebhookOutcome.MissingSignature)]
+    [InlineData("v1=abc", StripeWebhookOutcome.MalformedSignature)]
+    [InlineData("t=1773144000", StripeWebhookOutcome.MalformedSignature)]
+    [InlineData("t=soon,v1=abc", StripeWebhookOutcome.MalformedSignature)]
+    public void MissingOrMalformedHeaderIsRejected(string? header, StripeWebhookOutcome outcome)
+    {
+        Assert.Equal(outcome, Verifier(Now).Verify(Payload, header).Outcome);
+    }
+
+    [Fact]
+    public void SignedBodyThatIsNotAnEventIsReportedAsMalformed()
+    {
+        const string notAnEvent = """{"hello":"world"}""";
+        var header = StripeWebhookSignature.Compute(Secret, notAnEvent, Now);
+
+        Assert.Equal(StripeWebhookOutcome.MalformedPayload, Verifier(Now).Verify(notAnEvent, header).Outcome);
+    }
+
+    [Theory]
+    [InlineData("active", BillingSubscriptionStatus.Active)]
+    [InlineData("trialing", BillingSubscriptionStatus.Trialing)]
+    [InlineData("past_due", BillingSubscriptionStatus.PastDue)]
+    [InlineData("unpaid", BillingSubscriptionStatus.Unpaid)]
+    [InlineData("paused", BillingSubscriptionStatus.Paused)]
+    [InlineData("canceled", BillingSubscriptionStatus.Canceled)]
+    [InlineData("incomplete", BillingSubscriptionStatus.Incomplete)]
+    [InlineData("incomplete_expired", BillingSubscriptionStatus.IncompleteExpired)]
+    [InlineData("something_new", BillingSubscriptionStatus.Other)]
+    public void StripeStatusesMapToBillingStatuses(string status, BillingSubscriptionStatus expected)
+    {
+        Assert.Equal(expected, StripeBilling.MapStatus(status));
+    }
+
+    [Fact]
+    public async Task EmulatorDeliversASignedSubscriptionEventThatVerifies()
+    {
+        var received = new TaskCompletionSource<(string Body, string? Signature)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var port = FreePort.Next();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
+        await using var receiver = builder.Build();
+        receiver.MapPost("/stripe/webhook", async (HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            received.TrySetResult((await reader.ReadToEndAsync(), request.Headers["Stripe-Signature"].ToString()));
+            return Results.Ok();
+        });
+        await receiver.StartAsync(Ct);
+        await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
+        bed.Emulator.WebhookUrl = new Uri($"http://127.0.0.1:{port}/stripe/webhook");
+        var customerId = await bed.Billing.CreateCustomerAsync(new NewBillingCustomer("w@example.com", "W", new Dictionary<string, string>()), "c-w", Ct);
+        var subscription = await bed.Billing.SubscribeAsync(customerId, "c-w-sub", Ct);
+
+        var delivery = await bed.Emulator.SetSubscriptionStatusAsync(subscription.Id, "past_due", Ct);
+        var (body, signature) = await received.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+
+        Assert.Equal(200, delivery!.StatusCode);
+        var result = new StripeWebhookVerifier(new Secret(bed.Emulator.WebhookSecret), TimeProvider.System).Verify(body, signature);
+        Assert.True(result.IsValid, result.Outcome.ToString());
+        Assert.Equal(delivery.EventId, result.Event!.Id);
+        Assert.Equal("customer.subscription.updated", result.Event.Type);
+        Assert.Equal(subscription.Id, result.Event.SubscriptionId);
+        Assert.Equal("past_due", result.Event.Status);
+        Assert.Equal(BillingSubscriptionStatus.PastDue, (await bed.Billing.GetSubscriptionAsync(subscription.Id, Ct))!.Status);
+    }
+}
