@@ -71,6 +71,16 @@ public sealed record Subscriber
     /// <summary>Name of the newest lifecycle event applied (e.g. <c>subscribe-success</c>).</summary>
     public string? LastEvent { get; init; }
 
+    /// <summary>
+    /// Name of the newest lifecycle notice that does not decide access (Marketplace <c>unsubscribe-pending</c>,
+    /// <c>entitlement-updated</c>). Kept apart from <see cref="LastEvent"/> so a notice never makes an older grant or
+    /// revocation look stale.
+    /// </summary>
+    public string? LastNotice { get; init; }
+
+    /// <summary>Timestamp of <see cref="LastNotice"/>.</summary>
+    public DateTimeOffset? LastNoticeAt { get; init; }
+
     public required DateTimeOffset CreatedAt { get; init; }
 
     public required DateTimeOffset UpdatedAt { get; init; }

@@ -1,0 +1,20 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Monetization.Core.Marketplace;
+
+/// <summary>The Marketplace channel's settings (section <c>Marketplace</c>).</summary>
+public sealed record MarketplaceOptions
+{
+    public const string SectionName = "Marketplace";
+
+    /// <summary>The usage plan listed on Marketplace; a buyer has access exactly when the key is in it and enabled.</summary>
+    [Required]
+    public required string UsagePlanId { get; init; }
+
+    /// <summary>Product codes we sell. Events and landings for any other product are refused.</summary>
+    [Required]
+    public required IReadOnlyList<string> ProductCodes { get; init; }
+
+    public bool Sells(string? productCode) =>
+        productCode is not null && ProductCodes.Contains(productCode, StringComparer.Ordinal);
+}

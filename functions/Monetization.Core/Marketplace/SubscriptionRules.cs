@@ -1,0 +1,141 @@
+using Monetization.Core.Ledger;
+
+namespace Monetization.Core.Marketplace;
+
+public enum DecisionKind
+{
+    /// <summary>The event is newer than what the ledger holds; <see cref="SubscriptionDecision.Next"/> is the new record.</summary>
+    Applied,
+
+    /// <summary>The ledger already holds this event (same time, same effect).</summary>
+    Duplicate,
+
+    /// <summary>The ledger holds a newer event of the same kind; this one changes nothing.</summary>
+    Stale,
+}
+
+/// <param name="Next">The record to write when <see cref="Kind"/> is <see cref="DecisionKind.Applied"/>; otherwise null.</param>
+public sealed record SubscriptionDecision(DecisionKind Kind, Subscriber? Next);
+
+/// <summary>
+/// The Marketplace state machine, pure. Access is decided only by subscribe-success (grants), subscribe-fail and
+/// unsubscribe-success (revoke); the newest of those by (timestamp, precedence) wins, whatever order they arrive in.
+/// unsubscribe-pending and entitlement-updated are notices: recorded, never changing access, and kept on their own
+/// watermark so a notice cannot make an older grant or revocation look stale.
+/// </summary>
+public static class SubscriptionRules
+{
+    public static bool DecidesAccess(SubscriptionAction action) => action is
+        SubscriptionAction.SubscribeSuccess or SubscriptionAction.SubscribeFail or SubscriptionAction.UnsubscribeSuccess;
+
+    public static bool Grants(SubscriptionAction action) => action == SubscriptionAction.SubscribeSuccess;
+
+    /// <summary>
+    /// Breaks timestamp ties. EventBridge times have one-second resolution, so ties are real; among access decisions
+    /// the revoking ones win (when we cannot tell which came last, we fail closed). Two events with equal time and
+    /// equal precedence have the same effect, so they need no further ordering.
+    /// </summary>
+    public static int Precedence(SubscriptionAction action) => action switch
+    {
+        SubscriptionAction.SubscribeSuccess => 1,
+        SubscriptionAction.UnsubscribeSuccess => 2,
+        SubscriptionAction.SubscribeFail => 3,
+        SubscriptionAction.EntitlementUpdated => 1,
+        SubscriptionAction.UnsubscribePending => 2,
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, null),
+    };
+
+    public static SubscriptionDecision Decide(Subscriber? current, SubscriptionEvent subscriptionEvent, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(subscriptionEvent);
+        var decides = DecidesAccess(subscriptionEvent.Action);
+        var order = decides
+            ? Compare(subscriptionEvent, current?.LastEventAt, current?.LastEvent)
+            : Compare(subscriptionEvent, current?.LastNoticeAt, current?.LastNotice);
+        if (order < 0)
+        {
+            return new SubscriptionDecision(DecisionKind.Stale, null);
+        }
+
+        if (order == 0)
+        {
+            return new SubscriptionDecision(DecisionKind.Duplicate, null);
+        }
+
+        var customer = subscriptionEvent.Customer;
+        var baseline = current ?? new Subscriber
+        {
+            Id = customer.SubscriberId,
+            Channel = Channel.Marketplace,
+            Status = SubscriberStatus.Pending,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        var next = decides
+            ? baseline with
+            {
+                Subscribed = Grants(subscriptionEvent.Action),
+                LastEventAt = subscriptionEvent.Timestamp,
+                LastEvent = subscriptionEvent.Action.WireName(),
+            }
+            : baseline with
+            {
+                LastNoticeAt = subscriptionEvent.Timestamp,
+                LastNotice = subscriptionEvent.Action.WireName(),
+            };
+        next = next with
+        {
+            MarketplaceCustomerIdentifier = next.MarketplaceCustomerIdentifier ?? customer.CustomerIdentifier,
+            CustomerAwsAccountId = next.CustomerAwsAccountId ?? customer.CustomerAwsAccountId,
+            LicenseArn = next.LicenseArn ?? customer.LicenseArn,
+            ProductCode = next.ProductCode ?? subscriptionEvent.ProductCode,
+            UpdatedAt = now,
+        };
+        return new SubscriptionDecision(DecisionKind.Applied, next with { Status = DeriveStatus(next) });
+    }
+
+    /// <summary>
+    /// Status is a description computed from the recorded events, so it does not depend on arrival order either.
+    /// A newer unsubscribe-pending marks a subscribed buyer Suspended while access stays: Marketplace still accepts
+    /// the final metering records until unsubscribe-success.
+    /// </summary>
+    public static SubscriberStatus DeriveStatus(Subscriber subscriber)
+    {
+        ArgumentNullException.ThrowIfNull(subscriber);
+        if (!SubscriptionActions.TryParseWireName(subscriber.LastEvent, out var last) || subscriber.LastEventAt is null)
+        {
+            return SubscriberStatus.Pending;
+        }
+
+        return last switch
+        {
+            SubscriptionAction.SubscribeSuccess when UnsubscribeIsPending(subscriber) => SubscriberStatus.Suspended,
+            SubscriptionAction.SubscribeSuccess => SubscriberStatus.Active,
+            SubscriptionAction.UnsubscribeSuccess => SubscriberStatus.Cancelled,
+            SubscriptionAction.SubscribeFail => SubscriberStatus.Failed,
+            _ => SubscriberStatus.Pending,
+        };
+    }
+
+    private static bool UnsubscribeIsPending(Subscriber subscriber) =>
+        string.Equals(subscriber.LastNotice, SubscriptionAction.UnsubscribePending.WireName(), StringComparison.Ordinal)
+        && subscriber.LastNoticeAt >= subscriber.LastEventAt;
+
+    /// <returns>Positive when the event is newer than the recorded one, zero when it is the same, negative when older.</returns>
+    private static int Compare(SubscriptionEvent subscriptionEvent, DateTimeOffset? recordedAt, string? recordedName)
+    {
+        if (recordedAt is null)
+        {
+            return 1;
+        }
+
+        var byTime = subscriptionEvent.Timestamp.UtcTicks.CompareTo(recordedAt.Value.UtcTicks);
+        if (byTime != 0)
+        {
+            return byTime;
+        }
+
+        var recordedPrecedence = SubscriptionActions.TryParseWireName(recordedName, out var recorded) ? Precedence(recorded) : 0;
+        return Precedence(subscriptionEvent.Action).CompareTo(recordedPrecedence);
+    }
+}

@@ -1,0 +1,252 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Monetization.Core;
+using Monetization.Core.Ledger;
+using Monetization.Core.Marketplace;
+using Monetization.Core.Marketplace.Notifications;
+using static Monetization.Tests.Marketplace.MarketplaceWorld;
+
+namespace Monetization.Tests.Marketplace;
+
+public sealed class MarketplaceFlowTests
+{
+    private static readonly MarketplaceCustomer Legacy = MarketplaceCustomer.FromCustomerIdentifier("CID-A");
+    private static readonly MarketplaceCustomer NewStyle = MarketplaceCustomer.FromLicense(
+        "845735284135", "arn:aws:license-manager::845735284135:license:l-0123456789abcdef0123456789abcdef");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task SubscribeSuccessCreatesOneLinkedKeyWithAccess()
+    {
+        var world = new MarketplaceWorld();
+
+        var result = await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
+
+        Assert.Equal(new SubscriptionEventResult(SubscriptionEventStatus.Applied, true), result);
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.Equal(Legacy.ApiKeyName, key.Name);
+        Assert.Equal("CID-A", key.CustomerId);
+        Assert.True(world.Keys.HasAccess(UsagePlanId, key.Id));
+        var subscriber = await world.Ledger.GetAsync(Legacy.SubscriberId, Ct);
+        Assert.Equal(key.Id, subscriber!.ApiKeyId);
+        Assert.Equal(UsagePlanId, subscriber.UsagePlanId);
+    }
+
+    [Fact]
+    public async Task UnsubscribeSuccessDisablesTheKeyAndRemovesItFromThePlan()
+    {
+        var world = new MarketplaceWorld();
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
+
+        var result = await world.Apply.ExecuteAsync(Event(SubscriptionAction.UnsubscribeSuccess, Legacy, 20), Ct);
+
+        Assert.Equal(new SubscriptionEventResult(SubscriptionEventStatus.Applied, false), result);
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.False(key.Enabled);
+        Assert.False(world.Keys.InPlan(UsagePlanId, key.Id));
+    }
+
+    [Fact]
+    public async Task EventForAProductWeDoNotSellTouchesNothing()
+    {
+        var world = new MarketplaceWorld();
+
+        var result = await world.Apply.ExecuteAsync(
+            Event(SubscriptionAction.SubscribeSuccess, Legacy, 10, productCode: OtherProductCode), Ct);
+
+        Assert.Equal(SubscriptionEventStatus.UnknownProduct, result.Status);
+        Assert.Empty(world.Keys.Keys);
+        Assert.Empty(world.Ledger.All);
+    }
+
+    [Fact]
+    public async Task StaleRedeliveryRepairsDriftWithoutReGranting()
+    {
+        var world = new MarketplaceWorld();
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.UnsubscribeSuccess, Legacy, 20), Ct);
+        var key = Assert.Single(world.Keys.Keys);
+        world.Keys.Tamper(UsagePlanId, key.Id, enabled: true, inPlan: true);
+
+        var result = await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
+
+        Assert.Equal(new SubscriptionEventResult(SubscriptionEventStatus.Stale, false), result);
+        Assert.False(world.HasAccess(Legacy));
+    }
+
+    [Fact]
+    public async Task CrashAfterTheLedgerWriteConvergesOnRedelivery()
+    {
+        var faults = new ScriptedFaults().CrashBefore("keys.addToPlan");
+        var world = new MarketplaceWorld(faults);
+        var subscribe = Event(SubscriptionAction.SubscribeSuccess, Legacy, 10);
+
+        await Assert.ThrowsAsync<InjectedFaultException>(() => world.Apply.ExecuteAsync(subscribe, Ct));
+        Assert.True((await world.Ledger.GetAsync(Legacy.SubscriberId, Ct))!.Subscribed);
+        Assert.False(world.HasAccess(Legacy));
+
+        var result = await world.Apply.ExecuteAsync(subscribe, Ct);
+
+        Assert.Equal(new SubscriptionEventResult(SubscriptionEventStatus.Duplicate, true), result);
+        Assert.True(world.HasAccess(Legacy));
+        Assert.Single(world.Keys.Keys);
+    }
+
+    [Fact]
+    public async Task LostCreateResponseIsRecoveredByNameWithoutASecondKey()
+    {
+        var faults = new ScriptedFaults().CrashAfter("keys.create");
+        var world = new MarketplaceWorld(faults);
+        var subscribe = Event(SubscriptionAction.SubscribeSuccess, Legacy, 10);
+
+        await Assert.ThrowsAsync<InjectedFaultException>(() => world.Apply.ExecuteAsync(subscribe, Ct));
+        await world.Apply.ExecuteAsync(subscribe, Ct);
+
+        Assert.Equal(1, world.Keys.Creates);
+        Assert.True(world.HasAccess(Legacy));
+    }
+
+    [Fact]
+    public async Task KeyNamedAfterALongerCustomerIdentifierIsNotMistakenForThisBuyers()
+    {
+        var world = new MarketplaceWorld();
+        var longer = MarketplaceCustomer.FromCustomerIdentifier("CID-AB");
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, longer, 10), Ct);
+
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeFail, Legacy, 10), Ct);
+
+        Assert.Equal(2, world.Keys.Keys.Count);
+        Assert.True(world.HasAccess(longer));
+        Assert.False(world.HasAccess(Legacy));
+    }
+
+    [Fact]
+    public async Task StrayKeyLeftByACrashedCreatorIsDeleted()
+    {
+        var world = new MarketplaceWorld();
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
+        var stray = await world.Keys.CreateAsync(
+            new Monetization.Core.ApiKeys.ApiKeySpec(Legacy.ApiKeyName, "stray", false, "CID-A", new Dictionary<string, string>()), Ct);
+
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
+
+        Assert.DoesNotContain(world.Keys.Keys, k => k.Id == stray.Id);
+        Assert.Single(world.Keys.Keys);
+    }
+
+    [Fact]
+    public async Task LandingBeforeSubscribeSuccessIsPendingAndTheEventThenGrantsTheSameKey()
+    {
+        var world = new MarketplaceWorld();
+
+        var landing = await world.Landing.ExecuteAsync(world.TokenFor(Legacy), Ct);
+
+        var pending = Assert.IsType<LandingOutcome.Pending>(landing);
+        Assert.Equal(Legacy.SubscriberId, pending.SubscriberId);
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.Equal(key.Value, pending.ApiKey);
+        Assert.False(key.Enabled);
+        Assert.False(world.Keys.InPlan(UsagePlanId, key.Id));
+        var subscriber = await world.Ledger.GetAsync(Legacy.SubscriberId, Ct);
+        Assert.True(subscriber!.Registered);
+        Assert.False(subscriber.Subscribed);
+        Assert.Equal("111122223333", subscriber.CustomerAwsAccountId);
+
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
+
+        Assert.Equal(key.Id, Assert.Single(world.Keys.Keys).Id);
+        Assert.True(world.HasAccess(Legacy));
+    }
+
+    [Fact]
+    public async Task LandingAfterSubscribeSuccessIsGrantedAndKeepsTheEventsState()
+    {
+        var world = new MarketplaceWorld();
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, NewStyle, 10), Ct);
+        var before = await world.Ledger.GetAsync(NewStyle.SubscriberId, Ct);
+
+        var landing = await world.Landing.ExecuteAsync(world.TokenFor(NewStyle), Ct);
+
+        var granted = Assert.IsType<LandingOutcome.Granted>(landing);
+        Assert.Equal(Assert.Single(world.Keys.Keys).Value, granted.ApiKey);
+        var after = await world.Ledger.GetAsync(NewStyle.SubscriberId, Ct);
+        Assert.True(after!.Registered);
+        Assert.True(after.Subscribed);
+        Assert.Equal(before!.LastEventAt, after.LastEventAt);
+        Assert.Equal(before.LastEvent, after.LastEvent);
+        Assert.Equal(SubscriberStatus.Active, after.Status);
+    }
+
+    [Fact]
+    public async Task SecondLandingReturnsTheSameKey()
+    {
+        var world = new MarketplaceWorld();
+
+        var first = Assert.IsType<LandingOutcome.Pending>(await world.Landing.ExecuteAsync(world.TokenFor(Legacy), Ct));
+        var second = Assert.IsType<LandingOutcome.Pending>(await world.Landing.ExecuteAsync(world.TokenFor(Legacy), Ct));
+
+        Assert.Equal(first.ApiKey, second.ApiKey);
+        Assert.Single(world.Keys.Keys);
+    }
+
+    [Fact]
+    public async Task LandingForAProductWeDoNotSellIsRefused()
+    {
+        var world = new MarketplaceWorld();
+
+        var landing = await world.Landing.ExecuteAsync(world.TokenFor(Legacy, OtherProductCode), Ct);
+
+        Assert.Equal(new LandingOutcome.UnknownProduct(OtherProductCode), landing);
+        Assert.Empty(world.Keys.Keys);
+        Assert.Empty(world.Ledger.All);
+    }
+
+    [Fact]
+    public async Task InvalidAndExpiredTokensGetFriendlyOutcomes()
+    {
+        var world = new MarketplaceWorld();
+        world.Metering.With("expired", new ResolveCustomerOutcome.ExpiredToken());
+
+        Assert.IsType<LandingOutcome.InvalidToken>(await world.Landing.ExecuteAsync(new Secret("unknown"), Ct));
+        Assert.IsType<LandingOutcome.ExpiredToken>(await world.Landing.ExecuteAsync(new Secret("expired"), Ct));
+        Assert.Empty(world.Ledger.All);
+    }
+
+    [Fact]
+    public async Task MalformedRecordFailsAloneWhileTheRestOfTheBatchIsApplied()
+    {
+        var world = new MarketplaceWorld();
+        var handler = new HandleSubscriptionNotifications(world.Apply, NullLogger<HandleSubscriptionNotifications>.Instance);
+        ParsedNotification[] batch =
+        [
+            new ParsedNotification.Malformed("bad", "unknown action"),
+            new ParsedNotification.Event("good", Event(SubscriptionAction.SubscribeSuccess, Legacy, 10)),
+            new ParsedNotification.Event("foreign", Event(SubscriptionAction.SubscribeSuccess, NewStyle, 10, productCode: OtherProductCode)),
+            new ParsedNotification.NotApplicable("agreement", "no license"),
+        ];
+
+        var results = await handler.ExecuteAsync(batch, Ct);
+
+        Assert.Equal(
+            [NotificationStatus.Failed, NotificationStatus.Applied, NotificationStatus.Ignored, NotificationStatus.Ignored],
+            results.Select(r => r.Status));
+        Assert.True(world.HasAccess(Legacy));
+    }
+
+    [Fact]
+    public async Task FaultInOneRecordDoesNotStopTheNextRecord()
+    {
+        var world = new MarketplaceWorld(new ScriptedFaults().CrashBefore("ledger.create"));
+        var handler = new HandleSubscriptionNotifications(world.Apply, NullLogger<HandleSubscriptionNotifications>.Instance);
+        ParsedNotification[] batch =
+        [
+            new ParsedNotification.Event("crashes", Event(SubscriptionAction.SubscribeSuccess, NewStyle, 10)),
+            new ParsedNotification.Event("applies", Event(SubscriptionAction.SubscribeSuccess, Legacy, 10)),
+        ];
+
+        var results = await handler.ExecuteAsync(batch, Ct);
+
+        Assert.Equal([NotificationStatus.Failed, NotificationStatus.Applied], results.Select(r => r.Status));
+        Assert.True(world.HasAccess(Legacy));
+    }
+}

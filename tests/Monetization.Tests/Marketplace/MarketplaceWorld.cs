@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Monetization.Core;
+using Monetization.Core.Marketplace;
+
+namespace Monetization.Tests.Marketplace;
+
+/// <summary>The real Marketplace flows wired to in-memory ledger and API Gateway.</summary>
+public sealed class MarketplaceWorld
+{
+    public const string UsagePlanId = "plan-marketplace";
+    public const string ProductCode = "prod-sold-1";
+    public const string OtherProductCode = "prod-not-ours";
+
+    public MarketplaceWorld(Faults? faults = null)
+    {
+        Ledger = new InMemorySubscriberLedger(faults);
+        Keys = new InMemoryApiKeys(faults);
+        Metering = new FakeMarketplaceMetering();
+        Options = new MarketplaceOptions { UsagePlanId = UsagePlanId, ProductCodes = [ProductCode] };
+        var time = new FixedTimeProvider(new DateTimeOffset(2026, 7, 1, 9, 0, 0, TimeSpan.Zero));
+        Access = new MarketplaceAccess(Ledger, Keys, Options, time, NullLogger<MarketplaceAccess>.Instance);
+        Apply = new ApplySubscriptionEvent(Ledger, Access, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
+        Landing = new MarketplaceLanding(Metering, Ledger, Keys, Access, Options, time, NullLogger<MarketplaceLanding>.Instance);
+    }
+
+    public InMemorySubscriberLedger Ledger { get; }
+
+    public InMemoryApiKeys Keys { get; }
+
+    public FakeMarketplaceMetering Metering { get; }
+
+    public MarketplaceOptions Options { get; }
+
+    public MarketplaceAccess Access { get; }
+
+    public ApplySubscriptionEvent Apply { get; }
+
+    public MarketplaceLanding Landing { get; }
+
+    /// <summary>Registers a token that resolves to <paramref name="customer"/> and returns it.</summary>
+    public Secret TokenFor(MarketplaceCustomer customer, string productCode = ProductCode)
+    {
+        var token = "token-" + customer.Key;
+        Metering.With(token, new ResolveCustomerOutcome.Resolved(
+            customer.CustomerIdentifier,
+            customer.CustomerAwsAccountId ?? "111122223333",
+            productCode,
+            customer.LicenseArn));
+        return new Secret(token);
+    }
+
+    public bool HasAccess(MarketplaceCustomer customer) =>
+        Keys.KeysNamed(customer.ApiKeyName).Any(k => Keys.HasAccess(UsagePlanId, k.Id));
+
+    public static SubscriptionEvent Event(
+        SubscriptionAction action, MarketplaceCustomer customer, int minute, string? id = null, string productCode = ProductCode) =>
+        new(action, customer, productCode, new DateTimeOffset(2026, 6, 1, 12, minute, 0, TimeSpan.Zero),
+            id ?? $"{action}-{customer.Key}-{minute}", NotificationSource.Sns);
+}

@@ -1,0 +1,145 @@
+using Monetization.Core.Ledger;
+using Monetization.Core.Marketplace;
+
+namespace Monetization.Tests.Marketplace;
+
+public sealed class SubscriptionRulesTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 7, 1, 9, 0, 0, TimeSpan.Zero);
+    private static readonly MarketplaceCustomer Buyer = MarketplaceCustomer.FromCustomerIdentifier("CID-1");
+
+    [Fact]
+    public void FirstSubscribeSuccessCreatesAnActiveSubscribedRecord()
+    {
+        var decision = SubscriptionRules.Decide(null, At(SubscriptionAction.SubscribeSuccess, 10), Now);
+
+        Assert.Equal(DecisionKind.Applied, decision.Kind);
+        var next = Assert.IsType<Subscriber>(decision.Next);
+        Assert.Equal("mp#cid:CID-1", next.Id);
+        Assert.Equal(Channel.Marketplace, next.Channel);
+        Assert.True(next.Subscribed);
+        Assert.False(next.Registered);
+        Assert.Equal(SubscriberStatus.Active, next.Status);
+        Assert.Equal("subscribe-success", next.LastEvent);
+        Assert.Equal("CID-1", next.MarketplaceCustomerIdentifier);
+        Assert.Equal(MarketplaceWorld.ProductCode, next.ProductCode);
+    }
+
+    [Theory]
+    [InlineData(SubscriptionAction.UnsubscribeSuccess, SubscriberStatus.Cancelled)]
+    [InlineData(SubscriptionAction.SubscribeFail, SubscriberStatus.Failed)]
+    public void NewerRevocationEndsAccess(SubscriptionAction revocation, SubscriberStatus expected)
+    {
+        var subscribed = Apply(null, At(SubscriptionAction.SubscribeSuccess, 10));
+
+        var decision = SubscriptionRules.Decide(subscribed, At(revocation, 11), Now);
+
+        Assert.Equal(DecisionKind.Applied, decision.Kind);
+        Assert.False(decision.Next!.Subscribed);
+        Assert.Equal(expected, decision.Next.Status);
+    }
+
+    [Fact]
+    public void OlderGrantArrivingAfterARevocationIsStale()
+    {
+        var cancelled = Apply(null, At(SubscriptionAction.UnsubscribeSuccess, 20));
+
+        var decision = SubscriptionRules.Decide(cancelled, At(SubscriptionAction.SubscribeSuccess, 10), Now);
+
+        Assert.Equal(DecisionKind.Stale, decision.Kind);
+        Assert.Null(decision.Next);
+    }
+
+    [Fact]
+    public void RedeliveredEventIsADuplicate()
+    {
+        var subscribed = Apply(null, At(SubscriptionAction.SubscribeSuccess, 10));
+
+        var decision = SubscriptionRules.Decide(subscribed, At(SubscriptionAction.SubscribeSuccess, 10, "another-delivery-id"), Now);
+
+        Assert.Equal(DecisionKind.Duplicate, decision.Kind);
+    }
+
+    [Theory]
+    [InlineData(SubscriptionAction.UnsubscribeSuccess)]
+    [InlineData(SubscriptionAction.SubscribeFail)]
+    public void RevocationWinsATieWithAGrantWhicheverArrivesFirst(SubscriptionAction revocation)
+    {
+        var grantFirst = Apply(Apply(null, At(SubscriptionAction.SubscribeSuccess, 10)), At(revocation, 10));
+        var revocationFirst = Apply(null, At(revocation, 10));
+
+        Assert.False(grantFirst.Subscribed);
+        Assert.Equal(DecisionKind.Stale, SubscriptionRules.Decide(revocationFirst, At(SubscriptionAction.SubscribeSuccess, 10), Now).Kind);
+    }
+
+    [Fact]
+    public void UnsubscribePendingIsRecordedAndKeepsAccess()
+    {
+        var subscribed = Apply(null, At(SubscriptionAction.SubscribeSuccess, 10));
+
+        var decision = SubscriptionRules.Decide(subscribed, At(SubscriptionAction.UnsubscribePending, 11), Now);
+
+        Assert.Equal(DecisionKind.Applied, decision.Kind);
+        Assert.True(decision.Next!.Subscribed);
+        Assert.Equal(SubscriberStatus.Suspended, decision.Next.Status);
+        Assert.Equal("unsubscribe-pending", decision.Next.LastNotice);
+        Assert.Equal("subscribe-success", decision.Next.LastEvent);
+    }
+
+    [Fact]
+    public void NoticeNeverMakesAnOlderGrantStale()
+    {
+        var pending = Apply(null, At(SubscriptionAction.UnsubscribePending, 30));
+
+        var decision = SubscriptionRules.Decide(pending, At(SubscriptionAction.SubscribeSuccess, 10), Now);
+
+        Assert.Equal(DecisionKind.Applied, decision.Kind);
+        Assert.True(decision.Next!.Subscribed);
+        Assert.Equal(SubscriberStatus.Suspended, decision.Next.Status);
+    }
+
+    [Fact]
+    public void EntitlementUpdatedIsRecordedWithoutChangingAccess()
+    {
+        var cancelled = Apply(null, At(SubscriptionAction.UnsubscribeSuccess, 10));
+
+        var next = Apply(cancelled, At(SubscriptionAction.EntitlementUpdated, 11));
+
+        Assert.False(next.Subscribed);
+        Assert.Equal(SubscriberStatus.Cancelled, next.Status);
+        Assert.Equal("entitlement-updated", next.LastNotice);
+    }
+
+    [Fact]
+    public void EventNeverOverwritesWhatTheLandingRecorded()
+    {
+        var landed = new Subscriber
+        {
+            Id = Buyer.SubscriberId,
+            Channel = Channel.Marketplace,
+            Status = SubscriberStatus.Pending,
+            Registered = true,
+            ApiKeyId = "key0001",
+            CustomerAwsAccountId = "845735284135",
+            LicenseArn = "arn:aws:license-manager::1:license:l-1",
+            CreatedAt = Now.AddDays(-1),
+            UpdatedAt = Now.AddDays(-1),
+            Version = 3,
+        };
+
+        var next = Apply(landed, At(SubscriptionAction.SubscribeSuccess, 10));
+
+        Assert.True(next.Registered);
+        Assert.Equal("key0001", next.ApiKeyId);
+        Assert.Equal("845735284135", next.CustomerAwsAccountId);
+        Assert.Equal(Now.AddDays(-1), next.CreatedAt);
+        Assert.Equal(3, next.Version);
+    }
+
+    private static SubscriptionEvent At(SubscriptionAction action, int minute, string? id = null) =>
+        MarketplaceWorld.Event(action, Buyer, minute, id);
+
+    private static Subscriber Apply(Subscriber? current, SubscriptionEvent subscriptionEvent) =>
+        SubscriptionRules.Decide(current, subscriptionEvent, Now).Next
+        ?? throw new InvalidOperationException("expected the event to apply");
+}
