@@ -35,6 +35,8 @@ internal static class SubscriberItem
     private const string Subscribed = "subscribed";
     private const string LastEventAt = "lastEventAt";
     private const string LastEvent = "lastEvent";
+    private const string LastNoticeAt = "lastNoticeAt";
+    private const string LastNotice = "lastNotice";
     private const string CreatedAt = "createdAt";
     private const string UpdatedAt = "updatedAt";
 
@@ -68,6 +70,12 @@ internal static class SubscriberItem
         }
 
         AddIfSet(item, LastEvent, subscriber.LastEvent);
+        if (subscriber.LastNoticeAt is { } lastNoticeAt)
+        {
+            item[LastNoticeAt] = Timestamp(lastNoticeAt);
+        }
+
+        AddIfSet(item, LastNotice, subscriber.LastNotice);
         item[CreatedAt] = Timestamp(subscriber.CreatedAt);
         item[UpdatedAt] = Timestamp(subscriber.UpdatedAt);
         item[Version] = Number(version);
@@ -94,6 +102,8 @@ internal static class SubscriberItem
         Subscribed = item.TryGetValue(Subscribed, out var subscribed) && subscribed.BOOL == true,
         LastEventAt = Optional(item, LastEventAt) is { } lastEventAt ? ParseTimestamp(lastEventAt) : null,
         LastEvent = Optional(item, LastEvent),
+        LastNoticeAt = Optional(item, LastNoticeAt) is { } lastNoticeAt ? ParseTimestamp(lastNoticeAt) : null,
+        LastNotice = Optional(item, LastNotice),
         CreatedAt = ParseTimestamp(item[CreatedAt].S),
         UpdatedAt = ParseTimestamp(item[UpdatedAt].S),
         Version = long.Parse(item[Version].N, CultureInfo.InvariantCulture),

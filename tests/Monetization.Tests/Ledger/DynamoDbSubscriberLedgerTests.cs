@@ -86,6 +86,8 @@ public sealed class DynamoDbSubscriberLedgerTests(LedgerMotoFixture moto) : ICla
             Subscribed = true,
             LastEventAt = new DateTimeOffset(2026, 3, 2, 8, 30, 15, TimeSpan.FromHours(-5)).AddTicks(1234567),
             LastEvent = "unsubscribe-pending",
+            LastNoticeAt = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero).AddTicks(7),
+            LastNotice = "entitlement-updated",
             CreatedAt = Created.AddTicks(1),
             UpdatedAt = new DateTimeOffset(2026, 3, 2, 13, 30, 16, TimeSpan.FromHours(5.5)),
         };

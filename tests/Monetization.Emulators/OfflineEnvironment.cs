@@ -1,0 +1,184 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Amazon.DynamoDBv2;
+using Amazon.Runtime;
+using Microsoft.Extensions.Options;
+using Monetization.Aws;
+using Monetization.Aws.Http;
+using Monetization.Aws.Ledger;
+using Monetization.Core;
+using Monetization.Emulators.Moto;
+using Monetization.Emulators.Stripe;
+using Monetization.Stripe;
+using Monetization.Stripe.Operations;
+
+namespace Monetization.Emulators;
+
+/// <summary>
+/// Everything the Portal needs, on this machine: moto_server (API Gateway, DynamoDB) and the Stripe emulator, with
+/// the ledger table, a REST API, the Stripe and Marketplace usage plans, and a meter with its metered price created
+/// the way an API owner would. Used by the offline sandbox, the end-to-end tests and the benchmark.
+/// </summary>
+public sealed class OfflineEnvironment : IAsyncDisposable
+{
+    public const string Region = "us-east-1";
+    public const string LedgerTableName = "monetization-ledger";
+    public const string MeterEventName = "api_requests";
+    public const string ApiStage = "prod";
+
+    /// <summary>Credentials moto accepts; they only ever sign requests to the local emulator.</summary>
+    public static readonly ImmutableCredentials LocalCredentials = new("AKIAOFFLINESANDBOX00", "offline-sandbox-secret", null);
+
+    private OfflineEnvironment(MotoServer moto, StripeEmulator stripe)
+    {
+        Moto = moto;
+        Stripe = stripe;
+    }
+
+    public MotoServer Moto { get; }
+
+    public StripeEmulator Stripe { get; }
+
+    public string RestApiId { get; private set; } = string.Empty;
+
+    public string StripeUsagePlanId { get; private set; } = string.Empty;
+
+    public string MarketplaceUsagePlanId { get; private set; } = string.Empty;
+
+    public string MeterId { get; private set; } = string.Empty;
+
+    public string PriceId { get; private set; } = string.Empty;
+
+    public static async Task<OfflineEnvironment> StartAsync(CancellationToken cancellationToken = default)
+    {
+        // The Portal and the DynamoDB SDK read the default credential chain; in this process it must name the emulator
+        // credentials, never whatever real account the machine is logged in to.
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", LocalCredentials.AccessKey);
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", LocalCredentials.SecretKey);
+        Environment.SetEnvironmentVariable("AWS_SESSION_TOKEN", null);
+        Environment.SetEnvironmentVariable("AWS_REGION", Region);
+
+        var motoTask = MotoServer.StartAsync(new MotoServerOptions { SerializeRequests = true }, cancellationToken);
+        var stripeTask = StripeEmulator.StartAsync(new StripeEmulatorOptions(), cancellationToken);
+        await Task.WhenAll(motoTask, stripeTask).ConfigureAwait(false);
+        var environment = new OfflineEnvironment(await motoTask, await stripeTask);
+        try
+        {
+            await Task.WhenAll(
+                environment.CreateLedgerTableAsync(cancellationToken),
+                environment.CreateUsagePlansAsync(cancellationToken),
+                environment.CreateMeteredPriceAsync(cancellationToken)).ConfigureAwait(false);
+        }
+        catch
+        {
+            await environment.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return environment;
+    }
+
+    /// <summary>The Portal's settings for this environment, as configuration keys.</summary>
+    public IReadOnlyDictionary<string, string?> PortalConfiguration() => new Dictionary<string, string?>(StringComparer.Ordinal)
+    {
+        ["Aws:Region"] = Region,
+        ["Aws:ServiceUrl"] = Moto.Endpoint.ToString(),
+        ["Monetization:LedgerTableName"] = LedgerTableName,
+        ["Monetization:StripeUsagePlanId"] = StripeUsagePlanId,
+        ["Monetization:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
+        ["Stripe:ApiBase"] = Stripe.Endpoint.ToString(),
+        ["Stripe:SecretKey"] = Stripe.SecretKey,
+        ["Stripe:WebhookSecret"] = Stripe.WebhookSecret,
+        ["Stripe:PriceId"] = PriceId,
+        ["Stripe:MeterEventName"] = MeterEventName,
+    };
+
+    /// <summary>An API Gateway client signed for moto, for inspecting keys and plans.</summary>
+    public HttpClient ApiGatewayHttp() => AwsHttp.CreateClient(
+        AwsConnection.Resolve(AwsService.ApiGateway, AwsOptions(), _ => null), AwsOptions());
+
+    public AmazonDynamoDBClient DynamoDb() => new(
+        new BasicAWSCredentials(LocalCredentials.AccessKey, LocalCredentials.SecretKey),
+        new AmazonDynamoDBConfig { ServiceURL = Moto.Endpoint.ToString(), AuthenticationRegion = Region });
+
+    public StripeClient StripeClient(HttpClient http) => new(http, Options.Create(new StripeOptions
+    {
+        ApiBase = Stripe.Endpoint,
+        SecretKey = new Secret(Stripe.SecretKey),
+        PriceId = PriceId,
+        MeterEventName = MeterEventName,
+    }));
+
+    /// <summary>Ids of the API keys in a usage plan, read from moto.</summary>
+    public async Task<IReadOnlyList<string>> UsagePlanKeyIdsAsync(string usagePlanId, CancellationToken cancellationToken = default)
+    {
+        using var http = ApiGatewayHttp();
+        using var document = await GetJsonAsync(http, $"/usageplans/{usagePlanId}/keys", cancellationToken).ConfigureAwait(false);
+        return [.. document.RootElement.GetProperty("item").EnumerateArray().Select(k => k.GetProperty("id").GetString()!)];
+    }
+
+    /// <summary>Every API key moto holds, with values, as (id, name, enabled, value).</summary>
+    public async Task<IReadOnlyList<(string Id, string Name, bool Enabled, string Value)>> ApiKeysAsync(CancellationToken cancellationToken = default)
+    {
+        using var http = ApiGatewayHttp();
+        using var document = await GetJsonAsync(http, "/apikeys?includeValues=true&limit=500", cancellationToken).ConfigureAwait(false);
+        return [.. document.RootElement.GetProperty("item").EnumerateArray().Select(k => (
+            k.GetProperty("id").GetString()!,
+            k.GetProperty("name").GetString()!,
+            k.GetProperty("enabled").GetBoolean(),
+            k.GetProperty("value").GetString()!))];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Stripe.DisposeAsync().ConfigureAwait(false);
+        await Moto.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private AwsClientOptions AwsOptions() => new() { Region = Region, ServiceUrl = Moto.Endpoint, Credentials = LocalCredentials };
+
+    private async Task CreateLedgerTableAsync(CancellationToken cancellationToken)
+    {
+        using var dynamoDb = DynamoDb();
+        await LedgerTable.CreateAsync(dynamoDb, LedgerTableName, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CreateUsagePlansAsync(CancellationToken cancellationToken)
+    {
+        using var http = ApiGatewayHttp();
+        var api = await PostJsonAsync(http, "/restapis", """{"name":"monetized-api","description":"The API being sold"}""", cancellationToken).ConfigureAwait(false);
+        RestApiId = api.GetProperty("id").GetString()!;
+        var stage = $$"""[{"apiId":"{{RestApiId}}","stage":"{{ApiStage}}"}]""";
+        var stripePlan = await PostJsonAsync(http, "/usageplans", $$"""{"name":"monetization-stripe","apiStages":{{stage}}}""", cancellationToken).ConfigureAwait(false);
+        var marketplacePlan = await PostJsonAsync(http, "/usageplans", $$"""{"name":"monetization-marketplace","apiStages":{{stage}}}""", cancellationToken).ConfigureAwait(false);
+        StripeUsagePlanId = stripePlan.GetProperty("id").GetString()!;
+        MarketplaceUsagePlanId = marketplacePlan.GetProperty("id").GetString()!;
+    }
+
+    private async Task CreateMeteredPriceAsync(CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient();
+        var stripe = StripeClient(http);
+        var product = await stripe.CreateProductAsync(new CreateProduct("Monetized API"), "setup-product", cancellationToken).ConfigureAwait(false);
+        var meter = await stripe.CreateMeterAsync(new CreateMeter("API requests", MeterEventName), "setup-meter", cancellationToken).ConfigureAwait(false);
+        var price = await stripe.CreateMeteredPriceAsync(new CreateMeteredPrice(product.Id, meter.Id, "usd", "0.1"), "setup-price", cancellationToken).ConfigureAwait(false);
+        MeterId = meter.Id;
+        PriceId = price.Id;
+    }
+
+    private static async Task<JsonElement> PostJsonAsync(HttpClient http, string path, string json, CancellationToken cancellationToken)
+    {
+        using var content = new StringContent(json, Encoding.UTF8, "application/json");
+        using var response = await http.PostAsync(new Uri(http.BaseAddress!, path), content, cancellationToken).ConfigureAwait(false);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken).ConfigureAwait(false)).Clone();
+    }
+
+    private static async Task<JsonDocument> GetJsonAsync(HttpClient http, string path, CancellationToken cancellationToken)
+    {
+        using var response = await http.GetAsync(new Uri(http.BaseAddress!, path), cancellationToken).ConfigureAwait(false);
+        response.EnsureSuccessStatusCode();
+        return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
+    }
+}
