@@ -16,6 +16,7 @@ public static class AwsRequestSigner
 {
     public const string DateHeader = "X-Amz-Date";
     public const string SecurityTokenHeader = "X-Amz-Security-Token";
+    public const string ContentHashHeader = "X-Amz-Content-SHA256";
 
     /// <summary>
     /// Headers that proxies or the HTTP stack may add or rewrite. The trace headers matter on retries: the runtime's
@@ -27,8 +28,18 @@ public static class AwsRequestSigner
         "traceparent", "tracestate", "request-id", "baggage", "correlation-context",
     };
 
+    /// <param name="sendContentHash">
+    /// Sends and signs <c>X-Amz-Content-SHA256</c>. Optional in SigV4 outside S3, but it lets a verifier that cannot
+    /// see the raw body (moto recomputes bodyless requests from their parsed parameters) check the signature.
+    /// </param>
     public static void Sign(
-        HttpRequestMessage request, ReadOnlySpan<byte> body, ImmutableCredentials credentials, string region, string service, DateTimeOffset now)
+        HttpRequestMessage request,
+        ReadOnlySpan<byte> body,
+        ImmutableCredentials credentials,
+        string region,
+        string service,
+        DateTimeOffset now,
+        bool sendContentHash = true)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(credentials);
@@ -44,6 +55,13 @@ public static class AwsRequestSigner
         request.Headers.Remove("Authorization");
         request.Headers.Remove(DateHeader);
         request.Headers.Remove(SecurityTokenHeader);
+        request.Headers.Remove(ContentHashHeader);
+        var payloadHash = PayloadHash(body);
+        if (sendContentHash)
+        {
+            request.Headers.TryAddWithoutValidation(ContentHashHeader, payloadHash);
+        }
+
         request.Headers.TryAddWithoutValidation(DateHeader, signedAt.ToString(AWSSDKUtils.ISO8601BasicDateTimeFormat, CultureInfo.InvariantCulture));
         if (credentials.UseToken)
         {
@@ -61,7 +79,7 @@ public static class AwsRequestSigner
             canonicalRequest.Append(name).Append(':').Append(value).Append('\n');
         }
 
-        canonicalRequest.Append('\n').Append(signedHeaders).Append('\n').Append(PayloadHash(body));
+        canonicalRequest.Append('\n').Append(signedHeaders).Append('\n').Append(payloadHash);
 
         var result = AWS4Signer.ComputeSignature(credentials, region, signedAt, service, signedHeaders, canonicalRequest.ToString());
         request.Headers.TryAddWithoutValidation("Authorization", result.ForAuthorizationHeader);

@@ -5,7 +5,10 @@ using Monetization.Aws.Http;
 
 namespace Monetization.Tests.Aws;
 
-/// <summary>Expected values come from the AWS SigV4 test suite and from botocore's signer on the same requests.</summary>
+/// <summary>
+/// Expected values come from the AWS SigV4 test suite (which signs no content hash header) and from botocore's
+/// signer on the same requests.
+/// </summary>
 public sealed class AwsRequestSignerTests
 {
     private static readonly ImmutableCredentials Example = new("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", null);
@@ -16,7 +19,7 @@ public sealed class AwsRequestSignerTests
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "https://example.amazonaws.com/");
 
-        AwsRequestSigner.Sign(request, [], Example, "us-east-1", "service", SuiteTime);
+        AwsRequestSigner.Sign(request, [], Example, "us-east-1", "service", SuiteTime, sendContentHash: false);
 
         Assert.Equal("20150830T123600Z", Header(request, "X-Amz-Date"));
         Assert.Equal(
@@ -30,7 +33,7 @@ public sealed class AwsRequestSignerTests
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "https://example.amazonaws.com/?Param2=value2&Param1=value1");
 
-        AwsRequestSigner.Sign(request, [], Example, "us-east-1", "service", SuiteTime);
+        AwsRequestSigner.Sign(request, [], Example, "us-east-1", "service", SuiteTime, sendContentHash: false);
 
         Assert.EndsWith("Signature=b97d918cfa904a5beff61c982a1b6f458b799221646efd99d3219ec94cdf2500", Header(request, "Authorization"), StringComparison.Ordinal);
     }
@@ -47,8 +50,8 @@ public sealed class AwsRequestSignerTests
         AwsRequestSigner.Sign(request, body, Example, "eu-west-1", "apigateway", SuiteTime);
 
         Assert.Equal(
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/eu-west-1/apigateway/aws4_request, SignedHeaders=content-type;host;x-amz-date, " +
-            "Signature=f7e8315518f413096a87830652e6ea073f653c528c556b1edc40ba931445b2cd",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/eu-west-1/apigateway/aws4_request, SignedHeaders=content-type;host;x-amz-content-sha256;x-amz-date, " +
+            "Signature=a02d370a83ac23ba590b9d40680f52347105678611452d77e9bf66772a4e2cb6",
             Header(request, "Authorization"));
     }
 
@@ -61,9 +64,10 @@ public sealed class AwsRequestSignerTests
         AwsRequestSigner.Sign(request, [], session, "us-east-1", "service", SuiteTime);
 
         Assert.Equal("session-token-1", Header(request, "X-Amz-Security-Token"));
+        Assert.Equal(AwsRequestSigner.PayloadHash([]), Header(request, "X-Amz-Content-SHA256"));
         Assert.Equal(
-            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, " +
-            "Signature=d6c053343bb5036bf969e950509a8006cc24afdc895a9769d062cf047db59ebf",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-security-token, " +
+            "Signature=d9df0a1ceeea3b30df825d37deda497ad3cc4f3194daa52dbb6960fb5434c6ff",
             Header(request, "Authorization"));
     }
 
@@ -71,9 +75,9 @@ public sealed class AwsRequestSignerTests
     public void SigningAgainReplacesTheEarlierSignatureAndDate()
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "https://example.amazonaws.com/");
-        AwsRequestSigner.Sign(request, [], Example, "us-east-1", "service", SuiteTime);
+        AwsRequestSigner.Sign(request, [], Example, "us-east-1", "service", SuiteTime, sendContentHash: false);
 
-        AwsRequestSigner.Sign(request, [], Example, "us-east-1", "service", SuiteTime.AddMinutes(1));
+        AwsRequestSigner.Sign(request, [], Example, "us-east-1", "service", SuiteTime.AddMinutes(1), sendContentHash: false);
 
         Assert.Equal("20150830T123700Z", Header(request, "X-Amz-Date"));
         Assert.Single(request.Headers.GetValues("Authorization"));
