@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 
 namespace Monetization.Emulators.AwsStandIn;
@@ -55,6 +56,7 @@ public sealed class AwsStandInServer : IAsyncDisposable
         var request = new StandInRequest(
             context.Request.Method,
             context.Request.Path.Value ?? "/",
+            context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty,
             context.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString(), StringComparer.Ordinal),
             context.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString(), StringComparer.OrdinalIgnoreCase),
             body);
@@ -85,6 +87,7 @@ public sealed class AwsStandInServer : IAsyncDisposable
 public sealed record StandInRequest(
     string Method,
     string Path,
+    string RawTarget,
     IReadOnlyDictionary<string, string> Query,
     IReadOnlyDictionary<string, string> Headers,
     string Body)
