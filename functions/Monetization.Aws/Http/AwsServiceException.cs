@@ -40,17 +40,15 @@ public sealed class AwsServiceException : Exception
         RequestId = requestId;
     }
 
-    public AwsServiceException()
-        : this("unknown", "unknown", HttpStatusCode.InternalServerError, AwsErrorKind.ServiceUnavailable, "Unknown", null, null)
-    {
-    }
-
+    /// <summary>An answer that was accepted but could not be used (empty body, unexpected status).</summary>
     public AwsServiceException(string message)
         : base(message)
     {
         Service = "unknown";
         Operation = "unknown";
-        ErrorCode = "Unknown";
+        StatusCode = HttpStatusCode.OK;
+        Kind = AwsErrorKind.ServiceUnavailable;
+        ErrorCode = "Unusable";
     }
 
     public AwsServiceException(string message, Exception innerException)
@@ -58,7 +56,8 @@ public sealed class AwsServiceException : Exception
     {
         Service = "unknown";
         Operation = "unknown";
-        ErrorCode = "Unknown";
+        Kind = AwsErrorKind.ServiceUnavailable;
+        ErrorCode = "Unusable";
     }
 
     public string Service { get; }
