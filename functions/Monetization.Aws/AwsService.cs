@@ -1,0 +1,12 @@
+namespace Monetization.Aws;
+
+/// <summary>How one AWS service is named for signing and for the standard endpoint settings.</summary>
+/// <param name="SigningName">The SigV4 service name in the credential scope.</param>
+/// <param name="EndpointVariableSuffix">The <c>AWS_ENDPOINT_URL_&lt;suffix&gt;</c> setting, from the service id.</param>
+/// <param name="HostPrefix">The first labels of the public regional host name.</param>
+public sealed record AwsService(string SigningName, string EndpointVariableSuffix, string HostPrefix)
+{
+    public static AwsService ApiGateway { get; } = new("apigateway", "API_GATEWAY", "apigateway");
+
+    public static AwsService MarketplaceMetering { get; } = new("aws-marketplace", "MARKETPLACE_METERING", "metering.marketplace");
+}

@@ -1,0 +1,63 @@
+using System.Diagnostics.CodeAnalysis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Monetization.Aws.ApiGateway;
+using Monetization.Aws.Http;
+using Monetization.Aws.Marketplace;
+using Monetization.Core.ApiKeys;
+using Monetization.Core.Marketplace;
+
+namespace Monetization.Aws;
+
+public static class AwsServiceCollectionExtensions
+{
+    public const string ApiGatewayOptionsName = "ApiGateway";
+    public const string MarketplaceMeteringOptionsName = "MarketplaceMetering";
+
+    /// <summary>A typed <see cref="ApiGatewayClient"/> and <see cref="IApiKeys"/>, signed and retried.</summary>
+    public static IHttpClientBuilder AddAwsApiGateway(this IServiceCollection services, Action<AwsClientOptions>? configure = null) =>
+        services.AddAwsClient<ApiGatewayClient>(AwsService.ApiGateway, ApiGatewayOptionsName, configure)
+            .AddTypedService<IApiKeys, ApiGatewayApiKeys>();
+
+    /// <summary>A typed <see cref="MarketplaceMeteringClient"/> and <see cref="IMarketplaceMetering"/>, signed and retried.</summary>
+    public static IHttpClientBuilder AddAwsMarketplaceMetering(this IServiceCollection services, Action<AwsClientOptions>? configure = null) =>
+        services.AddAwsClient<MarketplaceMeteringClient>(AwsService.MarketplaceMetering, MarketplaceMeteringOptionsName, configure)
+            .AddTypedService<IMarketplaceMetering, AwsMarketplaceMetering>();
+
+    private static IHttpClientBuilder AddAwsClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(
+        this IServiceCollection services, AwsService service, string name, Action<AwsClientOptions>? configure)
+        where TClient : class
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AwsClientOptions>, AwsClientOptionsValidator>());
+        services.AddOptions<AwsClientOptions>(name).Configure(configure ?? (_ => { })).ValidateOnStart();
+
+        // Resolved once per container: region, endpoint and credential source do not change while the process runs.
+        services.AddKeyedSingleton(name, (sp, _) => AwsConnection.Resolve(service, sp.GetRequiredService<IOptionsMonitor<AwsClientOptions>>().Get(name)));
+
+        return services.AddHttpClient<TClient>(name)
+            .ConfigureHttpClient((sp, http) =>
+            {
+                var options = sp.GetRequiredService<IOptionsMonitor<AwsClientOptions>>().Get(name);
+                http.BaseAddress = sp.GetRequiredKeyedService<AwsConnection>(name).Endpoint;
+                http.Timeout = options.Timeout;
+            })
+            .AddHttpMessageHandler(sp => new AwsRetryHandler(
+                sp.GetRequiredService<IOptionsMonitor<AwsClientOptions>>().Get(name), sp.GetRequiredService<TimeProvider>()))
+            .AddHttpMessageHandler(sp =>
+            {
+                var connection = sp.GetRequiredKeyedService<AwsConnection>(name);
+                return new AwsSigningHandler(connection.Credentials, connection.Region, service.SigningName, sp.GetRequiredService<TimeProvider>());
+            });
+    }
+
+    private static IHttpClientBuilder AddTypedService<TService, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(this IHttpClientBuilder builder)
+        where TService : class
+        where TImplementation : class, TService
+    {
+        builder.Services.AddTransient<TService, TImplementation>();
+        return builder;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using Polly;
+using Polly.Retry;
+
+namespace Monetization.Aws.Http;
+
+/// <summary>
+/// Retries throttling (429 and throttling error codes, which JSON 1.1 services send as 400) and 5xx answers with
+/// jittered exponential backoff. Every other 4xx is the caller's mistake or an expected outcome and goes back at once.
+/// Sits outside <see cref="AwsSigningHandler"/> so each attempt is signed again.
+/// </summary>
+public sealed class AwsRetryHandler : DelegatingHandler
+{
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+
+    public AwsRetryHandler(AwsClientOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
+        if (options.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                MaxRetryAttempts = options.MaxRetries,
+                Delay = options.RetryBaseDelay,
+                MaxDelay = options.RetryMaxDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                ShouldHandle = static args => args.Outcome.Result is { } response
+                    ? ShouldRetryAsync(response, args.Context.CancellationToken)
+                    : ValueTask.FromResult(false),
+            });
+        }
+
+        _pipeline = builder.Build();
+    }
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        await _pipeline.ExecuteAsync(
+            static async (state, token) => await state.Handler.SendOnceAsync(state.Request, token),
+            (Handler: this, Request: request),
+            cancellationToken);
+
+    private Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        base.SendAsync(request, cancellationToken);
+
+    private static async ValueTask<bool> ShouldRetryAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        if (status >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests)
+        {
+            return true;
+        }
+
+        if (status < 400)
+        {
+            return false;
+        }
+
+        var code = await AwsErrors.ReadErrorCodeAsync(response, cancellationToken);
+        return AwsErrors.IsRetryable(response.StatusCode, code);
+    }
+}
