@@ -15,6 +15,10 @@ public sealed record MarketplaceOptions
     [Required]
     public required IReadOnlyList<string> ProductCodes { get; init; }
 
+    /// <summary>Product codes from one comma-separated setting (how an environment variable carries a list); blanks are dropped.</summary>
+    public static IReadOnlyList<string> SplitProductCodes(string? value) =>
+        (value ?? string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     public bool Sells(string? productCode) =>
         productCode is not null && ProductCodes.Contains(productCode, StringComparer.Ordinal);
 }
