@@ -8,6 +8,7 @@ using Monetization.Aws;
 using Monetization.Aws.Http;
 using Monetization.Aws.Ledger;
 using Monetization.Core;
+using Monetization.Emulators.Faults;
 using Monetization.Emulators.Moto;
 using Monetization.Emulators.Stripe;
 using Monetization.Stripe;
@@ -30,13 +31,17 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     /// <summary>Credentials moto accepts; they only ever sign requests to the local emulator.</summary>
     public static readonly ImmutableCredentials LocalCredentials = new("AKIAOFFLINESANDBOX00", "offline-sandbox-secret", null);
 
-    private OfflineEnvironment(MotoServer moto, StripeEmulator stripe)
+    private OfflineEnvironment(MotoServer moto, FaultProxy apiGateway, StripeEmulator stripe)
     {
         Moto = moto;
+        ApiGateway = apiGateway;
         Stripe = stripe;
     }
 
     public MotoServer Moto { get; }
+
+    /// <summary>The Portal reaches API Gateway through this proxy, so its calls can be slowed down or failed.</summary>
+    public FaultProxy ApiGateway { get; }
 
     public StripeEmulator Stripe { get; }
 
@@ -62,7 +67,8 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         var motoTask = MotoServer.StartAsync(new MotoServerOptions { SerializeRequests = true }, cancellationToken);
         var stripeTask = StripeEmulator.StartAsync(new StripeEmulatorOptions(), cancellationToken);
         await Task.WhenAll(motoTask, stripeTask).ConfigureAwait(false);
-        var environment = new OfflineEnvironment(await motoTask, await stripeTask);
+        var moto = await motoTask;
+        var environment = new OfflineEnvironment(moto, await FaultProxy.StartAsync(moto.Endpoint, cancellationToken).ConfigureAwait(false), await stripeTask);
         try
         {
             await Task.WhenAll(
@@ -84,6 +90,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     {
         ["Aws:Region"] = Region,
         ["Aws:ServiceUrl"] = Moto.Endpoint.ToString(),
+        ["Aws:ApiGatewayServiceUrl"] = ApiGateway.Endpoint.ToString(),
         ["Monetization:LedgerTableName"] = LedgerTableName,
         ["Monetization:StripeUsagePlanId"] = StripeUsagePlanId,
         ["Monetization:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
@@ -133,6 +140,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Stripe.DisposeAsync().ConfigureAwait(false);
+        await ApiGateway.DisposeAsync().ConfigureAwait(false);
         await Moto.DisposeAsync().ConfigureAwait(false);
     }
 

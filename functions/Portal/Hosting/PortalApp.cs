@@ -1,11 +1,13 @@
 using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
-using Monetization.Core;
+using Microsoft.AspNetCore.DataProtection;
 using Monetization.Core.Registration;
+using Monetization.Portal.Pages;
 using Monetization.Portal.Registration;
 using Monetization.Stripe;
 
@@ -19,12 +21,14 @@ public static class PortalApp
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         configure?.Invoke(builder);
         builder.Services.AddPortalServices(builder.Configuration);
 
         var app = builder.Build();
         app.UsePortalPipeline();
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
+        app.MapStaticAssets();
         app.MapRegistration();
         return app;
     }
@@ -35,7 +39,12 @@ public static class PortalApp
         var portal = configuration.GetSection(PortalOptions.Section).Get<PortalOptions>() ?? new PortalOptions();
         var aws = configuration.GetSection(AwsSettings.Section).Get<AwsSettings>() ?? new AwsSettings();
 
+        // In AWS the Lambda Web Adapter is the only peer, on loopback; the client's address arrives in X-Forwarded-For.
+        services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
         services.AddProblemDetails();
+        // Antiforgery tokens are protected with per-process keys: a token outlives no restart, and a form that was
+        // rendered by another instance is answered with a fresh form, never with an error page.
+        services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "__Host-antiforgery";
@@ -61,18 +70,16 @@ public static class PortalApp
             };
         });
 
-        void ConfigureAws(AwsClientOptions o)
+        services.AddAwsApiGateway(o =>
         {
             o.Region = aws.Region ?? o.Region;
-            o.ServiceUrl = aws.ServiceUrl ?? o.ServiceUrl;
-        }
-
-        services.AddAwsApiGateway(ConfigureAws);
+            o.ServiceUrl = aws.ApiGatewayServiceUrl ?? aws.ServiceUrl ?? o.ServiceUrl;
+        });
         services.AddDynamoDbLedger(portal.LedgerTableName is { Length: > 0 } table ? table : "unset", aws.ServiceUrl, aws.Region);
         services.AddStripeBilling(o =>
         {
             var stripe = configuration.GetSection("Stripe");
-            o.SecretKey = stripe["SecretKey"] is { Length: > 0 } key ? new Secret(key) : null;
+            o.SecretKey = stripe["SecretKey"] is { Length: > 0 } key ? new Monetization.Core.Secret(key) : null;
             o.PriceId = stripe["PriceId"] ?? string.Empty;
             o.MeterEventName = stripe["MeterEventName"] ?? string.Empty;
             if (stripe["ApiBase"] is { Length: > 0 } apiBase)
@@ -87,6 +94,7 @@ public static class PortalApp
     private static void UsePortalPipeline(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<PortalOptions>>().Value;
+        app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseSecurityHeaders();
@@ -106,7 +114,6 @@ public static class PortalApp
 
             await next(context);
         });
-        app.UseStaticFiles();
         app.UseRateLimiter();
         app.UseAntiforgery();
     }

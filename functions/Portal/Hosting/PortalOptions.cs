@@ -31,4 +31,7 @@ public sealed class AwsSettings
 
     /// <summary>One endpoint for every AWS service (an emulator); <c>AWS_ENDPOINT_URL</c> does the same from the environment.</summary>
     public Uri? ServiceUrl { get; set; }
+
+    /// <summary>API Gateway's endpoint alone (like <c>AWS_ENDPOINT_URL_API_GATEWAY</c>); wins over <see cref="ServiceUrl"/>.</summary>
+    public Uri? ApiGatewayServiceUrl { get; set; }
 }

@@ -1,0 +1,112 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Monetization.Emulators.Faults;
+
+/// <summary>
+/// A reverse proxy with fault and latency injection, for peers that cannot inject faults themselves (moto_server).
+/// Requests are forwarded byte for byte with their original <c>Host</c> header, so signed requests still verify.
+/// </summary>
+public sealed class FaultProxy : IAsyncDisposable
+{
+    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Proxy-Connection",
+    };
+
+    private readonly Uri _target;
+    private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
+    private readonly CancellationTokenSource _stopping = new();
+    private WebApplication? _app;
+
+    private FaultProxy(Uri target, Uri endpoint)
+    {
+        _target = target;
+        Endpoint = endpoint;
+    }
+
+    public Uri Endpoint { get; }
+
+    public FaultInjector Faults { get; } = new();
+
+    public static async Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var port = FreePort.Next();
+            var proxy = new FaultProxy(target, new Uri($"http://127.0.0.1:{port}"));
+            try
+            {
+                await proxy.StartServerAsync(port, cancellationToken).ConfigureAwait(false);
+                return proxy;
+            }
+            catch (IOException e) when (attempt < 5 && e.InnerException is AddressInUseException)
+            {
+                await proxy.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_app is not null)
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _http.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task StartServerAsync(int port, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        var app = builder.Build();
+        _app = app;
+        app.UseFaults(Faults, rule => $$"""{"message":"Injected fault {{rule.Status ?? 500}}"}""", _stopping.Token);
+        app.Run(ForwardAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task ForwardAsync(HttpContext context)
+    {
+        var request = context.Request;
+        using var forward = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, request.Path + request.QueryString));
+        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            forward.Content = new StreamContent(request.Body);
+        }
+
+        foreach (var (name, values) in request.Headers)
+        {
+            if (HopByHop.Contains(name))
+            {
+                continue;
+            }
+
+            if (!forward.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values))
+            {
+                forward.Content?.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)values);
+            }
+        }
+
+        using var response = await _http.SendAsync(forward, HttpCompletionOption.ResponseHeadersRead, context.RequestAborted).ConfigureAwait(false);
+        context.Response.StatusCode = (int)response.StatusCode;
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            if (!HopByHop.Contains(name))
+            {
+                context.Response.Headers[name] = values.ToArray();
+            }
+        }
+
+        await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,63 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using System.Runtime.InteropServices;
+using Monetization.Emulators;
+using Monetization.Portal.Hosting;
+
+namespace Monetization.Sandbox;
+
+/// <summary>
+/// The offline sandbox: moto_server, the Stripe emulator and the Portal wired to them, on this machine only.
+/// Runs until Ctrl+C or SIGTERM, then stops every process it started.
+/// </summary>
+public static class SandboxProgram
+{
+    public static async Task<int> Main(string[] args)
+    {
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+
+        var port = PortFrom(args) ?? FreePort.Next();
+        await using var environment = await OfflineEnvironment.StartAsync(stop.Token);
+        var portalUrl = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+        await using var portal = PortalApp.Create([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(environment.PortalConfiguration());
+            builder.WebHost.UseUrls(portalUrl);
+        });
+        await portal.StartAsync(stop.Token);
+
+        Console.WriteLine($"Portal: {portalUrl}");
+        Console.WriteLine($"AWS endpoint: {environment.Moto.Endpoint}");
+        Console.WriteLine($"Stripe endpoint: {environment.Stripe.Endpoint}");
+        Console.WriteLine("Press Ctrl+C to stop.");
+
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl+C or SIGTERM: fall through to an orderly shutdown.
+        }
+
+        await portal.StopAsync(CancellationToken.None);
+        return 0;
+    }
+
+    private static int? PortFrom(string[] args)
+    {
+        var index = Array.IndexOf(args, "--port");
+        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var port) ? port : null;
+    }
+}
