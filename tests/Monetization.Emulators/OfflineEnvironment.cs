@@ -9,6 +9,7 @@ using Monetization.Aws.Http;
 using Monetization.Aws.Ledger;
 using Monetization.Core;
 using Monetization.Emulators.Faults;
+using Monetization.Emulators.Marketplace;
 using Monetization.Emulators.Moto;
 using Monetization.Emulators.Stripe;
 using Monetization.Stripe;
@@ -31,11 +32,15 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     /// <summary>Credentials moto accepts; they only ever sign requests to the local emulator.</summary>
     public static readonly ImmutableCredentials LocalCredentials = new("AKIAOFFLINESANDBOX00", "offline-sandbox-secret", null);
 
-    private OfflineEnvironment(MotoServer moto, FaultProxy apiGateway, StripeEmulator stripe)
+    /// <summary>The product the sandbox sells on the emulated AWS Marketplace.</summary>
+    public const string MarketplaceProductCode = "prod-sandbox1234";
+
+    private OfflineEnvironment(MotoServer moto, FaultProxy apiGateway, StripeEmulator stripe, MarketplaceEmulator marketplace)
     {
         Moto = moto;
         ApiGateway = apiGateway;
         Stripe = stripe;
+        Marketplace = marketplace;
     }
 
     public MotoServer Moto { get; }
@@ -44,6 +49,12 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     public FaultProxy ApiGateway { get; }
 
     public StripeEmulator Stripe { get; }
+
+    /// <summary>
+    /// The Marketplace Metering API the Portal resolves tokens with. Set its <see cref="MarketplaceEmulator.LandingUrl"/>
+    /// and <see cref="MarketplaceEmulator.EventSink"/> once the Portal and the SubscriptionEvents handler exist.
+    /// </summary>
+    public MarketplaceEmulator Marketplace { get; }
 
     public string RestApiId { get; private set; } = string.Empty;
 
@@ -66,9 +77,11 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
         var motoTask = MotoServer.StartAsync(new MotoServerOptions { SerializeRequests = true }, cancellationToken);
         var stripeTask = StripeEmulator.StartAsync(new StripeEmulatorOptions(), cancellationToken);
-        await Task.WhenAll(motoTask, stripeTask).ConfigureAwait(false);
+        var marketplaceTask = MarketplaceEmulator.StartAsync(new MarketplaceEmulatorOptions { ProductCode = MarketplaceProductCode, Region = Region }, cancellationToken);
+        await Task.WhenAll(motoTask, stripeTask, marketplaceTask).ConfigureAwait(false);
         var moto = await motoTask;
-        var environment = new OfflineEnvironment(moto, await FaultProxy.StartAsync(moto.Endpoint, cancellationToken).ConfigureAwait(false), await stripeTask);
+        var environment = new OfflineEnvironment(
+            moto, await FaultProxy.StartAsync(moto.Endpoint, cancellationToken).ConfigureAwait(false), await stripeTask, await marketplaceTask);
         try
         {
             await Task.WhenAll(
@@ -94,6 +107,8 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Monetization:LedgerTableName"] = LedgerTableName,
         ["Monetization:StripeUsagePlanId"] = StripeUsagePlanId,
         ["Monetization:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
+        ["Monetization:MarketplaceProductCodes"] = MarketplaceProductCode,
+        ["Aws:MarketplaceMeteringServiceUrl"] = Marketplace.Endpoint.ToString(),
         ["Stripe:ApiBase"] = Stripe.Endpoint.ToString(),
         ["Stripe:SecretKey"] = Stripe.SecretKey,
         ["Stripe:WebhookSecret"] = Stripe.WebhookSecret,
@@ -139,6 +154,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await Marketplace.DisposeAsync().ConfigureAwait(false);
         await Stripe.DisposeAsync().ConfigureAwait(false);
         await ApiGateway.DisposeAsync().ConfigureAwait(false);
         await Moto.DisposeAsync().ConfigureAwait(false);

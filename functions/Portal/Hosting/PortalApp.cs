@@ -7,6 +7,7 @@ using Monetization.Aws;
 using Monetization.Aws.Ledger;
 using Microsoft.AspNetCore.DataProtection;
 using Monetization.Core.Registration;
+using Monetization.Portal.Marketplace;
 using Monetization.Portal.Pages;
 using Monetization.Portal.Registration;
 using Monetization.Stripe;
@@ -24,12 +25,14 @@ public static class PortalApp
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         configure?.Invoke(builder);
         builder.Services.AddPortalServices(builder.Configuration);
+        builder.Services.AddMarketplaceChannel(builder.Configuration);
 
         var app = builder.Build();
         app.UsePortalPipeline();
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
         app.MapStaticAssets();
         app.MapRegistration();
+        app.MapMarketplaceLanding();
         return app;
     }
 

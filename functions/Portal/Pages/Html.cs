@@ -31,13 +31,14 @@ public static class Html
         </html>
         """;
 
-    /// <summary>The key is shown once, read-only, with a copy button that the script wires up.</summary>
-    public static string KeyBlock(string keyValue) => $"""
+    /// <summary>The key, read-only, with a copy button that the script wires up.</summary>
+    /// <param name="note">What the holder must know about the key; by default, that it is shown only once.</param>
+    public static string KeyBlock(string keyValue, string note = "This is the only time the key is shown. Store it somewhere safe now.") => $"""
         <div class="key">
         <label for="api-key">Your API key</label>
         <input id="api-key" type="text" readonly value="{Encode(keyValue)}" autocomplete="off" spellcheck="false">
         <button type="button" class="copy" data-copy="api-key">Copy</button>
         </div>
-        <p class="warning">This is the only time the key is shown. Store it somewhere safe now.</p>
+        <p class="warning">{Encode(note)}</p>
         """;
 }

@@ -1,0 +1,57 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Monetization.Aws;
+using Monetization.Core.Marketplace;
+
+namespace Monetization.Portal.Marketplace;
+
+/// <summary>The Marketplace channel's Portal settings, bound from the <c>Monetization</c> section.</summary>
+public sealed class MarketplaceChannelOptions
+{
+    [Required(ErrorMessage = "Monetization:MarketplaceUsagePlanId is required: the usage plan listed on AWS Marketplace.")]
+    public string MarketplaceUsagePlanId { get; set; } = string.Empty;
+
+    /// <summary>Comma-separated, as an environment variable carries a list.</summary>
+    [Required(ErrorMessage = "Monetization:MarketplaceProductCodes is required: the comma-separated AWS Marketplace product codes we sell.")]
+    public string MarketplaceProductCodes { get; set; } = string.Empty;
+}
+
+public static class MarketplaceChannel
+{
+    /// <summary>
+    /// The landing flow and its Metering client. The client's endpoint is <c>Aws:MarketplaceMeteringServiceUrl</c>,
+    /// else <c>AWS_ENDPOINT_URL_MARKETPLACE_METERING</c> / <c>AWS_ENDPOINT_URL</c>, else the public one; it deliberately
+    /// ignores <c>Aws:ServiceUrl</c>, which points at an emulator that has no Metering API.
+    /// </summary>
+    public static IServiceCollection AddMarketplaceChannel(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddOptions<MarketplaceChannelOptions>()
+            .BindConfiguration("Monetization")
+            .ValidateDataAnnotations()
+            .Validate(
+                o => string.IsNullOrWhiteSpace(o.MarketplaceProductCodes) || MarketplaceOptions.SplitProductCodes(o.MarketplaceProductCodes).Count > 0,
+                "Monetization:MarketplaceProductCodes names no product code.")
+            .ValidateOnStart();
+        services.AddSingleton(sp =>
+        {
+            var channel = sp.GetRequiredService<IOptions<MarketplaceChannelOptions>>().Value;
+            return new MarketplaceOptions
+            {
+                UsagePlanId = channel.MarketplaceUsagePlanId,
+                ProductCodes = MarketplaceOptions.SplitProductCodes(channel.MarketplaceProductCodes),
+            };
+        });
+
+        var region = configuration["Aws:Region"] is { Length: > 0 } r ? r : null;
+        var meteringUrl = configuration["Aws:MarketplaceMeteringServiceUrl"] is { Length: > 0 } url ? new Uri(url, UriKind.Absolute) : null;
+        services.AddAwsMarketplaceMetering(o =>
+        {
+            o.Region = region ?? o.Region;
+            o.ServiceUrl = meteringUrl ?? o.ServiceUrl;
+        });
+        services.AddTransient<MarketplaceAccess>();
+        services.AddTransient<MarketplaceLanding>();
+        return services;
+    }
+}
