@@ -93,6 +93,10 @@ public sealed class ApiGatewayApiKeys : IApiKeys
     {
         try
         {
+            // Revocations mostly meet keys that are not in the plan (a buyer who never got access, a redelivered
+            // event), so one read settles them; it also spares moto's DELETE of an absent plan key, which answers
+            // 500 instead of API Gateway's 404 and would be retried as a fault.
+            await _client.GetUsagePlanKeyAsync(usagePlanId, keyId, cancellationToken);
             await _client.DeleteUsagePlanKeyAsync(usagePlanId, keyId, cancellationToken);
             return true;
         }

@@ -101,6 +101,17 @@ public sealed class ApiGatewayClient
             cancellationToken);
     }
 
+    public Task<UsagePlanKey> GetUsagePlanKeyAsync(string usagePlanId, string apiKeyId, CancellationToken cancellationToken) =>
+        SendAsync<object, UsagePlanKey>(
+            HttpMethod.Get,
+            $"/usageplans/{AwsCall.Segment(usagePlanId)}/keys/{AwsCall.Segment(apiKeyId)}",
+            null,
+            null,
+            null,
+            Json.UsagePlanKey,
+            "GetUsagePlanKey",
+            cancellationToken);
+
     public Task DeleteUsagePlanKeyAsync(string usagePlanId, string apiKeyId, CancellationToken cancellationToken) =>
         SendWithoutResultAsync(
             HttpMethod.Delete, $"/usageplans/{AwsCall.Segment(usagePlanId)}/keys/{AwsCall.Segment(apiKeyId)}", "DeleteUsagePlanKey", cancellationToken);

@@ -124,8 +124,23 @@ public sealed class ApiGatewayAgainstStandInTests
         Assert.False(await keys.RemoveFromUsagePlanAsync("plan-1", "key-1", Cancel));
 
         var request = Assert.Single(server.Requests);
-        Assert.Equal("DELETE", request.Method);
+        Assert.Equal("GET", request.Method);
         Assert.Equal("/usageplans/plan-1/keys/key-1", request.Path);
+    }
+
+    [Fact]
+    public async Task AKeyLeavingThePlanBetweenTheReadAndTheDeleteReturnsFalse()
+    {
+        await using var server = await AwsStandInServer.StartAsync(
+            request => request.Method == "GET"
+                ? Json(200, """{"id":"key-1","type":"API_KEY","name":"n"}""")
+                : Error(404, "NotFoundException", "Invalid Usage Plan Key identifier specified"),
+            Cancel);
+        var keys = new ApiGatewayApiKeys(AwsTestClients.ApiGateway(server.Endpoint));
+
+        Assert.False(await keys.RemoveFromUsagePlanAsync("plan-1", "key-1", Cancel));
+
+        Assert.Equal(["GET", "DELETE"], server.Requests.Select(r => r.Method));
     }
 
     [Fact]
