@@ -1,0 +1,126 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Monetization.Aws;
+using Monetization.Emulators;
+using Monetization.Emulators.Marketplace;
+using Monetization.Portal.Hosting;
+using Monetization.SubscriptionEvents;
+
+namespace Monetization.Tests.Marketplace;
+
+/// <summary>
+/// The Marketplace channel on this machine: moto_server, the Marketplace emulator, the Portal on a real loopback
+/// port and the SubscriptionEvents function in process as the emulator's event sink. Every log line of both hosts is
+/// captured so tests can prove no token reaches one. Tests share it and use a fresh buyer each.
+/// </summary>
+public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
+{
+    private WebApplication? _portal;
+    private ServiceProvider? _functionServices;
+
+    public OfflineEnvironment Environment { get; private set; } = null!;
+
+    public MarketplaceEmulator Marketplace => Environment.Marketplace;
+
+    public LogLines Logs { get; } = new();
+
+    public Function Function { get; private set; } = null!;
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        var cancel = TestContext.Current.CancellationToken;
+        Environment = await OfflineEnvironment.StartAsync(cancel);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(Environment.PortalConfiguration()).Build();
+        _functionServices = new ServiceCollection()
+            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs))
+            .AddSubscriptionEvents(configuration)
+            .BuildServiceProvider();
+        Function = new Function(_functionServices);
+
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        _portal = PortalApp.Create([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(Environment.PortalConfiguration());
+            builder.WebHost.UseUrls(url);
+            builder.Logging.AddProvider(Logs);
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+            builder.Services.PostConfigure<AwsClientOptions>(AwsServiceCollectionExtensions.MarketplaceMeteringOptionsName, o =>
+            {
+                o.MaxRetries = 2;
+                o.RetryBaseDelay = TimeSpan.FromMilliseconds(1);
+                o.RetryMaxDelay = TimeSpan.FromMilliseconds(5);
+            });
+        });
+        await _portal.StartAsync(cancel);
+        Http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+        Marketplace.LandingUrl = new Uri(url + "/marketplace");
+        Marketplace.EventSink = Function.ProcessAsync;
+    }
+
+    /// <summary>The API key value a key page shows, decoded.</summary>
+    public static string? KeyOnPage(string html) =>
+        KeyInput().Match(html) is { Success: true } match ? System.Net.WebUtility.HtmlDecode(match.Groups[1].Value) : null;
+
+    public async Task<IReadOnlyList<(string Id, string Name, bool Enabled, string Value)>> KeysNamedAsync(string name) =>
+        [.. (await Environment.ApiKeysAsync(TestContext.Current.CancellationToken)).Where(k => k.Name == name)];
+
+    public Task<IReadOnlyList<string>> MarketplacePlanKeyIdsAsync() =>
+        Environment.UsagePlanKeyIdsAsync(Environment.MarketplaceUsagePlanId, TestContext.Current.CancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        if (_portal is not null)
+        {
+            await _portal.DisposeAsync();
+        }
+
+        if (_functionServices is not null)
+        {
+            await _functionServices.DisposeAsync();
+        }
+
+        if (Environment is not null)
+        {
+            await Environment.DisposeAsync();
+        }
+    }
+
+    [GeneratedRegex("id=\"api-key\"[^>]*value=\"([^\"]*)\"")]
+    private static partial Regex KeyInput();
+
+    /// <summary>Every log line with its structured values and exception, for secret scans.</summary>
+    public sealed class LogLines : ILoggerProvider
+    {
+        private readonly ConcurrentQueue<string> _lines = new();
+
+        public IReadOnlyCollection<string> Lines => _lines;
+
+        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
+                lines.Enqueue($"{logLevel} {category} {formatter(state, exception)} {values} {exception}");
+            }
+        }
+    }
+}
