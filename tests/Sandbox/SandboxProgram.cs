@@ -2,8 +2,11 @@ using System.Globalization;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Monetization.Emulators;
 using Monetization.Portal.Hosting;
+using Monetization.SubscriptionEvents;
 
 namespace Monetization.Sandbox;
 
@@ -37,9 +40,20 @@ public static class SandboxProgram
         });
         await portal.StartAsync(stop.Token);
 
+        // Marketplace sends buyers to the Portal's landing and its subscription events to the SubscriptionEvents
+        // function, here run in process as Lambda would run it.
+        await using var subscriptionEvents = new ServiceCollection()
+            .AddLogging(logging => logging.AddJsonConsole(o => o.IncludeScopes = false))
+            .AddSubscriptionEvents(new ConfigurationBuilder().AddInMemoryCollection(environment.PortalConfiguration()).Build())
+            .BuildServiceProvider();
+        var function = new Function(subscriptionEvents);
+        environment.Marketplace.LandingUrl = new Uri(portalUrl + "/marketplace");
+        environment.Marketplace.EventSink = function.ProcessAsync;
+
         Console.WriteLine($"Portal: {portalUrl}");
         Console.WriteLine($"AWS endpoint: {environment.Moto.Endpoint}");
         Console.WriteLine($"Stripe endpoint: {environment.Stripe.Endpoint}");
+        Console.WriteLine($"Marketplace simulator: {environment.Marketplace.Endpoint}");
         Console.WriteLine("Press Ctrl+C to stop.");
 
         try
