@@ -127,7 +127,7 @@ public sealed partial class RegisterSubscriber(
         var progress = new Progress(subscriber);
         try
         {
-            var recordPending = existing is null ? CreatePendingAsync(subscriber, cancellationToken) : Task.CompletedTask;
+            var recordPending = existing is null ? CreatePendingAsync(subscriber, cancellationToken) : Task.FromResult<Subscriber?>(existing);
             var key = EnsureKeyAsync(email, subscriber, progress, cancellationToken);
             var customer = EnsureCustomerAsync(subscriber, progress, cancellationToken);
             await Task.WhenAll(recordPending, key, customer);
@@ -154,6 +154,7 @@ public sealed partial class RegisterSubscriber(
                     Registered = true,
                     Subscribed = true,
                 },
+                await recordPending,
                 cancellationToken);
             Log.Registered(logger, subscriberId, apiKey.Id, customerId);
             return new RegistrationOutcome.Registered(
@@ -169,12 +170,13 @@ public sealed partial class RegisterSubscriber(
         }
     }
 
-    private async Task CreatePendingAsync(Subscriber subscriber, CancellationToken cancellationToken)
-    {
-        // Under the claim nobody else creates this record; losing the race means a stale claim was taken over and the
-        // other attempt's record stands, which RecordAsync merges with.
-        await ledger.TryCreateAsync(subscriber, cancellationToken);
-    }
+    /// <summary>
+    /// Under the claim nobody else creates this record; losing the race means a stale claim was taken over and the
+    /// other attempt's record stands, which RecordAsync merges with.
+    /// </summary>
+    /// <returns>The record as stored, when this call stored it.</returns>
+    private async Task<Subscriber?> CreatePendingAsync(Subscriber subscriber, CancellationToken cancellationToken) =>
+        await ledger.TryCreateAsync(subscriber, cancellationToken) ? subscriber with { Version = 1 } : null;
 
     private async Task<ApiKey> EnsureKeyAsync(Email email, Subscriber subscriber, Progress progress, CancellationToken cancellationToken)
     {
@@ -226,12 +228,15 @@ public sealed partial class RegisterSubscriber(
         }
     }
 
-    /// <summary>Writes what is known, merging with whatever an earlier or concurrent attempt recorded.</summary>
-    private async Task RecordAsync(Progress progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes what is known, merging with whatever an earlier or concurrent attempt recorded. <paramref name="known"/>,
+    /// the record as this attempt last saw it, saves the read in the common case; a conflict falls back to reading.
+    /// </summary>
+    private async Task RecordAsync(Progress progress, Subscriber? known, CancellationToken cancellationToken)
     {
         for (var attempt = 0; attempt < 5; attempt++)
         {
-            var current = await ledger.GetAsync(progress.Subscriber.Id, cancellationToken);
+            var current = attempt == 0 && known is not null ? known : await ledger.GetAsync(progress.Subscriber.Id, cancellationToken);
             var next = progress.ApplyTo(current ?? progress.Subscriber, clock.GetUtcNow());
             var written = current is null
                 ? await ledger.TryCreateAsync(next, cancellationToken)
@@ -253,7 +258,7 @@ public sealed partial class RegisterSubscriber(
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var cancellationToken = timeout.Token;
-        var tasks = new List<Task> { BestEffort(() => RecordAsync(progress with { Status = SubscriberStatus.Pending }, cancellationToken), "record progress") };
+        var tasks = new List<Task> { BestEffort(() => RecordAsync(progress with { Status = SubscriberStatus.Pending }, null, cancellationToken), "record progress") };
         if (progress.ApiKeyId is { } keyId)
         {
             tasks.Add(BestEffort(() => apiKeys.SetEnabledAsync(keyId, false, cancellationToken), "disable key"));

@@ -1,0 +1,74 @@
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Monetization.Aws;
+using Monetization.Emulators;
+using Monetization.Portal.Hosting;
+using Monetization.Stripe;
+using Monetization.Tests.Infrastructure;
+
+namespace Monetization.Tests.Registration;
+
+/// <summary>
+/// The Portal on a real loopback port, wired to moto_server (through the fault proxy) and the Stripe emulator, with
+/// short timeouts and retry delays so fault tests stay fast, and every log line captured.
+/// </summary>
+public sealed class PortalFixture : IAsyncLifetime
+{
+    private WebApplication? _portal;
+
+    public OfflineEnvironment Environment { get; private set; } = null!;
+
+    public CapturedLogs Logs { get; } = new();
+
+    public HttpClient Http { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        Environment = await OfflineEnvironment.StartAsync(TestContext.Current.CancellationToken);
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        _portal = PortalApp.Create([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(Environment.PortalConfiguration());
+            builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
+            builder.WebHost.UseUrls(url);
+            builder.Logging.AddProvider(Logs);
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+            builder.Services.PostConfigure<AwsClientOptions>(AwsServiceCollectionExtensions.ApiGatewayOptionsName, o =>
+            {
+                o.Timeout = TimeSpan.FromSeconds(2);
+                o.RetryBaseDelay = TimeSpan.FromMilliseconds(1);
+                o.RetryMaxDelay = TimeSpan.FromMilliseconds(5);
+            });
+            builder.Services.PostConfigure<StripeOptions>(o =>
+            {
+                o.AttemptTimeout = TimeSpan.FromSeconds(2);
+                o.RetryBaseDelay = TimeSpan.FromMilliseconds(1);
+                o.RetryMaxDelay = TimeSpan.FromMilliseconds(5);
+                o.RateLimitDelay = TimeSpan.FromMilliseconds(5);
+            });
+        });
+        await _portal.StartAsync(TestContext.Current.CancellationToken);
+        Http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public Task<HttpResponseMessage> RegisterAsync(string email, string firstName = "Ada", string lastName = "Lovelace") =>
+        Http.PostAsJsonAsync("/register", new { email, firstname = firstName, lastname = lastName }, TestContext.Current.CancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        Http?.Dispose();
+        if (_portal is not null)
+        {
+            await _portal.DisposeAsync();
+        }
+
+        if (Environment is not null)
+        {
+            await Environment.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,170 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Monetization.Tests.Registration;
+
+public sealed partial class RegistrationEndToEndTests(PortalFixture portal) : IClassFixture<PortalFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task RegisteringReturnsTheKeyOnceAndGrantsAccessThroughTheStripePlan()
+    {
+        using var response = await portal.RegisterAsync("grace@example.com", "Grace", "Hopper");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var keyId = body.GetProperty("apiKeyId").GetString()!;
+        var state = await RegistrationState.ReadAsync(portal.Environment, "grace@example.com");
+        state.AssertRegistered(keyId, portal.Environment.PriceId);
+        Assert.Equal(state.Keys[0].Value, body.GetProperty("apiKey").GetString());
+        Assert.Equal("Grace Hopper", state.Customers[0].Name);
+    }
+
+    [Fact]
+    public async Task RegisteringTheSameEmailAgainIsAConflictThatNeverRevealsTheKey()
+    {
+        using var first = await portal.RegisterAsync("katherine@example.com");
+        var key = (await first.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("apiKey").GetString()!;
+
+        using var second = await portal.RegisterAsync("  Katherine@Example.COM ", "Someone", "Else");
+
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        Assert.Equal("application/problem+json", second.Content.Headers.ContentType?.MediaType);
+        Assert.DoesNotContain(key, await second.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        var state = await RegistrationState.ReadAsync(portal.Environment, "katherine@example.com");
+        Assert.Single(state.Keys);
+        Assert.Single(state.Customers);
+    }
+
+    [Theory]
+    [InlineData("not-an-email", "Ada", "Lovelace", "email")]
+    [InlineData("bad@example.com", "", "Lovelace", "firstname")]
+    [InlineData("bad@example.com", "Ada", "Love\u0007lace", "lastname")]
+    [InlineData("bad@example.com", "Ada", "L", "none")]
+    public async Task InvalidInputIsRejectedFieldByFieldAndCreatesNothing(string email, string firstName, string lastName, string invalidField)
+    {
+        var tooLong = new string('x', 101);
+        using var response = await portal.RegisterAsync(email, firstName, invalidField == "none" ? tooLong : lastName);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("errors");
+        Assert.True(errors.TryGetProperty(invalidField == "none" ? "lastname" : invalidField, out _));
+        var state = await RegistrationState.ReadAsync(portal.Environment, email);
+        Assert.Empty(state.Keys);
+        Assert.Empty(state.Customers);
+    }
+
+    [Fact]
+    public async Task FiftyConcurrentRegistrationsOfOneEmailCreateOneCustomerAndOneKey()
+    {
+        const string email = "race@example.com";
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => portal.RegisterAsync(email)));
+        try
+        {
+            Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+            Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.Created), r => Assert.Equal(HttpStatusCode.Conflict, r.StatusCode));
+            var winner = await responses.Single(r => r.StatusCode == HttpStatusCode.Created).Content.ReadFromJsonAsync<JsonElement>(Ct);
+            var state = await RegistrationState.ReadAsync(portal.Environment, email);
+            state.AssertRegistered(winner.GetProperty("apiKeyId").GetString()!, portal.Environment.PriceId);
+        }
+        finally
+        {
+            foreach (var response in responses)
+            {
+                response.Dispose();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task FormPostFromTheSignupPageRegistersAndRendersTheKeyEncoded()
+    {
+        using var page = await portal.Http.GetAsync("/", Ct);
+        var html = await page.Content.ReadAsStringAsync(Ct);
+        var token = AntiforgeryField().Match(html).Groups[1].Value;
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__antiforgery"] = token,
+            ["email"] = "form@example.com",
+            ["firstname"] = "<script>alert(1)</script>",
+            ["lastname"] = "O'Brien",
+        });
+
+        using var response = await portal.Http.PostAsync("/register", form, Ct);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var result = await response.Content.ReadAsStringAsync(Ct);
+        var state = await RegistrationState.ReadAsync(portal.Environment, "form@example.com");
+        Assert.Contains($"value=\"{state.Keys[0].Value}\"", result, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script>alert", result, StringComparison.Ordinal);
+        Assert.Equal("<script>alert(1)</script> O'Brien", state.Customers[0].Name);
+    }
+
+    [Fact]
+    public async Task FormPostWithoutTheAntiforgeryTokenIsRefusedAndCreatesNothing()
+    {
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["email"] = "forged@example.com",
+            ["firstname"] = "Eve",
+            ["lastname"] = "Forger",
+        });
+
+        using var response = await portal.Http.PostAsync("/register", form, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Empty((await RegistrationState.ReadAsync(portal.Environment, "forged@example.com")).Keys);
+    }
+
+    [Fact]
+    public async Task PagesCarryTheSecurityHeaders()
+    {
+        using var response = await portal.Http.GetAsync("/", Ct);
+
+        var csp = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
+        Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+        Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
+        Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+        Assert.Equal("no-referrer", Assert.Single(response.Headers.GetValues("Referrer-Policy")));
+    }
+
+    [Fact]
+    public async Task OversizedRequestBodyIsRefused()
+    {
+        using var content = new StringContent(JsonSerializer.Serialize(new { email = "big@example.com", firstname = new string('a', 40_000), lastname = "x" }), System.Text.Encoding.UTF8, "application/json");
+
+        using var response = await portal.Http.PostAsync("/register", content, Ct);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task HealthCheckAnswers()
+    {
+        using var response = await portal.Http.GetAsync("/healthz", Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task NoKeyValueOrSecretReachesALogLine()
+    {
+        using var response = await portal.RegisterAsync("logs@example.com");
+        var key = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("apiKey").GetString()!;
+        using var again = await portal.RegisterAsync("logs@example.com");
+
+        var secrets = new[] { key, portal.Environment.Stripe.SecretKey, portal.Environment.Stripe.WebhookSecret };
+        Assert.NotEmpty(portal.Logs.Lines);
+        Assert.Contains(portal.Logs.Lines, line => line.Contains("logs@example.com", StringComparison.Ordinal));
+        foreach (var secret in secrets)
+        {
+            Assert.DoesNotContain(portal.Logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
+        }
+    }
+
+    [GeneratedRegex("name=\"__antiforgery\" value=\"([^\"]+)\"")]
+    private static partial Regex AntiforgeryField();
+}
