@@ -50,7 +50,9 @@ public static class PortalApp
         services.AddDataProtection().UseEphemeralDataProtectionProvider();
         services.AddAntiforgery(o =>
         {
-            o.Cookie.Name = "__Host-antiforgery";
+            // Not a __Host- cookie: browsers refuse those over plain HTTP, which the offline sandbox uses.
+            o.Cookie.Name = "monetization-antiforgery";
+            o.Cookie.SameSite = SameSiteMode.Strict;
             o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
             o.FormFieldName = "__antiforgery";
         });
