@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using Monetization.Tests.Infrastructure;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -27,7 +27,7 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
 
     public MarketplaceEmulator Marketplace => Environment.Marketplace;
 
-    public LogLines Logs { get; } = new();
+    public CapturedLogs Logs { get; } = new();
 
     public Function Function { get; private set; } = null!;
 
@@ -95,32 +95,4 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
 
     [GeneratedRegex("id=\"api-key\"[^>]*value=\"([^\"]*)\"")]
     private static partial Regex KeyInput();
-
-    /// <summary>Every log line with its structured values and exception, for secret scans.</summary>
-    public sealed class LogLines : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> _lines = new();
-
-        public IReadOnlyCollection<string> Lines => _lines;
-
-        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(string category, ConcurrentQueue<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                var values = state is IEnumerable<KeyValuePair<string, object?>> pairs ? string.Join(" ", pairs.Select(p => $"{p.Key}={p.Value}")) : string.Empty;
-                lines.Enqueue($"{logLevel} {category} {formatter(state, exception)} {values} {exception}");
-            }
-        }
-    }
 }
