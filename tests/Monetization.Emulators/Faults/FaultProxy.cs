@@ -33,23 +33,11 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public FaultInjector Faults { get; } = new();
 
-    public static async Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var proxy = new FaultProxy(target, new Uri($"http://127.0.0.1:{port}"));
-            try
-            {
-                await proxy.StartServerAsync(port, cancellationToken).ConfigureAwait(false);
-                return proxy;
-            }
-            catch (IOException e) when (attempt < 5 && e.InnerException is AddressInUseException)
-            {
-                await proxy.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-    }
+    public static Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default) =>
+        LoopbackServer.StartOnFreePortAsync(
+            endpoint => new FaultProxy(target, endpoint),
+            (server, port, ct) => server.StartServerAsync(port, ct),
+            cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
@@ -65,10 +53,7 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private async Task StartServerAsync(int port, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
-        var app = builder.Build();
+        var app = LoopbackServer.CreateApp(port);
         _app = app;
         app.UseFaults(Faults, rule => $$"""{"message":"Injected fault {{rule.Status ?? 500}}"}""", _stopping.Token);
         app.Run(ForwardAsync);

@@ -97,26 +97,10 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
         options ??= new MarketplaceEmulatorOptions();
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ProductCode);
 
-        // A port found free can be taken before Kestrel binds it; another one is tried then.
-        for (var attempt = 1; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var emulator = new MarketplaceEmulator(options, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));
-            try
-            {
-                await emulator.StartServerAsync(port, cancellationToken);
-                return emulator;
-            }
-            catch (IOException e) when (attempt < 5 && e.InnerException is AddressInUseException)
-            {
-                await emulator.DisposeAsync();
-            }
-            catch
-            {
-                await emulator.DisposeAsync();
-                throw;
-            }
-        }
+        return await LoopbackServer.StartOnFreePortAsync(
+            endpoint => new MarketplaceEmulator(options, endpoint),
+            (server, port, ct) => server.StartServerAsync(port, ct),
+            cancellationToken);
     }
 
     /// <summary>Mints a registration token as Marketplace does when a buyer subscribes.</summary>
@@ -191,10 +175,7 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
 
     private async Task StartServerAsync(int port, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
-        var app = builder.Build();
+        var app = LoopbackServer.CreateApp(port);
         _app = app;
         app.Use(async (context, next) =>
         {

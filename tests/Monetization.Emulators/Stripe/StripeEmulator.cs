@@ -78,26 +78,10 @@ public sealed partial class StripeEmulator : IAsyncDisposable
             throw new ArgumentException("The emulator only plays test mode: SecretKey must start with sk_test_.", nameof(options));
         }
 
-        // A port found free can be taken before Kestrel binds it; another one is tried then.
-        for (var attempt = 1; ; attempt++)
-        {
-            var port = FreePort.Next();
-            var emulator = new StripeEmulator(options, new Uri($"http://127.0.0.1:{port}"));
-            try
-            {
-                await emulator.StartServerAsync(port, cancellationToken);
-                return emulator;
-            }
-            catch (IOException e) when (attempt < 5 && e.InnerException is AddressInUseException)
-            {
-                await emulator.DisposeAsync();
-            }
-            catch
-            {
-                await emulator.DisposeAsync();
-                throw;
-            }
-        }
+        return await LoopbackServer.StartOnFreePortAsync(
+            endpoint => new StripeEmulator(options, endpoint),
+            (server, port, ct) => server.StartServerAsync(port, ct),
+            cancellationToken);
     }
 
     public void InjectFault(FaultRule rule) => Faults.Add(rule);
@@ -193,10 +177,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
 
     private async Task StartServerAsync(int port, CancellationToken cancellationToken)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
-        var app = builder.Build();
+        var app = LoopbackServer.CreateApp(port);
         _app = app;
         app.Use(async (context, next) =>
         {
