@@ -14,8 +14,15 @@ public static class LedgerServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddDynamoDbLedger(this IServiceCollection services, string tableName, Uri? serviceUrl = null, string? region = null)
     {
-        ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrWhiteSpace(tableName);
+        return services.AddDynamoDbLedger(_ => tableName, serviceUrl, region);
+    }
+
+    /// <summary>As above, with the table name read when the ledger is first needed (from validated options, say).</summary>
+    public static IServiceCollection AddDynamoDbLedger(this IServiceCollection services, Func<IServiceProvider, string> tableName, Uri? serviceUrl = null, string? region = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(tableName);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IAmazonDynamoDB>(_ =>
         {
@@ -32,8 +39,8 @@ public static class LedgerServiceCollectionExtensions
 
             return new AmazonDynamoDBClient(config);
         });
-        services.TryAddSingleton<ISubscriberLedger>(sp => new DynamoDbSubscriberLedger(sp.GetRequiredService<IAmazonDynamoDB>(), tableName));
-        services.TryAddSingleton<IIdempotencyStore>(sp => new DynamoDbIdempotencyStore(sp.GetRequiredService<IAmazonDynamoDB>(), tableName));
+        services.TryAddSingleton<ISubscriberLedger>(sp => new DynamoDbSubscriberLedger(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
+        services.TryAddSingleton<IIdempotencyStore>(sp => new DynamoDbIdempotencyStore(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
         services.TryAddSingleton(new IdempotencyOptions());
         services.TryAddSingleton<IdempotentExecutor>();
         return services;

@@ -39,7 +39,6 @@ public static class PortalApp
     private static void AddPortalServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        var portal = configuration.GetSection(PortalOptions.Section).Get<PortalOptions>() ?? new PortalOptions();
         var aws = configuration.GetSection(AwsSettings.Section).Get<AwsSettings>() ?? new AwsSettings();
 
         // In AWS the Lambda Web Adapter is the only peer, on loopback; the client's address arrives in X-Forwarded-For.
@@ -80,7 +79,7 @@ public static class PortalApp
             o.Region = aws.Region ?? o.Region;
             o.ServiceUrl = aws.ApiGatewayServiceUrl ?? aws.ServiceUrl ?? o.ServiceUrl;
         });
-        services.AddDynamoDbLedger(portal.LedgerTableName is { Length: > 0 } table ? table : "unset", aws.ServiceUrl, aws.Region);
+        services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName, aws.ServiceUrl, aws.Region);
         services.AddStripeBilling(o =>
         {
             var stripe = configuration.GetSection("Stripe");
@@ -98,7 +97,9 @@ public static class PortalApp
 
     private static void UsePortalPipeline(this WebApplication app)
     {
-        var options = app.Services.GetRequiredService<IOptions<PortalOptions>>().Value;
+        // Options are read when the first request arrives: validation belongs to start-up (ValidateOnStart), which
+        // reports every missing setting by name, not to building the pipeline.
+        var options = new Lazy<PortalOptions>(() => app.Services.GetRequiredService<IOptions<PortalOptions>>().Value);
         app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
@@ -108,10 +109,10 @@ public static class PortalApp
             // One limit whatever the server: Kestrel locally, the Lambda adapter in AWS, the test host in tests.
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
             {
-                size.MaxRequestBodySize = options.MaxRequestBodyBytes;
+                size.MaxRequestBodySize = options.Value.MaxRequestBodyBytes;
             }
 
-            if (context.Request.ContentLength > options.MaxRequestBodyBytes)
+            if (context.Request.ContentLength > options.Value.MaxRequestBodyBytes)
             {
                 await TypedResults.Problem("The request body is too large.", statusCode: StatusCodes.Status413PayloadTooLarge).ExecuteAsync(context);
                 return;
