@@ -23,6 +23,11 @@ public static class PortalApp
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // The request line of a buyer arriving by GET carries the Marketplace token, and this category logs request
+        // lines. It stays off whatever levels the configuration asks for (a rule added here outranks an equally
+        // specific configured one).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         configure?.Invoke(builder);
         builder.Services.AddPortalServices(builder.Configuration);
         builder.Services.AddMarketplaceChannel(builder.Configuration);

@@ -51,6 +51,11 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
             builder.WebHost.UseUrls(url);
             builder.Logging.AddProvider(Logs);
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
+
+            // An operator turning the framework's own logging up must not bring the token into the logs either.
+            builder.Configuration["Logging:LogLevel:Default"] = "Trace";
+            builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace";
+            builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore.Hosting.Diagnostics"] = "Trace";
             builder.Services.PostConfigure<AwsClientOptions>(AwsServiceCollectionExtensions.MarketplaceMeteringOptionsName, o =>
             {
                 o.MaxRetries = 2;
