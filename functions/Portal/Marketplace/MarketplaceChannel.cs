@@ -11,8 +11,10 @@ public sealed class MarketplaceChannelOptions
     [Required(ErrorMessage = "Monetization:MarketplaceUsagePlanId is required: the usage plan listed on AWS Marketplace.")]
     public string MarketplaceUsagePlanId { get; set; } = string.Empty;
 
-    /// <summary>Comma-separated, as an environment variable carries a list.</summary>
-    [Required(ErrorMessage = "Monetization:MarketplaceProductCodes is required: the comma-separated AWS Marketplace product codes we sell.")]
+    /// <summary>
+    /// Comma-separated, as an environment variable carries a list. Empty for a seller who only sells through Stripe:
+    /// the landing then refuses every product as one we do not sell.
+    /// </summary>
     public string MarketplaceProductCodes { get; set; } = string.Empty;
 }
 

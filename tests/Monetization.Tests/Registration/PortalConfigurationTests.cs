@@ -37,4 +37,26 @@ public sealed class PortalConfigurationTests
         var setting = missing.Split(':')[1];
         Assert.Contains(setting, failure.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task PortalOfASellerWithoutMarketplaceProductsStarts()
+    {
+        await using var portal = PortalApp.Create([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Aws:Region"] = "us-east-1",
+                ["Monetization:LedgerTableName"] = "ledger",
+                ["Monetization:StripeUsagePlanId"] = "plan",
+                ["Monetization:MarketplaceUsagePlanId"] = "mp-plan",
+                ["Stripe:SecretKey"] = "sk_test_configuration",
+                ["Stripe:PriceId"] = "price_1",
+                ["Stripe:MeterEventName"] = "api_requests",
+            });
+            builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next()}");
+        });
+
+        await portal.StartAsync(TestContext.Current.CancellationToken);
+        await portal.StopAsync(TestContext.Current.CancellationToken);
+    }
 }
