@@ -9,4 +9,6 @@ public sealed record AwsService(string SigningName, string EndpointVariableSuffi
     public static AwsService ApiGateway { get; } = new("apigateway", "API_GATEWAY", "apigateway");
 
     public static AwsService MarketplaceMetering { get; } = new("aws-marketplace", "MARKETPLACE_METERING", "metering.marketplace");
+
+    public static AwsService SecretsManager { get; } = new("secretsmanager", "SECRETS_MANAGER", "secretsmanager");
 }

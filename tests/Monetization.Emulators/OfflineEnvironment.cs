@@ -68,12 +68,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     public static async Task<OfflineEnvironment> StartAsync(CancellationToken cancellationToken = default)
     {
-        // The Portal and the DynamoDB SDK read the default credential chain; in this process it must name the emulator
-        // credentials, never whatever real account the machine is logged in to.
-        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", LocalCredentials.AccessKey);
-        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", LocalCredentials.SecretKey);
-        Environment.SetEnvironmentVariable("AWS_SESSION_TOKEN", null);
-        Environment.SetEnvironmentVariable("AWS_REGION", Region);
+        UseLocalCredentials();
 
         var motoTask = MotoServer.StartAsync(new MotoServerOptions { SerializeRequests = true }, cancellationToken);
         var stripeTask = StripeEmulator.StartAsync(new StripeEmulatorOptions(), cancellationToken);
@@ -96,6 +91,18 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         }
 
         return environment;
+    }
+
+    /// <summary>
+    /// The Portal and the DynamoDB SDK read the default credential chain; in a process that talks to the emulators it
+    /// must name the emulator credentials, never whatever real account the machine is logged in to.
+    /// </summary>
+    public static void UseLocalCredentials()
+    {
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", LocalCredentials.AccessKey);
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", LocalCredentials.SecretKey);
+        Environment.SetEnvironmentVariable("AWS_SESSION_TOKEN", null);
+        Environment.SetEnvironmentVariable("AWS_REGION", Region);
     }
 
     /// <summary>The Portal's settings for this environment, as configuration keys.</summary>

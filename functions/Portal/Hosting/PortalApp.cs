@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
+using Monetization.Aws.Secrets;
 using Microsoft.AspNetCore.DataProtection;
 using Monetization.Core.Registration;
 using Monetization.Portal.Marketplace;
@@ -29,6 +30,7 @@ public static class PortalApp
         // specific configured one).
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         configure?.Invoke(builder);
+        AddStripeSecrets(builder.Configuration);
         builder.Services.AddPortalServices(builder.Configuration);
         builder.Services.AddMarketplaceChannel(builder.Configuration);
 
@@ -39,6 +41,19 @@ public static class PortalApp
         app.MapRegistration();
         app.MapMarketplaceLanding();
         return app;
+    }
+
+    /// <summary>
+    /// In AWS the Stripe keys live in Secrets Manager (<c>Stripe:SecretArn</c>, a JSON secret with <c>SecretKey</c> and
+    /// <c>WebhookSecret</c>), never in the template or the function's environment.
+    /// </summary>
+    private static void AddStripeSecrets(ConfigurationManager configuration)
+    {
+        if (configuration["Stripe:SecretArn"] is { Length: > 0 } secretArn)
+        {
+            var aws = configuration.GetSection(AwsSettings.Section).Get<AwsSettings>() ?? new AwsSettings();
+            configuration.AddSecretsManagerJson(secretArn, "Stripe", new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
+        }
     }
 
     private static void AddPortalServices(this IServiceCollection services, IConfiguration configuration)
