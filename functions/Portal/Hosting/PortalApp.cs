@@ -134,6 +134,9 @@ public static class PortalApp
 
             if (context.Request.ContentLength > options.Value.MaxRequestBodyBytes)
             {
+                // The body stays unread, so the server drops the connection afterwards; saying so keeps the client
+                // from sending its next request on a connection that is about to close.
+                context.Response.Headers.Connection = "close";
                 await TypedResults.Problem("The request body is too large.", statusCode: StatusCodes.Status413PayloadTooLarge).ExecuteAsync(context);
                 return;
             }

@@ -139,6 +139,7 @@ public sealed partial class RegistrationEndToEndTests(PortalFixture portal) : IC
         using var response = await portal.Http.PostAsync("/register", content, Ct);
 
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        Assert.True(response.Headers.ConnectionClose, "a refused body is left unread, so the connection must be announced as closing");
     }
 
     [Fact]
