@@ -1,0 +1,126 @@
+using Microsoft.Extensions.Logging;
+using Monetization.Core.Ledger;
+
+namespace Monetization.Core.ApiKeys;
+
+/// <summary>
+/// Who an API key belongs to. <see cref="KeyName"/> is deterministic (so a key whose create answer was lost is found
+/// again) and, like everything else here that is sent to AWS, carries no personal data.
+/// </summary>
+/// <param name="SubscriberId">The ledger id of the owner (no personal data).</param>
+/// <param name="CustomerId">The key's <c>customerId</c> (Marketplace's legacy CustomerIdentifier), or null.</param>
+public sealed record KeyHolder(string SubscriberId, Channel Channel, string KeyName, string? CustomerId);
+
+/// <summary>
+/// The one way either channel finds, creates, grants and revokes a subscriber's API key.
+/// </summary>
+/// <remarks>
+/// A key gives access only while it is enabled AND in a usage plan that covers the stage. Keys are created disabled and
+/// outside every plan; a grant enables the key and adds it to the plan side by side (either half alone gives no
+/// access), and a revocation disables it and takes it out of the plan side by side (either half alone takes access
+/// away). Both are idempotent: a repeat, or a retry after a partial failure, converges.
+/// </remarks>
+public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess> logger)
+{
+    public const string ChannelTag = "monetization:channel";
+
+    /// <summary>The one tag set every key carries.</summary>
+    public static IReadOnlyDictionary<string, string> TagsFor(Channel channel) =>
+        new Dictionary<string, string>(StringComparer.Ordinal) { [ChannelTag] = channel.ToString().ToLowerInvariant() };
+
+    /// <summary>The key with exactly this name (API Gateway's filter matches prefixes); the lowest id when a race left several.</summary>
+    public async Task<ApiKey?> FindAsync(string keyName, bool includeValue, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyName);
+        var found = await apiKeys.FindByNameAsync(keyName, includeValue, cancellationToken);
+        return found
+            .Where(k => string.Equals(k.Name, keyName, StringComparison.Ordinal))
+            .OrderBy(k => k.Id, StringComparer.Ordinal)
+            .FirstOrDefault();
+    }
+
+    /// <summary>Creates the holder's key, disabled and in no plan.</summary>
+    public async Task<ApiKey> CreateAsync(KeyHolder holder, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        var key = await apiKeys.CreateAsync(
+            new ApiKeySpec(
+                holder.KeyName,
+                $"Monetization {holder.Channel.ToString().ToLowerInvariant()} subscriber {holder.SubscriberId}",
+                Enabled: false,
+                holder.CustomerId,
+                TagsFor(holder.Channel)),
+            cancellationToken);
+        LogKeyCreated(holder.SubscriberId, key.Id);
+        return key;
+    }
+
+    /// <summary>The holder's key found by its name, or a new one (disabled, in no plan).</summary>
+    public async Task<ApiKey> FindOrCreateAsync(KeyHolder holder, bool includeValue, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        return await FindAsync(holder.KeyName, includeValue, cancellationToken) ?? await CreateAsync(holder, cancellationToken);
+    }
+
+    /// <returns>Whether anything changed.</returns>
+    public async Task<bool> GrantAsync(ApiKey key, string usagePlanId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
+        var enable = key.Enabled ? Task.CompletedTask : apiKeys.SetEnabledAsync(key.Id, true, cancellationToken);
+        var add = apiKeys.AddToUsagePlanAsync(usagePlanId, key.Id, cancellationToken);
+        await Task.WhenAll(enable, add);
+        var changed = !key.Enabled || await add;
+        if (changed)
+        {
+            LogGranted(key.Id, usagePlanId);
+        }
+
+        return changed;
+    }
+
+    /// <returns>Whether anything changed.</returns>
+    public async Task<bool> RevokeAsync(ApiKey key, string usagePlanId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
+        var disable = key.Enabled ? apiKeys.SetEnabledAsync(key.Id, false, cancellationToken) : Task.CompletedTask;
+        var remove = apiKeys.RemoveFromUsagePlanAsync(usagePlanId, key.Id, cancellationToken);
+        await Task.WhenAll(disable, remove);
+        var changed = key.Enabled || await remove;
+        if (changed)
+        {
+            LogRevoked(key.Id, usagePlanId);
+        }
+
+        return changed;
+    }
+
+    /// <summary>Deletes every other key with the holder's name: losers of a creation race, which never carried access.</summary>
+    public async Task DeleteStraysAsync(KeyHolder holder, string keepKeyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        var named = await apiKeys.FindByNameAsync(holder.KeyName, includeValue: false, cancellationToken);
+        foreach (var key in named)
+        {
+            if (string.Equals(key.Name, holder.KeyName, StringComparison.Ordinal)
+                && !string.Equals(key.Id, keepKeyId, StringComparison.Ordinal)
+                && await apiKeys.DeleteAsync(key.Id, cancellationToken))
+            {
+                LogStrayDeleted(holder.SubscriberId, key.Id, keepKeyId);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Created API key {ApiKeyId} for {SubscriberId}")]
+    private partial void LogKeyCreated(string subscriberId, string apiKeyId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Granted API key {ApiKeyId} access through usage plan {UsagePlanId}")]
+    private partial void LogGranted(string apiKeyId, string usagePlanId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Revoked access of API key {ApiKeyId} through usage plan {UsagePlanId}")]
+    private partial void LogRevoked(string apiKeyId, string usagePlanId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted stray API key {ApiKeyId} of {SubscriberId}; the subscriber's key is {KeptApiKeyId}")]
+    private partial void LogStrayDeleted(string subscriberId, string apiKeyId, string keptApiKeyId);
+}

@@ -1,0 +1,119 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Monetization.Core.ApiKeys;
+using Monetization.Core.Ledger;
+using Monetization.Tests.Marketplace;
+
+namespace Monetization.Tests.Core;
+
+public sealed class ApiKeyAccessTests
+{
+    private const string Plan = "plan-1";
+    private static readonly KeyHolder Holder = new("stripe#abc", Channel.Stripe, "stripe-abc", CustomerId: null);
+
+    [Fact]
+    public async Task ANewKeyIsDisabledOutsideEveryPlanAndCarriesTheOneTagSet()
+    {
+        var keys = new InMemoryApiKeys();
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+
+        var key = await access.FindOrCreateAsync(Holder, includeValue: true, TestContext.Current.CancellationToken);
+
+        Assert.False(key.Enabled);
+        Assert.False(keys.InPlan(Plan, key.Id));
+        Assert.Equal("stripe", key.Tags[ApiKeyAccess.ChannelTag]);
+        Assert.NotNull(key.Value);
+    }
+
+    [Fact]
+    public async Task FindingByNameIgnoresPrefixMatchesAndPrefersTheLowestId()
+    {
+        var keys = new InMemoryApiKeys();
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        await access.CreateAsync(Holder with { KeyName = "stripe-abcdef" }, TestContext.Current.CancellationToken);
+        var first = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+
+        var found = await access.FindOrCreateAsync(Holder, includeValue: false, TestContext.Current.CancellationToken);
+
+        Assert.Equal(first.Id, found.Id);
+        Assert.Equal(3, keys.Creates);
+    }
+
+    [Fact]
+    public async Task GrantGivesAccessAndRepeatingItChangesNothing()
+    {
+        var keys = new InMemoryApiKeys();
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+
+        Assert.True(await access.GrantAsync(key, Plan, TestContext.Current.CancellationToken));
+        var granted = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
+        Assert.False(await access.GrantAsync(granted, Plan, TestContext.Current.CancellationToken));
+
+        Assert.True(keys.HasAccess(Plan, key.Id));
+    }
+
+    [Fact]
+    public async Task RevokeTakesAccessAwayAndRepeatingItChangesNothing()
+    {
+        var keys = new InMemoryApiKeys();
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        await access.GrantAsync(key, Plan, TestContext.Current.CancellationToken);
+        var granted = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
+
+        Assert.True(await access.RevokeAsync(granted, Plan, TestContext.Current.CancellationToken));
+        var revoked = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
+        Assert.False(await access.RevokeAsync(revoked, Plan, TestContext.Current.CancellationToken));
+
+        Assert.False(revoked.Enabled);
+        Assert.False(keys.InPlan(Plan, key.Id));
+    }
+
+    [Fact]
+    public async Task AGrantThatFailsHalfWayLeavesNoAccessAndARetryConverges()
+    {
+        var faults = new ScriptedFaults().CrashBefore("keys.addToPlan");
+        var keys = new InMemoryApiKeys(faults);
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+
+        await Assert.ThrowsAsync<InjectedFaultException>(() => access.GrantAsync(key, Plan, TestContext.Current.CancellationToken));
+        Assert.False(keys.HasAccess(Plan, key.Id));
+
+        var current = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
+        await access.GrantAsync(current, Plan, TestContext.Current.CancellationToken);
+        Assert.True(keys.HasAccess(Plan, key.Id));
+    }
+
+    [Fact]
+    public async Task ARevocationThatFailsHalfWayAlreadyTookAccessAway()
+    {
+        var faults = new ScriptedFaults();
+        var keys = new InMemoryApiKeys(faults);
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        await access.GrantAsync(key, Plan, TestContext.Current.CancellationToken);
+        var granted = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
+        faults.CrashBefore("keys.removeFromPlan");
+
+        await Assert.ThrowsAsync<InjectedFaultException>(() => access.RevokeAsync(granted, Plan, TestContext.Current.CancellationToken));
+
+        Assert.False(keys.HasAccess(Plan, key.Id));
+    }
+
+    [Fact]
+    public async Task StraysWithTheHoldersNameAreDeletedAndTheKeptKeyStays()
+    {
+        var keys = new InMemoryApiKeys();
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var kept = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        var other = await access.CreateAsync(Holder with { KeyName = "stripe-abcdef" }, TestContext.Current.CancellationToken);
+
+        await access.DeleteStraysAsync(Holder, kept.Id, TestContext.Current.CancellationToken);
+
+        Assert.Equal([kept.Id], keys.KeysNamed(Holder.KeyName).Select(k => k.Id));
+        Assert.Single(keys.KeysNamed(other.Name));
+    }
+}
