@@ -187,6 +187,21 @@ public sealed class SubscriptionNotificationParserTests
     }
 
     [Theory]
+    [InlineData("customer-identifier", "product-code")]
+    [InlineData("CustomerIdentifier", "ProductCode")]
+    public void SnsMessageFieldsAreReadInEitherDocumentedSpellingAndTrimmed(string customerField, string productField)
+    {
+        var message = "\"{\\\"action\\\": \\\"subscribe-success\\\", \\\"" + customerField + "\\\": \\\" X01EXAMPLEX \\\", \\\""
+            + productField + "\\\": \\\" 4k5b3wq6r7example\\\"}\"";
+
+        var parsed = Assert.Single(SubscriptionNotificationParser.Parse(SnsEvent(SnsRecord("m-spelling", message))));
+
+        var subscriptionEvent = Assert.IsType<ParsedNotification.Event>(parsed).Value;
+        Assert.Equal("X01EXAMPLEX", subscriptionEvent.Customer.CustomerIdentifier);
+        Assert.Equal("4k5b3wq6r7example", subscriptionEvent.ProductCode);
+    }
+
+    [Theory]
     [InlineData("not json at all")]
     [InlineData("[]")]
     [InlineData("{\"hello\": \"world\"}")]

@@ -136,19 +136,19 @@ public static class SubscriptionNotificationParser
             return new ParsedNotification.Malformed(recordId, "the message's action is missing or unknown");
         }
 
-        if (string.IsNullOrEmpty(message.ProductCode))
+        if (string.IsNullOrEmpty(message.Product))
         {
             return new ParsedNotification.Malformed(recordId, "the message has no product-code");
         }
 
-        if (!MarketplaceCustomer.TryFromCustomerIdentifier(message.CustomerIdentifier, out var customer, out var error))
+        if (!MarketplaceCustomer.TryFromCustomerIdentifier(message.Customer, out var customer, out var error))
         {
             return new ParsedNotification.Malformed(recordId, "customer-identifier is unusable: " + error);
         }
 
         return new ParsedNotification.Event(
             recordId,
-            new SubscriptionEvent(action, customer, message.ProductCode, timestamp, sns.MessageId, NotificationSource.Sns, message.OfferIdentifier));
+            new SubscriptionEvent(action, customer, message.Product, timestamp, sns.MessageId, NotificationSource.Sns, message.OfferIdentifier));
     }
 
     private static ParsedNotification ParseEventBridge(JsonElement root)

@@ -23,7 +23,15 @@ internal sealed record MarketplaceSnsMessage(
     [property: JsonPropertyName("action")] string? Action,
     [property: JsonPropertyName("customer-identifier")] string? CustomerIdentifier,
     [property: JsonPropertyName("product-code")] string? ProductCode,
-    [property: JsonPropertyName("offer-identifier")] string? OfferIdentifier);
+    [property: JsonPropertyName("offer-identifier")] string? OfferIdentifier,
+    [property: JsonPropertyName("CustomerIdentifier")] string? LegacyCustomerIdentifier,
+    [property: JsonPropertyName("ProductCode")] string? LegacyProductCode)
+{
+    // AWS's pages have shown the message in two spellings; both name the same fields.
+    public string? Customer => (CustomerIdentifier ?? LegacyCustomerIdentifier)?.Trim();
+
+    public string? Product => (ProductCode ?? LegacyProductCode)?.Trim();
+}
 
 internal sealed record EventBridgeEnvelope(
     [property: JsonPropertyName("id")] string? Id,
