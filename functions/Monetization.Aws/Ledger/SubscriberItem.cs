@@ -5,15 +5,14 @@ using Monetization.Core.Ledger;
 namespace Monetization.Aws.Ledger;
 
 /// <summary>
-/// The one place that knows how a <see cref="Subscriber"/> and its lookup pointers are laid out in the ledger table.
+/// The one place that knows how a <see cref="Subscriber"/> and its alias pointers are laid out in the ledger table.
 /// Absent values are absent attributes (never NULL), enums are their names, timestamps are round-trip ISO-8601 text
 /// so the offset and every tick survive.
 /// </summary>
 internal static class SubscriberItem
 {
     public const string SubscriberPrefix = "SUB#";
-    public const string ApiKeyPointerPrefix = "KEY#";
-    public const string StripeSubscriptionPointerPrefix = "STRIPESUB#";
+    public const string AliasPrefix = "ALIAS#";
 
     public const string SubscriberId = "subscriberId";
     public const string Version = "version";
@@ -39,6 +38,7 @@ internal static class SubscriberItem
     private const string LastNotice = "lastNotice";
     private const string CreatedAt = "createdAt";
     private const string UpdatedAt = "updatedAt";
+    private const string MergedInto = "mergedInto";
 
     public static Dictionary<string, AttributeValue> Key(string subscriberId) => PartitionKey(SubscriberPrefix + subscriberId);
 
@@ -76,6 +76,7 @@ internal static class SubscriberItem
         }
 
         AddIfSet(item, LastNotice, subscriber.LastNotice);
+        AddIfSet(item, MergedInto, subscriber.MergedInto);
         item[CreatedAt] = Timestamp(subscriber.CreatedAt);
         item[UpdatedAt] = Timestamp(subscriber.UpdatedAt);
         item[Version] = Number(version);
@@ -104,24 +105,11 @@ internal static class SubscriberItem
         LastEvent = Optional(item, LastEvent),
         LastNoticeAt = Optional(item, LastNoticeAt) is { } lastNoticeAt ? ParseTimestamp(lastNoticeAt) : null,
         LastNotice = Optional(item, LastNotice),
+        MergedInto = Optional(item, MergedInto),
         CreatedAt = ParseTimestamp(item[CreatedAt].S),
         UpdatedAt = ParseTimestamp(item[UpdatedAt].S),
         Version = long.Parse(item[Version].N, CultureInfo.InvariantCulture),
     };
-
-    /// <summary>The lookup pointers the subscriber's current fields call for, as <c>pk</c> values.</summary>
-    public static IEnumerable<string> PointerKeys(Subscriber subscriber)
-    {
-        if (!string.IsNullOrEmpty(subscriber.ApiKeyId))
-        {
-            yield return ApiKeyPointerPrefix + subscriber.ApiKeyId;
-        }
-
-        if (!string.IsNullOrEmpty(subscriber.StripeSubscriptionId))
-        {
-            yield return StripeSubscriptionPointerPrefix + subscriber.StripeSubscriptionId;
-        }
-    }
 
     public static Dictionary<string, AttributeValue> Pointer(string pk, string subscriberId)
     {
@@ -129,6 +117,10 @@ internal static class SubscriberItem
         item[SubscriberId] = Text(subscriberId);
         return item;
     }
+
+    /// <summary>The subscriber id a pointer item holds, or null when there is no such item.</summary>
+    public static string? PointerTarget(Dictionary<string, AttributeValue>? item) =>
+        item is { Count: > 0 } && item.TryGetValue(SubscriberId, out var id) ? id.S : null;
 
     public static AttributeValue Text(string value) => new() { S = value };
 

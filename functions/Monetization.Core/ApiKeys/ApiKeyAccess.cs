@@ -55,11 +55,31 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         return key;
     }
 
-    /// <summary>The holder's key found by its name, or a new one (disabled, in no plan).</summary>
+    /// <summary>
+    /// The holder's key found by its name, else (for a holder with a <c>customerId</c>) a key already linked to that
+    /// customer, else a new one (disabled, in no plan).
+    /// </summary>
     public async Task<ApiKey> FindOrCreateAsync(KeyHolder holder, bool includeValue, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(holder);
-        return await FindAsync(holder.KeyName, includeValue, cancellationToken) ?? await CreateAsync(holder, cancellationToken);
+        return await FindAsync(holder.KeyName, includeValue, cancellationToken)
+            ?? await FindByCustomerIdAsync(holder.CustomerId, includeValue, cancellationToken)
+            ?? await CreateAsync(holder, cancellationToken);
+    }
+
+    /// <summary>Sets the key's <c>customerId</c> to the holder's when it differs (API Gateway's Marketplace metering reads it).</summary>
+    /// <returns>The key as it now is.</returns>
+    public async Task<ApiKey> EnsureCustomerIdAsync(ApiKey key, KeyHolder holder, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(holder);
+        if (holder.CustomerId is not { } customerId || string.Equals(key.CustomerId, customerId, StringComparison.Ordinal))
+        {
+            return key;
+        }
+
+        await apiKeys.SetCustomerIdAsync(key.Id, customerId, cancellationToken);
+        return key with { CustomerId = customerId };
     }
 
     /// <returns>Whether anything changed.</returns>
@@ -100,6 +120,40 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     public async Task DeleteStraysAsync(KeyHolder holder, string keepKeyId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(holder);
+        ArgumentException.ThrowIfNullOrEmpty(keepKeyId);
+        foreach (var deleted in await DeleteNamedAsync(holder, keepKeyId, cancellationToken))
+        {
+            LogStrayDeleted(holder.SubscriberId, deleted, keepKeyId);
+        }
+    }
+
+    /// <summary>Deletes every key with the holder's name, which takes their access with them: the holder must have no key.</summary>
+    public async Task DeleteAllAsync(KeyHolder holder, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        foreach (var deleted in await DeleteNamedAsync(holder, keepKeyId: null, cancellationToken))
+        {
+            LogKeyDeleted(holder.SubscriberId, deleted);
+        }
+    }
+
+    private async Task<ApiKey?> FindByCustomerIdAsync(string? customerId, bool includeValue, CancellationToken cancellationToken)
+    {
+        if (customerId is null)
+        {
+            return null;
+        }
+
+        var linked = await apiKeys.FindByCustomerIdAsync(customerId, includeValue, cancellationToken);
+        return linked
+            .Where(k => string.Equals(k.CustomerId, customerId, StringComparison.Ordinal))
+            .OrderBy(k => k.Id, StringComparer.Ordinal)
+            .FirstOrDefault();
+    }
+
+    private async Task<List<string>> DeleteNamedAsync(KeyHolder holder, string? keepKeyId, CancellationToken cancellationToken)
+    {
+        var deleted = new List<string>();
         var named = await apiKeys.FindByNameAsync(holder.KeyName, includeValue: false, cancellationToken);
         foreach (var key in named)
         {
@@ -107,9 +161,11 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
                 && !string.Equals(key.Id, keepKeyId, StringComparison.Ordinal)
                 && await apiKeys.DeleteAsync(key.Id, cancellationToken))
             {
-                LogStrayDeleted(holder.SubscriberId, key.Id, keepKeyId);
+                deleted.Add(key.Id);
             }
         }
+
+        return deleted;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created API key {ApiKeyId} for {SubscriberId}")]
@@ -120,6 +176,9 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Revoked access of API key {ApiKeyId} through usage plan {UsagePlanId}")]
     private partial void LogRevoked(string apiKeyId, string usagePlanId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted API key {ApiKeyId} of {SubscriberId}, which must have none")]
+    private partial void LogKeyDeleted(string subscriberId, string apiKeyId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted stray API key {ApiKeyId} of {SubscriberId}; the subscriber's key is {KeptApiKeyId}")]
     private partial void LogStrayDeleted(string subscriberId, string apiKeyId, string keptApiKeyId);

@@ -9,17 +9,22 @@ public interface ISubscriberLedger
     /// <summary>Strongly consistent read.</summary>
     Task<Subscriber?> GetAsync(string subscriberId, CancellationToken cancellationToken);
 
-    /// <summary>Creates the record at version 1 if no record has this id. Writes lookup pointers in the same transaction.</summary>
+    /// <summary>Creates the record at version 1 if no record has this id.</summary>
     Task<bool> TryCreateAsync(Subscriber subscriber, CancellationToken cancellationToken);
 
     /// <summary>
     /// Replaces the record if its stored version equals <paramref name="expectedVersion"/>; the stored version becomes
-    /// <paramref name="expectedVersion"/> + 1. Lookup pointers for a newly set API key id or Stripe subscription id are
-    /// written in the same transaction.
+    /// <paramref name="expectedVersion"/> + 1.
     /// </summary>
     Task<bool> TryReplaceAsync(Subscriber subscriber, long expectedVersion, CancellationToken cancellationToken);
 
-    Task<string?> FindIdByApiKeyAsync(string apiKeyId, CancellationToken cancellationToken);
+    /// <summary>The subscriber an alias names (strongly consistent), or null when no one has claimed it.</summary>
+    /// <param name="alias">Another name of one subscriber, e.g. a Marketplace buyer's account + license subscriber id.</param>
+    Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken);
 
-    Task<string?> FindIdByStripeSubscriptionAsync(string stripeSubscriptionId, CancellationToken cancellationToken);
+    /// <summary>
+    /// Makes <paramref name="alias"/> name <paramref name="subscriberId"/> unless it already names someone; an alias is
+    /// never moved. Returns the subscriber the alias names afterwards, so a caller that finds another owner can tell.
+    /// </summary>
+    Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken);
 }

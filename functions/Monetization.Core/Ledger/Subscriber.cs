@@ -22,6 +22,12 @@ public enum SubscriberStatus
 
     /// <summary>Marketplace reported subscribe-fail; no access.</summary>
     Failed,
+
+    /// <summary>
+    /// This record was another name of the subscriber in <see cref="Subscriber.MergedInto"/> and its state now lives
+    /// there; it has no access and no key of its own.
+    /// </summary>
+    Merged,
 }
 
 /// <summary>
@@ -80,6 +86,12 @@ public sealed record Subscriber
 
     /// <summary>Timestamp of <see cref="LastNotice"/>.</summary>
     public DateTimeOffset? LastNoticeAt { get; init; }
+
+    /// <summary>
+    /// Set once this record turned out to be another name of that subscriber (a Marketplace buyer first seen by account
+    /// + license, later by CustomerIdentifier) and its state was folded into it. Writers redirect there.
+    /// </summary>
+    public string? MergedInto { get; init; }
 
     public required DateTimeOffset CreatedAt { get; init; }
 

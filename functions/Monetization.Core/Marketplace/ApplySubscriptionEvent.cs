@@ -22,13 +22,15 @@ public enum SubscriptionEventStatus
 public sealed record SubscriptionEventResult(SubscriptionEventStatus Status, bool? HasAccess);
 
 /// <summary>
-/// Applies one Marketplace lifecycle event: decide against the ledger, record the decision with a conditional write,
-/// then converge API Gateway to whatever the ledger now says.
+/// Applies one Marketplace lifecycle event: find the buyer the event names, decide against the ledger, record the
+/// decision with a conditional write, then converge API Gateway to whatever the ledger now says.
 /// </summary>
 /// <remarks>
 /// The ledger is written before API Gateway is touched, and convergence reads the ledger rather than the event. A crash
 /// after the write leaves the intent recorded; the redelivery is then a duplicate, which still converges. A stale or
 /// duplicate event therefore repairs drift toward the recorded state but can never re-grant or revoke by itself.
+/// An event naming the buyer by account + license lands on the buyer's one record once the landing has linked the two
+/// names (see <see cref="MarketplaceAccess"/>).
 /// </remarks>
 public sealed partial class ApplySubscriptionEvent(
     ISubscriberLedger ledger,
@@ -46,9 +48,30 @@ public sealed partial class ApplySubscriptionEvent(
             return new SubscriptionEventResult(SubscriptionEventStatus.UnknownProduct, null);
         }
 
-        var (kind, recorded) = await RecordAsync(subscriptionEvent, cancellationToken);
-        LogDecided(subscriptionEvent.EventId, subscriptionEvent.Action.WireName(), subscriptionEvent.Customer.SubscriberId, subscriptionEvent.Timestamp, kind);
-        var converged = await access.ConvergeAsync(subscriptionEvent.Customer, recorded, cancellationToken);
+        var named = subscriptionEvent.Customer;
+        var buyer = await access.ResolveAsync(named, cancellationToken);
+        var (kind, recorded) = await RecordAsync(subscriptionEvent with { Customer = buyer }, cancellationToken);
+        if (recorded.MergedInto is { } owner)
+        {
+            // The landing linked the names between our alias lookup and our write: the sealed record points onward.
+            buyer = MarketplaceAccess.Linked(owner, named);
+            (kind, recorded) = await RecordAsync(subscriptionEvent with { Customer = buyer }, cancellationToken);
+        }
+
+        LogDecided(subscriptionEvent.EventId, subscriptionEvent.Action.WireName(), buyer.SubscriberId, subscriptionEvent.Timestamp, kind);
+        var converged = await access.ConvergeAsync(buyer, recorded, cancellationToken);
+        if (buyer.CustomerIdentifier is null
+            && await ledger.FindAliasAsync(named.SubscriberId, cancellationToken) is { } linkedOwner)
+        {
+            // The alias was claimed while we recorded under the account + license name, perhaps after the landing
+            // folded that record: fold it ourselves so the buyer's one record holds this event.
+            var linked = MarketplaceAccess.Linked(linkedOwner, named);
+            if (await access.FoldAsync(linked, cancellationToken) is { } folded)
+            {
+                converged = await access.ConvergeAsync(linked, folded, cancellationToken);
+            }
+        }
+
         var status = kind switch
         {
             DecisionKind.Applied => SubscriptionEventStatus.Applied,
@@ -58,29 +81,28 @@ public sealed partial class ApplySubscriptionEvent(
         return new SubscriptionEventResult(status, converged.HasAccess);
     }
 
+    /// <returns>The decision and the record as stored; a sealed record (another name of a buyer) is returned untouched.</returns>
     private async Task<(DecisionKind Kind, Subscriber Recorded)> RecordAsync(SubscriptionEvent subscriptionEvent, CancellationToken cancellationToken)
     {
-        var subscriberId = subscriptionEvent.Customer.SubscriberId;
-        for (var attempt = 0; attempt < MarketplaceAccess.MaxAttempts; attempt++)
-        {
-            var current = await ledger.GetAsync(subscriberId, cancellationToken);
-            var decision = SubscriptionRules.Decide(current, subscriptionEvent, timeProvider.GetUtcNow());
-            if (decision.Next is null)
+        var update = await ledger.UpdateAsync(
+            subscriptionEvent.Customer.SubscriberId,
+            current =>
             {
-                // Stale or duplicate events are decided against a record, so one exists.
-                return (decision.Kind, current!);
-            }
+                if (current?.MergedInto is not null)
+                {
+                    return LedgerChange<DecisionKind>.Keep(DecisionKind.Stale);
+                }
 
-            var written = current is null
-                ? await ledger.TryCreateAsync(decision.Next, cancellationToken)
-                : await ledger.TryReplaceAsync(decision.Next, current.Version, cancellationToken);
-            if (written)
-            {
-                return (decision.Kind, decision.Next with { Version = (current?.Version ?? 0) + 1 });
-            }
-        }
+                var decision = SubscriptionRules.Decide(current, subscriptionEvent, timeProvider.GetUtcNow());
+                return decision.Next is { } next
+                    ? LedgerChange<DecisionKind>.Write(next, decision.Kind)
+                    : LedgerChange<DecisionKind>.Keep(decision.Kind);
+            },
+            known: null,
+            cancellationToken);
 
-        throw new InvalidOperationException($"Subscriber {subscriberId} kept changing; event {subscriptionEvent.EventId} was not recorded after {MarketplaceAccess.MaxAttempts} attempts.");
+        // Stale or duplicate events are decided against a record, so one exists.
+        return (update.Result, update.Stored!);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored Marketplace event {EventId} for product {ProductCode}, which is not one we sell")]

@@ -5,7 +5,9 @@ namespace Monetization.Core.Marketplace;
 
 /// <summary>
 /// Who bought through AWS Marketplace. Legacy products name the buyer by <c>CustomerIdentifier</c>; new products
-/// (no <c>CustomerIdentifier</c>) by the buyer's AWS account id plus the license ARN of the agreement.
+/// (no <c>CustomerIdentifier</c>) by the buyer's AWS account id plus the license ARN of the agreement. AWS sends license
+/// events for every product, so a legacy buyer has both names: such a customer is <em>linked</em>, keyed by the
+/// CustomerIdentifier, with the account + license name as its <see cref="LicenseSubscriberId"/> alias.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -41,7 +43,21 @@ public sealed partial record MarketplaceCustomer
 
     public string Key { get; }
 
-    public string SubscriberId => "mp#" + Key;
+    public string SubscriberId => SubscriberPrefix + Key;
+
+    /// <summary>The buyer's account + license subscriber id when both names are known; the alias that leads to <see cref="SubscriberId"/>.</summary>
+    public string? LicenseSubscriberId =>
+        CustomerIdentifier is not null && CustomerAwsAccountId is not null && LicenseArn is not null
+            ? SubscriberPrefix + LicenseKey(CustomerAwsAccountId, LicenseId(LicenseArn)!)
+            : null;
+
+    /// <summary>The account + license name alone (what license events call this buyer), or null for a buyer known only by CustomerIdentifier.</summary>
+    public MarketplaceCustomer? LicenseName =>
+        CustomerAwsAccountId is not null && LicenseArn is not null ? FromLicense(CustomerAwsAccountId, LicenseArn) : null;
+
+    private const string SubscriberPrefix = "mp#";
+
+    private const string CustomerIdentifierPrefix = "cid:";
 
     /// <summary>Deterministic, so a key whose create response was lost is found again by name.</summary>
     public string ApiKeyName => "marketplace-" + Key.Replace(':', '-');
@@ -68,7 +84,8 @@ public sealed partial record MarketplaceCustomer
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
     {
         customer = null;
-        if (string.IsNullOrWhiteSpace(customerIdentifier))
+        customerIdentifier = customerIdentifier?.Trim();
+        if (string.IsNullOrEmpty(customerIdentifier))
         {
             error = "the customer identifier is missing";
             return false;
@@ -80,7 +97,7 @@ public sealed partial record MarketplaceCustomer
             return false;
         }
 
-        customer = new MarketplaceCustomer(customerIdentifier, null, null, "cid:" + Uri.EscapeDataString(customerIdentifier));
+        customer = new MarketplaceCustomer(customerIdentifier, null, null, CustomerIdentifierPrefix + Uri.EscapeDataString(customerIdentifier));
         error = null;
         return true;
     }
@@ -92,6 +109,8 @@ public sealed partial record MarketplaceCustomer
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
     {
         customer = null;
+        customerAwsAccountId = customerAwsAccountId?.Trim();
+        licenseArn = licenseArn?.Trim();
         if (customerAwsAccountId is null || !AccountId().IsMatch(customerAwsAccountId))
         {
             error = "the buyer's AWS account id is missing or not numeric";
@@ -105,25 +124,64 @@ public sealed partial record MarketplaceCustomer
             return false;
         }
 
-        customer = new MarketplaceCustomer(
-            null,
-            customerAwsAccountId,
-            licenseArn,
-            string.Create(CultureInfo.InvariantCulture, $"acct:{customerAwsAccountId}:{Uri.EscapeDataString(licenseId)}"));
+        customer = new MarketplaceCustomer(null, customerAwsAccountId, licenseArn!, LicenseKey(customerAwsAccountId, licenseId));
         error = null;
         return true;
     }
 
-    /// <summary>Identity from <c>ResolveCustomer</c>: the legacy identifier when Marketplace gives one.</summary>
+    /// <summary>
+    /// Identity from <c>ResolveCustomer</c>: the legacy identifier when Marketplace gives one, linked to the account +
+    /// license name when that is given too, otherwise the account + license name alone.
+    /// </summary>
     public static bool TryFromResolved(
         ResolveCustomerOutcome.Resolved resolved,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out MarketplaceCustomer? customer,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
     {
         ArgumentNullException.ThrowIfNull(resolved);
-        return string.IsNullOrWhiteSpace(resolved.CustomerIdentifier)
-            ? TryFromLicense(resolved.CustomerAwsAccountId, resolved.LicenseArn, out customer, out error)
-            : TryFromCustomerIdentifier(resolved.CustomerIdentifier, out customer, out error);
+        if (string.IsNullOrWhiteSpace(resolved.CustomerIdentifier))
+        {
+            return TryFromLicense(resolved.CustomerAwsAccountId, resolved.LicenseArn, out customer, out error);
+        }
+
+        if (!TryFromCustomerIdentifier(resolved.CustomerIdentifier, out customer, out error))
+        {
+            return false;
+        }
+
+        if (TryFromLicense(resolved.CustomerAwsAccountId, resolved.LicenseArn, out var licensed, out _))
+        {
+            customer = customer.Link(licensed);
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The buyer behind a subscriber id that names a CustomerIdentifier (what an alias leads to), or null for any
+    /// other id. The inverse of <see cref="SubscriberId"/>.
+    /// </summary>
+    public static MarketplaceCustomer? FromCustomerIdentifierSubscriberId(string subscriberId)
+    {
+        ArgumentNullException.ThrowIfNull(subscriberId);
+        const string prefix = SubscriberPrefix + CustomerIdentifierPrefix;
+        return subscriberId.StartsWith(prefix, StringComparison.Ordinal)
+            && TryFromCustomerIdentifier(Uri.UnescapeDataString(subscriberId[prefix.Length..]), out var customer, out _)
+            && string.Equals(customer.SubscriberId, subscriberId, StringComparison.Ordinal)
+                ? customer
+                : null;
+    }
+
+    /// <summary>This CustomerIdentifier buyer, also known by <paramref name="licensed"/>'s account and license.</summary>
+    public MarketplaceCustomer Link(MarketplaceCustomer licensed)
+    {
+        ArgumentNullException.ThrowIfNull(licensed);
+        if (CustomerIdentifier is null || licensed.CustomerAwsAccountId is null || licensed.LicenseArn is null)
+        {
+            throw new InvalidOperationException("Only a CustomerIdentifier buyer can be linked, and only to an account + license name.");
+        }
+
+        return new MarketplaceCustomer(CustomerIdentifier, licensed.CustomerAwsAccountId, licensed.LicenseArn, Key);
     }
 
     public bool Equals(MarketplaceCustomer? other) => other is not null && string.Equals(Key, other.Key, StringComparison.Ordinal);
@@ -131,6 +189,9 @@ public sealed partial record MarketplaceCustomer
     public override int GetHashCode() => StringComparer.Ordinal.GetHashCode(Key);
 
     public override string ToString() => Key;
+
+    private static string LicenseKey(string customerAwsAccountId, string licenseId) =>
+        string.Create(CultureInfo.InvariantCulture, $"acct:{customerAwsAccountId}:{Uri.EscapeDataString(licenseId)}");
 
     private static string? LicenseId(string? licenseArn)
     {

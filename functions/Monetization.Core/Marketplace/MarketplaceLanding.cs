@@ -17,6 +17,12 @@ public abstract record LandingOutcome
     /// <summary>The key exists but works only once AWS Marketplace confirms the subscription.</summary>
     public sealed record Pending(string SubscriberId, Secret ApiKey) : LandingOutcome;
 
+    /// <summary>
+    /// AWS Marketplace reported the subscription ended (unsubscribed) or failed. No key is shown: it works for nothing,
+    /// and a secret is only handed out when it is of use; should the buyer subscribe again, the landing shows the same key.
+    /// </summary>
+    public sealed record Ended(string SubscriberId) : LandingOutcome;
+
     public sealed record UnknownProduct(string ProductCode) : LandingOutcome;
 
     public sealed record InvalidToken : LandingOutcome;
@@ -26,7 +32,7 @@ public abstract record LandingOutcome
 
 /// <summary>
 /// The buyer arrives from AWS Marketplace with a registration token: resolve it, check the product, remember that the
-/// buyer registered, and hand out the buyer's one API key.
+/// buyer registered (linking the buyer's two names when AWS gives both), and hand out the buyer's one API key.
 /// </summary>
 /// <remarks>
 /// The landing only ever sets <c>Registered</c> and fills identity fields that are still empty; subscription state
@@ -58,10 +64,11 @@ public sealed partial class MarketplaceLanding(
         }
 
         var resolved = (ResolveCustomerOutcome.Resolved)resolution;
-        if (!options.Sells(resolved.ProductCode))
+        var productCode = resolved.ProductCode?.Trim() ?? string.Empty;
+        if (!options.Sells(productCode))
         {
-            LogUnknownProduct(resolved.ProductCode);
-            return new LandingOutcome.UnknownProduct(resolved.ProductCode);
+            LogUnknownProduct(productCode);
+            return new LandingOutcome.UnknownProduct(productCode);
         }
 
         if (!MarketplaceCustomer.TryFromResolved(resolved, out var customer, out var error))
@@ -69,12 +76,25 @@ public sealed partial class MarketplaceLanding(
             throw new InvalidOperationException("ResolveCustomer returned no usable buyer identity: " + error);
         }
 
-        var registered = await RegisterAsync(customer, resolved, cancellationToken);
+        if (customer.LicenseSubscriberId is not null)
+        {
+            await access.LinkAsync(customer, cancellationToken);
+        }
+
+        var registered = await RegisterAsync(customer, resolved.CustomerAwsAccountId?.Trim(), productCode, cancellationToken);
         var converged = await access.ConvergeAsync(customer, registered, cancellationToken);
-        var key = await apiKeys.GetAsync(converged.ApiKeyId, includeValue: true, cancellationToken);
+        var apiKeyId = converged.ApiKeyId
+            ?? throw new InvalidOperationException($"Subscriber {customer.SubscriberId} has no API key after converging.");
+        if (converged.Subscriber.Status is SubscriberStatus.Cancelled or SubscriberStatus.Failed)
+        {
+            LogEnded(customer.SubscriberId, converged.Subscriber.Status);
+            return new LandingOutcome.Ended(customer.SubscriberId);
+        }
+
+        var key = await apiKeys.GetAsync(apiKeyId, includeValue: true, cancellationToken);
         if (key?.Value is null)
         {
-            throw new InvalidOperationException($"API key {converged.ApiKeyId} of {customer.SubscriberId} could not be read back with its value.");
+            throw new InvalidOperationException($"API key {apiKeyId} of {customer.SubscriberId} could not be read back with its value.");
         }
 
         LogLanded(customer.SubscriberId, key.Id, converged.HasAccess);
@@ -84,56 +104,36 @@ public sealed partial class MarketplaceLanding(
     }
 
     private async Task<Subscriber> RegisterAsync(
-        MarketplaceCustomer customer, ResolveCustomerOutcome.Resolved resolved, CancellationToken cancellationToken)
+        MarketplaceCustomer customer, string? customerAwsAccountId, string productCode, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; attempt < MarketplaceAccess.MaxAttempts; attempt++)
-        {
-            var now = timeProvider.GetUtcNow();
-            var current = await ledger.GetAsync(customer.SubscriberId, cancellationToken);
-            if (current is null)
+        var update = await ledger.UpdateAsync(
+            customer.SubscriberId,
+            current =>
             {
-                var created = new Subscriber
+                var now = timeProvider.GetUtcNow();
+                var baseline = current ?? new Subscriber
                 {
                     Id = customer.SubscriberId,
                     Channel = Channel.Marketplace,
                     Status = SubscriberStatus.Pending,
-                    MarketplaceCustomerIdentifier = customer.CustomerIdentifier,
-                    CustomerAwsAccountId = resolved.CustomerAwsAccountId,
-                    LicenseArn = resolved.LicenseArn,
-                    ProductCode = resolved.ProductCode,
-                    Registered = true,
                     CreatedAt = now,
                     UpdatedAt = now,
                 };
-                if (await ledger.TryCreateAsync(created, cancellationToken))
+                var next = baseline with
                 {
-                    return created with { Version = 1 };
-                }
-
-                continue;
-            }
-
-            var next = current with
-            {
-                Registered = true,
-                MarketplaceCustomerIdentifier = current.MarketplaceCustomerIdentifier ?? customer.CustomerIdentifier,
-                CustomerAwsAccountId = current.CustomerAwsAccountId ?? resolved.CustomerAwsAccountId,
-                LicenseArn = current.LicenseArn ?? resolved.LicenseArn,
-                ProductCode = current.ProductCode ?? resolved.ProductCode,
-            };
-            if (next == current)
-            {
-                return current;
-            }
-
-            next = next with { UpdatedAt = now };
-            if (await ledger.TryReplaceAsync(next, current.Version, cancellationToken))
-            {
-                return next with { Version = current.Version + 1 };
-            }
-        }
-
-        throw new InvalidOperationException($"Subscriber {customer.SubscriberId} kept changing; the landing was not recorded after {MarketplaceAccess.MaxAttempts} attempts.");
+                    Registered = true,
+                    MarketplaceCustomerIdentifier = baseline.MarketplaceCustomerIdentifier ?? customer.CustomerIdentifier,
+                    CustomerAwsAccountId = baseline.CustomerAwsAccountId ?? customer.CustomerAwsAccountId ?? customerAwsAccountId,
+                    LicenseArn = baseline.LicenseArn ?? customer.LicenseArn,
+                    ProductCode = baseline.ProductCode ?? productCode,
+                };
+                return next == current
+                    ? LedgerChange<bool>.Keep(false)
+                    : LedgerChange<bool>.Write(next with { UpdatedAt = now }, true);
+            },
+            known: null,
+            cancellationToken);
+        return update.Stored!;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace registration token refused as {Reason}")]
@@ -144,4 +144,7 @@ public sealed partial class MarketplaceLanding(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace buyer {SubscriberId} landed with API key {ApiKeyId}; access granted: {HasAccess}")]
     private partial void LogLanded(string subscriberId, string apiKeyId, bool hasAccess);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace buyer {SubscriberId} landed, but the subscription is {Status}")]
+    private partial void LogEnded(string subscriberId, SubscriberStatus status);
 }

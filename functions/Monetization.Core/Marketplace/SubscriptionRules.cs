@@ -95,6 +95,30 @@ public static class SubscriptionRules
     }
 
     /// <summary>
+    /// Folds what <paramref name="source"/> (the record kept under another name of the same buyer) recorded into
+    /// <paramref name="target"/>, the buyer's one record: its newest access decision and its newest notice are decided
+    /// as if they arrived now, so the newer of the two records' events wins, exactly as had every event come under one
+    /// name. Returns the record to write, or null when the target already holds as new or newer.
+    /// </summary>
+    public static Subscriber? Merge(Subscriber? target, Subscriber source, MarketplaceCustomer buyer, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(buyer);
+        var next = target;
+        var productCode = source.ProductCode ?? target?.ProductCode ?? string.Empty;
+        foreach (var (name, at) in new[] { (source.LastEvent, source.LastEventAt), (source.LastNotice, source.LastNoticeAt) })
+        {
+            if (at is { } timestamp && SubscriptionActions.TryParseWireName(name, out var action))
+            {
+                var folded = new SubscriptionEvent(action, buyer, productCode, timestamp, "merge:" + source.Id, NotificationSource.EventBridge);
+                next = Decide(next, folded, now).Next ?? next;
+            }
+        }
+
+        return next == target ? null : next;
+    }
+
+    /// <summary>
     /// Status is a description computed from the recorded events, so it does not depend on arrival order either.
     /// A newer unsubscribe-pending marks a subscribed buyer Suspended while access stays: Marketplace still accepts
     /// the final metering records until unsubscribe-success.

@@ -133,8 +133,8 @@ public sealed class SubscriberLedgerUpdatesTests
 
         public Task<bool> TryReplaceAsync(Subscriber subscriber, long expectedVersion, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task<string?> FindIdByApiKeyAsync(string apiKeyId, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken) => throw new NotSupportedException();
 
-        public Task<string?> FindIdByStripeSubscriptionAsync(string stripeSubscriptionId, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -37,7 +37,6 @@ public sealed class DynamoDbSubscriberLedgerTests(LedgerMotoFixture moto) : ICla
 
         Assert.False(second);
         Assert.Equal(ada with { Version = 1 }, await ledger.GetAsync(ada.Id, Ct));
-        Assert.Null(await ledger.FindIdByApiKeyAsync("key-2", Ct));
     }
 
     [Fact]
@@ -88,6 +87,7 @@ public sealed class DynamoDbSubscriberLedgerTests(LedgerMotoFixture moto) : ICla
             LastEvent = "unsubscribe-pending",
             LastNoticeAt = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero).AddTicks(7),
             LastNotice = "entitlement-updated",
+            MergedInto = "mp#cid:cust-0",
             CreatedAt = Created.AddTicks(1),
             UpdatedAt = new DateTimeOffset(2026, 3, 2, 13, 30, 16, TimeSpan.FromHours(5.5)),
         };
@@ -146,7 +146,6 @@ public sealed class DynamoDbSubscriberLedgerTests(LedgerMotoFixture moto) : ICla
 
         Assert.False(stale);
         Assert.Equal(ada with { Status = SubscriberStatus.Active, Version = 2 }, await ledger.GetAsync(ada.Id, Ct));
-        Assert.Null(await ledger.FindIdByApiKeyAsync("key-9", Ct));
     }
 
     [Fact]
@@ -159,69 +158,64 @@ public sealed class DynamoDbSubscriberLedgerTests(LedgerMotoFixture moto) : ICla
     }
 
     [Fact]
-    public async Task ApiKeyAndStripeSubscriptionLeadToTheSubscriber()
+    public async Task WritingASubscriberWithKeyAndStripeSubscriptionStoresOnlyTheSubscriberItem()
     {
-        var (ledger, _) = await NewLedgerAsync();
+        var (ledger, tableName) = await NewLedgerAsync();
         var ada = StripeSubscriber("ada@example.com") with { StripeSubscriptionId = "sub_1" };
 
         await ledger.TryCreateAsync(ada, Ct);
+        await ledger.TryReplaceAsync(ada with { StripeSubscriptionId = "sub_2", ApiKeyId = "key-2" }, 1, Ct);
 
-        Assert.Equal(ada.Id, await ledger.FindIdByApiKeyAsync("key-ada@example.com", Ct));
-        Assert.Equal(ada.Id, await ledger.FindIdByStripeSubscriptionAsync("sub_1", Ct));
+        Assert.Equal(["SUB#stripe#ada@example.com"], await AllKeysAsync(tableName));
     }
 
     [Fact]
-    public async Task UnknownApiKeyAndStripeSubscriptionFindNoSubscriber()
+    public async Task AFreeAliasIsClaimedAndLeadsToTheSubscriber()
     {
-        var (ledger, _) = await NewLedgerAsync();
+        var (ledger, tableName) = await NewLedgerAsync();
 
-        Assert.Null(await ledger.FindIdByApiKeyAsync("nope", Ct));
-        Assert.Null(await ledger.FindIdByStripeSubscriptionAsync("sub_nope", Ct));
+        Assert.Equal("mp#cid:C1", await ledger.AddAliasAsync("mp#acct:845735284135:l-1", "mp#cid:C1", Ct));
+
+        Assert.Equal("mp#cid:C1", await ledger.FindAliasAsync("mp#acct:845735284135:l-1", Ct));
+        Assert.Equal(["ALIAS#mp#acct:845735284135:l-1"], await AllKeysAsync(tableName));
     }
 
     [Fact]
-    public async Task ReplaceThatSetsTheStripeSubscriptionWritesItsPointer()
+    public async Task ClaimingAnAliasAgainForTheSameSubscriberIsHarmless()
     {
         var (ledger, _) = await NewLedgerAsync();
-        var ada = StripeSubscriber("ada@example.com");
-        await ledger.TryCreateAsync(ada, Ct);
-        Assert.Null(await ledger.FindIdByStripeSubscriptionAsync("sub_1", Ct));
+        await ledger.AddAliasAsync("mp#acct:1:l-1", "mp#cid:C1", Ct);
 
-        Assert.True(await ledger.TryReplaceAsync(ada with { StripeSubscriptionId = "sub_1" }, 1, Ct));
-
-        Assert.Equal(ada.Id, await ledger.FindIdByStripeSubscriptionAsync("sub_1", Ct));
-        Assert.Equal(ada.Id, await ledger.FindIdByApiKeyAsync("key-ada@example.com", Ct));
+        Assert.Equal("mp#cid:C1", await ledger.AddAliasAsync("mp#acct:1:l-1", "mp#cid:C1", Ct));
     }
 
     [Fact]
-    public async Task ApiKeyOwnedByOneSubscriberCannotBeTakenByAnotherOnCreate()
+    public async Task AnAliasNamingOneSubscriberIsNotMovedToAnotherAndTheOwnerIsReported()
     {
         var (ledger, _) = await NewLedgerAsync();
-        var ada = StripeSubscriber("ada@example.com");
-        await ledger.TryCreateAsync(ada, Ct);
+        await ledger.AddAliasAsync("mp#acct:1:l-1", "mp#cid:C1", Ct);
 
-        var thief = StripeSubscriber("mallory@example.com") with { ApiKeyId = ada.ApiKeyId };
-        var created = await ledger.TryCreateAsync(thief, Ct);
+        Assert.Equal("mp#cid:C1", await ledger.AddAliasAsync("mp#acct:1:l-1", "mp#cid:C2", Ct));
 
-        Assert.False(created);
-        Assert.Null(await ledger.GetAsync(thief.Id, Ct));
-        Assert.Equal(ada.Id, await ledger.FindIdByApiKeyAsync(ada.ApiKeyId!, Ct));
+        Assert.Equal("mp#cid:C1", await ledger.FindAliasAsync("mp#acct:1:l-1", Ct));
     }
 
     [Fact]
-    public async Task StripeSubscriptionOwnedByOneSubscriberCannotBeTakenByAnotherOnReplace()
+    public async Task AnUnclaimedAliasNamesNoOne()
     {
         var (ledger, _) = await NewLedgerAsync();
-        var ada = StripeSubscriber("ada@example.com") with { StripeSubscriptionId = "sub_1" };
-        var grace = StripeSubscriber("grace@example.com");
-        await ledger.TryCreateAsync(ada, Ct);
-        await ledger.TryCreateAsync(grace, Ct);
 
-        var replaced = await ledger.TryReplaceAsync(grace with { StripeSubscriptionId = "sub_1", Status = SubscriberStatus.Active }, 1, Ct);
+        Assert.Null(await ledger.FindAliasAsync("mp#acct:1:l-1", Ct));
+    }
 
-        Assert.False(replaced);
-        Assert.Equal(grace with { Version = 1 }, await ledger.GetAsync(grace.Id, Ct));
-        Assert.Equal(ada.Id, await ledger.FindIdByStripeSubscriptionAsync("sub_1", Ct));
+    [Fact]
+    public async Task AnAliasIsNoSubscriber()
+    {
+        var (ledger, _) = await NewLedgerAsync();
+        await ledger.AddAliasAsync("mp#acct:1:l-1", "mp#cid:C1", Ct);
+
+        Assert.Null(await ledger.GetAsync("mp#acct:1:l-1", Ct));
+        Assert.True(await ledger.TryCreateAsync(StripeSubscriber("ada@example.com") with { Id = "mp#acct:1:l-1" }, Ct));
     }
 
     private static Subscriber StripeSubscriber(string email) => new()
@@ -241,6 +235,12 @@ public sealed class DynamoDbSubscriberLedgerTests(LedgerMotoFixture moto) : ICla
     {
         var tableName = await moto.CreateTableAsync(_dynamoDb, Ct);
         return (new DynamoDbSubscriberLedger(_dynamoDb, tableName), tableName);
+    }
+
+    private async Task<List<string>> AllKeysAsync(string tableName)
+    {
+        var scan = await _dynamoDb.ScanAsync(new ScanRequest { TableName = tableName, ConsistentRead = true }, Ct);
+        return [.. scan.Items.Select(i => i["pk"].S).Order(StringComparer.Ordinal)];
     }
 
     private async Task<Dictionary<string, AttributeValue>?> ReadItemAsync(string tableName, string pk)

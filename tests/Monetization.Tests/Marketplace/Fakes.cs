@@ -102,13 +102,12 @@ public sealed class ScriptedFaults : Faults
     }
 }
 
-/// <summary>The ledger's contract, exactly: create only if absent, replace only at the expected version.</summary>
+/// <summary>The ledger's contract, exactly: create only if absent, replace only at the expected version, an alias never moves.</summary>
 public sealed class InMemorySubscriberLedger(Faults? faults = null) : ISubscriberLedger
 {
     private readonly Faults _faults = faults ?? Faults.None;
     private readonly Dictionary<string, Subscriber> _records = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _byApiKey = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _byStripeSubscription = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
     private readonly Lock _gate = new();
 
     public int Writes { get; private set; }
@@ -170,22 +169,28 @@ public sealed class InMemorySubscriberLedger(Faults? faults = null) : ISubscribe
         return replaced;
     }
 
-    public async Task<string?> FindIdByApiKeyAsync(string apiKeyId, CancellationToken cancellationToken)
+    public async Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken)
     {
         await Task.Yield();
+        _faults.Before("ledger.findAlias");
         lock (_gate)
         {
-            return _byApiKey.GetValueOrDefault(apiKeyId);
+            return _aliases.GetValueOrDefault(alias);
         }
     }
 
-    public async Task<string?> FindIdByStripeSubscriptionAsync(string stripeSubscriptionId, CancellationToken cancellationToken)
+    public async Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken)
     {
         await Task.Yield();
+        _faults.Before("ledger.addAlias");
+        string owner;
         lock (_gate)
         {
-            return _byStripeSubscription.GetValueOrDefault(stripeSubscriptionId);
+            owner = _aliases.TryAdd(alias, subscriberId) ? subscriberId : _aliases[alias];
         }
+
+        _faults.After("ledger.addAlias");
+        return owner;
     }
 
     /// <summary>Test set-up: writes a record as if an earlier run had.</summary>
@@ -201,15 +206,6 @@ public sealed class InMemorySubscriberLedger(Faults? faults = null) : ISubscribe
     {
         Writes++;
         _records[subscriber.Id] = subscriber;
-        if (subscriber.ApiKeyId is { } keyId)
-        {
-            _byApiKey[keyId] = subscriber.Id;
-        }
-
-        if (subscriber.StripeSubscriptionId is { } subscriptionId)
-        {
-            _byStripeSubscription[subscriptionId] = subscriber.Id;
-        }
     }
 }
 

@@ -18,7 +18,7 @@ public sealed class MarketplaceWorld
         Metering = new FakeMarketplaceMetering();
         Options = new MarketplaceOptions { UsagePlanId = UsagePlanId, ProductCodes = [ProductCode] };
         var time = new FixedTimeProvider(new DateTimeOffset(2026, 7, 1, 9, 0, 0, TimeSpan.Zero));
-        Access = new MarketplaceAccess(Ledger, Keys, Options, time, NullLogger<MarketplaceAccess>.Instance);
+        Access = new MarketplaceAccess(Ledger, Keys, Options, time, NullLoggerFactory.Instance);
         Apply = new ApplySubscriptionEvent(Ledger, Access, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
         Landing = new MarketplaceLanding(Metering, Ledger, Keys, Access, Options, time, NullLogger<MarketplaceLanding>.Instance);
     }
