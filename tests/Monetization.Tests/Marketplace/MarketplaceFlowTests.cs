@@ -13,7 +13,126 @@ public sealed class MarketplaceFlowTests
     private static readonly MarketplaceCustomer NewStyle = MarketplaceCustomer.FromLicense(
         "845735284135", "arn:aws:license-manager::845735284135:license:l-0123456789abcdef0123456789abcdef");
 
+    /// <summary>A legacy buyer as ResolveCustomer names them: CustomerIdentifier, account and license.</summary>
+    private static readonly MarketplaceCustomer Linked = MarketplaceCustomer.FromCustomerIdentifier("CID-L")
+        .Link(MarketplaceCustomer.FromLicense("999988887777", "arn:aws:license-manager::999988887777:license:l-feedfacefeedfacefeedfacefeedface"));
+
+    /// <summary>The same buyer as EventBridge's license events name them.</summary>
+    private static readonly MarketplaceCustomer LinkedByLicense =
+        MarketplaceCustomer.FromLicense("999988887777", "aws:license-manager:us-east-1:999988887777:l-feedfacefeedfacefeedfacefeedface");
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task LicenseEventsAfterTheLandingReachTheKeyTheBuyerHolds()
+    {
+        var world = new MarketplaceWorld();
+        var landed = Assert.IsType<LandingOutcome.Pending>(await world.Landing.ExecuteAsync(world.TokenFor(Linked), Ct));
+
+        var granted = await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, LinkedByLicense, 10), Ct);
+
+        Assert.Equal(new SubscriptionEventResult(SubscriptionEventStatus.Applied, true), granted);
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.Equal(landed.ApiKey, key.Value);
+        Assert.True(world.Keys.HasAccess(UsagePlanId, key.Id));
+
+        var revoked = await world.Apply.ExecuteAsync(Event(SubscriptionAction.UnsubscribeSuccess, LinkedByLicense, 20), Ct);
+
+        Assert.Equal(new SubscriptionEventResult(SubscriptionEventStatus.Applied, false), revoked);
+        Assert.Equal(key.Id, Assert.Single(world.Keys.Keys).Id);
+        Assert.False(world.Keys.HasAccess(UsagePlanId, key.Id));
+        Assert.Null(await world.Ledger.GetAsync(LinkedByLicense.SubscriberId, Ct));
+    }
+
+    [Fact]
+    public async Task LicenseEventBeforeTheLandingIsFoldedIntoTheBuyersOneRecordAndKey()
+    {
+        var world = new MarketplaceWorld();
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, LinkedByLicense, 10), Ct);
+
+        var landing = Assert.IsType<LandingOutcome.Granted>(await world.Landing.ExecuteAsync(world.TokenFor(Linked), Ct));
+
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.Equal(Linked.ApiKeyName, key.Name);
+        Assert.Equal("CID-L", key.CustomerId);
+        Assert.Equal(key.Value, landing.ApiKey);
+        Assert.True(world.Keys.HasAccess(UsagePlanId, key.Id));
+        var buyer = await world.Ledger.GetAsync(Linked.SubscriberId, Ct);
+        Assert.True(buyer!.Registered && buyer.Subscribed);
+        Assert.Equal("999988887777", buyer.CustomerAwsAccountId);
+        var folded = await world.Ledger.GetAsync(LinkedByLicense.SubscriberId, Ct);
+        Assert.Equal(Linked.SubscriberId, folded!.MergedInto);
+        Assert.Equal(SubscriberStatus.Merged, folded.Status);
+    }
+
+    [Fact]
+    public async Task AStaleLicenseEventFoldedAtTheLandingDoesNotReGrant()
+    {
+        var world = new MarketplaceWorld();
+        var licensed = Event(SubscriptionAction.SubscribeSuccess, LinkedByLicense, 10);
+        await world.Apply.ExecuteAsync(licensed, Ct);
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.UnsubscribeSuccess, Linked, 20), Ct);
+
+        Assert.Equal(new LandingOutcome.Ended(Linked.SubscriberId), await world.Landing.ExecuteAsync(world.TokenFor(Linked), Ct));
+        var redelivered = await world.Apply.ExecuteAsync(licensed, Ct);
+
+        Assert.Equal(new SubscriptionEventResult(SubscriptionEventStatus.Stale, false), redelivered);
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.False(world.Keys.HasAccess(UsagePlanId, key.Id));
+    }
+
+    [Fact]
+    public async Task ANewerLicenseRevocationFoldedAtTheLandingBeatsAnOlderSnsGrant()
+    {
+        var world = new MarketplaceWorld();
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Linked, 10), Ct);
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.UnsubscribeSuccess, LinkedByLicense, 20), Ct);
+        Assert.Equal(2, world.Keys.Keys.Count);
+
+        var landing = await world.Landing.ExecuteAsync(world.TokenFor(Linked), Ct);
+
+        Assert.IsType<LandingOutcome.Ended>(landing);
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.Equal(Linked.ApiKeyName, key.Name);
+        Assert.False(world.Keys.HasAccess(UsagePlanId, key.Id));
+        var buyer = await world.Ledger.GetAsync(Linked.SubscriberId, Ct);
+        Assert.Equal(SubscriberStatus.Cancelled, buyer!.Status);
+    }
+
+    [Theory]
+    [InlineData(SubscriptionAction.UnsubscribeSuccess)]
+    [InlineData(SubscriptionAction.SubscribeFail)]
+    public async Task LandingAfterTheSubscriptionEndedSaysItEndedAndShowsNoKey(SubscriptionAction ending)
+    {
+        var world = new MarketplaceWorld();
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
+        await world.Apply.ExecuteAsync(Event(ending, Legacy, 20), Ct);
+
+        var landing = await world.Landing.ExecuteAsync(world.TokenFor(Legacy), Ct);
+
+        Assert.Equal(new LandingOutcome.Ended(Legacy.SubscriberId), landing);
+        Assert.False(world.HasAccess(Legacy));
+        Assert.True((await world.Ledger.GetAsync(Legacy.SubscriberId, Ct))!.Registered);
+    }
+
+    [Fact]
+    public async Task IdentifiersResolveCustomerReturnsArePaddedAreTrimmed()
+    {
+        var world = new MarketplaceWorld();
+        world.Metering.With("padded", new ResolveCustomerOutcome.Resolved(
+            " CID-L\t", " 999988887777 ", " " + ProductCode + " ", " arn:aws:license-manager::999988887777:license:l-feedfacefeedfacefeedfacefeedface "));
+
+        var landing = await world.Landing.ExecuteAsync(new Secret("padded"), Ct);
+
+        Assert.Equal(Linked.SubscriberId, Assert.IsType<LandingOutcome.Pending>(landing).SubscriberId);
+        var buyer = await world.Ledger.GetAsync(Linked.SubscriberId, Ct);
+        Assert.Equal("CID-L", buyer!.MarketplaceCustomerIdentifier);
+        Assert.Equal("999988887777", buyer.CustomerAwsAccountId);
+        Assert.Equal(ProductCode, buyer.ProductCode);
+        Assert.Equal("arn:aws:license-manager::999988887777:license:l-feedfacefeedfacefeedfacefeedface", buyer.LicenseArn);
+        Assert.Equal("CID-L", Assert.Single(world.Keys.Keys).CustomerId);
+        Assert.Equal(Linked.SubscriberId, await world.Ledger.FindAliasAsync(LinkedByLicense.SubscriberId, Ct));
+    }
 
     [Fact]
     public async Task SubscribeSuccessCreatesOneLinkedKeyWithAccess()
@@ -26,6 +145,7 @@ public sealed class MarketplaceFlowTests
         var key = Assert.Single(world.Keys.Keys);
         Assert.Equal(Legacy.ApiKeyName, key.Name);
         Assert.Equal("CID-A", key.CustomerId);
+        Assert.Equal("marketplace", key.Tags[Monetization.Core.ApiKeys.ApiKeyAccess.ChannelTag]);
         Assert.True(world.Keys.HasAccess(UsagePlanId, key.Id));
         var subscriber = await world.Ledger.GetAsync(Legacy.SubscriberId, Ct);
         Assert.Equal(key.Id, subscriber!.ApiKeyId);

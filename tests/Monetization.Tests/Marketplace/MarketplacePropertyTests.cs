@@ -6,12 +6,15 @@ using static Monetization.Tests.Marketplace.MarketplaceWorld;
 
 namespace Monetization.Tests.Marketplace;
 
-/// <summary>One delivery: a lifecycle event, or (when <see cref="Action"/> is null) a landing.</summary>
-public sealed record Step(int Buyer, SubscriptionAction? Action, int Minute, bool ForeignProduct, int Serial)
+/// <summary>
+/// One delivery: a lifecycle event, or (when <see cref="Action"/> is null) a landing. <see cref="ByLicense"/> events
+/// name the buyer by account + license, as EventBridge's license events do, instead of by CustomerIdentifier.
+/// </summary>
+public sealed record Step(int Buyer, SubscriptionAction? Action, int Minute, bool ForeignProduct, int Serial, bool ByLicense = false)
 {
     public override string ToString() => Action is null
         ? $"landing(b{Buyer})"
-        : $"{Action}(b{Buyer}, t{Minute}{(ForeignProduct ? ", foreign" : string.Empty)}, #{Serial})";
+        : $"{Action}(b{Buyer}{(ByLicense ? " by license" : string.Empty)}, t{Minute}{(ForeignProduct ? ", foreign" : string.Empty)}, #{Serial})";
 }
 
 public sealed record Scenario(IReadOnlyList<Step> Steps, int FaultSeed, bool WithFaults)
@@ -24,13 +27,24 @@ public sealed class MarketplacePropertyTests
 {
     private const int Runs = 1000;
 
-    /// <summary>Two legacy buyers whose key names share a prefix, and one new-style buyer.</summary>
+    private const int LinkedBuyer = 3;
+
+    /// <summary>
+    /// Two legacy buyers whose key names share a prefix, one new-style buyer, and one legacy buyer whom license events
+    /// name by account + license (<see cref="LinkedBuyer"/>; ResolveCustomer returns both names).
+    /// </summary>
     private static readonly MarketplaceCustomer[] Buyers =
     [
         MarketplaceCustomer.FromCustomerIdentifier("CID-A"),
         MarketplaceCustomer.FromCustomerIdentifier("CID-AB"),
         MarketplaceCustomer.FromLicense("845735284135", "arn:aws:license-manager::845735284135:license:l-0123456789abcdef0123456789abcdef"),
+        MarketplaceCustomer.FromCustomerIdentifier("CID-L")
+            .Link(MarketplaceCustomer.FromLicense("999988887777", "arn:aws:license-manager::999988887777:license:l-feedfacefeedfacefeedfacefeedface")),
     ];
+
+    /// <summary>How EventBridge's license events name <see cref="LinkedBuyer"/> (the other ARN shape, same license).</summary>
+    private static readonly MarketplaceCustomer LinkedByLicense =
+        MarketplaceCustomer.FromLicense("999988887777", "aws:license-manager:us-east-1:999988887777:l-feedfacefeedfacefeedfacefeedface");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -70,6 +84,33 @@ public sealed class MarketplacePropertyTests
     }
 
     [Fact]
+    public async Task ConcurrentLandingAndLicenseEventsOfOneBuyerYieldOneKeyFollowingTheNewestEvent()
+    {
+        SubscriptionAction[] actions = [.. Enum.GetValues<SubscriptionAction>()];
+        var random = new Random(20261201);
+        var buyer = Buyers[LinkedBuyer];
+        for (var i = 0; i < 300; i++)
+        {
+            var world = new MarketplaceWorld();
+            var events = Enumerable.Range(0, random.Next(1, 5))
+                .Select(n => Event(actions[random.Next(actions.Length)], random.Next(2) == 0 ? buyer : LinkedByLicense, random.Next(0, 4), $"evt-{n}"))
+                .ToList();
+            // An event whose key under the license name the landing deletes mid-grant fails like API Gateway's 404
+            // would; Lambda redelivers it, and the redelivery finds the buyer through the alias.
+            var deliveries = events
+                .Select(e => (Task)Task.Run(() => Redelivered(() => world.Apply.ExecuteAsync(e, Ct)), Ct))
+                .Append(Task.Run(() => world.Landing.ExecuteAsync(world.TokenFor(buyer), Ct), Ct))
+                .ToList();
+
+            await Task.WhenAll(deliveries);
+
+            var order = $"iteration {i}: [{string.Join(", ", events.Select(e => $"{e.Action}({e.Customer})@{e.Timestamp:mm}"))}]";
+            Assert.True(world.Keys.Keys.Count == 1, $"{order}: {world.Keys.Keys.Count} keys");
+            Assert.True(ExpectedAccess(events) == world.HasAccess(buyer), $"{order}: expected access {ExpectedAccess(events)}");
+        }
+    }
+
+    [Fact]
     public async Task ConcurrentDeliveriesConvergeOnTheLatestEvent()
     {
         SubscriptionAction[] actions = [.. Enum.GetValues<SubscriptionAction>()];
@@ -103,9 +144,10 @@ public sealed class MarketplacePropertyTests
             from act in action
             from minute in Gen.Choose(0, 5)
             from foreign in Gen.Frequency((9, Gen.Constant(false)), (1, Gen.Constant(true)))
-            select (Buyer: buyer, Action: act, Minute: minute, Foreign: foreign);
+            from byLicense in Gen.Elements(false, true)
+            select (Buyer: buyer, Action: act, Minute: minute, Foreign: foreign, ByLicense: byLicense && buyer == LinkedBuyer);
         return
-            from events in Gen.ListOf(eventGen).Select(l => l.Select((e, serial) => new Step(e.Buyer, e.Action, e.Minute, e.Foreign, serial)).ToArray())
+            from events in Gen.ListOf(eventGen).Select(l => l.Select((e, serial) => new Step(e.Buyer, e.Action, e.Minute, e.Foreign, serial, e.ByLicense)).ToArray())
             from duplicates in Gen.SubListOf(events)
             from landings in Gen.ListOf(Gen.Choose(0, Buyers.Length - 1)).Select(l => l.Take(4).Select(b => new Step(b, null, 0, false, -1)))
             from steps in Gen.Shuffle(events.Concat(duplicates).Concat(landings))
@@ -120,25 +162,20 @@ public sealed class MarketplacePropertyTests
     {
         var faults = new RandomFaults(scenario.FaultSeed, scenario.WithFaults ? 0.03 : 0);
         var world = new MarketplaceWorld(faults);
-        var delivered = new List<SubscriptionEvent>();
+        var delivered = new List<(Step Step, SubscriptionEvent Event)>();
         foreach (var step in scenario.Steps)
         {
             var buyer = Buyers[step.Buyer];
             if (step.Action is { } action)
             {
                 var subscriptionEvent = Event(
-                    action, buyer, step.Minute, $"evt-{step.Serial}", step.ForeignProduct ? OtherProductCode : ProductCode);
+                    action, step.ByLicense ? LinkedByLicense : buyer, step.Minute, $"evt-{step.Serial}", step.ForeignProduct ? OtherProductCode : ProductCode);
                 await UntilDelivered(() => world.Apply.ExecuteAsync(subscriptionEvent, Ct));
-                delivered.Add(subscriptionEvent);
+                delivered.Add((step, subscriptionEvent));
             }
             else
             {
-                var outcome = await UntilDelivered(() => world.Landing.ExecuteAsync(world.TokenFor(buyer), Ct));
-                var expectGranted = ExpectedAccess(delivered.Where(e => e.Customer == buyer && e.ProductCode == ProductCode));
-                if (outcome is LandingOutcome.Granted != expectGranted)
-                {
-                    throw new InvalidOperationException($"landing of {buyer} was {outcome}, expected granted={expectGranted}");
-                }
+                await LandsAsExpected(world, step.Buyer, Ours(delivered, step.Buyer));
             }
         }
 
@@ -146,28 +183,69 @@ public sealed class MarketplacePropertyTests
         for (var b = 0; b < Buyers.Length; b++)
         {
             var buyer = Buyers[b];
-            var ours = delivered.Where(e => e.Customer == buyer && e.ProductCode == ProductCode).ToList();
+            var ours = Ours(delivered, b);
             var landed = scenario.Steps.Any(s => s.Buyer == b && s.Action is null);
-            var keys = world.Keys.KeysNamed(buyer.ApiKeyName);
-            var expectedKeys = ours.Count > 0 || landed ? 1 : 0;
-            if (keys.Count != expectedKeys)
+            var byName = landed ? ours : [.. ours.Where(e => e.Customer == buyer)];
+            ExpectKeys(world, buyer, byName.Count > 0 || landed ? 1 : 0, ExpectedAccess(byName));
+            if (b == LinkedBuyer && !landed)
             {
-                throw new InvalidOperationException($"{buyer} has {keys.Count} keys, expected {expectedKeys}");
+                // Before the landing nothing tells the two names apart from two buyers.
+                var byLicense = ours.Where(e => e.Customer == LinkedByLicense).ToList();
+                ExpectKeys(world, LinkedByLicense, byLicense.Count > 0 ? 1 : 0, ExpectedAccess(byLicense));
             }
-
-            if (world.HasAccess(buyer) != ExpectedAccess(ours))
+            else if (b == LinkedBuyer)
             {
-                throw new InvalidOperationException($"{buyer} access is {world.HasAccess(buyer)}, expected {ExpectedAccess(ours)}");
+                ExpectKeys(world, LinkedByLicense, 0, false);
             }
 
             var subscriber = await world.Ledger.GetAsync(buyer.SubscriberId, Ct);
-            if ((subscriber?.Registered ?? false) != landed || (subscriber?.Subscribed ?? false) != ExpectedAccess(ours))
+            if ((subscriber?.Registered ?? false) != landed || (subscriber?.Subscribed ?? false) != ExpectedAccess(byName))
             {
                 throw new InvalidOperationException($"{buyer} ledger record {subscriber} disagrees with the deliveries");
             }
         }
 
+        // However the events named the buyer, once they land there is one key and it follows the newest event.
+        await LandsAsExpected(world, LinkedBuyer, Ours(delivered, LinkedBuyer));
+        ExpectKeys(world, Buyers[LinkedBuyer], 1, ExpectedAccess(Ours(delivered, LinkedBuyer)));
+        ExpectKeys(world, LinkedByLicense, 0, false);
         return true;
+    }
+
+    private static List<SubscriptionEvent> Ours(List<(Step Step, SubscriptionEvent Event)> delivered, int buyer) =>
+        [.. delivered.Where(d => d.Step.Buyer == buyer && d.Event.ProductCode == ProductCode).Select(d => d.Event)];
+
+    private static async Task LandsAsExpected(MarketplaceWorld world, int buyer, List<SubscriptionEvent> ours)
+    {
+        var outcome = await UntilDelivered(() => world.Landing.ExecuteAsync(world.TokenFor(Buyers[buyer]), Ct));
+        var expected = ExpectedOutcome(ours);
+        if (outcome.GetType() != expected)
+        {
+            throw new InvalidOperationException($"landing of {Buyers[buyer]} was {outcome}, expected {expected.Name}");
+        }
+    }
+
+    private static void ExpectKeys(MarketplaceWorld world, MarketplaceCustomer name, int count, bool access)
+    {
+        var keys = world.Keys.KeysNamed(name.ApiKeyName);
+        if (keys.Count != count)
+        {
+            throw new InvalidOperationException($"{name} has {keys.Count} keys, expected {count}");
+        }
+
+        if (world.HasAccess(name) != access)
+        {
+            throw new InvalidOperationException($"{name} access is {world.HasAccess(name)}, expected {access}");
+        }
+    }
+
+    /// <summary>Granted when the newest decision grants, Ended when it revokes, Pending before any decision.</summary>
+    private static Type ExpectedOutcome(IEnumerable<SubscriptionEvent> events)
+    {
+        var deciding = events.Where(e => SubscriptionRules.DecidesAccess(e.Action)).ToList();
+        return deciding.Count == 0 ? typeof(LandingOutcome.Pending)
+            : ExpectedAccess(deciding) ? typeof(LandingOutcome.Granted)
+            : typeof(LandingOutcome.Ended);
     }
 
     /// <summary>The model: the newest access-deciding event by (time, precedence) decides; notices never do.</summary>
@@ -178,6 +256,21 @@ public sealed class MarketplacePropertyTests
             .ThenBy(e => SubscriptionRules.Precedence(e.Action))
             .Select(e => (bool?)SubscriptionRules.Grants(e.Action))
             .LastOrDefault() ?? false;
+
+    private static async Task Redelivered(Func<Task> deliver)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await deliver();
+                return;
+            }
+            catch (KeyNotFoundException) when (attempt < 5)
+            {
+            }
+        }
+    }
 
     /// <summary>Redelivers after an injected crash, as Lambda retries a failed invocation.</summary>
     private static async Task<T> UntilDelivered<T>(Func<Task<T>> deliver)
