@@ -44,9 +44,14 @@ public sealed partial class MarketplaceEmulator
             ["action"] = notification.Action,
             ["customer-identifier"] = notification.CustomerIdentifier,
             ["product-code"] = productCode,
-            ["offer-identifier"] = notification.OfferIdentifier ?? "offer-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()[..13]),
-            ["isFreeTrialTermPresent"] = notification.IsFreeTrialTermPresent ? "true" : "false",
         };
+        if (notification.Action.StartsWith("subscribe-", StringComparison.Ordinal))
+        {
+            // Only the subscribe messages name the offer and the free trial; unsubscribe and entitlement messages do not.
+            message["offer-identifier"] = notification.OfferIdentifier ?? "offer-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()[..13]);
+            message["isFreeTrialTermPresent"] = notification.IsFreeTrialTermPresent ? "true" : "false";
+        }
+
         var payload = SnsEvent(productCode, message.ToJsonString(), timestamp);
         var grants = notification.Action switch
         {
@@ -63,6 +68,37 @@ public sealed partial class MarketplaceEmulator
         ArgumentNullException.ThrowIfNull(agreementEvent);
         var productCode = agreementEvent.ProductCode ?? _options.ProductCode;
         var time = agreementEvent.Time ?? _options.TimeProvider.GetUtcNow();
+        var agreementId = agreementEvent.AgreementId ?? "agmt-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()[..13]);
+        var detail = new JsonObject
+        {
+            ["requestId"] = Guid.NewGuid().ToString(),
+            ["catalog"] = "AWSMarketplace",
+        };
+        if (agreementEvent.DetailType.StartsWith("License ", StringComparison.Ordinal))
+        {
+            detail["agreement"] = new JsonObject { ["id"] = agreementId };
+            detail["product"] = new JsonObject { ["code"] = productCode, ["id"] = "prod-id-" + productCode };
+            detail["license"] = new JsonObject { ["arn"] = agreementEvent.LicenseArn };
+        }
+        else
+        {
+            // Purchase agreement events name the agreement and the parties, never the license or the product.
+            var stamp = time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+            detail["agreement"] = new JsonObject
+            {
+                ["id"] = agreementId,
+                ["intent"] = "NEW",
+                ["status"] = agreementEvent.DetailType.StartsWith("Purchase Agreement Ended", StringComparison.Ordinal) ? "EXPIRED" : "ACTIVE",
+                ["acceptanceTime"] = stamp,
+                ["startTime"] = stamp,
+                ["endTime"] = time.UtcDateTime.AddYears(1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            };
+            detail["resaleAuthorization"] = new JsonObject { ["id"] = null };
+        }
+
+        detail["acceptor"] = new JsonObject { ["accountId"] = agreementEvent.AcceptorAccountId };
+        detail["proposer"] = new JsonObject { ["accountId"] = SellerAccountId };
+        detail["offer"] = new JsonObject { ["id"] = agreementEvent.OfferId ?? "offer-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()[..13]) };
         var payload = new JsonObject
         {
             ["version"] = "0",
@@ -72,16 +108,8 @@ public sealed partial class MarketplaceEmulator
             ["account"] = SellerAccountId,
             ["time"] = time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             ["region"] = _options.Region,
-            ["resources"] = new JsonArray(),
-            ["detail"] = new JsonObject
-            {
-                ["requestId"] = Guid.NewGuid().ToString(),
-                ["agreement"] = new JsonObject { ["id"] = agreementEvent.AgreementId ?? "agmt-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()[..13]) },
-                ["product"] = new JsonObject { ["id"] = "prod-id-" + productCode, ["code"] = productCode },
-                ["license"] = new JsonObject { ["arn"] = agreementEvent.LicenseArn },
-                ["acceptor"] = new JsonObject { ["accountId"] = agreementEvent.AcceptorAccountId },
-                ["offer"] = new JsonObject { ["id"] = agreementEvent.OfferId ?? "offer-" + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()[..13]) },
-            },
+            ["resources"] = new JsonArray($"arn:aws:aws-marketplace:{_options.Region}:{SellerAccountId}:AWSMarketplace/Agreement/{agreementId}"),
+            ["detail"] = detail,
         }.ToJsonString();
         bool? grants = agreementEvent.DetailType.StartsWith("License Updated", StringComparison.Ordinal) || agreementEvent.DetailType.StartsWith("Purchase Agreement Created", StringComparison.Ordinal)
             ? true

@@ -56,6 +56,8 @@ public sealed record SnsNotification(
 
 /// <summary>An <c>aws.agreement-marketplace</c> event as EventBridge delivers it.</summary>
 /// <param name="DetailType">e.g. <c>License Updated - Manufacturer</c>, <c>License Deprovisioned - Manufacturer</c>.</param>
+/// <param name="LicenseArn">The buyer's license: sent only in License events (as AWS does), but every kind changes Marketplace's own view of that buyer.</param>
+/// <param name="ProductCode">Sent only in License events.</param>
 public sealed record AgreementEvent(
     string DetailType,
     string AcceptorAccountId,

@@ -201,6 +201,22 @@ public sealed class SubscriptionNotificationParserTests
         Assert.Equal("4k5b3wq6r7example", subscriptionEvent.ProductCode);
     }
 
+    [Fact]
+    public void LicenseEventIdentifiersAreTrimmed()
+    {
+        var json = LicenseUpdated
+            .Replace("\"845735284135\"", "\" 845735284135\\n\"", StringComparison.Ordinal)
+            .Replace("\"aw4fgf5tyo5w2ap6fEXAMPLE\"", "\" aw4fgf5tyo5w2ap6fEXAMPLE \"", StringComparison.Ordinal)
+            .Replace("\"aws:license-manager:", "\"  aws:license-manager:", StringComparison.Ordinal);
+
+        var subscriptionEvent = Assert.IsType<ParsedNotification.Event>(Assert.Single(SubscriptionNotificationParser.Parse(json))).Value;
+
+        Assert.Equal("acct:845735284135:l-e52ca6f38bf84d0fafb8802ca15ac11x", subscriptionEvent.Customer.Key);
+        Assert.Equal("845735284135", subscriptionEvent.Customer.CustomerAwsAccountId);
+        Assert.Equal("aws:license-manager:us-east-1:123456789012:l-e52ca6f38bf84d0fafb8802ca15ac11x", subscriptionEvent.Customer.LicenseArn);
+        Assert.Equal("aw4fgf5tyo5w2ap6fEXAMPLE", subscriptionEvent.ProductCode);
+    }
+
     [Theory]
     [InlineData("not json at all")]
     [InlineData("[]")]

@@ -190,8 +190,8 @@ public static class SubscriptionNotificationParser
             return new ParsedNotification.Malformed(recordId, "the event has no detail");
         }
 
-        var licenseArn = detail.License?.Arn;
-        var productCode = detail.Product?.Code;
+        var licenseArn = detail.License?.Arn?.Trim();
+        var productCode = detail.Product?.Code?.Trim();
         if (!mapping.IsLicenseEvent && (string.IsNullOrEmpty(licenseArn) || string.IsNullOrEmpty(productCode)))
         {
             return new ParsedNotification.NotApplicable(
@@ -210,7 +210,7 @@ public static class SubscriptionNotificationParser
 
         return new ParsedNotification.Event(
             recordId,
-            new SubscriptionEvent(mapping.Action, customer, productCode, timestamp, recordId, NotificationSource.EventBridge, detail.Offer?.Id));
+            new SubscriptionEvent(mapping.Action, customer, productCode, timestamp, recordId, NotificationSource.EventBridge, detail.Offer?.Id?.Trim()));
     }
 
     private static bool TryParseTime(string? value, out DateTimeOffset timestamp) =>
