@@ -75,6 +75,57 @@ public sealed class MarketplaceLandingEndToEndTests(MarketplaceChannelFixture ch
     }
 
     [Fact]
+    public async Task ALegacyBuyersLicenseEventsReachTheKeyShownAtTheLanding()
+    {
+        var purchase = await Marketplace.SimulatePurchaseAsync(new MintTokenRequest { CustomerIdentifier = NewCustomerIdentifier() }, Cancel);
+        var buyer = purchase.Buyer;
+
+        var granted = await Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Updated - Manufacturer", buyer.CustomerAwsAccountId, buyer.LicenseArn), Cancel);
+
+        Assert.True(granted.Succeeded, granted.Error);
+        var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + buyer.CustomerIdentifier));
+        Assert.Equal(MarketplaceChannelFixture.KeyOnPage(purchase.Html), key.Value);
+        Assert.True(key.Enabled);
+        Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.Empty(await KeysNamedByLicenseAsync(buyer));
+
+        var revoked = await Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Deprovisioned - Manufacturer", buyer.CustomerAwsAccountId, buyer.LicenseArn, Time: DateTimeOffset.UtcNow.AddMinutes(1)), Cancel);
+
+        Assert.True(revoked.Succeeded, revoked.Error);
+        var after = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + buyer.CustomerIdentifier));
+        Assert.Equal(key.Id, after.Id);
+        Assert.False(after.Enabled);
+        Assert.DoesNotContain(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.Empty(await KeysNamedByLicenseAsync(buyer));
+    }
+
+    [Fact]
+    public async Task ALicenseEventBeforeTheLandingEndsInOneActiveKeyForTheBuyer()
+    {
+        var accountId = "2" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var licenseArn = $"arn:aws:license-manager::{MarketplaceEmulator.SellerAccountId}:license:l-{Guid.NewGuid():N}";
+        var granted = await Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Updated - Manufacturer", accountId, licenseArn, Time: DateTimeOffset.UtcNow.AddSeconds(-5)), Cancel);
+
+        var purchase = await Marketplace.SimulatePurchaseAsync(
+            new MintTokenRequest { CustomerIdentifier = NewCustomerIdentifier(), CustomerAwsAccountId = accountId, LicenseArn = licenseArn }, Cancel);
+
+        Assert.True(granted.Succeeded, granted.Error);
+        Assert.Equal(200, purchase.StatusCode);
+        Assert.Contains("<strong>active</strong>", purchase.Html, StringComparison.Ordinal);
+        var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + purchase.Buyer.CustomerIdentifier));
+        Assert.Equal(key.Value, MarketplaceChannelFixture.KeyOnPage(purchase.Html));
+        Assert.True(key.Enabled);
+        Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.Empty(await KeysNamedByLicenseAsync(purchase.Buyer));
+    }
+
+    private Task<IReadOnlyList<(string Id, string Name, bool Enabled, string Value)>> KeysNamedByLicenseAsync(MintedToken buyer) =>
+        channel.KeysNamedAsync($"marketplace-acct-{buyer.CustomerAwsAccountId}-{buyer.LicenseArn[(buyer.LicenseArn.LastIndexOf(':') + 1)..]}");
+
+    [Fact]
     public async Task AnUnknownTokenGetsAPageSendingTheBuyerBackToMarketplace()
     {
         const string token = "forged-registration-token-0123456789";
