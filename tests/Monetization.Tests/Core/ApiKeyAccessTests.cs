@@ -116,4 +116,54 @@ public sealed class ApiKeyAccessTests
         Assert.Equal([kept.Id], keys.KeysNamed(Holder.KeyName).Select(k => k.Id));
         Assert.Single(keys.KeysNamed(other.Name));
     }
+
+    [Fact]
+    public async Task DeletingAllOfAHoldersKeysLeavesKeysWithLongerNames()
+    {
+        var keys = new InMemoryApiKeys();
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var granted = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        await access.GrantAsync(granted, Plan, TestContext.Current.CancellationToken);
+        await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        var other = await access.CreateAsync(Holder with { KeyName = "stripe-abcdef" }, TestContext.Current.CancellationToken);
+
+        await access.DeleteAllAsync(Holder, TestContext.Current.CancellationToken);
+
+        Assert.Empty(keys.KeysNamed(Holder.KeyName));
+        Assert.False(keys.HasAccess(Plan, granted.Id));
+        Assert.Single(keys.KeysNamed(other.Name));
+    }
+
+    [Fact]
+    public async Task AHolderWithACustomerIdAdoptsTheKeyLinkedToItWhenNoneHasItsName()
+    {
+        var keys = new InMemoryApiKeys();
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var linked = await keys.CreateAsync(
+            new ApiKeySpec("made-by-hand", "d", Enabled: false, "CID-1", new Dictionary<string, string>()), TestContext.Current.CancellationToken);
+        var holder = new KeyHolder("mp#cid:CID-1", Channel.Marketplace, "marketplace-cid-CID-1", "CID-1");
+
+        var found = await access.FindOrCreateAsync(holder, includeValue: false, TestContext.Current.CancellationToken);
+
+        Assert.Equal(linked.Id, found.Id);
+        Assert.Equal(1, keys.Creates);
+    }
+
+    [Fact]
+    public async Task TheCustomerIdIsSetOnlyWhenItDiffers()
+    {
+        var faults = new ScriptedFaults();
+        var keys = new InMemoryApiKeys(faults);
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var holder = new KeyHolder("mp#cid:CID-1", Channel.Marketplace, "marketplace-cid-CID-1", "CID-1");
+        var key = await access.CreateAsync(holder with { CustomerId = null }, TestContext.Current.CancellationToken);
+
+        var linked = await access.EnsureCustomerIdAsync(key, holder, TestContext.Current.CancellationToken);
+        faults.CrashBefore("keys.setCustomerId");
+        var again = await access.EnsureCustomerIdAsync(linked, holder, TestContext.Current.CancellationToken);
+
+        Assert.Equal("CID-1", again.CustomerId);
+        Assert.Equal("CID-1", (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!.CustomerId);
+        Assert.Equal(key, await access.EnsureCustomerIdAsync(key, Holder, TestContext.Current.CancellationToken));
+    }
 }

@@ -77,4 +77,66 @@ public sealed class MarketplaceCustomerTests
         Assert.True(MarketplaceCustomer.TryFromResolved(resolved, out var customer, out _));
         Assert.Equal("acct:845735284135:l-abc", customer.Key);
     }
+
+    [Fact]
+    public void ResolvedLegacyBuyerWithALicenseIsLinkedToItsAccountAndLicenseName()
+    {
+        var resolved = new Monetization.Core.Marketplace.ResolveCustomerOutcome.Resolved(
+            "X01EXAMPLEX", "845735284135", "prod", "arn:aws:license-manager::1:license:l-ABC");
+
+        Assert.True(MarketplaceCustomer.TryFromResolved(resolved, out var customer, out _));
+
+        Assert.Equal("mp#cid:X01EXAMPLEX", customer.SubscriberId);
+        Assert.Equal("mp#acct:845735284135:l-abc", customer.LicenseSubscriberId);
+        Assert.Equal(MarketplaceCustomer.FromLicense("845735284135", "aws:license-manager:us-east-1:1:l-abc"), customer.LicenseName);
+        Assert.Equal("X01EXAMPLEX", customer.ApiKeyCustomerId);
+    }
+
+    [Fact]
+    public void ResolvedLegacyBuyerWithAnUnusableLicenseIsKnownByCustomerIdentifierAlone()
+    {
+        var resolved = new Monetization.Core.Marketplace.ResolveCustomerOutcome.Resolved("X01EXAMPLEX", "not-an-account", "prod", null);
+
+        Assert.True(MarketplaceCustomer.TryFromResolved(resolved, out var customer, out _));
+
+        Assert.Null(customer.LicenseSubscriberId);
+        Assert.Null(customer.LicenseName);
+    }
+
+    [Theory]
+    [InlineData("X01EXAMPLEX")]
+    [InlineData("a b/c:d%e")]
+    public void ACustomerIdentifierSubscriberIdLeadsBackToItsBuyer(string customerIdentifier)
+    {
+        var buyer = MarketplaceCustomer.FromCustomerIdentifier(customerIdentifier);
+
+        Assert.Equal(buyer, MarketplaceCustomer.FromCustomerIdentifierSubscriberId(buyer.SubscriberId));
+    }
+
+    [Theory]
+    [InlineData("mp#acct:845735284135:l-abc")]
+    [InlineData("stripe#ada@example.com")]
+    [InlineData("mp#cid:")]
+    public void AnyOtherSubscriberIdNamesNoCustomerIdentifierBuyer(string subscriberId)
+    {
+        Assert.Null(MarketplaceCustomer.FromCustomerIdentifierSubscriberId(subscriberId));
+    }
+
+    [Fact]
+    public void OnlyACustomerIdentifierBuyerCanBeLinked()
+    {
+        var licensed = MarketplaceCustomer.FromLicense("845735284135", "arn:aws:license-manager::1:license:l-1");
+
+        Assert.Throws<InvalidOperationException>(() => licensed.Link(licensed));
+    }
+
+    [Fact]
+    public void PaddedIdentifiersAreTrimmed()
+    {
+        Assert.Equal("cid:X01EXAMPLEX", MarketplaceCustomer.FromCustomerIdentifier(" X01EXAMPLEX\n").Key);
+        var licensed = MarketplaceCustomer.FromLicense(" 845735284135 ", " arn:aws:license-manager::1:license:l-1 ");
+        Assert.Equal("acct:845735284135:l-1", licensed.Key);
+        Assert.Equal("845735284135", licensed.CustomerAwsAccountId);
+        Assert.Equal("arn:aws:license-manager::1:license:l-1", licensed.LicenseArn);
+    }
 }

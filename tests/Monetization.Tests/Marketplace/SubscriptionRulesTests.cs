@@ -136,6 +136,35 @@ public sealed class SubscriptionRulesTests
         Assert.Equal(3, next.Version);
     }
 
+    [Fact]
+    public void MergingKeepsTheNewerDecisionAndTheNewerNoticeOfEitherRecord()
+    {
+        var licensed = MarketplaceCustomer.FromLicense("845735284135", "arn:aws:license-manager::1:license:l-1");
+        var buyer = Buyer.Link(licensed);
+        var target = Apply(Apply(null, At(SubscriptionAction.SubscribeSuccess, 10)), At(SubscriptionAction.UnsubscribePending, 30));
+        var source = Apply(Apply(null, At(SubscriptionAction.SubscribeSuccess, 5) with { Customer = licensed }), At(SubscriptionAction.UnsubscribeSuccess, 20) with { Customer = licensed });
+
+        var merged = SubscriptionRules.Merge(target, source, buyer, Now);
+
+        Assert.NotNull(merged);
+        Assert.Equal(target.Id, merged.Id);
+        Assert.False(merged.Subscribed);
+        Assert.Equal("unsubscribe-success", merged.LastEvent);
+        Assert.Equal("unsubscribe-pending", merged.LastNotice);
+        Assert.Equal(SubscriberStatus.Cancelled, merged.Status);
+        Assert.Equal("845735284135", merged.CustomerAwsAccountId);
+    }
+
+    [Fact]
+    public void MergingAnOlderRecordChangesNothing()
+    {
+        var licensed = MarketplaceCustomer.FromLicense("845735284135", "arn:aws:license-manager::1:license:l-1");
+        var target = Apply(null, At(SubscriptionAction.UnsubscribeSuccess, 20));
+        var source = Apply(null, At(SubscriptionAction.SubscribeSuccess, 10) with { Customer = licensed });
+
+        Assert.Null(SubscriptionRules.Merge(target, source, Buyer.Link(licensed), Now));
+    }
+
     private static SubscriptionEvent At(SubscriptionAction action, int minute, string? id = null) =>
         MarketplaceWorld.Event(action, Buyer, minute, id);
 
