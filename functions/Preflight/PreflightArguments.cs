@@ -7,6 +7,7 @@ public static class PreflightArguments
         usage: Preflight check --region R --api-id ID --stage S --stripe-plan ID --secret-arn ARN --price price_...
                                --meter-event-name NAME --portal-url URL [--marketplace-plan ID --product-code CODE]
                                [--endpoint-url URL] [--stripe-api-base URL]
+               Preflight check --region R --stack NAME [any flag above, to override the stack's value]
                Preflight link-product-code --region R --marketplace-plan ID --product-code CODE [--endpoint-url URL]
 
         check              reads the deployed setup and prints each problem with the command that fixes it
@@ -14,18 +15,19 @@ public static class PreflightArguments
         link-product-code  sets the Marketplace usage plan's productCode (CloudFormation has no property for it)
         --endpoint-url     send every AWS call to this endpoint (an emulator) instead of the regional one
         --stripe-api-base  Stripe's API base (an emulator); https://api.stripe.com otherwise
+        --stack            read the values from the stack's parameters and outputs (CloudFormation DescribeStacks)
         The values are the stack's parameters and outputs (PortalUrl, StripeUsagePlanId, MarketplaceUsagePlanId).
         """;
 
     private static readonly string[] CheckNames =
     [
         "region", "api-id", "stage", "stripe-plan", "marketplace-plan", "product-code", "secret-arn", "price",
-        "meter-event-name", "portal-url", "endpoint-url", "stripe-api-base",
+        "meter-event-name", "portal-url", "endpoint-url", "stripe-api-base", "stack",
     ];
 
     private static readonly string[] LinkNames = ["region", "marketplace-plan", "product-code", "endpoint-url"];
 
-    /// <returns>The flags by name, or the reason they are not usable.</returns>
+    /// <returns>The flags by name, well-formed but maybe incomplete until a stack's values are added, or why they are not usable.</returns>
     public static (IReadOnlyDictionary<string, string>? Flags, string? Error) Parse(IReadOnlyList<string> args, bool forLink)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -50,6 +52,30 @@ public static class PreflightArguments
             }
         }
 
+        if (flags.ContainsKey("stack"))
+        {
+            return flags.ContainsKey("region") ? (flags, null) : (null, "missing --region");
+        }
+
+        return Complete(flags, forLink);
+    }
+
+    /// <summary>Adds the values a stack answers beneath the flags given, then checks the whole set.</summary>
+    public static (IReadOnlyDictionary<string, string>? Flags, string? Error) WithStack(IReadOnlyDictionary<string, string> flags, IReadOnlyDictionary<string, string> fromStack)
+    {
+        ArgumentNullException.ThrowIfNull(flags);
+        ArgumentNullException.ThrowIfNull(fromStack);
+        var merged = new Dictionary<string, string>(fromStack, StringComparer.Ordinal);
+        foreach (var (name, value) in flags)
+        {
+            merged[name] = value;
+        }
+
+        return Complete(merged, forLink: false);
+    }
+
+    private static (IReadOnlyDictionary<string, string>? Flags, string? Error) Complete(Dictionary<string, string> flags, bool forLink)
+    {
         string[] required = forLink
             ? ["region", "marketplace-plan", "product-code"]
             : ["region", "api-id", "stage", "stripe-plan", "secret-arn", "price", "meter-event-name", "portal-url"];
@@ -93,6 +119,7 @@ public static class PreflightArguments
 
             // The stack's PortalUrl output ends in '/'; the subscription URL is resolved under it either way.
             PortalUrl = new Uri(portal.EndsWith('/') ? portal : portal + "/"),
+            StackName = flags.GetValueOrDefault("stack"),
             AwsEndpointUrl = flags.TryGetValue("endpoint-url", out var endpoint) ? new Uri(endpoint) : null,
             StripeApiBase = flags.TryGetValue("stripe-api-base", out var stripe) ? new Uri(stripe) : new Uri("https://api.stripe.com"),
         };

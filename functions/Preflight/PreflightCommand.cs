@@ -42,9 +42,26 @@ public static class PreflightCommand
         var apiGateway = new ApiGatewayClient(apiGatewayHttp);
         try
         {
-            return command == "check"
-                ? await CheckAsync(PreflightArguments.ToSettings(flags), apiGateway, aws, output, cancellationToken)
-                : await LinkAsync(flags, apiGateway, output, cancellationToken);
+            if (command == "link-product-code")
+            {
+                return await LinkAsync(flags, apiGateway, output, cancellationToken);
+            }
+
+            if (flags.TryGetValue("stack", out var stackName))
+            {
+                using var cloudFormationHttp = AwsHttp.CreateClient(AwsConnection.Resolve(CloudFormationStack.Service, aws), aws);
+                var stack = await new CloudFormationStack(cloudFormationHttp).DescribeAsync(stackName, cancellationToken);
+                var (complete, incomplete) = PreflightArguments.WithStack(flags, CloudFormationStack.ToFlags(stack));
+                if (complete is null)
+                {
+                    await error.WriteLineAsync($"stack {stackName}: {incomplete}\n{PreflightArguments.Usage}");
+                    return UsageError;
+                }
+
+                flags = complete;
+            }
+
+            return await CheckAsync(PreflightArguments.ToSettings(flags), apiGateway, aws, output, cancellationToken);
         }
         catch (AwsServiceException e)
         {

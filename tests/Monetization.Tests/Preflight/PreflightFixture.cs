@@ -62,6 +62,46 @@ public sealed class PreflightFixture : IAsyncLifetime
         return setup;
     }
 
+    /// <summary>A stack with the template's parameter and output names holding this setup's values.</summary>
+    public async Task<string> CreateStackAsync(SellerSetup setup)
+    {
+        var name = $"seller-{Guid.NewGuid():N}"[..20];
+        var parameters = new Dictionary<string, string>
+        {
+            ["MonetizedApiId"] = setup.ApiId,
+            ["MonetizedApiStage"] = OfflineEnvironment.ApiStage,
+            ["StripeSecretArn"] = setup.SecretArn,
+            ["StripePriceId"] = setup.PriceId,
+            ["StripeMeterEventName"] = setup.MeterEventName,
+            ["MarketplaceProductCode"] = SellerSetup.ProductCode,
+        };
+        var outputs = new Dictionary<string, string>
+        {
+            ["PortalUrl"] = setup.PortalUrl.ToString(),
+            ["StripeUsagePlanId"] = setup.StripePlanId,
+            ["MarketplaceUsagePlanId"] = setup.MarketplacePlanId,
+        };
+        var template = JsonSerializer.Serialize(new
+        {
+            AWSTemplateFormatVersion = "2010-09-09",
+            Parameters = parameters.ToDictionary(p => p.Key, _ => new { Type = "String" }),
+            Resources = new { Topic = new { Type = "AWS::SNS::Topic" } },
+            Outputs = outputs.ToDictionary(o => o.Key, o => new { Value = o.Value }),
+        });
+        var form = new Dictionary<string, string> { ["Action"] = "CreateStack", ["Version"] = "2010-05-15", ["StackName"] = name, ["TemplateBody"] = template };
+        var i = 1;
+        foreach (var (key, value) in parameters)
+        {
+            form[$"Parameters.member.{i}.ParameterKey"] = key;
+            form[$"Parameters.member.{i++}.ParameterValue"] = value;
+        }
+
+        using var http = AwsTestClients.Http(CloudFormationStack.Service, AwsTestClients.Options(Environment.Moto.Endpoint, OfflineEnvironment.LocalCredentials));
+        using var response = await http.PostAsync(Environment.Moto.Endpoint, new FormUrlEncodedContent(form), Ct);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Ct));
+        return name;
+    }
+
     public Task<(int Exit, string Output, string Error)> CheckAsync(SellerSetup setup) => RunAsync(setup.Arguments(Environment));
 
     public static async Task<(int Exit, string Output, string Error)> RunAsync(string[] args)

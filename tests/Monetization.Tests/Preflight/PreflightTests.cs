@@ -185,6 +185,49 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
         Assert.Contains("answered 502", problem.Description, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task StackNamedInsteadOfEachValueIsReadFromCloudFormation()
+    {
+        var setup = await world.CleanSetupAsync();
+        var stackName = await world.CreateStackAsync(setup);
+
+        var (exit, output, error) = await PreflightFixture.RunAsync(
+        [
+            "check", "--region", OfflineEnvironment.Region, "--stack", stackName,
+            "--endpoint-url", world.Environment.Moto.Endpoint.ToString(), "--stripe-api-base", world.Environment.Stripe.Endpoint.ToString(),
+        ]);
+
+        Assert.True(exit == PreflightCommand.Clean, output + error);
+    }
+
+    [Fact]
+    public async Task FlagsOverrideTheStacksValuesAndFixesNameTheStack()
+    {
+        var setup = await world.CleanSetupAsync();
+        var stackName = await world.CreateStackAsync(setup);
+
+        var (exit, output, _) = await PreflightFixture.RunAsync(
+        [
+            "check", "--region", OfflineEnvironment.Region, "--stack", stackName, "--meter-event-name", "api_calls",
+            "--endpoint-url", world.Environment.Moto.Endpoint.ToString(), "--stripe-api-base", world.Environment.Stripe.Endpoint.ToString(),
+        ]);
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        var problem = Assert.Single(Problems(output));
+        Assert.Equal($"sam deploy --stack-name {stackName} --region us-east-1 --parameter-overrides StripeMeterEventName={OfflineEnvironment.MeterEventName}", problem.Fix);
+    }
+
+    [Fact]
+    public async Task StackThatDoesNotExistStopsWithExitOne()
+    {
+        var (exit, output, error) = await PreflightFixture.RunAsync(
+            ["check", "--region", OfflineEnvironment.Region, "--stack", "no-such-stack", "--endpoint-url", world.Environment.Moto.Endpoint.ToString()]);
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        Assert.Empty(output);
+        Assert.Contains("DescribeStacks failed", error, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("check", "--region", "us-east-1")]
     [InlineData("check", "--colour", "blue")]
