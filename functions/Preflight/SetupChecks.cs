@@ -124,13 +124,20 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
     /// <returns>The Stripe secret key when the secret is usable, so the Stripe checks can run.</returns>
     private async Task<Secret?> CheckSecretAsync(StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)
     {
-        var fix = $"aws secretsmanager put-secret-value --secret-id {Shell.Quote(stack.SecretArn)} " +
-            """--secret-string '{"SecretKey":"<sk_live_...>","WebhookSecret":"<whsec_...>"}' """ +
-            $"--region {Shell.Quote(stack.Region)}";
+        var fix = PutStripeSecret(stack);
         Secret secret;
         try
         {
             secret = await secrets.GetSecretStringAsync(stack.SecretArn, cancellationToken);
+        }
+        catch (AwsServiceException e) when (e.Kind == AwsErrorKind.NotFound)
+        {
+            problems.Add(new(
+                "stripe-secret",
+                $"The Stripe secret {stack.SecretArn} does not exist, so the Portal cannot start.",
+                "aws secretsmanager create-secret --name monetization/stripe " + StripeSecretString + $" --region {Shell.Quote(stack.Region)} && " +
+                SamDeploy(stack, "StripeSecretArn", "<the ARN it printed>")));
+            return null;
         }
         catch (AwsServiceException e)
         {
@@ -151,6 +158,11 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
 
         return new Secret(fields["SecretKey"]);
     }
+
+    private const string StripeSecretString = """--secret-string '{"SecretKey":"<sk_live_...>","WebhookSecret":"<whsec_...>"}'""";
+
+    private static string PutStripeSecret(StackSettings stack) =>
+        $"aws secretsmanager put-secret-value --secret-id {Shell.Quote(stack.SecretArn)} {StripeSecretString} --region {Shell.Quote(stack.Region)}";
 
     private static Dictionary<string, string> ReadFields(Secret secret)
     {
@@ -183,6 +195,11 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
         try
         {
             price = await stripe.SendAsync(new RetrievePrice(stack.PriceId), null, cancellationToken);
+        }
+        catch (StripeException e) when (e.HttpStatus == 401)
+        {
+            problems.Add(new("stripe-secret", $"Stripe does not accept the SecretKey in {stack.SecretArn}: {e.Message}", PutStripeSecret(stack)));
+            return;
         }
         catch (StripeException e)
         {

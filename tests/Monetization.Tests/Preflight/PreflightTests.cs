@@ -109,13 +109,34 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
     }
 
     [Fact]
-    public async Task UnreadableSecretIsReportedWithThePutSecretValueCommand()
+    public async Task MissingSecretIsReportedWithTheCommandsThatCreateItAndPointTheStackAtIt()
     {
         var setup = await world.CleanSetupAsync() with { SecretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:absent-AbCdEf" };
 
         var fix = await OnlyProblemAsync(setup, "stripe-secret");
 
-        Assert.StartsWith($"aws secretsmanager put-secret-value --secret-id {setup.SecretArn} --secret-string '{{\"SecretKey\":\"<sk_live_...>\",\"WebhookSecret\":\"<whsec_...>\"}}'", fix, StringComparison.Ordinal);
+        Assert.StartsWith("aws secretsmanager create-secret --name monetization/stripe --secret-string '{\"SecretKey\":\"<sk_live_...>\",\"WebhookSecret\":\"<whsec_...>\"}' --region us-east-1 && ", fix, StringComparison.Ordinal);
+        Assert.EndsWith("--parameter-overrides StripeSecretArn='<the ARN it printed>'", fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SecretKeyStripeRefusesIsReportedWithThePutSecretValueCommand()
+    {
+        const string key = "sk_test_revoked_key_0123456789";
+        var setup = await world.CleanSetupAsync() with
+        {
+            SecretArn = await world.CreateSecretAsync($$"""{"SecretKey":"{{key}}","WebhookSecret":"whsec_x"}"""),
+        };
+
+        var (exit, output, error) = await world.CheckAsync(setup);
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        var problem = Assert.Single(Problems(output));
+        Assert.Equal("stripe-secret", problem.Check);
+        Assert.Equal(
+            $"aws secretsmanager put-secret-value --secret-id {setup.SecretArn} --secret-string '{{\"SecretKey\":\"<sk_live_...>\",\"WebhookSecret\":\"<whsec_...>\"}}' --region us-east-1",
+            problem.Fix);
+        Assert.DoesNotContain(key, output + error, StringComparison.Ordinal);
     }
 
     [Fact]
