@@ -10,7 +10,7 @@ namespace Monetization.Aws.ApiGateway;
 /// The API Gateway (REST API v1, rest-json) operations this application uses. List operations follow
 /// <c>position</c> to the last page. Refusals surface as <see cref="AwsServiceException"/>.
 /// </summary>
-public sealed class ApiGatewayClient
+public sealed partial class ApiGatewayClient
 {
     private const string Service = "apigateway";
     private static readonly ApiGatewayJsonContext Json = ApiGatewayJsonContext.Default;

@@ -19,13 +19,15 @@ public sealed class FaultProxy : IAsyncDisposable
     };
 
     private readonly Uri _target;
+    private readonly Func<HttpRequest, CancellationToken, Task>? _observe;
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
     private readonly CancellationTokenSource _stopping = new();
     private WebApplication? _app;
 
-    private FaultProxy(Uri target, Uri endpoint)
+    private FaultProxy(Uri target, Uri endpoint, Func<HttpRequest, CancellationToken, Task>? observe)
     {
         _target = target;
+        _observe = observe;
         Endpoint = endpoint;
     }
 
@@ -34,8 +36,12 @@ public sealed class FaultProxy : IAsyncDisposable
     public FaultInjector Faults { get; } = new();
 
     public static Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default) =>
+        StartAsync(target, null, cancellationToken);
+
+    /// <param name="observe">Sees each request, its body readable and rewound, before faults apply and it is forwarded.</param>
+    public static Task<FaultProxy> StartAsync(Uri target, Func<HttpRequest, CancellationToken, Task>? observe, CancellationToken cancellationToken = default) =>
         LoopbackServer.StartOnFreePortAsync(
-            endpoint => new FaultProxy(target, endpoint),
+            endpoint => new FaultProxy(target, endpoint, observe),
             (server, port, ct) => server.StartServerAsync(port, ct),
             cancellationToken);
 
@@ -55,6 +61,17 @@ public sealed class FaultProxy : IAsyncDisposable
     {
         var app = LoopbackServer.CreateApp(port);
         _app = app;
+        if (_observe is { } observe)
+        {
+            app.Use(async (context, next) =>
+            {
+                context.Request.EnableBuffering();
+                await observe(context.Request, context.RequestAborted).ConfigureAwait(false);
+                context.Request.Body.Position = 0;
+                await next(context).ConfigureAwait(false);
+            });
+        }
+
         app.UseFaults(Faults, rule => $$"""{"message":"Injected fault {{rule.Status ?? 500}}"}""", _stopping.Token);
         app.Run(ForwardAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);

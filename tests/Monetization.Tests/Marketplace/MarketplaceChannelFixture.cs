@@ -8,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Monetization.Aws;
 using Monetization.Emulators;
 using Monetization.Emulators.Marketplace;
+using Monetization.Emulators.Recording;
 using Monetization.Portal.Hosting;
 using Monetization.SubscriptionEvents;
 
@@ -22,6 +23,8 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
 {
     private WebApplication? _portal;
     private ServiceProvider? _functionServices;
+    private RecordedHost? _recordedFunction;
+    private RecordedHost? _recordedPortal;
 
     public OfflineEnvironment Environment { get; private set; } = null!;
 
@@ -37,7 +40,9 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
     {
         var cancel = TestContext.Current.CancellationToken;
         Environment = await OfflineEnvironment.StartAsync(cancel);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(Environment.PortalConfiguration()).Build();
+        _recordedFunction = await RecordedHost.StartAsync(RecordedHost.SubscriptionEvents, Environment, Environment.PortalConfiguration(), cancel);
+        _recordedPortal = await RecordedHost.StartAsync(RecordedHost.Portal, Environment, Environment.PortalConfiguration(), cancel);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(_recordedFunction.Configuration).Build();
         _functionServices = new ServiceCollection()
             .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs))
             .AddSubscriptionEvents(configuration)
@@ -47,7 +52,7 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         _portal = PortalApp.Create([], builder =>
         {
-            builder.Configuration.AddInMemoryCollection(Environment.PortalConfiguration());
+            builder.Configuration.AddInMemoryCollection(_recordedPortal.Configuration);
             builder.WebHost.UseUrls(url);
             builder.Logging.AddProvider(Logs);
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
@@ -90,6 +95,14 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
         if (_functionServices is not null)
         {
             await _functionServices.DisposeAsync();
+        }
+
+        foreach (var recorded in new[] { _recordedPortal, _recordedFunction })
+        {
+            if (recorded is not null)
+            {
+                await recorded.DisposeAsync();
+            }
         }
 
         if (Environment is not null)

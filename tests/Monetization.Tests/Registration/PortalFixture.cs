@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Monetization.Aws;
 using Monetization.Emulators;
+using Monetization.Emulators.Recording;
 using Monetization.Portal.Hosting;
 using Monetization.Stripe;
 using Monetization.Tests.Infrastructure;
@@ -19,6 +20,7 @@ namespace Monetization.Tests.Registration;
 public sealed class PortalFixture : IAsyncLifetime
 {
     private WebApplication? _portal;
+    private RecordedHost? _recorded;
 
     public OfflineEnvironment Environment { get; private set; } = null!;
 
@@ -29,10 +31,11 @@ public sealed class PortalFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Environment = await OfflineEnvironment.StartAsync(TestContext.Current.CancellationToken);
+        _recorded = await RecordedHost.StartAsync(RecordedHost.Portal, Environment, Environment.PortalConfiguration(), TestContext.Current.CancellationToken);
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         _portal = PortalApp.Create([], builder =>
         {
-            builder.Configuration.AddInMemoryCollection(Environment.PortalConfiguration());
+            builder.Configuration.AddInMemoryCollection(_recorded.Configuration);
             builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
             builder.WebHost.UseUrls(url);
             builder.Logging.AddProvider(Logs);
@@ -64,6 +67,11 @@ public sealed class PortalFixture : IAsyncLifetime
         if (_portal is not null)
         {
             await _portal.DisposeAsync();
+        }
+
+        if (_recorded is not null)
+        {
+            await _recorded.DisposeAsync();
         }
 
         if (Environment is not null)

@@ -1,0 +1,277 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Monetization.Aws.ApiGateway;
+using Monetization.Aws.Http;
+using Monetization.Aws.Secrets;
+using Monetization.Core;
+using Monetization.Stripe;
+using Monetization.Stripe.Operations;
+
+namespace Monetization.Preflight;
+
+/// <summary>
+/// Reads a deployed setup and lists what would stop it selling: API Gateway's side of the Marketplace integration
+/// (key source, keys required, plan product code), the Stripe secret, price and meter, and the subscription URL.
+/// Every problem comes with a command that fixes it; secret values are read but never shown.
+/// </summary>
+public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsManagerClient secrets, Func<Secret, StripeClient> stripeFor, HttpClient web)
+{
+    public async Task<IReadOnlyList<SetupProblem>> RunAsync(StackSettings stack, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        var problems = new List<SetupProblem>();
+        await CheckApiAsync(stack, problems, cancellationToken);
+        await CheckUsagePlansAsync(stack, problems, cancellationToken);
+        var stripeKey = await CheckSecretAsync(stack, problems, cancellationToken);
+        if (stripeKey is not null)
+        {
+            await CheckPriceAsync(stack, stripeFor(stripeKey), problems, cancellationToken);
+        }
+
+        await CheckSubscriptionUrlAsync(stack, problems, cancellationToken);
+        return problems;
+    }
+
+    private async Task CheckApiAsync(StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)
+    {
+        var region = Shell.Quote(stack.Region);
+        var api = Shell.Quote(stack.ApiId);
+        RestApi restApi;
+        try
+        {
+            restApi = await apiGateway.GetRestApiAsync(stack.ApiId, cancellationToken);
+        }
+        catch (AwsServiceException e)
+        {
+            problems.Add(new("api", $"The REST API {stack.ApiId} could not be read: {e.Message}", $"aws apigateway get-rest-apis --region {region} --query 'items[].[id,name]'"));
+            return;
+        }
+
+        if (!string.Equals(restApi.ApiKeySource, "HEADER", StringComparison.Ordinal))
+        {
+            problems.Add(new(
+                "api-key-source",
+                $"The REST API {stack.ApiId} takes API keys from {restApi.ApiKeySource ?? "nowhere"}; API Gateway meters Marketplace buyers only by the x-api-key header.",
+                $"aws apigateway update-rest-api --rest-api-id {api} --patch-operations op=replace,path=/apiKeySource,value=HEADER --region {region}"));
+        }
+
+        var redeploy = $"aws apigateway create-deployment --rest-api-id {api} --stage-name {Shell.Quote(stack.Stage)} --region {region}";
+        try
+        {
+            await apiGateway.GetStageAsync(stack.ApiId, stack.Stage, cancellationToken);
+        }
+        catch (AwsServiceException e) when (e.Kind == AwsErrorKind.NotFound)
+        {
+            problems.Add(new("stage", $"The REST API {stack.ApiId} has no stage {stack.Stage}; the usage plans cover that stage only.", redeploy));
+        }
+
+        foreach (var resource in await apiGateway.GetResourcesAsync(stack.ApiId, cancellationToken))
+        {
+            foreach (var (verb, method) in resource.ResourceMethods ?? new Dictionary<string, ApiMethod>())
+            {
+                // A CORS preflight cannot carry a key, so OPTIONS stays open.
+                if (verb == "OPTIONS" || method.ApiKeyRequired == true)
+                {
+                    continue;
+                }
+
+                problems.Add(new(
+                    "api-key-required",
+                    $"{verb} {resource.Path} on {stack.ApiId} does not require an API key, so calls to it are neither limited by the usage plans nor metered.",
+                    $"aws apigateway update-method --rest-api-id {api} --resource-id {Shell.Quote(resource.Id)} --http-method {verb} " +
+                    $"--patch-operations op=replace,path=/apiKeyRequired,value=true --region {region} && {redeploy}"));
+            }
+        }
+    }
+
+    private async Task CheckUsagePlansAsync(StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)
+    {
+        await ReadPlanAsync(stack.StripePlanId, "stripe-plan", stack, problems, cancellationToken);
+        if (stack.MarketplacePlanId is not { } marketplacePlanId || stack.ProductCode is not { } productCode)
+        {
+            return;
+        }
+
+        var plan = await ReadPlanAsync(marketplacePlanId, "marketplace-plan", stack, problems, cancellationToken);
+        if (plan is not null && !string.Equals(plan.ProductCode, productCode, StringComparison.Ordinal))
+        {
+            problems.Add(new(
+                "product-code",
+                plan.ProductCode is null
+                    ? $"The Marketplace usage plan {marketplacePlanId} carries no product code, so API Gateway does not meter its keys to Marketplace."
+                    : $"The Marketplace usage plan {marketplacePlanId} carries product code {plan.ProductCode}, not {productCode}.",
+                LinkProductCode.CliCommand(marketplacePlanId, productCode, stack.Region)));
+        }
+    }
+
+    private async Task<UsagePlan?> ReadPlanAsync(string planId, string check, StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await apiGateway.GetUsagePlanAsync(planId, cancellationToken);
+        }
+        catch (AwsServiceException e)
+        {
+            problems.Add(new(
+                check,
+                $"The usage plan {planId} could not be read: {e.Message}",
+                $"aws cloudformation describe-stacks --stack-name {Shell.Quote(stack.StackName ?? "<stack>")} --region {Shell.Quote(stack.Region)} --query 'Stacks[0].Outputs'"));
+            return null;
+        }
+    }
+
+    /// <returns>The Stripe secret key when the secret is usable, so the Stripe checks can run.</returns>
+    private async Task<Secret?> CheckSecretAsync(StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)
+    {
+        var fix = PutStripeSecret(stack);
+        Secret secret;
+        try
+        {
+            secret = await secrets.GetSecretStringAsync(stack.SecretArn, cancellationToken);
+        }
+        catch (AwsServiceException e) when (e.Kind == AwsErrorKind.NotFound)
+        {
+            problems.Add(new(
+                "stripe-secret",
+                $"The Stripe secret {stack.SecretArn} does not exist, so the Portal cannot start.",
+                "aws secretsmanager create-secret --name monetization/stripe " + StripeSecretString + $" --region {Shell.Quote(stack.Region)} && " +
+                SamDeploy(stack, "StripeSecretArn", "<the ARN it printed>")));
+            return null;
+        }
+        catch (AwsServiceException e)
+        {
+            problems.Add(new("stripe-secret", $"The Stripe secret {stack.SecretArn} could not be read: {e.Message}", fix));
+            return null;
+        }
+
+        var fields = ReadFields(secret);
+        var missing = new[] { "SecretKey", "WebhookSecret" }.Where(name => !fields.TryGetValue(name, out var value) || value.Length == 0).ToList();
+        if (missing.Count > 0)
+        {
+            problems.Add(new(
+                "stripe-secret",
+                $"The Stripe secret {stack.SecretArn} " + (fields.Count == 0 ? "is not a JSON object of strings" : $"has no {string.Join(" and no ", missing)}") + ".",
+                fix));
+            return null;
+        }
+
+        return new Secret(fields["SecretKey"]);
+    }
+
+    private const string StripeSecretString = """--secret-string '{"SecretKey":"<sk_live_...>","WebhookSecret":"<whsec_...>"}'""";
+
+    private static string PutStripeSecret(StackSettings stack) =>
+        $"aws secretsmanager put-secret-value --secret-id {Shell.Quote(stack.SecretArn)} {StripeSecretString} --region {Shell.Quote(stack.Region)}";
+
+    private static Dictionary<string, string> ReadFields(Secret secret)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        try
+        {
+            using var document = JsonDocument.Parse(secret.Reveal());
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var field in document.RootElement.EnumerateObject().Where(f => f.Value.ValueKind == JsonValueKind.String))
+                {
+                    fields[field.Name] = field.Value.GetString()!;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Reported as "not a JSON object" without the secret's text.
+        }
+
+        return fields;
+    }
+
+    private static async Task CheckPriceAsync(StackSettings stack, StripeClient stripe, List<SetupProblem> problems, CancellationToken cancellationToken)
+    {
+        var newPrice = "curl https://api.stripe.com/v1/prices -u \"$STRIPE_SECRET_KEY:\" -d product=<prod_...> -d currency=usd " +
+            "-d unit_amount_decimal=<price per request> -d 'recurring[interval]=month' -d 'recurring[usage_type]=metered' " +
+            "-d 'recurring[meter]=<mtr_...>' && " + SamDeploy(stack, "StripePriceId", "<price_... it printed>");
+        Monetization.Stripe.Wire.StripePrice price;
+        try
+        {
+            price = await stripe.SendAsync(new RetrievePrice(stack.PriceId), null, cancellationToken);
+        }
+        catch (StripeException e) when (e.HttpStatus == 401)
+        {
+            problems.Add(new("stripe-secret", $"Stripe does not accept the SecretKey in {stack.SecretArn}: {e.Message}", PutStripeSecret(stack)));
+            return;
+        }
+        catch (StripeException e)
+        {
+            problems.Add(new("stripe-price", $"The Stripe price {stack.PriceId} could not be read: {e.Message}", newPrice));
+            return;
+        }
+
+        if (price.Recurring is not { UsageType: "metered", Meter: { Length: > 0 } meterId })
+        {
+            problems.Add(new(
+                "stripe-price",
+                $"The Stripe price {stack.PriceId} is not a metered price on a billing meter (recurring.usage_type={price.Recurring?.UsageType ?? "none"}, recurring.meter={price.Recurring?.Meter ?? "none"}); usage reported to the meter would never be billed.",
+                newPrice.Replace("<prod_...>", Shell.Quote(price.Product ?? "<prod_...>"), StringComparison.Ordinal)));
+            return;
+        }
+
+        Monetization.Stripe.Wire.StripeMeter meter;
+        try
+        {
+            meter = await stripe.SendAsync(new RetrieveMeter(meterId), null, cancellationToken);
+        }
+        catch (StripeException e)
+        {
+            problems.Add(new("stripe-meter", $"The billing meter {meterId} of price {stack.PriceId} could not be read: {e.Message}", newPrice));
+            return;
+        }
+
+        if (!string.Equals(meter.EventName, stack.MeterEventName, StringComparison.Ordinal))
+        {
+            problems.Add(new(
+                "stripe-meter",
+                $"The billing meter {meterId} behind price {stack.PriceId} counts events named {meter.EventName}, but the stack reports usage as {stack.MeterEventName}.",
+                SamDeploy(stack, "StripeMeterEventName", meter.EventName ?? "<event_name>")));
+        }
+    }
+
+    private async Task CheckSubscriptionUrlAsync(StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)
+    {
+        var url = stack.SubscriptionUrl;
+        var logs = $"sam logs --stack-name {Shell.Quote(stack.StackName ?? "<stack>")} --name PortalFunction --region {Shell.Quote(stack.Region)} --start-time '15 min ago'";
+        string? answer;
+        try
+        {
+            using var response = await web.GetAsync(url, cancellationToken);
+            var body = await response.Content.ReadAsStringAsync(cancellationToken);
+
+            // Without a token the Portal answers its own "did not receive your registration" page.
+            answer = response.StatusCode == HttpStatusCode.BadRequest && MissingTokenPage().IsMatch(body)
+                ? null
+                : $"answered {(int)response.StatusCode} {response.ReasonPhrase}";
+        }
+        catch (HttpRequestException e)
+        {
+            answer = $"could not be reached ({e.Message})";
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            answer = "did not answer in time";
+        }
+
+        if (answer is not null)
+        {
+            problems.Add(new(
+                "subscription-url",
+                $"The subscription URL {url} {answer} to a GET without a token; it should show the Portal's missing-registration page (400). Marketplace buyers would land on an error.",
+                logs));
+        }
+    }
+
+    private static string SamDeploy(StackSettings stack, string parameter, string value) =>
+        $"sam deploy --stack-name {Shell.Quote(stack.StackName ?? "<stack>")} --region {Shell.Quote(stack.Region)} --parameter-overrides {parameter}={Shell.Quote(value)}";
+
+    [GeneratedRegex("Subscribe through AWS Marketplace", RegexOptions.CultureInvariant)]
+    private static partial Regex MissingTokenPage();
+}

@@ -1,0 +1,40 @@
+namespace Monetization.Preflight;
+
+/// <summary>What a deployed stack is configured with: its parameters and outputs, as the checks read them.</summary>
+public sealed record StackSettings
+{
+    public required string Region { get; init; }
+
+    public required string ApiId { get; init; }
+
+    public required string Stage { get; init; }
+
+    public required string StripePlanId { get; init; }
+
+    /// <summary>Set together with <see cref="ProductCode"/> when the stack sells on AWS Marketplace.</summary>
+    public string? MarketplacePlanId { get; init; }
+
+    public string? ProductCode { get; init; }
+
+    public required string SecretArn { get; init; }
+
+    public required string PriceId { get; init; }
+
+    public required string MeterEventName { get; init; }
+
+    public required Uri PortalUrl { get; init; }
+
+    /// <summary>The stack's name when it is known; fix commands that act on the stack name it.</summary>
+    public string? StackName { get; init; }
+
+    /// <summary>One endpoint for every AWS service (an emulator); the standard endpoint settings otherwise.</summary>
+    public Uri? AwsEndpointUrl { get; init; }
+
+    public Uri StripeApiBase { get; init; } = new("https://api.stripe.com");
+
+    public Uri SubscriptionUrl => new(PortalUrl, "marketplace");
+}
+
+/// <summary>One thing wrong with the setup and the command that puts it right.</summary>
+/// <param name="Fix">A command line the owner can paste; placeholders in angle brackets stand for values only they have.</param>
+public sealed record SetupProblem(string Check, string Description, string Fix);

@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Monetization.Aws;
+using Monetization.Emulators;
+using Monetization.Portal.Hosting;
+using Monetization.Preflight;
+using Monetization.Stripe.Operations;
+using Monetization.Tests.Aws;
+
+namespace Monetization.Tests.Preflight;
+
+/// <summary>
+/// moto_server, the Stripe emulator and a live Portal, plus a way to lay out one seller's whole setup the way the
+/// stack and the README leave it. Each test builds its own setup, so tests can break one thing each.
+/// </summary>
+public sealed class PreflightFixture : IAsyncLifetime
+{
+    private WebApplication? _portal;
+
+    public OfflineEnvironment Environment { get; private set; } = null!;
+
+    public Uri PortalUrl { get; private set; } = null!;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        Environment = await OfflineEnvironment.StartAsync(Ct);
+        var url = $"http://127.0.0.1:{FreePort.Next()}";
+        _portal = PortalApp.Create([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(Environment.PortalConfiguration());
+            builder.WebHost.UseUrls(url);
+        });
+        await _portal.StartAsync(Ct);
+        PortalUrl = new Uri(url + "/");
+    }
+
+    /// <summary>A complete, correct setup: everything the README's Deploy section asks for, done.</summary>
+    public async Task<SellerSetup> CleanSetupAsync()
+    {
+        using var http = Environment.ApiGatewayHttp();
+        var api = await PostAsync(http, "/restapis", new { name = "sold-api", apiKeySource = "HEADER" });
+        var apiId = api.GetProperty("id").GetString()!;
+        var root = (await GetAsync(http, $"/restapis/{apiId}/resources")).GetProperty("item")[0].GetProperty("id").GetString()!;
+        var items = (await PostAsync(http, $"/restapis/{apiId}/resources/{root}", new { pathPart = "items" })).GetProperty("id").GetString()!;
+        await AddMethodAsync(http, apiId, items, "GET", apiKeyRequired: true);
+        await AddMethodAsync(http, apiId, items, "OPTIONS", apiKeyRequired: false);
+        await PostAsync(http, $"/restapis/{apiId}/deployments", new { stageName = OfflineEnvironment.ApiStage });
+        var stages = new[] { new { apiId, stage = OfflineEnvironment.ApiStage } };
+        var stripePlan = (await PostAsync(http, "/usageplans", new { name = "seller-stripe", apiStages = stages })).GetProperty("id").GetString()!;
+        var marketplacePlan = (await PostAsync(http, "/usageplans", new { name = "seller-marketplace", apiStages = stages })).GetProperty("id").GetString()!;
+        var secretArn = await CreateSecretAsync(JsonSerializer.Serialize(new { SecretKey = Environment.Stripe.SecretKey, WebhookSecret = Environment.Stripe.WebhookSecret }));
+        var setup = new SellerSetup(apiId, items, stripePlan, marketplacePlan, secretArn, Environment.PriceId, OfflineEnvironment.MeterEventName, PortalUrl);
+        var (exit, _, _) = await RunAsync(["link-product-code", "--region", OfflineEnvironment.Region, "--marketplace-plan", marketplacePlan, "--product-code", SellerSetup.ProductCode, "--endpoint-url", Environment.Moto.Endpoint.ToString()]);
+        Assert.Equal(PreflightCommand.Clean, exit);
+        return setup;
+    }
+
+    /// <summary>A stack with the template's parameter and output names holding this setup's values.</summary>
+    public async Task<string> CreateStackAsync(SellerSetup setup)
+    {
+        var name = $"seller-{Guid.NewGuid():N}"[..20];
+        var parameters = new Dictionary<string, string>
+        {
+            ["MonetizedApiId"] = setup.ApiId,
+            ["MonetizedApiStage"] = OfflineEnvironment.ApiStage,
+            ["StripeSecretArn"] = setup.SecretArn,
+            ["StripePriceId"] = setup.PriceId,
+            ["StripeMeterEventName"] = setup.MeterEventName,
+            ["MarketplaceProductCode"] = SellerSetup.ProductCode,
+        };
+        var outputs = new Dictionary<string, string>
+        {
+            ["PortalUrl"] = setup.PortalUrl.ToString(),
+            ["StripeUsagePlanId"] = setup.StripePlanId,
+            ["MarketplaceUsagePlanId"] = setup.MarketplacePlanId,
+        };
+        var template = JsonSerializer.Serialize(new
+        {
+            AWSTemplateFormatVersion = "2010-09-09",
+            Parameters = parameters.ToDictionary(p => p.Key, _ => new { Type = "String" }),
+            Resources = new { Topic = new { Type = "AWS::SNS::Topic" } },
+            Outputs = outputs.ToDictionary(o => o.Key, o => new { Value = o.Value }),
+        });
+        var form = new Dictionary<string, string> { ["Action"] = "CreateStack", ["Version"] = "2010-05-15", ["StackName"] = name, ["TemplateBody"] = template };
+        var i = 1;
+        foreach (var (key, value) in parameters)
+        {
+            form[$"Parameters.member.{i}.ParameterKey"] = key;
+            form[$"Parameters.member.{i++}.ParameterValue"] = value;
+        }
+
+        using var http = AwsTestClients.Http(CloudFormationStack.Service, AwsTestClients.Options(Environment.Moto.Endpoint, OfflineEnvironment.LocalCredentials));
+        using var response = await http.PostAsync(Environment.Moto.Endpoint, new FormUrlEncodedContent(form), Ct);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Ct));
+        return name;
+    }
+
+    public Task<(int Exit, string Output, string Error)> CheckAsync(SellerSetup setup) => RunAsync(setup.Arguments(Environment));
+
+    public static async Task<(int Exit, string Output, string Error)> RunAsync(string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exit = await PreflightCommand.RunAsync(args, output, error, Ct);
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    public static async Task AddMethodAsync(HttpClient http, string apiId, string resourceId, string verb, bool apiKeyRequired)
+    {
+        await PutAsync(http, $"/restapis/{apiId}/resources/{resourceId}/methods/{verb}", new { authorizationType = "NONE", apiKeyRequired });
+        await PutAsync(http, $"/restapis/{apiId}/resources/{resourceId}/methods/{verb}/integration", new { type = "MOCK" });
+    }
+
+    public async Task<string> CreateSecretAsync(string value)
+    {
+        using var http = AwsTestClients.Http(AwsService.SecretsManager, AwsTestClients.Options(Environment.Moto.Endpoint, OfflineEnvironment.LocalCredentials));
+        var body = JsonSerializer.Serialize(new Dictionary<string, string> { ["Name"] = $"stripe-{Guid.NewGuid():N}", ["SecretString"] = value });
+        using var request = new HttpRequestMessage(HttpMethod.Post, Environment.Moto.Endpoint)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/x-amz-json-1.1"),
+        };
+        request.Headers.TryAddWithoutValidation("X-Amz-Target", "secretsmanager.CreateSecret");
+        using var response = await http.SendAsync(request, Ct);
+        response.EnsureSuccessStatusCode();
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        return document.RootElement.GetProperty("ARN").GetString()!;
+    }
+
+    /// <summary>A recurring price that is not metered, as an owner might pick by mistake.</summary>
+    public async Task<string> CreateLicensedPriceAsync()
+    {
+        using var http = new HttpClient();
+        var stripe = Environment.StripeClient(http);
+        var product = await stripe.CreateProductAsync(new CreateProduct("Flat plan"), $"product-{Guid.NewGuid():N}", Ct);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Environment.Stripe.Endpoint, "/v1/prices"))
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["product"] = product.Id,
+                ["currency"] = "usd",
+                ["unit_amount"] = "1000",
+                ["recurring[interval]"] = "month",
+            }),
+        };
+        request.Headers.Authorization = new("Bearer", Environment.Stripe.SecretKey);
+        using var response = await http.SendAsync(request, Ct);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!;
+    }
+
+    /// <summary>Runs a printed fix against moto with the AWS CLI, as the owner would paste it against AWS.</summary>
+    public async Task ApplyAwsFixAsync(string fix)
+    {
+        Assert.StartsWith("aws ", fix, StringComparison.Ordinal);
+        var command = fix.Replace("aws ", $"aws --endpoint-url {Environment.Moto.Endpoint} ", StringComparison.Ordinal);
+        using var process = Process.Start(new ProcessStartInfo("bash", ["-c", command]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var stderr = process.StandardError.ReadToEndAsync(Ct);
+        await process.StandardOutput.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct);
+        Assert.True(process.ExitCode == 0, $"'{command}' failed: {await stderr}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_portal is not null)
+        {
+            await _portal.DisposeAsync();
+        }
+
+        if (Environment is not null)
+        {
+            await Environment.DisposeAsync();
+        }
+    }
+
+    public static async Task<JsonElement> PostAsync(HttpClient http, string path, object body)
+    {
+        using var response = await http.PostAsJsonAsync(new Uri(http.BaseAddress!, path), body, Ct);
+        Assert.True(response.IsSuccessStatusCode, $"POST {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Ct)}");
+        return await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+    }
+
+    public static async Task<JsonElement> PatchAsync(HttpClient http, string path, string op, string patchPath, string value)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Patch, new Uri(http.BaseAddress!, path))
+        {
+            Content = JsonContent.Create(new { patchOperations = new[] { new { op, path = patchPath, value } } }),
+        };
+        using var response = await http.SendAsync(request, Ct);
+        Assert.True(response.IsSuccessStatusCode, $"PATCH {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Ct)}");
+        return await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+    }
+
+    private static async Task PutAsync(HttpClient http, string path, object body)
+    {
+        using var response = await http.PutAsJsonAsync(new Uri(http.BaseAddress!, path), body, Ct);
+        Assert.True(response.IsSuccessStatusCode, $"PUT {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Ct)}");
+    }
+
+    private static async Task<JsonElement> GetAsync(HttpClient http, string path)
+    {
+        using var response = await http.GetAsync(new Uri(http.BaseAddress!, path), Ct);
+        response.EnsureSuccessStatusCode();
+        return await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+    }
+}
+
+public sealed record SellerSetup(
+    string ApiId, string ResourceId, string StripePlanId, string MarketplacePlanId, string SecretArn, string PriceId, string MeterEventName, Uri PortalUrl)
+{
+    public const string ProductCode = "prodseller42";
+
+    public string[] Arguments(OfflineEnvironment environment) =>
+    [
+        "check",
+        "--region", OfflineEnvironment.Region,
+        "--api-id", ApiId,
+        "--stage", OfflineEnvironment.ApiStage,
+        "--stripe-plan", StripePlanId,
+        "--marketplace-plan", MarketplacePlanId,
+        "--product-code", ProductCode,
+        "--secret-arn", SecretArn,
+        "--price", PriceId,
+        "--meter-event-name", MeterEventName,
+        "--portal-url", PortalUrl.ToString(),
+        "--endpoint-url", environment.Moto.Endpoint.ToString(),
+        "--stripe-api-base", environment.Stripe.Endpoint.ToString(),
+    ];
+}

@@ -1,0 +1,301 @@
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Monetization.Emulators;
+using Monetization.Preflight;
+
+namespace Monetization.Tests.Preflight;
+
+/// <summary>Each test breaks one part of an otherwise clean seller setup and expects exactly that problem, with its fix.</summary>
+public sealed partial class PreflightTests(PreflightFixture world) : IClassFixture<PreflightFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task CleanSetupReportsNoProblemAndExitsZero()
+    {
+        var setup = await world.CleanSetupAsync();
+
+        var (exit, output, error) = await world.CheckAsync(setup);
+
+        Assert.True(exit == PreflightCommand.Clean, output + error);
+        Assert.DoesNotContain("PROBLEM", output, StringComparison.Ordinal);
+        Assert.Contains("no problems found", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task LinkProductCodePutsTheProductCodeOnTheMarketplacePlan()
+    {
+        var setup = await world.CleanSetupAsync();
+
+        using var http = world.Environment.ApiGatewayHttp();
+        using var response = await http.GetAsync(new Uri(http.BaseAddress!, $"/usageplans/{setup.MarketplacePlanId}"), Ct);
+        var plan = await System.Net.Http.Json.HttpContentJsonExtensions.ReadFromJsonAsync<System.Text.Json.JsonElement>(response.Content, Ct);
+
+        Assert.Equal(SellerSetup.ProductCode, plan.GetProperty("productCode").GetString());
+    }
+
+    [Fact]
+    public async Task MarketplacePlanWithoutTheProductCodeIsReportedAndItsFixLinksIt()
+    {
+        var setup = await world.CleanSetupAsync();
+        using (var http = world.Environment.ApiGatewayHttp())
+        {
+            await PreflightFixture.PatchAsync(http, $"/usageplans/{setup.MarketplacePlanId}", "remove", "/productCode", string.Empty);
+        }
+
+        var fix = await OnlyProblemAsync(setup, "product-code");
+
+        Assert.Equal(
+            $"aws apigateway update-usage-plan --usage-plan-id {setup.MarketplacePlanId} --patch-operations op=replace,path=/productCode,value={SellerSetup.ProductCode} --region us-east-1",
+            fix);
+        await world.ApplyAwsFixAsync(fix);
+        Assert.Equal(PreflightCommand.Clean, (await world.CheckAsync(setup)).Exit);
+    }
+
+    [Fact]
+    public async Task ApiKeySourceOtherThanHeaderIsReportedAndItsFixSetsHeader()
+    {
+        var setup = await world.CleanSetupAsync();
+        using (var http = world.Environment.ApiGatewayHttp())
+        {
+            await PreflightFixture.PatchAsync(http, $"/restapis/{setup.ApiId}", "replace", "/apiKeySource", "AUTHORIZER");
+        }
+
+        var fix = await OnlyProblemAsync(setup, "api-key-source");
+
+        Assert.Equal($"aws apigateway update-rest-api --rest-api-id {setup.ApiId} --patch-operations op=replace,path=/apiKeySource,value=HEADER --region us-east-1", fix);
+        await world.ApplyAwsFixAsync(fix);
+        Assert.Equal(PreflightCommand.Clean, (await world.CheckAsync(setup)).Exit);
+    }
+
+    [Fact]
+    public async Task MethodThatDoesNotRequireAKeyIsReportedAndItsFixRequiresOneAndRedeploys()
+    {
+        var setup = await world.CleanSetupAsync();
+        using (var http = world.Environment.ApiGatewayHttp())
+        {
+            await PreflightFixture.AddMethodAsync(http, setup.ApiId, setup.ResourceId, "POST", apiKeyRequired: false);
+        }
+
+        var fix = await OnlyProblemAsync(setup, "api-key-required");
+
+        Assert.Equal(
+            $"aws apigateway update-method --rest-api-id {setup.ApiId} --resource-id {setup.ResourceId} --http-method POST " +
+            "--patch-operations op=replace,path=/apiKeyRequired,value=true --region us-east-1 && " +
+            $"aws apigateway create-deployment --rest-api-id {setup.ApiId} --stage-name prod --region us-east-1",
+            fix);
+
+        // moto has no UpdateMethod, so the method is put again the way the fix leaves it.
+        using (var http = world.Environment.ApiGatewayHttp())
+        {
+            await PreflightFixture.AddMethodAsync(http, setup.ApiId, setup.ResourceId, "POST", apiKeyRequired: true);
+        }
+
+        Assert.Equal(PreflightCommand.Clean, (await world.CheckAsync(setup)).Exit);
+    }
+
+    [Fact]
+    public async Task StageThatIsNotDeployedIsReportedWithTheDeploymentCommand()
+    {
+        var setup = await world.CleanSetupAsync();
+
+        var (exit, output, _) = await FixtureRunWithAsync(setup, "--stage", "beta");
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        var problem = Assert.Single(Problems(output));
+        Assert.Equal("stage", problem.Check);
+        Assert.Equal($"aws apigateway create-deployment --rest-api-id {setup.ApiId} --stage-name beta --region us-east-1", problem.Fix);
+    }
+
+    [Fact]
+    public async Task MissingSecretIsReportedWithTheCommandsThatCreateItAndPointTheStackAtIt()
+    {
+        var setup = await world.CleanSetupAsync() with { SecretArn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:absent-AbCdEf" };
+
+        var fix = await OnlyProblemAsync(setup, "stripe-secret");
+
+        Assert.StartsWith("aws secretsmanager create-secret --name monetization/stripe --secret-string '{\"SecretKey\":\"<sk_live_...>\",\"WebhookSecret\":\"<whsec_...>\"}' --region us-east-1 && ", fix, StringComparison.Ordinal);
+        Assert.EndsWith("--parameter-overrides StripeSecretArn='<the ARN it printed>'", fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SecretKeyStripeRefusesIsReportedWithThePutSecretValueCommand()
+    {
+        const string key = "sk_test_revoked_key_0123456789";
+        var setup = await world.CleanSetupAsync() with
+        {
+            SecretArn = await world.CreateSecretAsync($$"""{"SecretKey":"{{key}}","WebhookSecret":"whsec_x"}"""),
+        };
+
+        var (exit, output, error) = await world.CheckAsync(setup);
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        var problem = Assert.Single(Problems(output));
+        Assert.Equal("stripe-secret", problem.Check);
+        Assert.Equal(
+            $"aws secretsmanager put-secret-value --secret-id {setup.SecretArn} --secret-string '{{\"SecretKey\":\"<sk_live_...>\",\"WebhookSecret\":\"<whsec_...>\"}}' --region us-east-1",
+            problem.Fix);
+        Assert.DoesNotContain(key, output + error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SecretWithoutTheWebhookSecretIsReportedWithoutShowingTheKey()
+    {
+        const string key = "sk_test_only_the_key_is_here";
+        var setup = await world.CleanSetupAsync() with { SecretArn = await world.CreateSecretAsync($$"""{"SecretKey":"{{key}}"}""") };
+
+        var (exit, output, error) = await world.CheckAsync(setup);
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        var problem = Assert.Single(Problems(output));
+        Assert.Equal("stripe-secret", problem.Check);
+        Assert.Contains("has no WebhookSecret", problem.Description, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, output + error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PriceThatIsNotMeteredIsReportedWithTheCommandsForAMeteredOne()
+    {
+        var setup = await world.CleanSetupAsync() with { PriceId = await world.CreateLicensedPriceAsync() };
+
+        var fix = await OnlyProblemAsync(setup, "stripe-price");
+
+        Assert.Contains("-d 'recurring[usage_type]=metered'", fix, StringComparison.Ordinal);
+        Assert.Contains("--parameter-overrides StripePriceId=", fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MeterCountingAnotherEventNameIsReportedWithTheParameterThatMatchesIt()
+    {
+        var setup = await world.CleanSetupAsync() with { MeterEventName = "api_calls" };
+
+        var fix = await OnlyProblemAsync(setup, "stripe-meter");
+
+        Assert.Equal($"sam deploy --stack-name '<stack>' --region us-east-1 --parameter-overrides StripeMeterEventName={OfflineEnvironment.MeterEventName}", fix);
+    }
+
+    [Fact]
+    public async Task SubscriptionUrlThatIsNotFoundIsReported()
+    {
+        var setup = await world.CleanSetupAsync() with { PortalUrl = new Uri(world.PortalUrl, "elsewhere/") };
+
+        var fix = await OnlyProblemAsync(setup, "subscription-url");
+
+        Assert.StartsWith("sam logs --stack-name '<stack>' --name PortalFunction", fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SubscriptionUrlThatFailsIsReportedWithItsStatus()
+    {
+        var port = FreePort.Next();
+        await using var failing = LoopbackServer.CreateApp(port);
+        failing.Run(context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            return Task.CompletedTask;
+        });
+        await failing.StartAsync(Ct);
+        var setup = await world.CleanSetupAsync() with { PortalUrl = new Uri($"http://127.0.0.1:{port}/") };
+
+        var (exit, output, _) = await world.CheckAsync(setup);
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        var problem = Assert.Single(Problems(output));
+        Assert.Equal("subscription-url", problem.Check);
+        Assert.Contains("answered 502", problem.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StackNamedInsteadOfEachValueIsReadFromCloudFormation()
+    {
+        var setup = await world.CleanSetupAsync();
+        var stackName = await world.CreateStackAsync(setup);
+
+        var (exit, output, error) = await PreflightFixture.RunAsync(
+        [
+            "check", "--region", OfflineEnvironment.Region, "--stack", stackName,
+            "--endpoint-url", world.Environment.Moto.Endpoint.ToString(), "--stripe-api-base", world.Environment.Stripe.Endpoint.ToString(),
+        ]);
+
+        Assert.True(exit == PreflightCommand.Clean, output + error);
+    }
+
+    [Fact]
+    public async Task FlagsOverrideTheStacksValuesAndFixesNameTheStack()
+    {
+        var setup = await world.CleanSetupAsync();
+        var stackName = await world.CreateStackAsync(setup);
+
+        var (exit, output, _) = await PreflightFixture.RunAsync(
+        [
+            "check", "--region", OfflineEnvironment.Region, "--stack", stackName, "--meter-event-name", "api_calls",
+            "--endpoint-url", world.Environment.Moto.Endpoint.ToString(), "--stripe-api-base", world.Environment.Stripe.Endpoint.ToString(),
+        ]);
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        var problem = Assert.Single(Problems(output));
+        Assert.Equal($"sam deploy --stack-name {stackName} --region us-east-1 --parameter-overrides StripeMeterEventName={OfflineEnvironment.MeterEventName}", problem.Fix);
+    }
+
+    [Fact]
+    public async Task StackThatDoesNotExistStopsWithExitOne()
+    {
+        var (exit, output, error) = await PreflightFixture.RunAsync(
+            ["check", "--region", OfflineEnvironment.Region, "--stack", "no-such-stack", "--endpoint-url", world.Environment.Moto.Endpoint.ToString()]);
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        Assert.Empty(output);
+        Assert.Contains("DescribeStacks failed", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("check", "--region", "us-east-1")]
+    [InlineData("check", "--colour", "blue")]
+    [InlineData("publish")]
+    [InlineData("link-product-code", "--region", "us-east-1", "--marketplace-plan", "abc")]
+    public async Task IncompleteOrUnknownArgumentsExitTwoWithTheUsage(params string[] args)
+    {
+        var (exit, output, error) = await PreflightFixture.RunAsync(args);
+
+        Assert.Equal(PreflightCommand.UsageError, exit);
+        Assert.Empty(output);
+        Assert.Contains("usage: Preflight check", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProductCodeWithoutAMarketplacePlanIsAUsageError()
+    {
+        var setup = await world.CleanSetupAsync();
+        var args = setup.Arguments(world.Environment).ToList();
+        args.RemoveRange(args.IndexOf("--marketplace-plan"), 2);
+
+        var (exit, _, error) = await PreflightFixture.RunAsync([.. args]);
+
+        Assert.Equal(PreflightCommand.UsageError, exit);
+        Assert.Contains("--product-code and --marketplace-plan go together", error, StringComparison.Ordinal);
+    }
+
+    private async Task<(int Exit, string Output, string Error)> FixtureRunWithAsync(SellerSetup setup, string flag, string value)
+    {
+        var args = setup.Arguments(world.Environment);
+        args[Array.IndexOf(args, flag) + 1] = value;
+        return await PreflightFixture.RunAsync(args);
+    }
+
+    /// <returns>The fix of the one problem reported, after checking it is the expected one.</returns>
+    private async Task<string> OnlyProblemAsync(SellerSetup setup, string check)
+    {
+        var (exit, output, error) = await world.CheckAsync(setup);
+        Assert.True(exit == PreflightCommand.ProblemsFound, output + error);
+        var problem = Assert.Single(Problems(output));
+        Assert.Equal(check, problem.Check);
+        return problem.Fix;
+    }
+
+    private static List<(string Check, string Description, string Fix)> Problems(string output) =>
+        [.. ProblemLines().Matches(output).Select(m => (m.Groups[1].Value, m.Groups[2].Value, m.Groups[3].Value.TrimEnd('\r')))];
+
+    [GeneratedRegex(@"^PROBLEM \[([a-z-]+)\] (.*)\r?\n  fix: (.*)$", RegexOptions.Multiline)]
+    private static partial Regex ProblemLines();
+}
