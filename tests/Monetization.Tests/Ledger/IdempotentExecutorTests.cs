@@ -1,5 +1,6 @@
 using System.Text;
 using Monetization.Core.Idempotency;
+using Monetization.Tests.Infrastructure;
 
 namespace Monetization.Tests.Ledger;
 
@@ -10,7 +11,7 @@ public sealed class IdempotentExecutorTests
     private static readonly byte[] Payload = Encoding.UTF8.GetBytes("payload");
 
     private readonly RecordingStore _store = new();
-    private readonly ManualClock _clock = new(Start);
+    private readonly ManualTimeProvider _clock = new(Start);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
