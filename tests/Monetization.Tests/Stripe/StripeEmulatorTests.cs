@@ -64,6 +64,43 @@ public sealed class StripeEmulatorTests
     }
 
     [Fact]
+    public async Task NonAsciiIdempotencyKeyIsRefusedInStripesErrorShapeAndCreatesNothing()
+    {
+        await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
+        using var http = new HttpClient(new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8 })
+        {
+            BaseAddress = emulator.Endpoint,
+        };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", emulator.SecretKey);
+
+        var (status, body, response) = await PostFormAsync(http, "/v1/customers", "customer:josé@exämple.com", ("email", "a@example.com"));
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+        }
+
+        Assert.Equal("invalid_request_error", (string?)body["error"]!["type"]);
+        Assert.Equal("Idempotency-Key", (string?)body["error"]!["param"]);
+        Assert.Empty(emulator.Customers);
+    }
+
+    [Fact]
+    public async Task IdempotencyKeyLongerThan255CharactersIsRefusedInStripesErrorShape()
+    {
+        await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
+        using var http = Http(emulator);
+
+        var (status, body, response) = await PostFormAsync(http, "/v1/customers", new string('k', 256), ("email", "a@example.com"));
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, status);
+        }
+
+        Assert.Equal("Idempotency-Key", (string?)body["error"]!["param"]);
+        Assert.Empty(emulator.Customers);
+    }
+
+    [Fact]
     public async Task ReplayedResponseIsMarkedAndKeepsTheOriginalBody()
     {
         await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
