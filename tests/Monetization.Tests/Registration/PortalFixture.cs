@@ -16,7 +16,7 @@ namespace Monetization.Tests.Registration;
 /// The Portal on a real loopback port, wired to moto_server (through the fault proxy) and the Stripe emulator, with
 /// short timeouts and retry delays so fault tests stay fast, and every log line captured.
 /// </summary>
-public sealed class PortalFixture : IAsyncLifetime
+public class PortalFixture : IAsyncLifetime
 {
     private WebApplication? _portal;
 
@@ -35,6 +35,7 @@ public sealed class PortalFixture : IAsyncLifetime
             builder.Configuration.AddInMemoryCollection(Environment.PortalConfiguration());
             builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
             builder.WebHost.UseUrls(url);
+            ConfigureServices(builder.Services);
             builder.Logging.AddProvider(Logs);
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
             builder.Services.PostConfigure<AwsClientOptions>(AwsServiceCollectionExtensions.ApiGatewayOptionsName, o =>
@@ -58,8 +59,14 @@ public sealed class PortalFixture : IAsyncLifetime
     public Task<HttpResponseMessage> RegisterAsync(string email, string firstName = "Ada", string lastName = "Lovelace") =>
         Http.PostAsJsonAsync("/register", new { email, firstname = firstName, lastname = lastName }, TestContext.Current.CancellationToken);
 
+    /// <summary>Where a fixture for one test class replaces a service of the real Portal.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public async ValueTask DisposeAsync()
     {
+        GC.SuppressFinalize(this);
         Http?.Dispose();
         if (_portal is not null)
         {
