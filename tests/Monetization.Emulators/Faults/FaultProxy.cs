@@ -21,6 +21,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly Uri _target;
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
     private readonly CancellationTokenSource _stopping = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ProxiedExchange> _exchanges = new();
     private WebApplication? _app;
 
     private FaultProxy(Uri target, Uri endpoint)
@@ -32,6 +33,12 @@ public sealed class FaultProxy : IAsyncDisposable
     public Uri Endpoint { get; }
 
     public FaultInjector Faults { get; } = new();
+
+    /// <summary>When set, every forwarded exchange is recorded in <see cref="Exchanges"/> (off by default: it only grows).</summary>
+    public bool RecordExchanges { get; set; }
+
+    /// <summary>What was forwarded while <see cref="RecordExchanges"/> was on, in order of completion.</summary>
+    public IReadOnlyList<ProxiedExchange> Exchanges => [.. _exchanges];
 
     public static Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default) =>
         LoopbackServer.StartOnFreePortAsync(
@@ -55,6 +62,28 @@ public sealed class FaultProxy : IAsyncDisposable
     {
         var app = LoopbackServer.CreateApp(port);
         _app = app;
+        app.Use(async (context, next) =>
+        {
+            // Measured around the faults too, so an injected delay counts as part of the round trip it slows down.
+            var started = TimeProvider.System.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                if (RecordExchanges)
+                {
+                    _exchanges.Enqueue(new ProxiedExchange(
+                        context.Request.Method,
+                        context.Request.Path.Value ?? "/",
+                        context.Request.Headers["X-Amz-Target"].ToString() is { Length: > 0 } target ? target : null,
+                        context.Response.StatusCode,
+                        started,
+                        TimeProvider.System.GetTimestamp()));
+                }
+            }
+        });
         app.UseFaults(Faults, rule => $$"""{"message":"Injected fault {{rule.Status ?? 500}}"}""", _stopping.Token);
         app.Run(ForwardAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -95,3 +124,7 @@ public sealed class FaultProxy : IAsyncDisposable
         await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
     }
 }
+
+/// <summary>One forwarded request; <see cref="Started"/> and <see cref="Ended"/> are <see cref="TimeProvider.GetTimestamp"/> values.</summary>
+/// <param name="Target">The <c>X-Amz-Target</c> header (the operation of a JSON-protocol AWS call such as DynamoDB's), if any.</param>
+public sealed record ProxiedExchange(string Method, string Path, string? Target, int Status, long Started, long Ended);
