@@ -29,10 +29,12 @@ public class PortalFixture : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         Environment = await OfflineEnvironment.StartAsync(TestContext.Current.CancellationToken);
+        var settings = await ConfigureAsync(Environment);
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         _portal = PortalApp.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(Environment.PortalConfiguration());
+            builder.Configuration.AddInMemoryCollection(settings);
             builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
             builder.WebHost.UseUrls(url);
             ConfigureServices(builder.Services);
@@ -59,10 +61,16 @@ public class PortalFixture : IAsyncLifetime
     public Task<HttpResponseMessage> RegisterAsync(string email, string firstName = "Ada", string lastName = "Lovelace") =>
         Http.PostAsJsonAsync("/register", new { email, firstname = firstName, lastname = lastName }, TestContext.Current.CancellationToken);
 
+    /// <summary>Where a fixture for one test class changes settings of the real Portal.</summary>
+    protected virtual ValueTask<IReadOnlyDictionary<string, string?>> ConfigureAsync(OfflineEnvironment environment) =>
+        ValueTask.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
+
     /// <summary>Where a fixture for one test class replaces a service of the real Portal.</summary>
     protected virtual void ConfigureServices(IServiceCollection services)
     {
     }
+
+    protected virtual ValueTask DisposeExtrasAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
@@ -73,6 +81,7 @@ public class PortalFixture : IAsyncLifetime
             await _portal.DisposeAsync();
         }
 
+        await DisposeExtrasAsync();
         if (Environment is not null)
         {
             await Environment.DisposeAsync();
