@@ -86,6 +86,7 @@ public sealed partial class RegisterSubscriber(
         }
 
         var subscriberId = SubscriberIdFor(email);
+        var holder = KeyHolderFor(email);
         var now = clock.GetUtcNow();
         var fresh = new Subscriber
         {
@@ -121,7 +122,7 @@ public sealed partial class RegisterSubscriber(
             // the claim is left to lapse.
             return subscriber is null || subscriber.Status != SubscriberStatus.Pending
                 ? new RegistrationOutcome.AlreadyRegistered()
-                : await RegisterClaimedAsync(subscriber, created, cancellationToken);
+                : await RegisterClaimedAsync(subscriber, holder, created, cancellationToken);
         }
         catch (Exception failure)
         {
@@ -151,8 +152,12 @@ public sealed partial class RegisterSubscriber(
         return $"stripe#{SubscriberRef.Hash(email.Normalized)}";
     }
 
-    public static KeyHolder KeyHolderFor(string subscriberId) =>
-        new(subscriberId, Channel.Stripe, $"stripe:{subscriberId["stripe#".Length..]}", CustomerId: null);
+    /// <summary>The key is named <c>stripe:</c> plus the same hash as the subscriber id.</summary>
+    public static KeyHolder KeyHolderFor(Email email)
+    {
+        ArgumentNullException.ThrowIfNull(email);
+        return new KeyHolder(SubscriberIdFor(email), Channel.Stripe, $"stripe:{SubscriberRef.Hash(email.Normalized)}", CustomerId: null);
+    }
 
     private const string RecordStep = "record the subscriber";
 
@@ -169,9 +174,8 @@ public sealed partial class RegisterSubscriber(
     }
 
     /// <param name="created">This attempt created the record just now, before any key: there is no key to find.</param>
-    private async Task<RegistrationOutcome.Registered> RegisterClaimedAsync(Subscriber subscriber, bool created, CancellationToken cancellationToken)
+    private async Task<RegistrationOutcome.Registered> RegisterClaimedAsync(Subscriber subscriber, KeyHolder holder, bool created, CancellationToken cancellationToken)
     {
-        var holder = KeyHolderFor(subscriber.Id);
         var progress = new Progress(subscriber);
         try
         {

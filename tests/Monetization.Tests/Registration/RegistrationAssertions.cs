@@ -14,7 +14,7 @@ internal sealed record RegistrationState(
     {
         // An address that does not parse has no key name; its key could only carry one that no registration uses.
         var parsed = Email.TryParse(email, out var valid, out _);
-        var name = parsed ? RegisterSubscriber.KeyHolderFor(RegisterSubscriber.SubscriberIdFor(valid!)).KeyName : null;
+        var name = parsed ? RegisterSubscriber.KeyHolderFor(valid!).KeyName : null;
         var keys = (await environment.ApiKeysAsync(TestContext.Current.CancellationToken)).Where(k => k.Name == name).ToList();
         var plan = await environment.UsagePlanKeyIdsAsync(environment.StripeUsagePlanId, TestContext.Current.CancellationToken);
         var address = parsed ? valid!.Normalized : email;
