@@ -2,9 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Monetization.Aws.Ledger;
 using Monetization.Emulators;
 using Monetization.Emulators.Faults;
 using Monetization.Portal.Hosting;
@@ -58,8 +61,10 @@ public static class RegisterLatency
             new($"{delayMs} ms on those + {ledgerDelayMs} ms on DynamoDB", delay, ledgerDelay),
         };
 
-        // Interleaved, so what grows with the table (moto copies every table for each TransactWriteItems) weighs on
-        // every series alike instead of on the last one.
+        // Interleaved, so whatever grows during the run weighs on every series alike instead of on the last one. The
+        // ledger is emptied after each sample (untimed): moto copies the whole table for every item of a
+        // TransactWriteItems, so its time would grow with the table, which DynamoDB's does not.
+        using var ledger = environment.DynamoDb();
         for (var i = 0; i < samples; i++)
         {
             for (var s = 0; s < series.Length; s++)
@@ -72,6 +77,7 @@ public static class RegisterLatency
                 var stopwatch = Stopwatch.StartNew();
                 await RegisterAsync(http, $"series{s}-{i}@example.com", cancellationToken);
                 current.Add(stopwatch.Elapsed.TotalMilliseconds, dynamoDb.Exchanges.Skip(before).ToList());
+                await EmptyLedgerAsync(ledger, cancellationToken);
             }
         }
 
@@ -104,6 +110,19 @@ public static class RegisterLatency
             + $"{series.LedgerCalls,13:0} {series.SequentialLedger,11:0} {series.LedgerCallP50,19:0.0}");
 
     private static string Verdict(bool met) => met ? "met" : "MISSED";
+
+    private static async Task EmptyLedgerAsync(IAmazonDynamoDB ledger, CancellationToken cancellationToken)
+    {
+        var items = await ledger.ScanAsync(
+            new ScanRequest { TableName = OfflineEnvironment.LedgerTableName, ProjectionExpression = LedgerTable.PartitionKey },
+            cancellationToken);
+        foreach (var item in items.Items)
+        {
+            await ledger.DeleteItemAsync(
+                new DeleteItemRequest { TableName = OfflineEnvironment.LedgerTableName, Key = new() { [LedgerTable.PartitionKey] = item[LedgerTable.PartitionKey] } },
+                cancellationToken);
+        }
+    }
 
     private static void SetLatency(FaultInjector faults, TimeSpan delay)
     {
