@@ -85,7 +85,8 @@ public sealed record Email
 
         try
         {
-            ascii = Idn.GetAscii(domain).ToLowerInvariant();
+            // Lower case first: punycode encodes case, so EXÄMPLE.COM and exämple.com would become two domains.
+            ascii = Idn.GetAscii(domain.ToLowerInvariant());
         }
         catch (ArgumentException)
         {

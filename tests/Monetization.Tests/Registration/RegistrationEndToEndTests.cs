@@ -33,6 +33,7 @@ public sealed partial class RegistrationEndToEndTests(PortalFixture portal) : IC
 
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
         Assert.Equal("application/problem+json", second.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Already registered", (await second.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("title").GetString());
         Assert.DoesNotContain(key, await second.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         var state = await RegistrationState.ReadAsync(portal.Environment, "katherine@example.com");
         Assert.Single(state.Keys);
