@@ -16,9 +16,13 @@ public static class AwsServiceCollectionExtensions
     public const string MarketplaceMeteringOptionsName = "MarketplaceMetering";
 
     /// <summary>A typed <see cref="ApiGatewayClient"/> and <see cref="IApiKeys"/>, signed and retried.</summary>
-    public static IHttpClientBuilder AddAwsApiGateway(this IServiceCollection services, Action<AwsClientOptions>? configure = null) =>
-        services.AddAwsClient<ApiGatewayClient>(AwsService.ApiGateway, ApiGatewayOptionsName, configure)
+    public static IHttpClientBuilder AddAwsApiGateway(this IServiceCollection services, Action<AwsClientOptions>? configure = null)
+    {
+        // Every flow reaches keys through the one access component, so it comes with the port.
+        services.TryAddTransient<ApiKeyAccess>();
+        return services.AddAwsClient<ApiGatewayClient>(AwsService.ApiGateway, ApiGatewayOptionsName, configure)
             .AddTypedService<IApiKeys, ApiGatewayApiKeys>();
+    }
 
     /// <summary>A typed <see cref="MarketplaceMeteringClient"/> and <see cref="IMarketplaceMetering"/>, signed and retried.</summary>
     public static IHttpClientBuilder AddAwsMarketplaceMetering(this IServiceCollection services, Action<AwsClientOptions>? configure = null) =>

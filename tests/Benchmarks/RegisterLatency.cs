@@ -2,18 +2,24 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using Amazon.DynamoDBv2;
+using Amazon.DynamoDBv2.Model;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Monetization.Aws.Ledger;
 using Monetization.Emulators;
+using Monetization.Emulators.Faults;
 using Monetization.Portal.Hosting;
 
 namespace Monetization.Benchmarks;
 
 /// <summary>
-/// <c>/register</c> latency with a fixed delay injected on every API Gateway and Stripe call (DynamoDB at moto's own
-/// speed), compared with four sequential calls of that delay — what a signup that calls its dependencies one after
-/// another would need at least.
+/// <c>/register</c> latency in three series: the emulators' own speed; a fixed delay injected on every API Gateway
+/// and Stripe call; and that delay plus a small one on every DynamoDB call. The difference to the first series,
+/// divided by the delay, is how many dependent hops to API Gateway and Stripe a registration really makes. DynamoDB
+/// is reached through a proxy that records every call, so the benchmark also counts the ledger round trips of each
+/// registration and how many of them ran one after another.
 /// </summary>
 public static class RegisterLatency
 {
@@ -21,15 +27,19 @@ public static class RegisterLatency
     {
         var samples = Option(args, "--samples", 100);
         var delayMs = Option(args, "--delay-ms", 50);
+        var ledgerDelayMs = Option(args, "--ledger-delay-ms", 5);
         var warmup = Option(args, "--warmup", 10);
         var cancellationToken = CancellationToken.None;
 
         await using var environment = await OfflineEnvironment.StartAsync(cancellationToken);
+        await using var dynamoDb = await FaultProxy.StartAsync(environment.Moto.Endpoint, cancellationToken);
         var url = $"http://127.0.0.1:{FreePort.Next().ToString(CultureInfo.InvariantCulture)}";
         await using var portal = PortalApp.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(environment.PortalConfiguration());
             builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
+            // API Gateway keeps its own endpoint (Aws:ApiGatewayServiceUrl); what is left on this one is DynamoDB.
+            builder.Configuration["Aws:ServiceUrl"] = dynamoDb.Endpoint.ToString();
             builder.WebHost.UseUrls(url);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
         });
@@ -41,36 +51,103 @@ public static class RegisterLatency
             await RegisterAsync(http, $"warmup-{i}@example.com", cancellationToken);
         }
 
-        var unloaded = await MeasureAsync(http, "plain", samples, cancellationToken);
-        environment.ApiGateway.Faults.AddLatency(TimeSpan.FromMilliseconds(delayMs));
-        environment.Stripe.Faults.AddLatency(TimeSpan.FromMilliseconds(delayMs));
-        var delayed = await MeasureAsync(http, "delayed", samples, cancellationToken);
+        dynamoDb.RecordExchanges = true;
+        var delay = TimeSpan.FromMilliseconds(delayMs);
+        var ledgerDelay = TimeSpan.FromMilliseconds(ledgerDelayMs);
+        var series = new SeriesRecorder[]
+        {
+            new("no injected delay", TimeSpan.Zero, TimeSpan.Zero),
+            new($"{delayMs} ms on API Gateway and Stripe", delay, TimeSpan.Zero),
+            new($"{delayMs} ms on those + {ledgerDelayMs} ms on DynamoDB", delay, ledgerDelay),
+        };
 
-        var sequential = 4.0 * delayMs;
-        Console.WriteLine($"samples per series: {samples}; injected delay: {delayMs} ms on every API Gateway and Stripe call");
-        Console.WriteLine($"no injected delay:   p50 {unloaded.P50:0.0} ms  p95 {unloaded.P95:0.0} ms");
-        Console.WriteLine($"with injected delay: p50 {delayed.P50:0.0} ms  p95 {delayed.P95:0.0} ms");
-        Console.WriteLine($"4 sequential calls:  {sequential:0} ms  ->  p50 ratio {delayed.P50 / sequential:0.00}, p95 ratio {delayed.P95 / sequential:0.00}");
-        // moto's own time per call (DynamoDB and API Gateway, tens of ms on a small machine) is in both series; the
-        // difference is what the injected delay costs, i.e. how many dependent hops the flow really makes.
-        var added = delayed.P50 - unloaded.P50;
-        Console.WriteLine($"p50 added by the delay: {added:0.0} ms = {added / delayMs:0.00} dependent hops (sequential: 4.00)");
-        Console.WriteLine($"target p50 <= 125 ms: {(delayed.P50 <= 125 ? "met" : "missed")}");
+        // Interleaved, so whatever grows during the run weighs on every series alike instead of on the last one. The
+        // ledger is emptied after each sample (untimed): moto copies the whole table for every item of a
+        // TransactWriteItems, so its time would grow with the table, which DynamoDB's does not.
+        using var ledger = environment.DynamoDb();
+        for (var i = 0; i < samples; i++)
+        {
+            for (var s = 0; s < series.Length; s++)
+            {
+                var current = series[s];
+                SetLatency(environment.ApiGateway.Faults, current.Delay);
+                SetLatency(environment.Stripe.Faults, current.Delay);
+                SetLatency(dynamoDb.Faults, current.LedgerDelay);
+                var before = dynamoDb.Exchanges.Count;
+                var stopwatch = Stopwatch.StartNew();
+                await RegisterAsync(http, $"series{s}-{i}@example.com", cancellationToken);
+                current.Add(stopwatch.Elapsed.TotalMilliseconds, dynamoDb.Exchanges.Skip(before).ToList());
+                await EmptyLedgerAsync(ledger, cancellationToken);
+            }
+        }
+
+        var plain = series[0].Summarize();
+        var delayed = series[1].Summarize();
+        var ledgerDelayed = series[2].Summarize();
+
+        Console.WriteLine($"samples per series: {samples}; injected: {delayMs} ms per API Gateway and Stripe call, then also {ledgerDelayMs} ms per DynamoDB call");
+        Console.WriteLine("hops = (series - no delay) / API Gateway+Stripe delay, at the same percentile (the flow's design: 2)");
+        Console.WriteLine();
+        Console.WriteLine($"{"series",-40} {"p50 ms",8} {"p95 ms",8} {"hops p50",9} {"hops p95",9} {"ledger calls",13} {"sequential",11} {"ledger call p50 ms",19}");
+        foreach (var recorder in series)
+        {
+            Print(recorder.Name, recorder.Summarize(), plain, delayMs);
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("ledger calls / sequential: median per registration of DynamoDB round trips, and of those that ran one after another;");
+        Console.WriteLine("ledger call p50: median time of one DynamoDB round trip as the proxy in front of moto saw it");
+        Console.WriteLine(
+            $"targets ({delayMs} ms series): hops p50 <= 2.2 {Verdict((delayed.P50 - plain.P50) / delayMs <= 2.2)}, "
+            + $"hops p95 <= 2.5 {Verdict((delayed.P95 - plain.P95) / delayMs <= 2.5)}, "
+            + $"sequential ledger round trips <= 2 {Verdict(Math.Max(plain.SequentialLedger, Math.Max(delayed.SequentialLedger, ledgerDelayed.SequentialLedger)) <= 2)}");
         return 0;
     }
 
-    private static async Task<(double P50, double P95)> MeasureAsync(HttpClient http, string series, int samples, CancellationToken cancellationToken)
+    private static void Print(string name, Series series, Series plain, int delayMs) =>
+        Console.WriteLine(
+            $"{name,-40} {series.P50,8:0.0} {series.P95,8:0.0} {(series.P50 - plain.P50) / delayMs,9:0.00} {(series.P95 - plain.P95) / delayMs,9:0.00} "
+            + $"{series.LedgerCalls,13:0} {series.SequentialLedger,11:0} {series.LedgerCallP50,19:0.0}");
+
+    private static string Verdict(bool met) => met ? "met" : "MISSED";
+
+    private static async Task EmptyLedgerAsync(IAmazonDynamoDB ledger, CancellationToken cancellationToken)
     {
-        var timings = new List<double>(samples);
-        for (var i = 0; i < samples; i++)
+        var items = await ledger.ScanAsync(
+            new ScanRequest { TableName = OfflineEnvironment.LedgerTableName, ProjectionExpression = LedgerTable.PartitionKey },
+            cancellationToken);
+        foreach (var item in items.Items)
         {
-            var stopwatch = Stopwatch.StartNew();
-            await RegisterAsync(http, $"{series}-{i}@example.com", cancellationToken);
-            timings.Add(stopwatch.Elapsed.TotalMilliseconds);
+            await ledger.DeleteItemAsync(
+                new DeleteItemRequest { TableName = OfflineEnvironment.LedgerTableName, Key = new() { [LedgerTable.PartitionKey] = item[LedgerTable.PartitionKey] } },
+                cancellationToken);
+        }
+    }
+
+    private static void SetLatency(FaultInjector faults, TimeSpan delay)
+    {
+        faults.Clear();
+        if (delay > TimeSpan.Zero)
+        {
+            faults.AddLatency(delay);
+        }
+    }
+
+    /// <summary>The most round trips of which each began after the previous one ended: what the caller waited for in turn.</summary>
+    private static int LongestChain(IEnumerable<ProxiedExchange> exchanges)
+    {
+        var chain = 0;
+        var end = long.MinValue;
+        foreach (var exchange in exchanges.OrderBy(e => e.Ended))
+        {
+            if (exchange.Started >= end)
+            {
+                chain++;
+                end = exchange.Ended;
+            }
         }
 
-        timings.Sort();
-        return (Percentile(timings, 0.50), Percentile(timings, 0.95));
+        return chain;
     }
 
     private static async Task RegisterAsync(HttpClient http, string email, CancellationToken cancellationToken)
@@ -78,7 +155,7 @@ public static class RegisterLatency
         using var response = await http.PostAsJsonAsync("/register", new { email, firstname = "Bench", lastname = "Mark" }, cancellationToken);
         if (response.StatusCode != HttpStatusCode.Created)
         {
-            throw new InvalidOperationException($"Registration of {email} answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+            throw new InvalidOperationException($"A benchmark registration answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
         }
     }
 
@@ -88,5 +165,38 @@ public static class RegisterLatency
     {
         var index = Array.IndexOf(args, name);
         return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
+    }
+
+    private sealed record Series(double P50, double P95, int LedgerCalls, int SequentialLedger, double LedgerCallP50);
+
+    private sealed class SeriesRecorder(string name, TimeSpan delay, TimeSpan ledgerDelay)
+    {
+        private readonly List<double> _timings = [];
+        private readonly List<int> _calls = [];
+        private readonly List<int> _sequential = [];
+        private readonly List<double> _callTimes = [];
+
+        public string Name { get; } = name;
+
+        public TimeSpan Delay { get; } = delay;
+
+        public TimeSpan LedgerDelay { get; } = ledgerDelay;
+
+        public void Add(double milliseconds, IReadOnlyList<ProxiedExchange> ledgerExchanges)
+        {
+            _timings.Add(milliseconds);
+            _calls.Add(ledgerExchanges.Count);
+            _sequential.Add(LongestChain(ledgerExchanges));
+            _callTimes.AddRange(ledgerExchanges.Select(e => TimeProvider.System.GetElapsedTime(e.Started, e.Ended).TotalMilliseconds));
+        }
+
+        public Series Summarize()
+        {
+            List<double> timings = [.. _timings.Order()];
+            List<double> callTimes = [.. _callTimes.Order()];
+            List<int> calls = [.. _calls.Order()];
+            List<int> sequential = [.. _sequential.Order()];
+            return new Series(Percentile(timings, 0.50), Percentile(timings, 0.95), calls[calls.Count / 2], sequential[sequential.Count / 2], Percentile(callTimes, 0.50));
+        }
     }
 }

@@ -41,11 +41,22 @@ public static class LoopbackServer
     }
 
     /// <summary>An application that listens on <paramref name="port"/> of the loopback address only and logs nothing.</summary>
-    public static WebApplication CreateApp(int port)
+    /// <param name="decodeHeadersAsLatin1">
+    /// Hand header bytes Kestrel would refuse as non-ASCII to the application, so an emulator can answer them in its
+    /// API's own error shape.
+    /// </param>
+    public static WebApplication CreateApp(int port, bool decodeHeadersAsLatin1 = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+        builder.WebHost.UseKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, port);
+            if (decodeHeadersAsLatin1)
+            {
+                kestrel.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+            }
+        });
         return builder.Build();
     }
 }

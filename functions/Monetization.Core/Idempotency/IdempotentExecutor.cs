@@ -1,4 +1,6 @@
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Monetization.Core.Idempotency;
 
@@ -7,13 +9,14 @@ namespace Monetization.Core.Idempotency;
 /// bytes of the request; the same key with different bytes is refused, so a reused key cannot replay a result that
 /// answers another question.
 /// </summary>
-public sealed class IdempotentExecutor
+public sealed partial class IdempotentExecutor
 {
     private readonly IIdempotencyStore _store;
     private readonly TimeProvider _timeProvider;
     private readonly IdempotencyOptions _options;
+    private readonly ILogger<IdempotentExecutor> _logger;
 
-    public IdempotentExecutor(IIdempotencyStore store, TimeProvider timeProvider, IdempotencyOptions options)
+    public IdempotentExecutor(IIdempotencyStore store, TimeProvider timeProvider, IdempotencyOptions options, ILogger<IdempotentExecutor>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -22,6 +25,7 @@ public sealed class IdempotentExecutor
         _store = store;
         _timeProvider = timeProvider;
         _options = options;
+        _logger = logger ?? NullLogger<IdempotentExecutor>.Instance;
     }
 
     /// <summary>Lowercase hex SHA-256 of the canonical payload bytes.</summary>
@@ -33,8 +37,35 @@ public sealed class IdempotentExecutor
         Func<CancellationToken, Task<string>> work,
         CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentNullException.ThrowIfNull(work);
+        var attempt = await ClaimAsync(key, canonicalPayload, cancellationToken);
+        if (attempt.Claim is not { } claim)
+        {
+            return attempt.Standing!;
+        }
+
+        string result;
+        try
+        {
+            result = await work(cancellationToken);
+        }
+        catch (Exception workFailure)
+        {
+            await claim.ReleaseAfterFailureAsync(workFailure);
+            throw;
+        }
+
+        await claim.CompleteAsync(result);
+        return new IdempotencyOutcome.Executed(result);
+    }
+
+    /// <summary>
+    /// Takes the key's claim for work the caller runs itself, for flows that need more than run-then-complete (work
+    /// that starts alongside the claim, or whose own record makes completing the claim unnecessary).
+    /// </summary>
+    public async Task<ClaimAttempt> ClaimAsync(string key, ReadOnlyMemory<byte> canonicalPayload, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
         cancellationToken.ThrowIfCancellationRequested();
 
         var payloadHash = HashPayload(canonicalPayload.Span);
@@ -48,37 +79,31 @@ public sealed class IdempotentExecutor
             InProgressUntil: now + _options.InProgressTimeout);
 
         var existing = await _store.TryClaimAsync(claim, now, cancellationToken);
-        if (existing is not null)
-        {
-            return Classify(existing, payloadHash);
-        }
+        return existing is null
+            ? new ClaimAttempt(new IdempotencyClaim(this, key, payloadHash), null)
+            : new ClaimAttempt(null, Classify(existing, payloadHash));
+    }
 
-        string result;
+    /// <summary>
+    /// Stores the result. The work's effects exist whatever happens now: a late cancellation must not keep them from
+    /// being recorded, and a store that fails must not take the result from the caller; the claim then goes stale
+    /// after the in-progress timeout. The TTL counts from completion so slow work still replays for the whole window.
+    /// </summary>
+    internal async Task CompleteAsync(string key, string payloadHash, string result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
         try
         {
-            result = await work(cancellationToken);
+            await _store.CompleteAsync(key, payloadHash, result, _timeProvider.GetUtcNow() + _options.RecordTtl, CancellationToken.None);
         }
-        catch (Exception workFailure)
+        catch (Exception failure)
         {
-            // Released even when the caller cancelled: a claim left behind would block every retry until it goes stale.
-            try
-            {
-                await _store.ReleaseAsync(key, payloadHash, CancellationToken.None);
-            }
-            catch (Exception releaseFailure)
-            {
-                throw new AggregateException("The work failed and its claim could not be released; it goes stale after the in-progress timeout.", workFailure, releaseFailure);
-            }
-
-            throw;
+            LogCompletionFailed(failure, key);
         }
-
-        // The TTL counts from completion so a slow piece of work still replays for the whole window. The work's effects
-        // exist now whatever the caller wants, so a late cancellation must not keep them from being recorded.
-        var expiresAt = _timeProvider.GetUtcNow() + _options.RecordTtl;
-        await _store.CompleteAsync(key, payloadHash, result, expiresAt, CancellationToken.None);
-        return new IdempotencyOutcome.Executed(result);
     }
+
+    /// <summary>Released even when the caller cancelled: a claim left behind would block every retry until it goes stale.</summary>
+    internal async Task ReleaseAsync(string key, string payloadHash) => await _store.ReleaseAsync(key, payloadHash, CancellationToken.None);
 
     private static IdempotencyOutcome Classify(IdempotencyRecord existing, string payloadHash)
     {
@@ -93,5 +118,47 @@ public sealed class IdempotentExecutor
             IdempotencyStatus.InProgress => new IdempotencyOutcome.InProgress(existing.InProgressUntil),
             _ => throw new InvalidOperationException($"Unknown idempotency status {existing.Status}."),
         };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The result under idempotency key {IdempotencyKey} could not be stored; the work's effects stand and its claim goes stale")]
+    private partial void LogCompletionFailed(Exception exception, string idempotencyKey);
+}
+
+/// <param name="Claim">The claim, when this call took it.</param>
+/// <param name="Standing">Otherwise what stands in the way: a replay, a claim in progress, or a payload mismatch.</param>
+public sealed record ClaimAttempt(IdempotencyClaim? Claim, IdempotencyOutcome? Standing);
+
+/// <summary>A claim this caller holds: complete it with the work's result, or release it when the work failed.</summary>
+public sealed class IdempotencyClaim
+{
+    private readonly IdempotentExecutor _executor;
+    private readonly string _payloadHash;
+
+    internal IdempotencyClaim(IdempotentExecutor executor, string key, string payloadHash)
+    {
+        _executor = executor;
+        Key = key;
+        _payloadHash = payloadHash;
+    }
+
+    public string Key { get; }
+
+    /// <summary>Stores the result for replay; a store failure is logged, not thrown (see <see cref="IdempotentExecutor"/>).</summary>
+    public Task CompleteAsync(string result) => _executor.CompleteAsync(Key, _payloadHash, result);
+
+    /// <summary>Deletes the claim so the work can be tried again.</summary>
+    public Task ReleaseAsync() => _executor.ReleaseAsync(Key, _payloadHash);
+
+    /// <summary>Releases the claim after <paramref name="workFailure"/>; if that fails too, both are thrown together.</summary>
+    internal async Task ReleaseAfterFailureAsync(Exception workFailure)
+    {
+        try
+        {
+            await ReleaseAsync();
+        }
+        catch (Exception releaseFailure)
+        {
+            throw new AggregateException("The work failed and its claim could not be released; it goes stale after the in-progress timeout.", workFailure, releaseFailure);
+        }
     }
 }

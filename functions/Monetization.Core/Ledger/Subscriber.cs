@@ -31,7 +31,7 @@ public enum SubscriberStatus
 }
 
 /// <summary>
-/// A subscriber as the ledger remembers it. <see cref="Id"/> is <c>stripe#&lt;normalised email&gt;</c> or
+/// A subscriber as the ledger remembers it. <see cref="Id"/> is <c>stripe#&lt;SubscriberRef of the normalised email&gt;</c> or
 /// <c>mp#&lt;customer key&gt;</c>. <see cref="Version"/> is the optimistic-concurrency counter the ledger checks on
 /// every replace; callers never set it by hand beyond copying what they read.
 /// </summary>

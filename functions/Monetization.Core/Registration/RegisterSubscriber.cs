@@ -42,24 +42,35 @@ public sealed record RegistrationOptions
 /// <summary>
 /// Self-serve signup for the Stripe channel: one API key, one Stripe customer, one metered subscription per e-mail.
 /// <para>
-/// Only two dependent hops reach the outside world: (1) create the disabled API key and the Stripe customer side by
-/// side, (2) enable the key, add it to the usage plan, subscribe the customer and link the key id on the customer side
-/// by side. If anything fails the key is disabled and taken out of the plan again, progress is recorded, and the
-/// claim is released, so a retry resumes with the same key and — through idempotency keys derived from the
-/// subscriber id — the same Stripe objects.
+/// Two sequential ledger writes and two dependent hops to the outside world on the way to success: (ledger) claim the
+/// registration and create its pending record side by side; (1) create the disabled API key and the Stripe customer
+/// side by side; (2) grant the key (enable it and add it to the usage plan), subscribe the customer and link the key id
+/// on the customer side by side; (ledger) record the subscriber Active. If anything fails the key's access is revoked,
+/// progress is recorded and the claim is released, so a retry resumes with the same key and — through idempotency
+/// keys derived from the subscriber id — the same Stripe objects.
+/// </para>
+/// <para>
+/// The claim is a lease, not the memory: the subscriber record says whether the e-mail is registered, so a successful
+/// registration does not spend a third write completing its claim. The claim lapses after the in-progress timeout and
+/// until then keeps every other attempt away from the record; a later attempt finds the record and answers
+/// <see cref="RegistrationOutcome.AlreadyRegistered"/>.
+/// </para>
+/// <para>
+/// Nothing that leaves the system carries the e-mail: the subscriber id is <c>stripe#</c> plus
+/// <see cref="SubscriberRef.Hash"/> of the normalised address, and key names, descriptions, Stripe metadata,
+/// idempotency keys and log lines are derived from that id. The address itself is stored in the record and given to
+/// Stripe as the customer's e-mail, its only use.
 /// </para>
 /// </summary>
 public sealed partial class RegisterSubscriber(
     IdempotentExecutor executor,
     ISubscriberLedger ledger,
-    IApiKeys apiKeys,
+    ApiKeyAccess access,
     IBilling billing,
     RegistrationOptions options,
     TimeProvider clock,
     ILogger<RegisterSubscriber> logger)
 {
-    private const string AlreadyRegisteredResult = "already-registered";
-
     public async Task<RegistrationOutcome> RegisterAsync(RegistrationRequest request, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -75,43 +86,9 @@ public sealed partial class RegisterSubscriber(
         }
 
         var subscriberId = SubscriberIdFor(email);
-        RegistrationOutcome.Registered? registered = null;
-        var outcome = await executor.ExecuteAsync(
-            $"register#{subscriberId}",
-            Encoding.UTF8.GetBytes(subscriberId),
-            async ct =>
-            {
-                registered = await RegisterClaimedAsync(subscriberId, email, firstName, lastName, ct);
-                return registered is null ? AlreadyRegisteredResult : $"registered:{registered.ApiKeyId}";
-            },
-            cancellationToken);
-
-        return outcome switch
-        {
-            IdempotencyOutcome.Executed when registered is not null => registered,
-            IdempotencyOutcome.InProgress => new RegistrationOutcome.InProgress(),
-            _ => new RegistrationOutcome.AlreadyRegistered(),
-        };
-    }
-
-    public static string SubscriberIdFor(Email email) => $"stripe#{email.Normalized}";
-
-    public static string ApiKeyNameFor(Email email) => $"stripe:{email.Normalized}";
-
-    /// <returns><c>null</c> when the e-mail is already registered.</returns>
-    private async Task<RegistrationOutcome.Registered?> RegisterClaimedAsync(
-        string subscriberId, Email email, PersonName firstName, PersonName lastName, CancellationToken cancellationToken)
-    {
+        var holder = KeyHolderFor(email);
         var now = clock.GetUtcNow();
-        var existing = await ledger.GetAsync(subscriberId, cancellationToken);
-        if (existing is not null && existing.Status != SubscriberStatus.Pending)
-        {
-            return null;
-        }
-
-        // A pending record is an earlier attempt that failed part-way: resume it with the names it started with, so
-        // the Stripe customer's parameters (and so its idempotency key's stored result) stay the same.
-        var subscriber = existing ?? new Subscriber
+        var fresh = new Subscriber
         {
             Id = subscriberId,
             Channel = Channel.Stripe,
@@ -124,90 +101,125 @@ public sealed partial class RegisterSubscriber(
             UpdatedAt = now,
         };
 
+        // Side by side: creating the record answers whether an earlier attempt left one, so the common case reads
+        // nothing. Under a claim held by someone else the record this may create is theirs to resume from.
+        var create = ledger.TryCreateAsync(fresh, cancellationToken);
+        var claiming = executor.ClaimAsync($"register#{subscriberId}", Encoding.UTF8.GetBytes(subscriberId), cancellationToken);
+        await ((Task)create).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var attempt = await claiming;
+        if (attempt.Claim is not { } claim)
+        {
+            // A claim that was taken and never completed lapses; the record, not the claim, says how it ended.
+            return await StandingOutcomeAsync(attempt.Standing!, subscriberId, cancellationToken);
+        }
+
+        try
+        {
+            var created = await create;
+            var subscriber = created ? fresh with { Version = 1 } : await ledger.GetAsync(subscriberId, cancellationToken);
+
+            // Records are never deleted, so one the create refused is there to read. Like a successful registration's,
+            // the claim is left to lapse.
+            return subscriber is null || subscriber.Status != SubscriberStatus.Pending
+                ? new RegistrationOutcome.AlreadyRegistered()
+                : await RegisterClaimedAsync(subscriber, holder, created, cancellationToken);
+        }
+        catch (Exception failure)
+        {
+            try
+            {
+                await claim.ReleaseAsync();
+            }
+            catch (Exception releaseFailure)
+            {
+                Log.WithdrawFailed(logger, releaseFailure, subscriberId, "release the claim (it lapses after the in-progress timeout)");
+            }
+
+            if (failure is RegistrationFailedException or OperationCanceledException)
+            {
+                throw;
+            }
+
+            Log.StepFailed(logger, failure, subscriberId, RecordStep);
+            throw new RegistrationFailedException(RecordStep, failure);
+        }
+    }
+
+    /// <summary>Contains no personal data: see <see cref="SubscriberRef"/>.</summary>
+    public static string SubscriberIdFor(Email email)
+    {
+        ArgumentNullException.ThrowIfNull(email);
+        return $"stripe#{SubscriberRef.Hash(email.Normalized)}";
+    }
+
+    /// <summary>The key is named <c>stripe:</c> plus the same hash as the subscriber id.</summary>
+    public static KeyHolder KeyHolderFor(Email email)
+    {
+        ArgumentNullException.ThrowIfNull(email);
+        return new KeyHolder(SubscriberIdFor(email), Channel.Stripe, $"stripe:{SubscriberRef.Hash(email.Normalized)}", CustomerId: null);
+    }
+
+    private const string RecordStep = "record the subscriber";
+
+    /// <summary>Someone else holds the claim, or held it: the record tells a finished registration from a running one.</summary>
+    private async Task<RegistrationOutcome> StandingOutcomeAsync(IdempotencyOutcome standing, string subscriberId, CancellationToken cancellationToken)
+    {
+        if (standing is not IdempotencyOutcome.InProgress)
+        {
+            return new RegistrationOutcome.AlreadyRegistered();
+        }
+
+        var record = await ledger.GetAsync(subscriberId, cancellationToken);
+        return record is { Status: not SubscriberStatus.Pending } ? new RegistrationOutcome.AlreadyRegistered() : new RegistrationOutcome.InProgress();
+    }
+
+    /// <param name="created">This attempt created the record just now, before any key: there is no key to find.</param>
+    private async Task<RegistrationOutcome.Registered> RegisterClaimedAsync(Subscriber subscriber, KeyHolder holder, bool created, CancellationToken cancellationToken)
+    {
         var progress = new Progress(subscriber);
         try
         {
-            var recordPending = existing is null ? CreatePendingAsync(subscriber, cancellationToken) : Task.FromResult<Subscriber?>(existing);
-            var key = EnsureKeyAsync(email, subscriber, progress, cancellationToken);
+            var key = created
+                ? access.CreateAsync(holder, cancellationToken)
+                : access.FindOrCreateAsync(holder, includeValue: true, cancellationToken);
             var customer = EnsureCustomerAsync(subscriber, progress, cancellationToken);
-            await Task.WhenAll(recordPending, key, customer);
+            await Task.WhenAll(KeepKeyAsync(key, progress), customer);
             var apiKey = await key;
             var customerId = await customer;
 
             progress.Step = "grant access and subscribe";
-            var enable = apiKey.Enabled ? Task.CompletedTask : apiKeys.SetEnabledAsync(apiKey.Id, true, cancellationToken);
-            var addToPlan = apiKeys.AddToUsagePlanAsync(options.StripeUsagePlanId, apiKey.Id, cancellationToken);
-            var subscription = EnsureSubscriptionAsync(subscriber, customerId, progress, cancellationToken);
-            var linkKey = billing.SetCustomerMetadataAsync(
-                customerId,
-                new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = apiKey.Id },
-                $"customer-metadata:{subscriberId}:{apiKey.Id}",
-                cancellationToken);
             progress.AccessMayExist = true;
-            await Task.WhenAll(enable, addToPlan, subscription, linkKey);
+            await Task.WhenAll(
+                access.GrantAsync(apiKey, options.StripeUsagePlanId, cancellationToken),
+                EnsureSubscriptionAsync(subscriber, customerId, progress, cancellationToken),
+                billing.SetCustomerMetadataAsync(
+                    customerId,
+                    new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = apiKey.Id },
+                    $"customer-metadata:{subscriber.Id}:{apiKey.Id}",
+                    cancellationToken));
 
-            progress.Step = "record the subscriber";
-            await RecordAsync(
-                progress with
-                {
-                    Status = SubscriberStatus.Active,
-                    Registered = true,
-                    Subscribed = true,
-                },
-                await recordPending,
-                cancellationToken);
-            Log.Registered(logger, subscriberId, apiKey.Id, customerId);
+            progress.Step = RecordStep;
+            await RecordAsync(progress, SubscriberStatus.Active, new KnownRecord(subscriber), cancellationToken);
+            Log.Registered(logger, subscriber.Id, apiKey.Id, customerId);
             return new RegistrationOutcome.Registered(
-                subscriberId,
+                subscriber.Id,
                 apiKey.Id,
                 apiKey.Value ?? throw new InvalidOperationException("The API key was read without its value."));
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            Log.StepFailed(logger, exception, subscriberId, progress.Step);
+            Log.StepFailed(logger, exception, subscriber.Id, progress.Step);
             await WithdrawAsync(progress);
             throw new RegistrationFailedException(progress.Step, exception);
         }
     }
 
-    /// <summary>
-    /// Under the claim nobody else creates this record; losing the race means a stale claim was taken over and the
-    /// other attempt's record stands, which RecordAsync merges with.
-    /// </summary>
-    /// <returns>The record as stored, when this call stored it.</returns>
-    private async Task<Subscriber?> CreatePendingAsync(Subscriber subscriber, CancellationToken cancellationToken) =>
-        await ledger.TryCreateAsync(subscriber, cancellationToken) ? subscriber with { Version = 1 } : null;
-
-    private async Task<ApiKey> EnsureKeyAsync(Email email, Subscriber subscriber, Progress progress, CancellationToken cancellationToken)
-    {
-        ApiKey? key = null;
-        if (subscriber.ApiKeyId is { } knownId)
-        {
-            key = await apiKeys.GetAsync(knownId, includeValue: true, cancellationToken);
-        }
-
-        if (key is null && subscriber.Version > 0)
-        {
-            // An earlier attempt may have created the key and lost the answer: find it by its deterministic name.
-            var name = ApiKeyNameFor(email);
-            var found = await apiKeys.FindByNameAsync(name, includeValue: true, cancellationToken);
-            key = found.Where(k => string.Equals(k.Name, name, StringComparison.Ordinal)).OrderBy(k => k.Id, StringComparer.Ordinal).FirstOrDefault();
-        }
-
-        key ??= await apiKeys.CreateAsync(
-            new ApiKeySpec(
-                ApiKeyNameFor(email),
-                $"Stripe subscriber {email.Normalized}",
-                Enabled: false,
-                CustomerId: null,
-                new Dictionary<string, string>(StringComparer.Ordinal) { ["monetization:channel"] = "stripe" }),
-            cancellationToken);
-        progress.ApiKeyId = key.Id;
-        return key;
-    }
+    private static async Task KeepKeyAsync(Task<ApiKey> key, Progress progress) => progress.Key = await key;
 
     private async Task<string> EnsureCustomerAsync(Subscriber subscriber, Progress progress, CancellationToken cancellationToken)
     {
+        // A resumed attempt uses the names its record started with, so the customer's parameters (and so its
+        // idempotency key's stored result) stay the same.
         var customerId = subscriber.StripeCustomerId ?? await billing.CreateCustomerAsync(
             new NewBillingCustomer(
                 subscriber.Email!,
@@ -229,26 +241,15 @@ public sealed partial class RegisterSubscriber(
     }
 
     /// <summary>
-    /// Writes what is known, merging with whatever an earlier or concurrent attempt recorded. <paramref name="known"/>,
-    /// the record as this attempt last saw it, saves the read in the common case; a conflict falls back to reading.
+    /// Merges what this attempt learned into the record. Under the claim nobody else writes it, so a conflict is this
+    /// attempt's own write whose answer was lost, or a stale claim taken over; either way the merge is right.
     /// </summary>
-    private async Task RecordAsync(Progress progress, Subscriber? known, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; attempt < 5; attempt++)
-        {
-            var current = attempt == 0 && known is not null ? known : await ledger.GetAsync(progress.Subscriber.Id, cancellationToken);
-            var next = progress.ApplyTo(current ?? progress.Subscriber, clock.GetUtcNow());
-            var written = current is null
-                ? await ledger.TryCreateAsync(next, cancellationToken)
-                : await ledger.TryReplaceAsync(next, current.Version, cancellationToken);
-            if (written)
-            {
-                return;
-            }
-        }
-
-        throw new InvalidOperationException($"The ledger record {progress.Subscriber.Id} kept changing while it was written.");
-    }
+    private Task RecordAsync(Progress progress, SubscriberStatus status, KnownRecord? known, CancellationToken cancellationToken) =>
+        ledger.UpdateAsync(
+            progress.Subscriber.Id,
+            current => LedgerChange<bool>.Write(progress.ApplyTo(current ?? progress.Subscriber, status, clock.GetUtcNow()), true),
+            known,
+            cancellationToken);
 
     /// <summary>
     /// Leaves no access behind a failed attempt and remembers what was created so a retry reuses it. Each part is
@@ -258,14 +259,11 @@ public sealed partial class RegisterSubscriber(
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var cancellationToken = timeout.Token;
-        var tasks = new List<Task> { BestEffort(() => RecordAsync(progress with { Status = SubscriberStatus.Pending }, null, cancellationToken), "record progress") };
-        if (progress.ApiKeyId is { } keyId)
+        var tasks = new List<Task> { BestEffort(() => RecordAsync(progress, SubscriberStatus.Pending, known: null, cancellationToken), "record progress") };
+        if (progress.Key is { } key && (progress.AccessMayExist || key.Enabled))
         {
-            tasks.Add(BestEffort(() => apiKeys.SetEnabledAsync(keyId, false, cancellationToken), "disable key"));
-            if (progress.AccessMayExist)
-            {
-                tasks.Add(BestEffort(() => apiKeys.RemoveFromUsagePlanAsync(options.StripeUsagePlanId, keyId, cancellationToken), "remove key from plan"));
-            }
+            // The grant may have enabled the key after it was read.
+            tasks.Add(BestEffort(() => access.RevokeAsync(key with { Enabled = true }, options.StripeUsagePlanId, cancellationToken), "revoke the key's access"));
         }
 
         await Task.WhenAll(tasks);
@@ -292,34 +290,34 @@ public sealed partial class RegisterSubscriber(
     }
 
     /// <summary>What this attempt has learned; merged into the ledger record on success and on failure.</summary>
-    private sealed record Progress(Subscriber Subscriber)
+    private sealed class Progress(Subscriber subscriber)
     {
+        public Subscriber Subscriber { get; } = subscriber;
+
         public string Step { get; set; } = "create key and customer";
 
         public bool AccessMayExist { get; set; }
 
-        public string? ApiKeyId { get; set; } = Subscriber.ApiKeyId;
+        public ApiKey? Key { get; set; }
 
-        public string? StripeCustomerId { get; set; } = Subscriber.StripeCustomerId;
+        public string? StripeCustomerId { get; set; } = subscriber.StripeCustomerId;
 
-        public string? StripeSubscriptionId { get; set; } = Subscriber.StripeSubscriptionId;
+        public string? StripeSubscriptionId { get; set; } = subscriber.StripeSubscriptionId;
 
-        public SubscriberStatus Status { get; init; } = SubscriberStatus.Pending;
-
-        public bool Registered { get; init; }
-
-        public bool Subscribed { get; init; }
-
-        public Subscriber ApplyTo(Subscriber current, DateTimeOffset now) => current with
+        public Subscriber ApplyTo(Subscriber current, SubscriberStatus status, DateTimeOffset now)
         {
-            Status = current.Status == SubscriberStatus.Pending ? Status : current.Status,
-            ApiKeyId = ApiKeyId ?? current.ApiKeyId,
-            StripeCustomerId = StripeCustomerId ?? current.StripeCustomerId,
-            StripeSubscriptionId = StripeSubscriptionId ?? current.StripeSubscriptionId,
-            Registered = current.Registered || Registered,
-            Subscribed = current.Subscribed || Subscribed,
-            UpdatedAt = now,
-        };
+            var active = status == SubscriberStatus.Active;
+            return current with
+            {
+                Status = current.Status == SubscriberStatus.Pending ? status : current.Status,
+                ApiKeyId = Key?.Id ?? current.ApiKeyId,
+                StripeCustomerId = StripeCustomerId ?? current.StripeCustomerId,
+                StripeSubscriptionId = StripeSubscriptionId ?? current.StripeSubscriptionId,
+                Registered = current.Registered || active,
+                Subscribed = current.Subscribed || active,
+                UpdatedAt = now,
+            };
+        }
     }
 
     private static partial class Log

@@ -22,6 +22,7 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly Func<HttpRequest, CancellationToken, Task>? _observe;
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
     private readonly CancellationTokenSource _stopping = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<ProxiedExchange> _exchanges = new();
     private WebApplication? _app;
 
     private FaultProxy(Uri target, Uri endpoint, Func<HttpRequest, CancellationToken, Task>? observe)
@@ -34,6 +35,12 @@ public sealed class FaultProxy : IAsyncDisposable
     public Uri Endpoint { get; }
 
     public FaultInjector Faults { get; } = new();
+
+    /// <summary>When set, every forwarded exchange is recorded in <see cref="Exchanges"/> (off by default: it only grows).</summary>
+    public bool RecordExchanges { get; set; }
+
+    /// <summary>What was forwarded while <see cref="RecordExchanges"/> was on, in order of completion.</summary>
+    public IReadOnlyList<ProxiedExchange> Exchanges => [.. _exchanges];
 
     public static Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default) =>
         StartAsync(target, null, cancellationToken);
@@ -72,6 +79,28 @@ public sealed class FaultProxy : IAsyncDisposable
             });
         }
 
+        app.Use(async (context, next) =>
+        {
+            // Measured around the faults too, so an injected delay counts as part of the round trip it slows down.
+            var started = TimeProvider.System.GetTimestamp();
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                if (RecordExchanges)
+                {
+                    _exchanges.Enqueue(new ProxiedExchange(
+                        context.Request.Method,
+                        context.Request.Path.Value ?? "/",
+                        context.Request.Headers["X-Amz-Target"].ToString() is { Length: > 0 } target ? target : null,
+                        context.Response.StatusCode,
+                        started,
+                        TimeProvider.System.GetTimestamp()));
+                }
+            }
+        });
         app.UseFaults(Faults, rule => $$"""{"message":"Injected fault {{rule.Status ?? 500}}"}""", _stopping.Token);
         app.Run(ForwardAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -112,3 +141,7 @@ public sealed class FaultProxy : IAsyncDisposable
         await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
     }
 }
+
+/// <summary>One forwarded request; <see cref="Started"/> and <see cref="Ended"/> are <see cref="TimeProvider.GetTimestamp"/> values.</summary>
+/// <param name="Target">The <c>X-Amz-Target</c> header (the operation of a JSON-protocol AWS call such as DynamoDB's), if any.</param>
+public sealed record ProxiedExchange(string Method, string Path, string? Target, int Status, long Started, long Ended);

@@ -177,7 +177,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
 
     private async Task StartServerAsync(int port, CancellationToken cancellationToken)
     {
-        var app = LoopbackServer.CreateApp(port);
+        var app = LoopbackServer.CreateApp(port, decodeHeadersAsLatin1: true);
         _app = app;
         app.Use(async (context, next) =>
         {
@@ -251,6 +251,12 @@ public sealed partial class StripeEmulator : IAsyncDisposable
         if (idempotencyKey.Length > 255)
         {
             await WriteAsync(context, Error(new StripeApiException(400, "invalid_request_error", "Idempotency-Key must be at most 255 characters long.", param: "Idempotency-Key")));
+            return;
+        }
+
+        if (idempotencyKey.Any(c => c is < ' ' or > '~'))
+        {
+            await WriteAsync(context, Error(new StripeApiException(400, "invalid_request_error", "Idempotency-Key must contain only printable ASCII characters.", param: "Idempotency-Key")));
             return;
         }
 

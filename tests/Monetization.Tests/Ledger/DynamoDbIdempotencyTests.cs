@@ -5,6 +5,7 @@ using Amazon.DynamoDBv2.Model;
 using Amazon.Runtime;
 using Monetization.Aws.Ledger;
 using Monetization.Core.Idempotency;
+using Monetization.Tests.Infrastructure;
 
 namespace Monetization.Tests.Ledger;
 
@@ -16,7 +17,7 @@ public sealed class DynamoDbIdempotencyTests(LedgerMotoFixture moto) : IClassFix
     private static readonly IdempotencyOptions Options = new();
 
     private readonly AmazonDynamoDBClient _dynamoDb = moto.CreateClient();
-    private readonly ManualClock _clock = new(Start);
+    private readonly ManualTimeProvider _clock = new(Start);
     private int _runs;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -1,5 +1,6 @@
 using System.Text;
 using Monetization.Core.Idempotency;
+using Monetization.Tests.Infrastructure;
 
 namespace Monetization.Tests.Ledger;
 
@@ -10,7 +11,7 @@ public sealed class IdempotentExecutorTests
     private static readonly byte[] Payload = Encoding.UTF8.GetBytes("payload");
 
     private readonly RecordingStore _store = new();
-    private readonly ManualClock _clock = new(Start);
+    private readonly ManualTimeProvider _clock = new(Start);
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -89,6 +90,23 @@ public sealed class IdempotentExecutorTests
             release => Assert.IsType<TimeoutException>(release));
     }
 
+    [Fact]
+    public async Task ResultIsReturnedWhenTheWorkSucceededButItsCompletionCouldNotBeStored()
+    {
+        _store.FailComplete = true;
+        var executor = new IdempotentExecutor(_store, _clock, new IdempotencyOptions());
+        var runs = 0;
+
+        var outcome = await executor.ExecuteAsync("k", Payload, _ =>
+        {
+            runs++;
+            return Task.FromResult("done");
+        }, Ct);
+
+        Assert.Equal(new IdempotencyOutcome.Executed("done"), outcome);
+        Assert.Equal(1, runs);
+    }
+
     private sealed class RecordingStore : IIdempotencyStore
     {
         public List<(IdempotencyRecord Claim, DateTimeOffset Now)> Claims { get; } = [];
@@ -96,6 +114,8 @@ public sealed class IdempotentExecutorTests
         public List<(string Key, string Result, DateTimeOffset ExpiresAt)> Completions { get; } = [];
 
         public bool FailRelease { get; set; }
+
+        public bool FailComplete { get; set; }
 
         public Task<IdempotencyRecord?> TryClaimAsync(IdempotencyRecord claim, DateTimeOffset now, CancellationToken cancellationToken)
         {
@@ -107,6 +127,11 @@ public sealed class IdempotentExecutorTests
         public Task CompleteAsync(string key, string payloadHash, string result, DateTimeOffset expiresAt, CancellationToken cancellationToken)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (FailComplete)
+            {
+                return Task.FromException(new TimeoutException("store unreachable"));
+            }
+
             Completions.Add((key, result, expiresAt));
             return Task.CompletedTask;
         }

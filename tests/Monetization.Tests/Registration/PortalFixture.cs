@@ -17,7 +17,7 @@ namespace Monetization.Tests.Registration;
 /// The Portal on a real loopback port, wired to moto_server (through the fault proxy) and the Stripe emulator, with
 /// short timeouts and retry delays so fault tests stay fast, and every log line captured.
 /// </summary>
-public sealed class PortalFixture : IAsyncLifetime
+public class PortalFixture : IAsyncLifetime
 {
     private WebApplication? _portal;
     private RecordedHost? _recorded;
@@ -32,12 +32,15 @@ public sealed class PortalFixture : IAsyncLifetime
     {
         Environment = await OfflineEnvironment.StartAsync(TestContext.Current.CancellationToken);
         _recorded = await RecordedHost.StartAsync(RecordedHost.Portal, Environment, Environment.PortalConfiguration(), TestContext.Current.CancellationToken);
+        var settings = await ConfigureAsync(Environment);
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         _portal = PortalApp.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(_recorded.Configuration);
+            builder.Configuration.AddInMemoryCollection(settings);
             builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
             builder.WebHost.UseUrls(url);
+            ConfigureServices(builder.Services);
             builder.Logging.AddProvider(Logs);
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
             builder.Services.PostConfigure<AwsClientOptions>(AwsServiceCollectionExtensions.ApiGatewayOptionsName, o =>
@@ -61,14 +64,27 @@ public sealed class PortalFixture : IAsyncLifetime
     public Task<HttpResponseMessage> RegisterAsync(string email, string firstName = "Ada", string lastName = "Lovelace") =>
         Http.PostAsJsonAsync("/register", new { email, firstname = firstName, lastname = lastName }, TestContext.Current.CancellationToken);
 
+    /// <summary>Where a fixture for one test class changes settings of the real Portal.</summary>
+    protected virtual ValueTask<IReadOnlyDictionary<string, string?>> ConfigureAsync(OfflineEnvironment environment) =>
+        ValueTask.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());
+
+    /// <summary>Where a fixture for one test class replaces a service of the real Portal.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
+    protected virtual ValueTask DisposeExtrasAsync() => ValueTask.CompletedTask;
+
     public async ValueTask DisposeAsync()
     {
+        GC.SuppressFinalize(this);
         Http?.Dispose();
         if (_portal is not null)
         {
             await _portal.DisposeAsync();
         }
 
+        await DisposeExtrasAsync();
         if (_recorded is not null)
         {
             await _recorded.DisposeAsync();

@@ -1,3 +1,4 @@
+using Monetization.Core.Registration;
 using Monetization.Emulators;
 
 namespace Monetization.Tests.Registration;
@@ -11,10 +12,13 @@ internal sealed record RegistrationState(
 {
     public static async Task<RegistrationState> ReadAsync(OfflineEnvironment environment, string email)
     {
-        var name = $"stripe:{email.ToLowerInvariant()}";
+        // An address that does not parse has no key name; its key could only carry one that no registration uses.
+        var parsed = Email.TryParse(email, out var valid, out _);
+        var name = parsed ? RegisterSubscriber.KeyHolderFor(valid!).KeyName : null;
         var keys = (await environment.ApiKeysAsync(TestContext.Current.CancellationToken)).Where(k => k.Name == name).ToList();
         var plan = await environment.UsagePlanKeyIdsAsync(environment.StripeUsagePlanId, TestContext.Current.CancellationToken);
-        var customers = environment.Stripe.Customers.Where(c => string.Equals(c.Email, email, StringComparison.OrdinalIgnoreCase)).ToList();
+        var address = parsed ? valid!.Normalized : email;
+        var customers = environment.Stripe.Customers.Where(c => string.Equals(c.Email, address, StringComparison.OrdinalIgnoreCase)).ToList();
         var subscriptions = environment.Stripe.Subscriptions.Where(s => customers.Any(c => c.Id == s.CustomerId)).ToList();
         return new RegistrationState(keys, [.. plan.Where(id => keys.Any(k => k.Id == id))], customers, subscriptions);
     }
@@ -41,5 +45,19 @@ internal sealed record RegistrationState(
         var subscription = Assert.Single(Subscriptions);
         Assert.Equal("active", subscription.Status);
         Assert.Equal(priceId, Assert.Single(subscription.Items).PriceId);
+    }
+}
+
+/// <summary>How much the outside world and the ledger hold in total, to show that a refused request added nothing.</summary>
+internal sealed record Footprint(int ApiKeys, int LedgerItems, int Customers)
+{
+    public static async Task<Footprint> ReadAsync(OfflineEnvironment environment)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var dynamoDb = environment.DynamoDb();
+        var scan = await dynamoDb.ScanAsync(
+            new Amazon.DynamoDBv2.Model.ScanRequest { TableName = OfflineEnvironment.LedgerTableName, Select = Amazon.DynamoDBv2.Select.COUNT },
+            ct);
+        return new Footprint((await environment.ApiKeysAsync(ct)).Count, scan.Count ?? 0, environment.Stripe.Customers.Count);
     }
 }

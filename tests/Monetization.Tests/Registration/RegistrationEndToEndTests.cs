@@ -33,6 +33,7 @@ public sealed partial class RegistrationEndToEndTests(PortalFixture portal) : IC
 
         Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
         Assert.Equal("application/problem+json", second.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("Already registered", (await second.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("title").GetString());
         Assert.DoesNotContain(key, await second.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         var state = await RegistrationState.ReadAsync(portal.Environment, "katherine@example.com");
         Assert.Single(state.Keys);
@@ -157,14 +158,108 @@ public sealed partial class RegistrationEndToEndTests(PortalFixture portal) : IC
         var key = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("apiKey").GetString()!;
         using var again = await portal.RegisterAsync("logs@example.com");
 
-        var secrets = new[] { key, portal.Environment.Stripe.SecretKey, portal.Environment.Stripe.WebhookSecret };
+        var secrets = new[] { key, portal.Environment.Stripe.SecretKey, portal.Environment.Stripe.WebhookSecret, "logs@example.com" };
         Assert.NotEmpty(portal.Logs.Lines);
-        Assert.Contains(portal.Logs.Lines, line => line.Contains("logs@example.com", StringComparison.Ordinal));
+        Assert.Contains(portal.Logs.Lines, line => line.Contains(SubscriberIdOf("logs@example.com"), StringComparison.Ordinal));
         foreach (var secret in secrets)
         {
             Assert.DoesNotContain(portal.Logs.Lines, line => line.Contains(secret, StringComparison.Ordinal));
         }
     }
+
+    [Fact]
+    public async Task NothingSentToAwsOrStripeCarriesTheEmailAddress()
+    {
+        const string email = "Private.Person+tag@example.com";
+        var stripeRequestsBefore = portal.Environment.Stripe.Requests.Count;
+
+        using var response = await portal.RegisterAsync(email);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var keyId = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("apiKeyId").GetString()!;
+        var subscriberId = SubscriberIdOf(email);
+        using var http = portal.Environment.ApiGatewayHttp();
+        var key = await http.GetFromJsonAsync<JsonElement>(new Uri(http.BaseAddress!, $"/apikeys/{keyId}"), Ct);
+        var customer = Assert.Single(portal.Environment.Stripe.Customers, c => c.Email == email.ToLowerInvariant());
+        var sentOut = new List<string> { key.GetProperty("name").GetString()!, key.GetProperty("description").GetString()! };
+        sentOut.AddRange(customer.Metadata.Keys.Concat(customer.Metadata.Values));
+        var idempotencyKeys = portal.Environment.Stripe.Requests.Skip(stripeRequestsBefore).Select(r => r.IdempotencyKey).OfType<string>().ToList();
+        Assert.NotEmpty(idempotencyKeys);
+        sentOut.AddRange(idempotencyKeys);
+        foreach (var text in sentOut)
+        {
+            Assert.DoesNotContain("private.person", text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("example.com", text, StringComparison.OrdinalIgnoreCase);
+        }
+
+        Assert.Equal(subscriberId, customer.Metadata["subscriberId"]);
+        Assert.Contains(subscriberId, key.GetProperty("description").GetString()!, StringComparison.Ordinal);
+        Assert.All(idempotencyKeys, k => Assert.True(k.Length <= 255 && k.All(char.IsAscii), k));
+        Assert.DoesNotContain(portal.Logs.Lines, line => line.Contains(email, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task InternationalisedDomainRegistersUnderItsAsciiForm()
+    {
+        using var response = await portal.RegisterAsync("ada@exämple.com");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        var state = await RegistrationState.ReadAsync(portal.Environment, "ada@exämple.com");
+        state.AssertRegistered(body.GetProperty("apiKeyId").GetString()!, portal.Environment.PriceId);
+        Assert.Equal("ada@xn--exmple-cua.com", state.Customers[0].Email);
+
+        using var again = await portal.RegisterAsync("ada@xn--exmple-cua.com");
+
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("josé@exämple.com")]
+    [InlineData("josé@example.com")]
+    public async Task NonAsciiLocalPartIsRefusedSayingWhatIsAcceptedAndLeavesNothing(string email)
+    {
+        var before = await Footprint.ReadAsync(portal.Environment);
+
+        using var response = await portal.RegisterAsync(email);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var message = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("errors").GetProperty("email")[0].GetString()!;
+        Assert.Contains("before the @", message, StringComparison.Ordinal);
+        Assert.Contains("a-z", message, StringComparison.Ordinal);
+        Assert.Equal(before, await Footprint.ReadAsync(portal.Environment));
+    }
+
+    [Fact]
+    public async Task LongestValidAddressRegisters()
+    {
+        var local = new string('l', 64);
+        var domain = $"{new string('d', 63)}.{new string('e', 63)}.{new string('f', 57)}.com";
+        var email = $"{local}@{domain}";
+        Assert.Equal(254, email.Length);
+
+        using var response = await portal.RegisterAsync(email);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        (await RegistrationState.ReadAsync(portal.Environment, email)).AssertRegistered(body.GetProperty("apiKeyId").GetString()!, portal.Environment.PriceId);
+    }
+
+    [Fact]
+    public async Task AddressOneCharacterTooLongIsRefusedAndLeavesNothing()
+    {
+        var before = await Footprint.ReadAsync(portal.Environment);
+
+        using var response = await portal.RegisterAsync($"{new string('l', 64)}@{new string('d', 63)}.{new string('e', 63)}.{new string('f', 58)}.com");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(before, await Footprint.ReadAsync(portal.Environment));
+    }
+
+    private static string SubscriberIdOf(string email) =>
+        Monetization.Core.Registration.Email.TryParse(email, out var parsed, out _)
+            ? Monetization.Core.Registration.RegisterSubscriber.SubscriberIdFor(parsed)
+            : throw new ArgumentException("not an e-mail address", nameof(email));
 
     [GeneratedRegex("name=\"__antiforgery\" value=\"([^\"]+)\"")]
     private static partial Regex AntiforgeryField();

@@ -63,6 +63,36 @@ public sealed class StripeEmulatorTests
         Assert.Equal("No such customer: 'cus_nope'", (string?)body["error"]!["message"]);
     }
 
+    [Theory]
+    [InlineData("customer:josé@exämple.com")]
+    [InlineData("customer:tab\tinside")]
+    [InlineData("customer:256-characters")]
+    public async Task IdempotencyKeyStripeCannotTakeIsRefusedInItsErrorShapeAndCreatesNothing(string idempotencyKey)
+    {
+        var key = idempotencyKey.EndsWith(":256-characters", StringComparison.Ordinal) ? new string('k', 256) : idempotencyKey;
+        await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
+
+        // A client that sends what HttpClient refuses by default: header values as UTF-8.
+        using var http = new HttpClient(new SocketsHttpHandler { RequestHeaderEncodingSelector = (_, _) => System.Text.Encoding.UTF8 })
+        {
+            BaseAddress = emulator.Endpoint,
+        };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", emulator.SecretKey);
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/customers")
+        {
+            Content = new FormUrlEncodedContent([new KeyValuePair<string, string>("email", "a@example.com")]),
+        };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        using var response = await http.SendAsync(request, Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!["error"]!;
+        Assert.Equal("invalid_request_error", (string?)error["type"]);
+        Assert.Equal("Idempotency-Key", (string?)error["param"]);
+        Assert.Empty(emulator.Customers);
+    }
+
     [Fact]
     public async Task ReplayedResponseIsMarkedAndKeepsTheOriginalBody()
     {

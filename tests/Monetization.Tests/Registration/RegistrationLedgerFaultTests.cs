@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Amazon.DynamoDBv2;
+using Microsoft.Extensions.DependencyInjection;
+using Monetization.Aws.Ledger;
+using Monetization.Core.Ledger;
+using Monetization.Emulators;
+
+namespace Monetization.Tests.Registration;
+
+/// <summary>The Portal with a ledger whose next replaces can be made to fail, as a DynamoDB that stops answering.</summary>
+public sealed class LedgerFailingPortalFixture : PortalFixture
+{
+    private int _failingReplaces;
+
+    public void FailNextReplaces(int count) => Interlocked.Exchange(ref _failingReplaces, count);
+
+    protected override void ConfigureServices(IServiceCollection services) =>
+        services.AddSingleton<ISubscriberLedger>(sp => new FailingLedger(
+            new DynamoDbSubscriberLedger(sp.GetRequiredService<IAmazonDynamoDB>(), OfflineEnvironment.LedgerTableName), this));
+
+    private sealed class FailingLedger(ISubscriberLedger inner, LedgerFailingPortalFixture fixture) : ISubscriberLedger
+    {
+        public Task<Subscriber?> GetAsync(string subscriberId, CancellationToken cancellationToken) => inner.GetAsync(subscriberId, cancellationToken);
+
+        public Task<bool> TryCreateAsync(Subscriber subscriber, CancellationToken cancellationToken) => inner.TryCreateAsync(subscriber, cancellationToken);
+
+        public Task<bool> TryReplaceAsync(Subscriber subscriber, long expectedVersion, CancellationToken cancellationToken) =>
+            Interlocked.Decrement(ref fixture._failingReplaces) >= 0
+                ? Task.FromException<bool>(new TimeoutException("The ledger did not answer."))
+                : inner.TryReplaceAsync(subscriber, expectedVersion, cancellationToken);
+
+        public Task<string?> FindIdByApiKeyAsync(string apiKeyId, CancellationToken cancellationToken) => inner.FindIdByApiKeyAsync(apiKeyId, cancellationToken);
+
+        public Task<string?> FindIdByStripeSubscriptionAsync(string stripeSubscriptionId, CancellationToken cancellationToken) =>
+            inner.FindIdByStripeSubscriptionAsync(stripeSubscriptionId, cancellationToken);
+    }
+}
+
+public sealed class RegistrationLedgerFaultTests(LedgerFailingPortalFixture portal) : IClassFixture<LedgerFailingPortalFixture>
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task RecordingTheSubscriberFailingLeavesNoAccessAndARetryConvergesOnTheSameObjects(int failingWrites)
+    {
+        var email = $"ledger-down-{failingWrites}@example.com";
+        portal.FailNextReplaces(failingWrites);
+
+        using var failed = await portal.RegisterAsync(email);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        var afterFailure = await RegistrationState.ReadAsync(portal.Environment, email);
+        afterFailure.AssertNoAccessAndNoDuplicates();
+        Assert.Single(afterFailure.Keys);
+        Assert.Single(afterFailure.Customers);
+
+        portal.FailNextReplaces(0);
+        using var retried = await portal.RegisterAsync(email);
+
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        var body = await retried.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+        var state = await RegistrationState.ReadAsync(portal.Environment, email);
+        state.AssertRegistered(body.GetProperty("apiKeyId").GetString()!, portal.Environment.PriceId);
+        Assert.Equal(afterFailure.Keys[0].Id, state.Keys[0].Id);
+        Assert.Equal(afterFailure.Customers[0].Id, state.Customers[0].Id);
+        Assert.Equal(state.Keys[0].Value, body.GetProperty("apiKey").GetString());
+    }
+}

@@ -1,0 +1,55 @@
+using System.Net;
+using Monetization.Emulators;
+using Monetization.Emulators.Faults;
+
+namespace Monetization.Tests.Registration;
+
+/// <summary>The Portal reaching DynamoDB through a proxy that records every round trip.</summary>
+public sealed class LedgerRecordingPortalFixture : PortalFixture
+{
+    private FaultProxy? _dynamoDb;
+
+    public FaultProxy DynamoDb => _dynamoDb ?? throw new InvalidOperationException("The fixture has not started.");
+
+    protected override async ValueTask<IReadOnlyDictionary<string, string?>> ConfigureAsync(OfflineEnvironment environment)
+    {
+        _dynamoDb = await FaultProxy.StartAsync(environment.Moto.Endpoint, TestContext.Current.CancellationToken);
+        _dynamoDb.RecordExchanges = true;
+        environment.ApiGateway.RecordExchanges = true;
+
+        // API Gateway has its own endpoint setting; what is left on this one is DynamoDB.
+        return new Dictionary<string, string?> { ["Aws:ServiceUrl"] = _dynamoDb.Endpoint.ToString() };
+    }
+
+    protected override async ValueTask DisposeExtrasAsync()
+    {
+        if (_dynamoDb is not null)
+        {
+            await _dynamoDb.DisposeAsync();
+        }
+    }
+}
+
+public sealed class RegistrationRoundTripTests(LedgerRecordingPortalFixture portal) : IClassFixture<LedgerRecordingPortalFixture>
+{
+    [Fact]
+    public async Task SuccessfulRegistrationWaitsForTwoLedgerRoundTripsAndLooksUpNoKey()
+    {
+        var ledgerBefore = portal.DynamoDb.Exchanges.Count;
+        var stripeBefore = portal.Environment.Stripe.Requests.Count;
+        var apiGatewayBefore = portal.Environment.ApiGateway.Exchanges.Count;
+
+        using var response = await portal.RegisterAsync("round-trips@example.com");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var ledger = portal.DynamoDb.Exchanges.Skip(ledgerBefore).OrderBy(e => e.Started).ToList();
+        Assert.Equal(3, ledger.Count);
+
+        // The claim and the pending record are in flight together; the final write waits for both.
+        Assert.True(ledger[1].Started < ledger[0].Ended, "the first two ledger writes must overlap");
+        Assert.True(ledger[2].Started >= Math.Max(ledger[0].Ended, ledger[1].Ended), "the last ledger write follows the first two");
+        Assert.DoesNotContain(ledger, e => e.Target?.EndsWith(".GetItem", StringComparison.Ordinal) == true);
+        Assert.All(portal.Environment.Stripe.Requests.Skip(stripeBefore), r => Assert.Equal("POST", r.Method));
+        Assert.All(portal.Environment.ApiGateway.Exchanges.Skip(apiGatewayBefore), e => Assert.NotEqual("GET", e.Method));
+    }
+}
