@@ -31,10 +31,10 @@ public sealed class LedgerFailingPortalFixture : PortalFixture
                 ? Task.FromException<bool>(new TimeoutException("The ledger did not answer."))
                 : inner.TryReplaceAsync(subscriber, expectedVersion, cancellationToken);
 
-        public Task<string?> FindIdByApiKeyAsync(string apiKeyId, CancellationToken cancellationToken) => inner.FindIdByApiKeyAsync(apiKeyId, cancellationToken);
+        public Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken) => inner.FindAliasAsync(alias, cancellationToken);
 
-        public Task<string?> FindIdByStripeSubscriptionAsync(string stripeSubscriptionId, CancellationToken cancellationToken) =>
-            inner.FindIdByStripeSubscriptionAsync(stripeSubscriptionId, cancellationToken);
+        public Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken) =>
+            inner.AddAliasAsync(alias, subscriberId, cancellationToken);
     }
 }
 
