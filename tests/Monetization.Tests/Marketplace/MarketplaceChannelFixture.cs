@@ -38,11 +38,8 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
         var cancel = TestContext.Current.CancellationToken;
         Environment = await OfflineEnvironment.StartAsync(cancel);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(Environment.PortalConfiguration()).Build();
-        _functionServices = new ServiceCollection()
-            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs))
-            .AddSubscriptionEvents(configuration)
-            .BuildServiceProvider();
-        Function = new Function(_functionServices);
+        _functionServices = SubscriptionEventsServices.Build(configuration, logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));
+        Function = _functionServices.GetRequiredService<Function>();
 
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         _portal = PortalApp.Create([], builder =>

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Monetization.SubscriptionEvents;
 
 namespace Monetization.Tests.Marketplace;
@@ -73,7 +73,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
 
     private async Task<JsonDocument> InvokeAsync(string payload)
     {
-        await using var output = await channel.Function.HandleAsync(new MemoryStream(Encoding.UTF8.GetBytes(payload)));
+        await using var output = await channel.Function.ProcessAsync(new MemoryStream(Encoding.UTF8.GetBytes(payload)), Cancel);
         return await JsonDocument.ParseAsync(output, cancellationToken: Cancel);
     }
 
@@ -189,8 +189,34 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
             ["Monetization:MarketplaceProductCodes"] = " , ",
         }).Build();
 
-        var error = Assert.Throws<InvalidOperationException>(() => new ServiceCollection().AddSubscriptionEvents(configuration));
+        var error = Assert.Throws<OptionsValidationException>(() => SubscriptionEventsServices.Build(configuration, _ => { }));
 
         Assert.Contains("Monetization:MarketplaceProductCodes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EverySettingMissingFromAnEmptyEnvironmentIsNamed()
+    {
+        var error = Assert.Throws<OptionsValidationException>(() => SubscriptionEventsServices.Build(new ConfigurationBuilder().Build(), _ => { }));
+
+        Assert.Contains("Monetization:LedgerTableName", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Monetization:MarketplaceUsagePlanId", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Monetization:MarketplaceProductCodes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AMalformedAwsEndpointFailsTheColdStartNamingIt()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Monetization:LedgerTableName"] = "ledger",
+            ["Monetization:MarketplaceUsagePlanId"] = "plan",
+            ["Monetization:MarketplaceProductCodes"] = "prod-a",
+            ["Aws:ApiGatewayServiceUrl"] = "apigateway.local:4566",
+        }).Build();
+
+        var error = Assert.Throws<InvalidOperationException>(() => SubscriptionEventsServices.Build(configuration, _ => { }));
+
+        Assert.Contains("Aws:ApiGatewayServiceUrl", error.Message, StringComparison.Ordinal);
     }
 }
