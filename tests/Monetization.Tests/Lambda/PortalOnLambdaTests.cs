@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -21,43 +20,9 @@ public sealed class PortalOnLambdaTests(LambdaFixture lambda)
     {
         var api = await LambdaRuntimeApi.StartAsync(Cancel);
         var environment = lambda.FunctionEnvironment(lambda.Portal, "Portal", api);
-
-        // The adapter forwards to AWS_LWA_PORT; the template aligns ASPNETCORE_URLS with it. Here both move to a free port.
-        var port = environment["AWS_LWA_PORT"];
-        Assert.Equal($"http://127.0.0.1:{port}", environment["ASPNETCORE_URLS"]);
-        var free = FreePort.Next().ToString(CultureInfo.InvariantCulture);
-        environment["AWS_LWA_PORT"] = free;
-        environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{free}";
-
-        // Not in AWS: the emulated Stripe and Marketplace Metering endpoints.
-        environment["Stripe__ApiBase"] = lambda.Environment.Stripe.Endpoint.ToString();
-        environment["AWS_ENDPOINT_URL_MARKETPLACE_METERING"] = lambda.Environment.Marketplace.Endpoint.ToString();
-        var process = LambdaProcess.Start(lambda.Portal.TaskRoot, ["/bin/sh", "-c", "exec \"$LAMBDA_TASK_ROOT/$_HANDLER\""], environment);
-        return (process, new Uri($"http://127.0.0.1:{free}"), api);
-    }
-
-    private static async Task WaitUntilReadyAsync(HttpClient http, LambdaProcess process, string readinessPath)
-    {
-        var until = DateTimeOffset.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            Assert.False(process.HasExited, "The Portal exited:\n" + process.Output);
-            Assert.True(DateTimeOffset.UtcNow < until, "The Portal never became ready:\n" + process.Output);
-            try
-            {
-                using var response = await http.GetAsync(readinessPath, Cancel);
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(20, Cancel);
-        }
+        OfflineLambda.AddPortalEmulators(lambda.Environment, environment);
+        var (process, url) = OfflineLambda.StartWebApp(lambda.Portal, environment, FreePort.Next());
+        return (process, url, api);
     }
 
     [Fact]
@@ -68,7 +33,7 @@ public sealed class PortalOnLambdaTests(LambdaFixture lambda)
         await using var __ = process;
         using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
         var readinessPath = SamTemplate.EnvironmentOf(Repository.TemplatePath, "PortalFunction", lambda.TemplateReferences())["AWS_LWA_READINESS_CHECK_PATH"];
-        await WaitUntilReadyAsync(http, process, readinessPath);
+        await OfflineLambda.WaitForOkAsync(http, process, readinessPath, TimeSpan.FromSeconds(60), Cancel);
         var email = $"lambda-{Guid.NewGuid():N}@example.com";
 
         using var response = await http.PostAsJsonAsync("/register", new { email, firstname = "Ada", lastname = "Lovelace" }, Cancel);

@@ -25,11 +25,7 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
         var api = await LambdaRuntimeApi.StartAsync(Cancel);
         var environment = lambda.FunctionEnvironment(lambda.SubscriptionEvents, "SubscriptionEvents", api);
         adjust?.Invoke(environment);
-        var process = LambdaProcess.Start(
-            lambda.SubscriptionEvents.TaskRoot,
-            [LambdaProcess.Dotnet, "exec", Path.Combine(lambda.SubscriptionEvents.TaskRoot, "SubscriptionEvents.dll")],
-            environment);
-        return (api, process);
+        return (api, OfflineLambda.StartExecutableAssembly(lambda.SubscriptionEvents, "SubscriptionEvents", environment));
     }
 
     private static async Task<LambdaInvocationResult> InvokeAsync(LambdaRuntimeApi api, LambdaProcess process, string payload, TimeSpan? timeout = null)
