@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
+using Monetization.Emulators.Faults;
 using Monetization.SubscriptionEvents;
 using static Monetization.Tests.Marketplace.MarketplaceDeliveries;
 
@@ -117,6 +118,27 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
         using var summary = await InvokeAsync(SnsEvent(SnsRecord("subscribe-success", customer, DateTimeOffset.UtcNow, productCode: "prod-notours")));
 
         Assert.Equal(1, summary.RootElement.GetProperty("ignored").GetInt32());
+        Assert.Empty(await channel.KeysNamedAsync("marketplace-cid-" + customer));
+    }
+
+    [Fact]
+    public async Task TheFunctionReachesApiGatewayWhereAwsApiGatewayServiceUrlSays()
+    {
+        // The channel's configuration sends API Gateway through the fault proxy (Aws:ApiGatewayServiceUrl) and
+        // everything else to moto (Aws:ServiceUrl); a fault on the proxy must reach the function.
+        var customer = NewCustomerIdentifier();
+        channel.Environment.ApiGateway.Faults.Add(new FaultRule { Kind = FaultKind.Status, Status = 400, Body = """{"message":"Injected"}""" });
+        try
+        {
+            var failure = await Assert.ThrowsAsync<SubscriptionDeliveryFailedException>(() => InvokeAsync(SnsEvent(SnsRecord("subscribe-success", customer, DateTimeOffset.UtcNow))));
+
+            Assert.Single(failure.Failed);
+        }
+        finally
+        {
+            channel.Environment.ApiGateway.Faults.Clear();
+        }
+
         Assert.Empty(await channel.KeysNamedAsync("marketplace-cid-" + customer));
     }
 
