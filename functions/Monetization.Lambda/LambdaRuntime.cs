@@ -26,10 +26,13 @@ public static partial class LambdaRuntime
     /// A failing start-up is reported to <c>/runtime/init/error</c> and the process exits non-zero.
     /// </summary>
     /// <returns>The process exit code.</returns>
-    public static async Task<int> RunAsync(Func<IServiceProvider> initialize, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(Func<IServiceProvider> initialize, CancellationToken cancellationToken = default) =>
+        RunAsync(Environment.GetEnvironmentVariable(RuntimeApiClient.RuntimeApiVariable), initialize, cancellationToken);
+
+    /// <summary>As above, against the Runtime API at <paramref name="runtimeApi"/> (<c>host:port</c>).</summary>
+    public static async Task<int> RunAsync(string? runtimeApi, Func<IServiceProvider> initialize, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(initialize);
-        var runtimeApi = Environment.GetEnvironmentVariable(RuntimeApiClient.RuntimeApiVariable);
         if (string.IsNullOrWhiteSpace(runtimeApi))
         {
             await Console.Error.WriteLineAsync($"{RuntimeApiClient.RuntimeApiVariable} is not set: this program is started by AWS Lambda's managed runtime.").ConfigureAwait(false);
