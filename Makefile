@@ -2,10 +2,17 @@
 # them too, so the deployed build is the one that is tested.
 PUBLISH = dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -nologo
 
-.PHONY: build-PortalFunction build-SubscriptionEventsFunction
+.PHONY: build-PortalFunction build-SubscriptionEventsFunction build-EmptyFunction build-EmptyWebApp
 
 build-PortalFunction:
 	$(PUBLISH) functions/Portal/Portal.csproj -o "$(ARTIFACTS_DIR)"
 
 build-SubscriptionEventsFunction:
 	$(PUBLISH) functions/SubscriptionEvents/SubscriptionEvents.csproj -o "$(ARTIFACTS_DIR)"
+
+# Start-up baselines for the benchmark (tests/Benchmarks --startup): empty programs published exactly like the functions.
+build-EmptyFunction:
+	$(PUBLISH) tests/StartupBaselines/EmptyFunction/EmptyFunction.csproj -o "$(ARTIFACTS_DIR)"
+
+build-EmptyWebApp:
+	$(PUBLISH) tests/StartupBaselines/EmptyWebApp/EmptyWebApp.csproj -o "$(ARTIFACTS_DIR)"

@@ -1,46 +1,23 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Monetization.Core.Marketplace.Notifications;
 
 namespace Monetization.SubscriptionEvents;
 
 /// <summary>
-/// Lambda handler for AWS Marketplace subscription notifications: SNS (<c>aws-mp-subscription-notification-&lt;productCode&gt;</c>)
-/// and EventBridge (<c>aws.agreement-marketplace</c>). Handler string: <c>SubscriptionEvents::Monetization.SubscriptionEvents.Function::HandleAsync</c>.
+/// The function behind <c>Handler: SubscriptionEvents</c>: AWS Marketplace subscription notifications from SNS
+/// (<c>aws-mp-subscription-notification-&lt;productCode&gt;</c>) and EventBridge (<c>aws.agreement-marketplace</c>).
+/// <see cref="Program"/> hosts it on the Lambda Runtime API; tests and the offline sandbox call it in process.
 /// </summary>
 /// <remarks>
 /// Every record is applied on its own; when any record failed the invocation throws after the others were applied,
 /// so Lambda retries the delivery (the applied records are idempotent) and finally sends it to the dead-letter target.
 /// </remarks>
-public sealed partial class Function
+public sealed partial class Function(HandleSubscriptionNotifications handle, ILogger<Function> logger)
 {
-    private readonly HandleSubscriptionNotifications _handle;
-    private readonly ILogger<Function> _logger;
-
-    /// <summary>Used by the Lambda runtime: configuration from the environment.</summary>
-    public Function()
-        : this(SubscriptionEventsServices.BuildFromEnvironment())
-    {
-    }
-
-    /// <summary>For hosts that build their own container (tests, the offline sandbox).</summary>
-    public Function(IServiceProvider services)
-        : this(
-            (services ?? throw new ArgumentNullException(nameof(services))).GetRequiredService<HandleSubscriptionNotifications>(),
-            services.GetRequiredService<ILogger<Function>>())
-    {
-    }
-
-    private Function(HandleSubscriptionNotifications handle, ILogger<Function> logger)
-    {
-        _handle = handle;
-        _logger = logger;
-    }
-
-    /// <summary>The Lambda entry point. One method of this name only: the runtime refuses overloaded handlers.</summary>
-    public Task<Stream> HandleAsync(Stream input) => ProcessAsync(input, CancellationToken.None);
+    private readonly HandleSubscriptionNotifications _handle = handle ?? throw new ArgumentNullException(nameof(handle));
+    private readonly ILogger<Function> _logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
     /// <exception cref="SubscriptionDeliveryFailedException">At least one record failed; the others were applied.</exception>
     public async Task<Stream> ProcessAsync(Stream input, CancellationToken cancellationToken)

@@ -25,6 +25,11 @@ public static class RegisterLatency
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args.Contains("--startup"))
+        {
+            return await StartupLatency.RunAsync(Option(args, "--runs", 10), CancellationToken.None);
+        }
+
         var samples = Option(args, "--samples", 100);
         var delayMs = Option(args, "--delay-ms", 50);
         var ledgerDelayMs = Option(args, "--ledger-delay-ms", 5);

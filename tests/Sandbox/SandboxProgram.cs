@@ -41,12 +41,11 @@ public static class SandboxProgram
         await portal.StartAsync(stop.Token);
 
         // Marketplace sends buyers to the Portal's landing and its subscription events to the SubscriptionEvents
-        // function, here run in process as Lambda would run it.
-        await using var subscriptionEvents = new ServiceCollection()
-            .AddLogging(logging => logging.AddJsonConsole(o => o.IncludeScopes = false))
-            .AddSubscriptionEvents(new ConfigurationBuilder().AddInMemoryCollection(environment.PortalConfiguration()).Build())
-            .BuildServiceProvider();
-        var function = new Function(subscriptionEvents);
+        // function, here run in process with the container and validation its Lambda process starts with.
+        await using var subscriptionEvents = SubscriptionEventsServices.Build(
+            new ConfigurationBuilder().AddInMemoryCollection(environment.PortalConfiguration()).Build(),
+            logging => logging.AddJsonConsole(o => o.IncludeScopes = false));
+        var function = subscriptionEvents.GetRequiredService<Function>();
         environment.Marketplace.LandingUrl = new Uri(portalUrl + "/marketplace");
         environment.Marketplace.EventSink = function.ProcessAsync;
 

@@ -38,9 +38,10 @@ public sealed class AwsStandInServer : IAsyncDisposable
     public static async Task<AwsStandInServer> StartAsync(Func<StandInRequest, StandInResponse> respond, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(respond);
-        var server = new AwsStandInServer(respond, FreePort.Next());
-        await server._app.StartAsync(cancellationToken);
-        return server;
+        return await LoopbackServer.StartOnFreePortAsync(
+            endpoint => new AwsStandInServer(respond, endpoint.Port),
+            (server, _, ct) => server._app.StartAsync(ct),
+            cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

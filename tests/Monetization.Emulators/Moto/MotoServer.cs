@@ -25,11 +25,12 @@ public sealed class MotoServer : IAsyncDisposable
 
     public Uri Endpoint { get; }
 
-    public static async Task<MotoServer> StartAsync(MotoServerOptions? options = null, CancellationToken cancellationToken = default)
+    public static Task<MotoServer> StartAsync(MotoServerOptions? options = null, CancellationToken cancellationToken = default) =>
+        LoopbackServer.OnFreePortAsync((port, ct) => StartOnPortAsync(options ?? new MotoServerOptions(), port.ToString(CultureInfo.InvariantCulture), ct), cancellationToken);
+
+    private static async Task<MotoServer> StartOnPortAsync(MotoServerOptions options, string port, CancellationToken cancellationToken)
     {
-        options ??= new MotoServerOptions();
         var executable = FindOnPath("moto_server") ?? throw new InvalidOperationException(InstallHint);
-        var port = FreePort.Next().ToString(CultureInfo.InvariantCulture);
         var startInfo = options.SerializeRequests
             ? new ProcessStartInfo(FindOnPath("python3") ?? throw new InvalidOperationException(InstallHint))
             {
@@ -120,7 +121,10 @@ public sealed class MotoServer : IAsyncDisposable
             cancellationToken.ThrowIfCancellationRequested();
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"moto_server exited with code {_process.ExitCode} before it was ready:\n{Output}");
+                var message = $"moto_server exited with code {_process.ExitCode} before it was ready:\n{Output}";
+                throw Output.Contains("Address already in use", StringComparison.Ordinal)
+                    ? new PortTakenException(message)
+                    : new InvalidOperationException(message);
             }
 
             try

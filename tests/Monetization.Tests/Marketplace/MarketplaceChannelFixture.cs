@@ -43,11 +43,8 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
         _recordedFunction = await RecordedHost.StartAsync(RecordedHost.SubscriptionEvents, Environment, Environment.PortalConfiguration(), cancel);
         _recordedPortal = await RecordedHost.StartAsync(RecordedHost.Portal, Environment, Environment.PortalConfiguration(), cancel);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(_recordedFunction.Configuration).Build();
-        _functionServices = new ServiceCollection()
-            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs))
-            .AddSubscriptionEvents(configuration)
-            .BuildServiceProvider();
-        Function = new Function(_functionServices);
+        _functionServices = SubscriptionEventsServices.Build(configuration, logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));
+        Function = _functionServices.GetRequiredService<Function>();
 
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         _portal = PortalApp.Create([], builder =>

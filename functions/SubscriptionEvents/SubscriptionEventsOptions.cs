@@ -1,0 +1,35 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Monetization.Core.Marketplace;
+
+namespace Monetization.SubscriptionEvents;
+
+/// <summary>The function's own settings, bound from the <c>Monetization</c> section (environment: <c>Monetization__*</c>).</summary>
+public sealed class SubscriptionEventsOptions
+{
+    public const string Section = "Monetization";
+
+    [Required(ErrorMessage = "Monetization:LedgerTableName is required: the DynamoDB ledger table.")]
+    public string LedgerTableName { get; set; } = string.Empty;
+
+    [Required(ErrorMessage = "Monetization:MarketplaceUsagePlanId is required: the usage plan listed on AWS Marketplace.")]
+    public string MarketplaceUsagePlanId { get; set; } = string.Empty;
+
+    /// <summary>Comma-separated product codes we sell; notifications for any other product are acknowledged and ignored.</summary>
+    [Required(ErrorMessage = "Monetization:MarketplaceProductCodes is required: the comma-separated product codes we sell.")]
+    public string MarketplaceProductCodes { get; set; } = string.Empty;
+
+    public IReadOnlyList<string> ProductCodes => MarketplaceOptions.SplitProductCodes(MarketplaceProductCodes);
+}
+
+/// <summary>Checks the options without reflection (generated from the attributes), plus what attributes cannot say.</summary>
+[OptionsValidator]
+public sealed partial class SubscriptionEventsOptionsValidator : IValidateOptions<SubscriptionEventsOptions>;
+
+internal sealed class ProductCodesValidator : IValidateOptions<SubscriptionEventsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SubscriptionEventsOptions options) =>
+        !string.IsNullOrWhiteSpace(options.MarketplaceProductCodes) && options.ProductCodes.Count == 0
+            ? ValidateOptionsResult.Fail("Monetization:MarketplaceProductCodes names no product code: the comma-separated product codes we sell.")
+            : ValidateOptionsResult.Success;
+}

@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Monetization.Emulators;
+using Monetization.Emulators.Lambda;
+
+namespace Monetization.Benchmarks;
+
+/// <summary>
+/// Start-up to first answer of each deployed artifact, started as Lambda starts it, against an empty program published
+/// the same way: SubscriptionEvents (process start to its first invocation response, an SNS subscribe-success applied
+/// against moto) against an empty Runtime API function; the Portal (process start to the first 200 on /healthz)
+/// against an empty ASP.NET Core app. Runs are interleaved so machine noise spreads over all four.
+/// </summary>
+public static class StartupLatency
+{
+    public static async Task<int> RunAsync(int runs, CancellationToken cancellationToken)
+    {
+        Console.WriteLine("publishing the four artifacts with their Makefile targets ...");
+        using var subscriptionEvents = await FunctionArtifact.PublishAsync("SubscriptionEventsFunction", cancellationToken);
+        using var portal = await FunctionArtifact.PublishAsync("PortalFunction", cancellationToken);
+        using var emptyFunction = await FunctionArtifact.PublishAsync("EmptyFunction", cancellationToken);
+        using var emptyWebApp = await FunctionArtifact.PublishAsync("EmptyWebApp", cancellationToken);
+        await using var environment = await OfflineEnvironment.StartAsync(cancellationToken);
+        var secretArn = await OfflineLambda.CreateStripeSecretAsync(environment, cancellationToken);
+
+        var timings = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        void Add(string name, double ms) => (timings.TryGetValue(name, out var list) ? list : timings[name] = []).Add(ms);
+        for (var run = 0; run < runs; run++)
+        {
+            var (first, warm) = await FirstInvocationAsync(subscriptionEvents, "SubscriptionEvents", api => OfflineLambda.FunctionEnvironment(environment, subscriptionEvents, "SubscriptionEvents", api, secretArn), cancellationToken);
+            Add("SubscriptionEvents", first);
+            Add("SubscriptionEventsWarm", warm);
+            Add("EmptyFunction", (await FirstInvocationAsync(emptyFunction, "EmptyFunction", api => BaselineEnvironment(emptyFunction, "EmptyFunction", api), cancellationToken)).First);
+            Add("Portal", await FirstHealthyAsync(portal, api =>
+            {
+                var variables = OfflineLambda.FunctionEnvironment(environment, portal, "Portal", api, secretArn);
+                OfflineLambda.AddPortalEmulators(environment, variables);
+                return variables;
+            }, cancellationToken));
+            Add("EmptyWebApp", await FirstHealthyAsync(emptyWebApp, api =>
+            {
+                var variables = BaselineEnvironment(emptyWebApp, "EmptyWebApp", api);
+                variables["AWS_LWA_PORT"] = "8080";
+                variables["ASPNETCORE_URLS"] = "http://127.0.0.1:8080";
+                return variables;
+            }, cancellationToken));
+        }
+
+        Console.WriteLine($"start-up to first answer, median of {runs} runs (min-max), ReadyToRun linux-x64 as the Makefile publishes:");
+        Print("SubscriptionEvents (start -> first invocation response)", timings["SubscriptionEvents"], timings["EmptyFunction"]);
+        Print("  empty Runtime API function", timings["EmptyFunction"], null);
+        Print("  the same delivery again, warm (moto's share of the work)", timings["SubscriptionEventsWarm"], null);
+        Print("Portal (start -> first 200 on /healthz)", timings["Portal"], timings["EmptyWebApp"]);
+        Print("  empty ASP.NET Core app", timings["EmptyWebApp"], null);
+        return 0;
+    }
+
+    /// <returns>Start to first response, and the duration of a second, warm invocation of the same kind.</returns>
+    private static async Task<(double First, double Warm)> FirstInvocationAsync(FunctionArtifact artifact, string handler, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, CancellationToken cancellationToken)
+    {
+        await using var api = await LambdaRuntimeApi.StartAsync(cancellationToken);
+        var variables = environment(api);
+        var stopwatch = Stopwatch.StartNew();
+        await using var process = OfflineLambda.StartExecutableAssembly(artifact, handler, variables);
+        var result = await api.InvokeAsync(SubscribeSuccess(), TimeSpan.FromSeconds(60), cancellationToken: cancellationToken)
+            .WaitAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
+        var first = stopwatch.Elapsed.TotalMilliseconds;
+        Check(handler, result, process);
+        stopwatch.Restart();
+        var second = await api.InvokeAsync(SubscribeSuccess(), TimeSpan.FromSeconds(60), cancellationToken: cancellationToken)
+            .WaitAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
+        var warm = stopwatch.Elapsed.TotalMilliseconds;
+        Check(handler, second, process);
+        return (first, warm);
+    }
+
+    private static void Check(string handler, LambdaInvocationResult result, LambdaProcess process)
+    {
+        if (result.Error is { } error)
+        {
+            throw new InvalidOperationException($"{handler} failed an invocation: {error.ErrorType} {error.ErrorMessage}\n{process.Output}");
+        }
+    }
+
+    private static async Task<double> FirstHealthyAsync(FunctionArtifact artifact, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, CancellationToken cancellationToken)
+    {
+        await using var api = await LambdaRuntimeApi.StartAsync(cancellationToken);
+        var variables = environment(api);
+        var port = FreePort.Next();
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), Timeout = TimeSpan.FromSeconds(10) };
+        var stopwatch = Stopwatch.StartNew();
+        var (process, _) = OfflineLambda.StartWebApp(artifact, variables, port);
+        await using (process)
+        {
+            await OfflineLambda.WaitForOkAsync(http, process, "/healthz", TimeSpan.FromSeconds(120), cancellationToken);
+            return stopwatch.Elapsed.TotalMilliseconds;
+        }
+    }
+
+    private static Dictionary<string, string> BaselineEnvironment(FunctionArtifact artifact, string handler, LambdaRuntimeApi api) =>
+        LambdaProcess.LambdaVariables(artifact.TaskRoot, handler, api.HostAndPort, handler, OfflineEnvironment.Region, (OfflineEnvironment.LocalCredentials.AccessKey, OfflineEnvironment.LocalCredentials.SecretKey, OfflineLambda.SessionToken));
+
+    /// <summary>A Marketplace SNS delivery granting a fresh buyer: real work for SubscriptionEvents, ignored by the empty function.</summary>
+    private static string SubscribeSuccess()
+    {
+        var message = JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["action"] = "subscribe-success",
+            ["customer-identifier"] = "cust" + Guid.NewGuid().ToString("N")[..12],
+            ["product-code"] = OfflineEnvironment.MarketplaceProductCode,
+            ["offer-identifier"] = "offer-abcdefghijklm",
+            ["isFreeTrialTermPresent"] = "false",
+        });
+        var topic = $"arn:aws:sns:us-east-1:287250355862:aws-mp-subscription-notification-{OfflineEnvironment.MarketplaceProductCode}";
+        var record = new Dictionary<string, object>
+        {
+            ["EventSource"] = "aws:sns",
+            ["EventVersion"] = "1.0",
+            ["EventSubscriptionArn"] = topic + ":7d8a1f4e-0c1b-4a52-9a57-3f1f0c6c1b2a",
+            ["Sns"] = new Dictionary<string, string>
+            {
+                ["Type"] = "Notification",
+                ["MessageId"] = Guid.NewGuid().ToString(),
+                ["TopicArn"] = topic,
+                ["Message"] = message,
+                ["Timestamp"] = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+            },
+        };
+        return JsonSerializer.Serialize(new Dictionary<string, object> { ["Records"] = new[] { record } });
+    }
+
+    private static void Print(string name, List<double> timings, List<double>? baseline)
+    {
+        timings.Sort();
+        var median = Median(timings);
+        var line = $"{name,-58} {median,7:0} ms ({timings[0]:0}-{timings[^1]:0})";
+        if (baseline is not null)
+        {
+            var baselineMedian = Median([.. baseline.Order()]);
+            line += $"  = empty + {median - baselineMedian:0} ms ({median / baselineMedian:0.0}x)";
+        }
+
+        Console.WriteLine(line);
+    }
+
+    private static double Median(List<double> sorted) =>
+        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+}

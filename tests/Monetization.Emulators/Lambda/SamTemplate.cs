@@ -1,0 +1,82 @@
+using YamlDotNet.RepresentationModel;
+
+namespace Monetization.Emulators.Lambda;
+
+/// <summary>
+/// What template.yaml gives a function's environment: the Globals' variables, then the function's own. A
+/// <c>!Ref</c> is resolved from the values the caller names (the resources and parameters the test created); one it
+/// does not name fails loudly, so a variable added to the template shows up here instead of being silently missed.
+/// </summary>
+public static class SamTemplate
+{
+    public static IReadOnlyDictionary<string, string> EnvironmentOf(string templatePath, string logicalId, IReadOnlyDictionary<string, string> references)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(templatePath);
+        ArgumentException.ThrowIfNullOrWhiteSpace(logicalId);
+        ArgumentNullException.ThrowIfNull(references);
+        var yaml = new YamlStream();
+        using (var reader = new StreamReader(templatePath))
+        {
+            yaml.Load(reader);
+        }
+
+        var root = (YamlMappingNode)yaml.Documents[0].RootNode;
+        var variables = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var scope in new[]
+                 {
+                     Path(root, "Globals", "Function", "Environment", "Variables"),
+                     Path(root, "Resources", logicalId, "Properties", "Environment", "Variables"),
+                 })
+        {
+            if (scope is not YamlMappingNode mapping)
+            {
+                continue;
+            }
+
+            foreach (var (name, value) in mapping.Children)
+            {
+                variables[((YamlScalarNode)name).Value!] = Resolve(logicalId, ((YamlScalarNode)name).Value!, value, references);
+            }
+        }
+
+        if (Path(root, "Resources", logicalId) is null)
+        {
+            throw new InvalidOperationException($"{logicalId} is not a resource of {templatePath}.");
+        }
+
+        return variables;
+    }
+
+    private static string Resolve(string logicalId, string name, YamlNode value, IReadOnlyDictionary<string, string> references)
+    {
+        if (value is not YamlScalarNode scalar)
+        {
+            throw new InvalidOperationException($"{logicalId}'s {name} is not a plain value or a !Ref.");
+        }
+
+        if (scalar.Tag.IsEmpty || scalar.Tag.Value is "tag:yaml.org,2002:str")
+        {
+            return scalar.Value ?? string.Empty;
+        }
+
+        if (scalar.Tag.Value == "!Ref")
+        {
+            return references.TryGetValue(scalar.Value!, out var resolved)
+                ? resolved
+                : throw new InvalidOperationException($"{logicalId}'s {name} is !Ref {scalar.Value}, which the caller did not resolve.");
+        }
+
+        throw new InvalidOperationException($"{logicalId}'s {name} uses {scalar.Tag.Value}, which is not resolved here.");
+    }
+
+    private static YamlNode? Path(YamlMappingNode root, params string[] keys)
+    {
+        YamlNode? node = root;
+        foreach (var key in keys)
+        {
+            node = node is YamlMappingNode mapping && mapping.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
+        }
+
+        return node;
+    }
+}

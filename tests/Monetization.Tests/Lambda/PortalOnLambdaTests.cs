@@ -1,0 +1,50 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Monetization.Emulators;
+using Monetization.Emulators.Lambda;
+
+namespace Monetization.Tests.Lambda;
+
+/// <summary>
+/// The published Portal artifact started as the Lambda Web Adapter starts it (<c>exec "$LAMBDA_TASK_ROOT/$_HANDLER"</c>
+/// from the task root, with the template's AWS_LWA_* and ASPNETCORE_URLS), as an unprivileged user with a read-only
+/// task root, its Stripe keys read from Secrets Manager (moto).
+/// </summary>
+[Collection(LambdaCollection.Name)]
+public sealed class PortalOnLambdaTests(LambdaFixture lambda)
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private async Task<(LambdaProcess Process, Uri Url, LambdaRuntimeApi Api)> StartAsync()
+    {
+        var api = await LambdaRuntimeApi.StartAsync(Cancel);
+        var environment = lambda.FunctionEnvironment(lambda.Portal, "Portal", api);
+        OfflineLambda.AddPortalEmulators(lambda.Environment, environment);
+        var (process, url) = OfflineLambda.StartWebApp(lambda.Portal, environment, FreePort.Next());
+        return (process, url, api);
+    }
+
+    [Fact]
+    public async Task ThePortalBecomesReadyOnTheAdaptersReadinessPathAndRegistersASubscriber()
+    {
+        var (process, url, api) = await StartAsync();
+        await using var _ = api;
+        await using var __ = process;
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
+        var readinessPath = SamTemplate.EnvironmentOf(Repository.TemplatePath, "PortalFunction", lambda.TemplateReferences())["AWS_LWA_READINESS_CHECK_PATH"];
+        await OfflineLambda.WaitForOkAsync(http, process, readinessPath, TimeSpan.FromSeconds(60), Cancel);
+        var email = $"lambda-{Guid.NewGuid():N}@example.com";
+
+        using var response = await http.PostAsJsonAsync("/register", new { email, firstname = "Ada", lastname = "Lovelace" }, Cancel);
+
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync(Cancel)}\n{process.Output}");
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var keyId = body.GetProperty("apiKeyId").GetString()!;
+        Assert.Contains(keyId, await lambda.Environment.UsagePlanKeyIdsAsync(lambda.Environment.StripeUsagePlanId, Cancel));
+        var key = Assert.Single(await lambda.Environment.ApiKeysAsync(Cancel), k => k.Id == keyId);
+        Assert.True(key.Enabled);
+        Assert.Equal(key.Value, body.GetProperty("apiKey").GetString());
+        Assert.DoesNotContain(lambda.Environment.Stripe.SecretKey, process.Output, StringComparison.Ordinal);
+    }
+}
