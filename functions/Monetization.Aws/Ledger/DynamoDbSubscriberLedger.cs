@@ -32,8 +32,9 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
     public async Task<Subscriber?> GetAsync(string subscriberId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(subscriberId);
-        var response = await _dynamoDb.GetItemAsync(
-            new GetItemRequest { TableName = _tableName, Key = SubscriberItem.Key(subscriberId), ConsistentRead = true },
+        var response = await DynamoDbFaults.CallAsync(
+            "GetItem",
+            ct => _dynamoDb.GetItemAsync(new GetItemRequest { TableName = _tableName, Key = SubscriberItem.Key(subscriberId), ConsistentRead = true }, ct),
             cancellationToken);
         return response.Item is { Count: > 0 } item ? SubscriberItem.FromItem(item) : null;
     }
@@ -99,7 +100,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
             // A lone put is half the cost of a one-item transaction and just as conditional.
             try
             {
-                await _dynamoDb.PutItemAsync(
+                await DynamoDbFaults.CallAsync("PutItem", ct => _dynamoDb.PutItemAsync(
                     new PutItemRequest
                     {
                         TableName = _tableName,
@@ -107,7 +108,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
                         ConditionExpression = subscriberPut.ConditionExpression,
                         ExpressionAttributeValues = subscriberPut.ExpressionAttributeValues,
                     },
-                    cancellationToken);
+                    ct), cancellationToken);
                 return true;
             }
             catch (ConditionalCheckFailedException)
@@ -118,8 +119,9 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
 
         try
         {
-            await _dynamoDb.TransactWriteItemsAsync(
-                new TransactWriteItemsRequest { TransactItems = [new TransactWriteItem { Put = subscriberPut }, .. pointerPuts] },
+            await DynamoDbFaults.CallAsync(
+                "TransactWriteItems",
+                ct => _dynamoDb.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = [new TransactWriteItem { Put = subscriberPut }, .. pointerPuts] }, ct),
                 cancellationToken);
             return true;
         }
@@ -134,7 +136,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
 
     private async Task<string?> FollowPointerAsync(string pk, CancellationToken cancellationToken)
     {
-        var response = await _dynamoDb.GetItemAsync(
+        var response = await DynamoDbFaults.CallAsync("GetItem", ct => _dynamoDb.GetItemAsync(
             new GetItemRequest
             {
                 TableName = _tableName,
@@ -142,7 +144,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
                 ConsistentRead = true,
                 ProjectionExpression = SubscriberItem.SubscriberId,
             },
-            cancellationToken);
+            ct), cancellationToken);
         return response.Item is { Count: > 0 } item && item.TryGetValue(SubscriberItem.SubscriberId, out var id) ? id.S : null;
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
 using Monetization.Aws.Secrets;
+using Monetization.Core;
 using Microsoft.AspNetCore.DataProtection;
 using Monetization.Core.Registration;
 using Monetization.Portal.Marketplace;
@@ -121,9 +122,15 @@ public static class PortalApp
         // reports every missing setting by name, not to building the pipeline.
         var options = new Lazy<PortalOptions>(() => app.Services.GetRequiredService<IOptions<PortalOptions>>().Value);
         app.UseForwardedHeaders();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
         app.UseSecurityHeaders();
+        app.UseFailurePages();
+        app.UseStatusCodePages(context =>
+        {
+            var status = context.HttpContext.Response.StatusCode;
+            var title = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
+            return ErrorResponses.WriteAsync(context.HttpContext, status, title, StatusDetail(status));
+        });
+        app.UseCallBudget(options);
         app.Use(async (context, next) =>
         {
             // One limit whatever the server: Kestrel locally, the Lambda adapter in AWS, the test host in tests.
@@ -137,7 +144,7 @@ public static class PortalApp
                 // The body stays unread, so the server drops the connection afterwards; saying so keeps the client
                 // from sending its next request on a connection that is about to close.
                 context.Response.Headers.Connection = "close";
-                await TypedResults.Problem("The request body is too large.", statusCode: StatusCodes.Status413PayloadTooLarge).ExecuteAsync(context);
+                await ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request too large", "The request body is too large.");
                 return;
             }
 
@@ -145,6 +152,35 @@ public static class PortalApp
         });
         app.UseRateLimiter();
         app.UseAntiforgery();
+    }
+
+    private static string StatusDetail(int status) => status switch
+    {
+        StatusCodes.Status404NotFound => "There is no page at this address.",
+        StatusCodes.Status405MethodNotAllowed => "This address does not answer that kind of request.",
+        _ => "The request could not be completed.",
+    };
+
+    /// <summary>
+    /// Every request's outside calls share <see cref="PortalOptions.RequestBudgetSeconds"/>, and the clean-up after a
+    /// failure gets <see cref="PortalOptions.CleanupReserveSeconds"/> more; the request's token is cancelled at the end
+    /// of both, so the function answers before its own timeout stops it.
+    /// </summary>
+    private static void UseCallBudget(this WebApplication app, Lazy<PortalOptions> options)
+    {
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        app.Use(async (context, next) =>
+        {
+            var budget = TimeSpan.FromSeconds(options.Value.RequestBudgetSeconds);
+            var reserve = TimeSpan.FromSeconds(options.Value.CleanupReserveSeconds);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            stop.CancelAfter(budget + reserve);
+            context.RequestAborted = stop.Token;
+            using (CallBudget.Begin(time, budget, reserve))
+            {
+                await next(context);
+            }
+        });
     }
 
     private static string ClientAddress(HttpContext context) =>

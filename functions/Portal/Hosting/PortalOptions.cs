@@ -17,6 +17,17 @@ public sealed class PortalOptions
     [Range(1, 100_000, ErrorMessage = "Monetization:RegisterPermitsPerMinute must be between 1 and 100000.")]
     public int RegisterPermitsPerMinute { get; set; } = 10;
 
+    /// <summary>
+    /// How long one request's outside calls may take together, retries included; with the clean-up reserve it must
+    /// stay below the function's timeout, or the clean-up that withdraws access after a failure may never run.
+    /// </summary>
+    [Range(1, 900, ErrorMessage = "Monetization:RequestBudgetSeconds must be between 1 and 900.")]
+    public int RequestBudgetSeconds { get; set; } = 18;
+
+    /// <summary>Time kept after the budget for withdrawing access when the request failed.</summary>
+    [Range(1, 300, ErrorMessage = "Monetization:CleanupReserveSeconds must be between 1 and 300.")]
+    public int CleanupReserveSeconds { get; set; } = 10;
+
     /// <summary>Largest request body accepted, in bytes.</summary>
     [Range(1024, 1_048_576, ErrorMessage = "Monetization:MaxRequestBodyBytes must be between 1024 and 1048576.")]
     public int MaxRequestBodyBytes { get; set; } = 16 * 1024;

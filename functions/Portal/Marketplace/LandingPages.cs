@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Core;
 using Monetization.Portal.Pages;
 
@@ -10,7 +11,7 @@ public static class LandingPages
         "Please go back to AWS Marketplace, open <strong>Your software subscriptions</strong>, choose this product and " +
         "select <strong>Set up your account</strong> to be sent here again.";
 
-    public static IResult Key(Secret apiKey, bool active)
+    public static ContentHttpResult Key(Secret apiKey, bool active)
     {
         ArgumentNullException.ThrowIfNull(apiKey);
         var status = active
@@ -28,43 +29,27 @@ public static class LandingPages
             """);
     }
 
-    public static IResult MissingToken() => Html.Page("Subscribe through AWS Marketplace", $"""
+    public static ContentHttpResult MissingToken() => Html.Page("Subscribe through AWS Marketplace", $"""
         <h1>Subscribe through AWS Marketplace</h1>
         <p class="error" role="alert">This page is where AWS Marketplace sends you after you subscribe, and it did not receive your registration.</p>
         <p>{ReturnToMarketplace}</p>
         """, StatusCodes.Status400BadRequest);
 
-    public static IResult InvalidToken() => Html.Page("We could not confirm your subscription", $"""
+    public static ContentHttpResult InvalidToken() => Html.Page("We could not confirm your subscription", $"""
         <h1>We could not confirm your subscription</h1>
         <p class="error" role="alert">AWS Marketplace did not recognise the registration this page received.</p>
         <p>{ReturnToMarketplace}</p>
         """, StatusCodes.Status400BadRequest);
 
-    public static IResult ExpiredToken() => Html.Page("Your registration link has expired", $"""
+    public static ContentHttpResult ExpiredToken() => Html.Page("Your registration link has expired", $"""
         <h1>Your registration link has expired</h1>
         <p class="error" role="alert">The registration AWS Marketplace sent with you is only valid for a short time, and it has run out.</p>
         <p>{ReturnToMarketplace}</p>
         """, StatusCodes.Status400BadRequest);
 
-    public static IResult UnknownProduct() => Html.Page("Not a product sold here", """
+    public static ContentHttpResult UnknownProduct() => Html.Page("Not a product sold here", """
         <h1>Not a product sold here</h1>
         <p class="error" role="alert">The AWS Marketplace subscription you arrived with is for a product this site does not sell, so no key was created.</p>
         <p>Check that you subscribed to the right listing on AWS Marketplace, or contact the seller.</p>
         """, StatusCodes.Status400BadRequest);
-
-    public static IResult Unavailable() => new RetryLater(Html.Page("Please try again in a moment", $"""
-        <h1>Please try again in a moment</h1>
-        <p class="error" role="alert">A service we depend on did not answer, so your key could not be prepared yet. Your subscription is not affected.</p>
-        <p>{ReturnToMarketplace}</p>
-        """, StatusCodes.Status503ServiceUnavailable));
-
-    /// <summary>Adds <c>Retry-After</c> so clients know the failure is temporary.</summary>
-    private sealed class RetryLater(IResult inner) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = "30";
-            return inner.ExecuteAsync(httpContext);
-        }
-    }
 }

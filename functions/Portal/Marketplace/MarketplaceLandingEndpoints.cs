@@ -1,5 +1,4 @@
-using Amazon.Runtime;
-using Monetization.Aws.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Core;
 using Monetization.Core.Marketplace;
 
@@ -13,7 +12,7 @@ namespace Monetization.Portal.Marketplace;
 /// The token is read, resolved and dropped: every answer is rendered in place (never a redirect that could carry it)
 /// and nothing logged here names it; <see cref="Secret"/> keeps it out of the flow's logs and exceptions.
 /// </remarks>
-public static partial class MarketplaceLandingEndpoints
+public static class MarketplaceLandingEndpoints
 {
     public const string TokenField = "x-amzn-marketplace-token";
 
@@ -28,7 +27,7 @@ public static partial class MarketplaceLandingEndpoints
         return app;
     }
 
-    private static async Task<IResult> LandFromFormAsync(HttpContext context, MarketplaceLanding landing, ILoggerFactory loggers, CancellationToken cancellationToken)
+    private static async Task<ContentHttpResult> LandFromFormAsync(HttpContext context, MarketplaceLanding landing, CancellationToken cancellationToken)
     {
         if (!context.Request.HasFormContentType)
         {
@@ -36,13 +35,13 @@ public static partial class MarketplaceLandingEndpoints
         }
 
         var form = await context.Request.ReadFormAsync(cancellationToken);
-        return await LandAsync(form[TokenField].ToString(), landing, loggers, cancellationToken);
+        return await LandAsync(form[TokenField].ToString(), landing, cancellationToken);
     }
 
-    private static Task<IResult> LandFromQueryAsync(HttpContext context, MarketplaceLanding landing, ILoggerFactory loggers, CancellationToken cancellationToken) =>
-        LandAsync(context.Request.Query[TokenField].ToString(), landing, loggers, cancellationToken);
+    private static Task<ContentHttpResult> LandFromQueryAsync(HttpContext context, MarketplaceLanding landing, CancellationToken cancellationToken) =>
+        LandAsync(context.Request.Query[TokenField].ToString(), landing, cancellationToken);
 
-    private static async Task<IResult> LandAsync(string token, MarketplaceLanding landing, ILoggerFactory loggers, CancellationToken cancellationToken)
+    private static async Task<ContentHttpResult> LandAsync(string token, MarketplaceLanding landing, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(token))
         {
@@ -54,17 +53,8 @@ public static partial class MarketplaceLandingEndpoints
             return LandingPages.InvalidToken();
         }
 
-        LandingOutcome outcome;
-        try
-        {
-            outcome = await landing.ExecuteAsync(new Secret(token.Trim()), cancellationToken);
-        }
-        catch (Exception e) when (IsTransient(e, cancellationToken))
-        {
-            // The clients have already retried; the buyer can come back from Marketplace with a fresh token.
-            LogUnavailable(loggers.CreateLogger(typeof(MarketplaceLandingEndpoints)), e);
-            return LandingPages.Unavailable();
-        }
+        // A dependency that does not answer propagates to the one failure answer (Hosting.Failures): a 503 page.
+        var outcome = await landing.ExecuteAsync(new Secret(token.Trim()), cancellationToken);
 
         return outcome switch
         {
@@ -72,20 +62,8 @@ public static partial class MarketplaceLandingEndpoints
             LandingOutcome.Pending pending => LandingPages.Key(pending.ApiKey, active: false),
             LandingOutcome.UnknownProduct => LandingPages.UnknownProduct(),
             LandingOutcome.ExpiredToken => LandingPages.ExpiredToken(),
-            _ => LandingPages.InvalidToken(),
+            LandingOutcome.InvalidToken => LandingPages.InvalidToken(),
+            _ => throw new System.Diagnostics.UnreachableException($"The landing has no page for {outcome.GetType().Name}."),
         };
     }
-
-    private static bool IsTransient(Exception e, CancellationToken cancellationToken) => e switch
-    {
-        AwsServiceException aws => aws.Kind is AwsErrorKind.Throttled or AwsErrorKind.ServiceUnavailable,
-        AmazonServiceException dynamo => dynamo.Retryable is not null || (int)dynamo.StatusCode >= 500,
-        HttpRequestException => true,
-        // An HttpClient timeout, not the buyer going away.
-        OperationCanceledException => !cancellationToken.IsCancellationRequested,
-        _ => false,
-    };
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace landing could not be completed: a service did not answer")]
-    private static partial void LogUnavailable(ILogger logger, Exception exception);
 }

@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Monetization.Portal.Pages;
 
@@ -10,7 +11,7 @@ public static class Html
 {
     public static string Encode(string? value) => HtmlEncoder.Default.Encode(value ?? string.Empty);
 
-    public static IResult Page(string title, string body, int statusCode = StatusCodes.Status200OK) =>
+    public static ContentHttpResult Page(string title, string body, int statusCode = StatusCodes.Status200OK) =>
         TypedResults.Content(Layout(title, body), "text/html; charset=utf-8", statusCode: statusCode);
 
     public static string Layout(string title, string body) => $$"""

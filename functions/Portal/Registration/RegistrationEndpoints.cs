@@ -29,7 +29,8 @@ public static class RegistrationEndpoints
         return app;
     }
 
-    private static async Task<IResult> RegisterAsync(HttpContext context, IAntiforgery antiforgery, RegisterSubscriber flow, CancellationToken cancellationToken)
+    private static async Task<Results<Created<RegisteredResponse>, ValidationProblem, ProblemHttpResult, ContentHttpResult>> RegisterAsync(
+        HttpContext context, IAntiforgery antiforgery, RegisterSubscriber flow, CancellationToken cancellationToken)
     {
         var request = context.Request;
         if (request.HasJsonContentType())
@@ -41,11 +42,18 @@ public static class RegistrationEndpoints
             }
             catch (System.Text.Json.JsonException)
             {
-                return TypedResults.Problem("The request body is not valid JSON.", statusCode: StatusCodes.Status400BadRequest);
+                return TypedResults.Problem("The request body is not valid JSON with string fields email, firstname and lastname.", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var outcome = await RunAsync(flow, new RegistrationRequest(body?.Email, body?.FirstName, body?.LastName), cancellationToken);
-            return JsonResult(outcome);
+            var outcome = await flow.RegisterAsync(new RegistrationRequest(body?.Email, body?.FirstName, body?.LastName), cancellationToken);
+            return outcome switch
+            {
+                RegistrationOutcome.Registered r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal())),
+                RegistrationOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors, "Some fields need attention."),
+                RegistrationOutcome.AlreadyRegistered => TypedResults.Problem(Messages.AlreadyRegistered, statusCode: StatusCodes.Status409Conflict, title: "Already registered"),
+                RegistrationOutcome.InProgress => TypedResults.Problem(Messages.InProgress, statusCode: StatusCodes.Status409Conflict, title: "Registration in progress"),
+                _ => throw Unlisted(outcome),
+            };
         }
 
         if (request.HasFormContentType)
@@ -57,59 +65,28 @@ public static class RegistrationEndpoints
 
             var fields = await request.ReadFormAsync(cancellationToken);
             var form = new RegistrationForm(fields["email"], fields["firstname"], fields["lastname"]);
-            var outcome = await RunAsync(flow, new RegistrationRequest(form.Email, form.FirstName, form.LastName), cancellationToken);
-            return FormResult(context, antiforgery, form, outcome);
+            var outcome = await flow.RegisterAsync(new RegistrationRequest(form.Email, form.FirstName, form.LastName), cancellationToken);
+            return outcome switch
+            {
+                RegistrationOutcome.Registered r => SignupPage.Registered(r.ApiKeyId, r.ApiKeyValue.Reveal()),
+                RegistrationOutcome.Invalid invalid => SignupPage.Render(context, antiforgery, form, invalid.Errors, "Some fields need attention.", StatusCodes.Status400BadRequest),
+                RegistrationOutcome.AlreadyRegistered => SignupPage.Render(context, antiforgery, form, message: Messages.AlreadyRegistered, statusCode: StatusCodes.Status409Conflict),
+                RegistrationOutcome.InProgress => SignupPage.Render(context, antiforgery, form, message: Messages.InProgress, statusCode: StatusCodes.Status409Conflict),
+                _ => throw Unlisted(outcome),
+            };
         }
 
         return TypedResults.Problem("Send the registration as JSON or as an HTML form post.", statusCode: StatusCodes.Status415UnsupportedMediaType);
     }
 
-    /// <summary>A dependency failure is reported as its own outcome so both renderings can explain it.</summary>
-    private static async Task<RegistrationOutcome?> RunAsync(RegisterSubscriber flow, RegistrationRequest request, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await flow.RegisterAsync(request, cancellationToken);
-        }
-        catch (RegistrationFailedException)
-        {
-            return null;
-        }
-    }
-
-    private static IResult JsonResult(RegistrationOutcome? outcome) => outcome switch
-    {
-        RegistrationOutcome.Registered r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal())),
-        RegistrationOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors, "Some fields need attention."),
-        RegistrationOutcome.AlreadyRegistered => TypedResults.Problem(Messages.AlreadyRegistered, statusCode: StatusCodes.Status409Conflict, title: "Already registered"),
-        RegistrationOutcome.InProgress => TypedResults.Problem(Messages.InProgress, statusCode: StatusCodes.Status409Conflict, title: "Registration in progress"),
-        _ => new RetryLater(TypedResults.Problem(Messages.Unavailable, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Please try again")),
-    };
-
-    private static IResult FormResult(HttpContext context, IAntiforgery antiforgery, RegistrationForm form, RegistrationOutcome? outcome) => outcome switch
-    {
-        RegistrationOutcome.Registered r => SignupPage.Registered(r.ApiKeyId, r.ApiKeyValue.Reveal()),
-        RegistrationOutcome.Invalid invalid => SignupPage.Render(context, antiforgery, form, invalid.Errors, "Some fields need attention.", StatusCodes.Status400BadRequest),
-        RegistrationOutcome.AlreadyRegistered => SignupPage.Render(context, antiforgery, form, message: Messages.AlreadyRegistered, statusCode: StatusCodes.Status409Conflict),
-        RegistrationOutcome.InProgress => SignupPage.Render(context, antiforgery, form, message: Messages.InProgress, statusCode: StatusCodes.Status409Conflict),
-        _ => new RetryLater(SignupPage.Render(context, antiforgery, form, message: Messages.Unavailable, statusCode: StatusCodes.Status503ServiceUnavailable)),
-    };
+    /// <summary>A new outcome fails loudly until it gets its own answer here; it never falls into another's.</summary>
+    private static System.Diagnostics.UnreachableException Unlisted(RegistrationOutcome outcome) =>
+        new($"Registration has no answer for {outcome.GetType().Name}.");
 
     private static class Messages
     {
         public const string AlreadyRegistered = "This e-mail address is already registered. For security the existing key is never shown again; contact support if you lost it.";
         public const string InProgress = "A registration for this e-mail address is being processed. Wait a minute, then try again.";
-        public const string Unavailable = "We could not finish your registration because a service we depend on did not answer. Nothing was charged and no key is active; please try again in a moment.";
-    }
-
-    /// <summary>Adds <c>Retry-After</c> so clients know the failure is temporary.</summary>
-    private sealed class RetryLater(IResult inner) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = "5";
-            return inner.ExecuteAsync(httpContext);
-        }
     }
 }
 

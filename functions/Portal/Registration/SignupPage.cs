@@ -1,11 +1,12 @@
 using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Portal.Pages;
 
 namespace Monetization.Portal.Registration;
 
 public static class SignupPage
 {
-    public static IResult Render(HttpContext context, IAntiforgery antiforgery, RegistrationForm? form = null, IReadOnlyDictionary<string, string[]>? errors = null, string? message = null, int statusCode = StatusCodes.Status200OK)
+    public static ContentHttpResult Render(HttpContext context, IAntiforgery antiforgery, RegistrationForm? form = null, IReadOnlyDictionary<string, string[]>? errors = null, string? message = null, int statusCode = StatusCodes.Status200OK)
     {
         var tokens = antiforgery.GetAndStoreTokens(context);
         return Html.Page("Sign up", $"""
@@ -23,7 +24,7 @@ public static class SignupPage
             """, statusCode);
     }
 
-    public static IResult Registered(string apiKeyId, string apiKeyValue) => Html.Page("Your API key", $"""
+    public static ContentHttpResult Registered(string apiKeyId, string apiKeyValue) => Html.Page("Your API key", $"""
         <h1>You're signed up</h1>
         {Html.KeyBlock(apiKeyValue)}
         <p>Send it in the <code>x-api-key</code> header of every request. Key id: <code>{Html.Encode(apiKeyId)}</code>.</p>
