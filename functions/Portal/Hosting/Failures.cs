@@ -39,6 +39,9 @@ public static partial class Failures
     {
         _ when FindUnavailable(exception) is not null => StatusCodes.Status503ServiceUnavailable,
         BadHttpRequestException bad => bad.StatusCode,
+
+        // A body the form or JSON reader could not decode, wherever an endpoint read it.
+        InvalidDataException or Microsoft.AspNetCore.Antiforgery.AntiforgeryValidationException => StatusCodes.Status400BadRequest,
         _ => StatusCodes.Status500InternalServerError,
     };
 

@@ -1,13 +1,17 @@
+using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
 using Monetization.Aws.Secrets;
 using Monetization.Core;
-using Microsoft.AspNetCore.DataProtection;
+using Monetization.Core.Idempotency;
 using Monetization.Core.Registration;
 using Monetization.Portal.Marketplace;
 using Monetization.Portal.Pages;
@@ -19,9 +23,12 @@ namespace Monetization.Portal.Hosting;
 /// <summary>Builds the Portal. Program.cs, the offline sandbox and the tests all start it through here.</summary>
 public static class PortalApp
 {
+    public const string IdempotencySection = "Monetization:Idempotency";
+
     public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+        builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -46,20 +53,34 @@ public static class PortalApp
 
     /// <summary>
     /// In AWS the Stripe keys live in Secrets Manager (<c>Stripe:SecretArn</c>, a JSON secret with <c>SecretKey</c> and
-    /// <c>WebhookSecret</c>), never in the template or the function's environment.
+    /// <c>WebhookSecret</c>), never in the template or the function's environment. A configuration source, so it is
+    /// read while configuration is built, from the settings bound so far.
     /// </summary>
     private static void AddStripeSecrets(ConfigurationManager configuration)
     {
-        if (configuration["Stripe:SecretArn"] is { Length: > 0 } secretArn)
+        var stripe = configuration.GetSection(StripeSettings.Section).Get<StripeSettings>();
+        if (stripe?.SecretArn is { Length: > 0 } secretArn)
         {
             var aws = configuration.GetSection(AwsSettings.Section).Get<AwsSettings>() ?? new AwsSettings();
-            configuration.AddSecretsManagerJson(secretArn, "Stripe", new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
+            configuration.AddSecretsManagerJson(secretArn, StripeSettings.Section, new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
         }
     }
 
     private static void AddPortalServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StripeSettings>().BindConfiguration(StripeSettings.Section);
+        services.AddOptions<IdempotencyOptions>()
+            .BindConfiguration(IdempotencySection)
+            .Validate(o => o.InProgressTimeout > TimeSpan.Zero, $"{IdempotencySection}:InProgressTimeout must be positive.")
+            .Validate(o => o.RecordTtl > o.InProgressTimeout, $"{IdempotencySection}:RecordTtl must be longer than InProgressTimeout.")
+            .Validate<IOptions<PortalOptions>>(
+                (o, portal) => o.InProgressTimeout > portal.Value.RequestLifetime,
+                $"{IdempotencySection}:InProgressTimeout must be longer than Monetization:RequestBudgetSeconds plus CleanupReserveSeconds: a claim that outlives its request could be taken over while it still runs.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdempotencyOptions>>().Value);
+
+        // Endpoints are the one thing the clients need before options exist: they are resolved once per process.
         var aws = configuration.GetSection(AwsSettings.Section).Get<AwsSettings>() ?? new AwsSettings();
 
         // In AWS the Lambda Web Adapter is the only peer, on loopback; the client's address arrives in X-Forwarded-For.
@@ -79,19 +100,19 @@ public static class PortalApp
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.AddPolicy(RegistrationEndpoints.RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
-                ClientAddress(context),
-                _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = context.RequestServices.GetRequiredService<IOptions<PortalOptions>>().Value.RegisterPermitsPerMinute,
-                    Window = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                }));
+            o.AddPolicy(RegistrationEndpoints.RateLimitPolicy, context => PerClientPerMinute(context, p => p.RegisterPermitsPerMinute));
+            o.AddPolicy(MarketplaceLandingEndpoints.RateLimitPolicy, context => PerClientPerMinute(context, p => p.MarketplacePermitsPerMinute));
             o.OnRejected = (context, cancellationToken) =>
             {
-                context.HttpContext.Response.Headers.RetryAfter = "60";
-                return new ValueTask(TypedResults.Problem("Too many registrations from your address. Try again in a minute.", statusCode: StatusCodes.Status429TooManyRequests)
-                    .ExecuteAsync(context.HttpContext));
+                // The limiter knows when this address's window reopens; a client told so waits no longer than needed.
+                var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
+                var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                return new ValueTask(ErrorResponses.WriteAsync(
+                    context.HttpContext,
+                    StatusCodes.Status429TooManyRequests,
+                    "Too many requests",
+                    $"Too many requests from your address. Try again in {seconds} seconds."));
             };
         });
 
@@ -101,20 +122,28 @@ public static class PortalApp
             o.ServiceUrl = aws.ApiGatewayServiceUrl ?? aws.ServiceUrl ?? o.ServiceUrl;
         });
         services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName, aws.ServiceUrl, aws.Region);
-        services.AddStripeBilling(o =>
+        services.AddStripeBilling(_ => { });
+        services.AddOptions<StripeOptions>().Configure<IOptions<StripeSettings>>((o, bound) =>
         {
-            var stripe = configuration.GetSection("Stripe");
-            o.SecretKey = stripe["SecretKey"] is { Length: > 0 } key ? new Monetization.Core.Secret(key) : null;
-            o.PriceId = stripe["PriceId"] ?? string.Empty;
-            o.MeterEventName = stripe["MeterEventName"] ?? string.Empty;
-            if (stripe["ApiBase"] is { Length: > 0 } apiBase)
-            {
-                o.ApiBase = new Uri(apiBase);
-            }
+            var stripe = bound.Value;
+            o.SecretKey = stripe.SecretKey is { Length: > 0 } key ? new Monetization.Core.Secret(key) : null;
+            o.PriceId = stripe.PriceId;
+            o.MeterEventName = stripe.MeterEventName;
+            o.ApiBase = stripe.ApiBase ?? o.ApiBase;
         });
         services.AddSingleton(sp => new RegistrationOptions { StripeUsagePlanId = sp.GetRequiredService<IOptions<PortalOptions>>().Value.StripeUsagePlanId });
         services.AddTransient<RegisterSubscriber>();
     }
+
+    private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, Func<PortalOptions, int> permits) =>
+        RateLimitPartition.GetFixedWindowLimiter(
+            ClientAddress(context),
+            _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = permits(context.RequestServices.GetRequiredService<IOptions<PortalOptions>>().Value),
+                Window = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
+            });
 
     private static void UsePortalPipeline(this WebApplication app)
     {
@@ -127,8 +156,7 @@ public static class PortalApp
         app.UseStatusCodePages(context =>
         {
             var status = context.HttpContext.Response.StatusCode;
-            var title = Microsoft.AspNetCore.WebUtilities.ReasonPhrases.GetReasonPhrase(status);
-            return ErrorResponses.WriteAsync(context.HttpContext, status, title, StatusDetail(status));
+            return ErrorResponses.WriteAsync(context.HttpContext, status, ReasonPhrases.GetReasonPhrase(status), StatusDetail(status));
         });
         app.UseCallBudget(options);
         app.Use(async (context, next) =>

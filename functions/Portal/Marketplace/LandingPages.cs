@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Core;
+using Monetization.Portal.Hosting;
 using Monetization.Portal.Pages;
 
 namespace Monetization.Portal.Marketplace;
@@ -11,9 +12,10 @@ public static class LandingPages
         "Please go back to AWS Marketplace, open <strong>Your software subscriptions</strong>, choose this product and " +
         "select <strong>Set up your account</strong> to be sent here again.";
 
-    public static ContentHttpResult Key(Secret apiKey, bool active)
+    public static ContentHttpResult Key(Secret apiKey, bool active, PortalOptions options)
     {
         ArgumentNullException.ThrowIfNull(apiKey);
+        ArgumentNullException.ThrowIfNull(options);
         var status = active
             ? "<p class=\"status active\">Status: <strong>active</strong>. Your subscription is confirmed and the key works now.</p>"
             : "<p class=\"status pending\">Status: <strong>waiting for AWS Marketplace to confirm your subscription</strong>. " +
@@ -21,11 +23,10 @@ public static class LandingPages
         return Html.Page("Your API key", $"""
             <h1>Thank you for subscribing through AWS Marketplace</h1>
             {status}
-            {Html.KeyBlock(apiKey.Reveal(), "You will see the same key whenever you come here from AWS Marketplace. Keep it secret.")}
-            <h2>Calling the API</h2>
-            <p>Send the key in the <code>x-api-key</code> header of every request, for example:</p>
-            <pre><code>curl -H "x-api-key: YOUR_API_KEY" https://YOUR_API_URL/...</code></pre>
+            {Html.KeyBlock(apiKey.Reveal(), null, "You will see the same key whenever you come here from AWS Marketplace. Keep it secret.")}
+            {Html.CallExample(options.ApiBase(), apiKey.Reveal())}
             <p>Usage is billed to your AWS account through AWS Marketplace.</p>
+            {Html.Support(options.SupportContact)}
             """);
     }
 
@@ -47,9 +48,10 @@ public static class LandingPages
         <p>{ReturnToMarketplace}</p>
         """, StatusCodes.Status400BadRequest);
 
-    public static ContentHttpResult UnknownProduct() => Html.Page("Not a product sold here", """
+    public static ContentHttpResult UnknownProduct(PortalOptions options) => Html.Page("Not a product sold here", $"""
         <h1>Not a product sold here</h1>
         <p class="error" role="alert">The AWS Marketplace subscription you arrived with is for a product this site does not sell, so no key was created.</p>
-        <p>Check that you subscribed to the right listing on AWS Marketplace, or contact the seller.</p>
+        <p>Check that you subscribed to the right listing on AWS Marketplace.</p>
+        {Html.Support(options?.SupportContact, "If it is the right one, contact the seller at {0}.")}
         """, StatusCodes.Status400BadRequest);
 }
