@@ -17,7 +17,16 @@ public static partial class Failures
     public const int RetryAfterSeconds = 5;
 
     public static IApplicationBuilder UseFailurePages(this IApplicationBuilder app) =>
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = HandleAsync, StatusCodeSelector = StatusFor });
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = HandleAsync,
+            StatusCodeSelector = StatusFor,
+
+            // The sender's mistakes need no stack trace, and an outage is logged below as one line; a 500 is a bug
+            // and keeps the middleware's error with its stack trace.
+            SuppressDiagnosticsCallback = context => StatusFor(context.Exception) < StatusCodes.Status500InternalServerError
+                || FindUnavailable(context.Exception) is not null,
+        });
 
     public static DependencyUnavailableException? FindUnavailable(Exception? exception)
     {
@@ -52,7 +61,7 @@ public static partial class Failures
         if (status == StatusCodes.Status503ServiceUnavailable)
         {
             var unavailable = FindUnavailable(error)!;
-            LogUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Failures)), unavailable.Dependency, unavailable.Operation);
+            LogUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Failures)), unavailable, unavailable.Dependency, unavailable.Operation);
             context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return ErrorResponses.WriteAsync(
                 context,
@@ -70,5 +79,5 @@ public static partial class Failures
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Answered 503: {Dependency} did not answer {Operation} usably")]
-    private static partial void LogUnavailable(ILogger logger, string dependency, string operation);
+    private static partial void LogUnavailable(ILogger logger, Exception exception, string dependency, string operation);
 }

@@ -1,13 +1,9 @@
 using System.Net;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monetization.Core.Marketplace;
 using Monetization.Emulators;
-using Monetization.Portal.Hosting;
 
 namespace Monetization.Tests.Portal;
 
@@ -17,27 +13,23 @@ namespace Monetization.Tests.Portal;
 /// </summary>
 public sealed class PortalResponseTests : IAsyncLifetime
 {
-    private WebApplication _portal = null!;
+    private PortalFactory _portal = null!;
 
     private HttpClient _http = null!;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync()
+    public ValueTask InitializeAsync()
     {
-        var url = $"http://127.0.0.1:{FreePort.Next()}";
         var settings = PortalFactory.Offline();
         settings["Monetization:RegisterPermitsPerMinute"] = "2";
         settings["Monetization:MarketplacePermitsPerMinute"] = "2";
         settings["Monetization:MaxRequestBodyBytes"] = "2048";
-        _portal = PortalApp.Create([], builder =>
-        {
-            builder.Configuration.AddInMemoryCollection(settings);
-            builder.WebHost.UseUrls(url);
-            builder.Services.Replace(ServiceDescriptor.Singleton<IMarketplaceMetering>(new BrokenMetering()));
-        });
-        await _portal.StartAsync(Ct);
-        _http = new HttpClient { BaseAddress = new Uri(url) };
+        _portal = new PortalFactory(settings, services => services.Replace(ServiceDescriptor.Singleton<IMarketplaceMetering>(new BrokenMetering())));
+        _portal.UseKestrel(FreePort.Next());
+        _portal.StartServer();
+        _http = _portal.CreateClient();
+        return ValueTask.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()
