@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
+using Monetization.Core;
 using Monetization.Stripe.Operations;
 using Monetization.Stripe.Wire;
 using Polly.Timeout;
@@ -10,7 +11,9 @@ namespace Monetization.Stripe;
 
 /// <summary>
 /// A small typed Stripe client. Every call goes through <see cref="SendAsync{TResponse}"/>; retries and per-attempt
-/// timeouts live in <see cref="StripeRetryHandler"/> underneath the <see cref="HttpClient"/>.
+/// timeouts live in <see cref="StripeRetryHandler"/> underneath the <see cref="HttpClient"/>. Stripe not answering
+/// usably after them (unreachable, timed out, rate limited, 5xx) is a <see cref="DependencyUnavailableException"/>
+/// around the <see cref="StripeException"/>; Stripe refusing the request is the <see cref="StripeException"/> itself.
 /// </summary>
 public sealed class StripeClient
 {
@@ -45,6 +48,7 @@ public sealed class StripeClient
         }
 
         using var request = BuildRequest(operation, idempotencyKey);
+        var operationName = $"{operation.Method} {operation.Path}";
         HttpResponseMessage response;
         try
         {
@@ -52,11 +56,11 @@ public sealed class StripeClient
         }
         catch (HttpRequestException e)
         {
-            throw new StripeException($"Could not reach Stripe for {operation.Method} {operation.Path}: {e.Message}", e);
+            throw Unavailable(operationName, new StripeException($"Could not reach Stripe for {operationName}: {e.Message}", e));
         }
-        catch (TimeoutRejectedException e)
+        catch (Exception e) when (e is TimeoutRejectedException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
-            throw new StripeException($"Stripe did not answer {operation.Method} {operation.Path} in time.", e);
+            throw Unavailable(operationName, new StripeException($"Stripe did not answer {operationName} in time.", e));
         }
 
         using (response)
@@ -65,7 +69,8 @@ public sealed class StripeClient
             var body = await response.Content.ReadAsStringAsync(cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
-                throw ToException(response, body, requestId);
+                var refusal = ToException(response, body, requestId);
+                throw IsUnavailable(response) ? Unavailable(operationName, refusal) : refusal;
             }
 
             try
@@ -137,6 +142,16 @@ public sealed class StripeClient
 
         return request;
     }
+
+    /// <summary>
+    /// Rate limited or failing after the retries, unless Stripe said another try would not help (a stored result, say):
+    /// that is Stripe's final word on the request, not an outage.
+    /// </summary>
+    private static bool IsUnavailable(HttpResponseMessage response) =>
+        ((int)response.StatusCode >= 500 || response.StatusCode == System.Net.HttpStatusCode.TooManyRequests)
+        && !(response.Headers.TryGetValues("Stripe-Should-Retry", out var advice) && string.Equals(advice.FirstOrDefault(), "false", StringComparison.OrdinalIgnoreCase));
+
+    private static DependencyUnavailableException Unavailable(string operation, StripeException cause) => new("stripe", operation, cause);
 
     private static StripeException ToException(HttpResponseMessage response, string body, string? requestId)
     {

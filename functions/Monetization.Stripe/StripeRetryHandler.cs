@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Monetization.Core;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -26,9 +27,12 @@ public sealed partial class StripeRetryHandler : DelegatingHandler
         ArgumentNullException.ThrowIfNull(timeProvider);
         var settings = options.Value;
         _logger = logger ?? (ILogger)NullLogger.Instance;
-        var timeout = new TimeoutStrategyOptions { Timeout = settings.AttemptTimeout };
+        // Each attempt, and all attempts with the waits between them, end with the request's budget.
+        var attemptTimeout = settings.AttemptTimeout;
+        var timeout = new TimeoutStrategyOptions { TimeoutGenerator = _ => ValueTask.FromResult(CallBudget.Limit(attemptTimeout)) };
+        var total = new TimeoutStrategyOptions { TimeoutGenerator = static _ => ValueTask.FromResult(CallBudget.Limit(Timeout.InfiniteTimeSpan)) };
         _single = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider }.AddTimeout(timeout).Build();
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider };
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider }.AddTimeout(total);
         if (settings.MaxRetries > 0)
         {
             builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>

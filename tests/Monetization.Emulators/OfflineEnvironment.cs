@@ -58,6 +58,9 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     public string RestApiId { get; private set; } = string.Empty;
 
+    /// <summary>The sold API's stage as moto invokes it, standing in for its execute-api URL.</summary>
+    public Uri ApiBaseUrl => new(Moto.Endpoint, $"restapis/{RestApiId}/{ApiStage}/_user_request_");
+
     public string StripeUsagePlanId { get; private set; } = string.Empty;
 
     public string MarketplaceUsagePlanId { get; private set; } = string.Empty;
@@ -115,6 +118,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Monetization:StripeUsagePlanId"] = StripeUsagePlanId,
         ["Monetization:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
         ["Monetization:MarketplaceProductCodes"] = MarketplaceProductCode,
+        ["Monetization:ApiBaseUrl"] = ApiBaseUrl.ToString(),
         ["Aws:MarketplaceMeteringServiceUrl"] = Marketplace.Endpoint.ToString(),
         ["Stripe:ApiBase"] = Stripe.Endpoint.ToString(),
         ["Stripe:SecretKey"] = Stripe.SecretKey,

@@ -3,7 +3,11 @@ using Monetization.Core;
 
 namespace Monetization.Aws.Http;
 
-/// <summary>The one place typed clients send through: builds the URL, sends, and turns refusals into <see cref="AwsServiceException"/>.</summary>
+/// <summary>
+/// The one place typed clients send through: builds the URL, sends, and reports what came back in the project's one
+/// failure policy. A service that did not answer usably after the retries (throttled, 5xx, timed out, unreachable) is
+/// a <see cref="DependencyUnavailableException"/>; a refusal of the request itself is an <see cref="AwsServiceException"/>.
+/// </summary>
 internal static class AwsCall
 {
     /// <summary>Path segments must already be escaped with <see cref="Segment"/>; query values are escaped here.</summary>
@@ -37,7 +41,16 @@ internal static class AwsCall
     public static async Task<HttpResponseMessage> SendAsync(
         HttpClient http, HttpRequestMessage request, string service, string operation, IReadOnlyList<Secret>? secrets, CancellationToken cancellationToken)
     {
-        var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken);
+        }
+        catch (Exception e) when (IsUnanswered(e, cancellationToken))
+        {
+            throw new DependencyUnavailableException(service, operation, e);
+        }
+
         if (response.IsSuccessStatusCode)
         {
             return response;
@@ -45,7 +58,18 @@ internal static class AwsCall
 
         using (response)
         {
-            throw await AwsErrors.ToExceptionAsync(response, service, operation, secrets, cancellationToken);
+            var refusal = await AwsErrors.ToExceptionAsync(response, service, operation, secrets, cancellationToken);
+            throw refusal.IsRetryable ? new DependencyUnavailableException(service, operation, refusal) : refusal;
         }
     }
+
+    /// <summary>No answer at all: the network failed, or an attempt or the request's time budget ran out. The caller
+    /// giving up is not the service's fault and stays a cancellation.</summary>
+    private static bool IsUnanswered(Exception e, CancellationToken cancellationToken) => e switch
+    {
+        HttpRequestException => true,
+        Polly.Timeout.TimeoutRejectedException => true,
+        OperationCanceledException => !cancellationToken.IsCancellationRequested,
+        _ => false,
+    };
 }

@@ -1,13 +1,16 @@
 using System.Net;
 using Polly;
+using Monetization.Core;
 using Polly.Retry;
+using Polly.Timeout;
 
 namespace Monetization.Aws.Http;
 
 /// <summary>
 /// Retries throttling (429 and throttling error codes, which JSON 1.1 services send as 400) and 5xx answers with
 /// jittered exponential backoff. Every other 4xx is the caller's mistake or an expected outcome and goes back at once.
-/// Sits outside <see cref="AwsSigningHandler"/> so each attempt is signed again.
+/// Sits outside <see cref="AwsSigningHandler"/> so each attempt is signed again. The attempts and the waits between
+/// them end with the request's <see cref="CallBudget"/>, so a retry never runs into the time the clean-up needs.
 /// </summary>
 public sealed class AwsRetryHandler : DelegatingHandler
 {
@@ -17,7 +20,8 @@ public sealed class AwsRetryHandler : DelegatingHandler
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
+            .AddTimeout(new TimeoutStrategyOptions { TimeoutGenerator = static _ => ValueTask.FromResult(CallBudget.Limit(Timeout.InfiniteTimeSpan)) });
         if (options.MaxRetries > 0)
         {
             builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>

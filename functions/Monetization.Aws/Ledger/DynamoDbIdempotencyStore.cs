@@ -51,7 +51,7 @@ public sealed class DynamoDbIdempotencyStore : IIdempotencyStore
         {
             try
             {
-                await _dynamoDb.PutItemAsync(request, cancellationToken);
+                await DynamoDbFaults.CallAsync("PutItem", ct => _dynamoDb.PutItemAsync(request, ct), cancellationToken);
                 return null;
             }
             catch (ConditionalCheckFailedException failure)
@@ -63,8 +63,9 @@ public sealed class DynamoDbIdempotencyStore : IIdempotencyStore
             }
 
             // Only an endpoint that ignores ReturnValuesOnConditionCheckFailure gets here.
-            var read = await _dynamoDb.GetItemAsync(
-                new GetItemRequest { TableName = _tableName, Key = IdempotencyItem.Key(claim.Key), ConsistentRead = true },
+            var read = await DynamoDbFaults.CallAsync(
+                "GetItem",
+                ct => _dynamoDb.GetItemAsync(new GetItemRequest { TableName = _tableName, Key = IdempotencyItem.Key(claim.Key), ConsistentRead = true }, ct),
                 cancellationToken);
             if (read.Item is { Count: > 0 } item)
             {
@@ -83,7 +84,7 @@ public sealed class DynamoDbIdempotencyStore : IIdempotencyStore
         ArgumentNullException.ThrowIfNull(result);
         try
         {
-            await _dynamoDb.UpdateItemAsync(
+            await DynamoDbFaults.CallAsync("UpdateItem", ct => _dynamoDb.UpdateItemAsync(
                 new UpdateItemRequest
                 {
                     TableName = _tableName,
@@ -100,7 +101,7 @@ public sealed class DynamoDbIdempotencyStore : IIdempotencyStore
                         [":hash"] = new AttributeValue { S = payloadHash },
                     },
                 },
-                cancellationToken);
+                ct), cancellationToken);
         }
         catch (ConditionalCheckFailedException)
         {
@@ -114,7 +115,7 @@ public sealed class DynamoDbIdempotencyStore : IIdempotencyStore
         ArgumentException.ThrowIfNullOrEmpty(payloadHash);
         try
         {
-            await _dynamoDb.DeleteItemAsync(
+            await DynamoDbFaults.CallAsync("DeleteItem", ct => _dynamoDb.DeleteItemAsync(
                 new DeleteItemRequest
                 {
                     TableName = _tableName,
@@ -127,7 +128,7 @@ public sealed class DynamoDbIdempotencyStore : IIdempotencyStore
                         [":hash"] = new AttributeValue { S = payloadHash },
                     },
                 },
-                cancellationToken);
+                ct), cancellationToken);
         }
         catch (ConditionalCheckFailedException)
         {

@@ -29,8 +29,9 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
     public async Task<Subscriber?> GetAsync(string subscriberId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(subscriberId);
-        var response = await _dynamoDb.GetItemAsync(
-            new GetItemRequest { TableName = _tableName, Key = SubscriberItem.Key(subscriberId), ConsistentRead = true },
+        var response = await DynamoDbFaults.CallAsync(
+            "GetItem",
+            ct => _dynamoDb.GetItemAsync(new GetItemRequest { TableName = _tableName, Key = SubscriberItem.Key(subscriberId), ConsistentRead = true }, ct),
             cancellationToken);
         return response.Item is { Count: > 0 } item ? SubscriberItem.FromItem(item) : null;
     }
@@ -67,7 +68,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
     public async Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(alias);
-        var response = await _dynamoDb.GetItemAsync(
+        var response = await DynamoDbFaults.CallAsync("GetItem", ct => _dynamoDb.GetItemAsync(
             new GetItemRequest
             {
                 TableName = _tableName,
@@ -75,7 +76,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
                 ConsistentRead = true,
                 ProjectionExpression = SubscriberItem.SubscriberId,
             },
-            cancellationToken);
+            ct), cancellationToken);
         return SubscriberItem.PointerTarget(response.Item);
     }
 
@@ -85,7 +86,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
         ArgumentException.ThrowIfNullOrEmpty(subscriberId);
         try
         {
-            await _dynamoDb.PutItemAsync(
+            await DynamoDbFaults.CallAsync("PutItem", ct => _dynamoDb.PutItemAsync(
                 new PutItemRequest
                 {
                     TableName = _tableName,
@@ -94,7 +95,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
                     ExpressionAttributeValues = new() { [":id"] = SubscriberItem.Text(subscriberId) },
                     ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
                 },
-                cancellationToken);
+                ct), cancellationToken);
             return subscriberId;
         }
         catch (ConditionalCheckFailedException failure)
@@ -110,7 +111,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
     {
         try
         {
-            await _dynamoDb.PutItemAsync(request, cancellationToken);
+            await DynamoDbFaults.CallAsync("PutItem", ct => _dynamoDb.PutItemAsync(request, ct), cancellationToken);
             return true;
         }
         catch (ConditionalCheckFailedException)

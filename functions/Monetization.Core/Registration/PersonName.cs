@@ -2,9 +2,14 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Monetization.Core.Registration;
 
-/// <summary>A first or last name: 1-100 characters once trimmed, no control characters.</summary>
+/// <summary>A first or last name: 1-100 characters (Unicode code points) once trimmed, no control characters.</summary>
 public sealed record PersonName
 {
+    /// <summary>
+    /// Counted in code points, so a name in a script outside the Basic Multilingual Plane is not cut to half. The
+    /// signup form's <c>maxlength</c> is the same number; browsers count UTF-16 units there, which is never more
+    /// lenient than this.
+    /// </summary>
     public const int MaxLength = 100;
 
     private PersonName(string value) => Value = value;
@@ -21,7 +26,7 @@ public sealed record PersonName
             return false;
         }
 
-        if (value.Length > MaxLength)
+        if (value.EnumerateRunes().Count() > MaxLength)
         {
             error = $"Your {field} can have at most {MaxLength} characters.";
             return false;

@@ -1,12 +1,17 @@
+using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
 using Monetization.Aws.Secrets;
-using Microsoft.AspNetCore.DataProtection;
+using Monetization.Core;
+using Monetization.Core.Idempotency;
 using Monetization.Core.Registration;
 using Monetization.Portal.Marketplace;
 using Monetization.Portal.Pages;
@@ -18,9 +23,12 @@ namespace Monetization.Portal.Hosting;
 /// <summary>Builds the Portal. Program.cs, the offline sandbox and the tests all start it through here.</summary>
 public static class PortalApp
 {
+    public const string IdempotencySection = "Monetization:Idempotency";
+
     public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
+        builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -45,21 +53,35 @@ public static class PortalApp
 
     /// <summary>
     /// In AWS the Stripe keys live in Secrets Manager (<c>Stripe:SecretArn</c>, a JSON secret with <c>SecretKey</c> and
-    /// <c>WebhookSecret</c>), never in the template or the function's environment.
+    /// <c>WebhookSecret</c>), never in the template or the function's environment. A configuration source, so it is
+    /// read while configuration is built, from the settings bound so far.
     /// </summary>
     private static void AddStripeSecrets(ConfigurationManager configuration)
     {
-        if (configuration["Stripe:SecretArn"] is { Length: > 0 } secretArn)
+        var stripe = configuration.GetSection(StripeSettings.Section).Get<StripeSettings>();
+        if (stripe?.SecretArn is { Length: > 0 } secretArn)
         {
-            var aws = configuration.GetSection(AwsSettings.Section).Get<AwsSettings>() ?? new AwsSettings();
-            configuration.AddSecretsManagerJson(secretArn, "Stripe", new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
+            var aws = AwsSettings.From(configuration);
+            configuration.AddSecretsManagerJson(secretArn, StripeSettings.Section, new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
         }
     }
 
     private static void AddPortalServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        var aws = configuration.GetSection(AwsSettings.Section).Get<AwsSettings>() ?? new AwsSettings();
+        services.AddOptions<StripeSettings>().BindConfiguration(StripeSettings.Section);
+        services.AddOptions<IdempotencyOptions>()
+            .BindConfiguration(IdempotencySection)
+            .Validate(o => o.InProgressTimeout > TimeSpan.Zero, $"{IdempotencySection}:InProgressTimeout must be positive.")
+            .Validate(o => o.RecordTtl > o.InProgressTimeout, $"{IdempotencySection}:RecordTtl must be longer than InProgressTimeout.")
+            .Validate<IOptions<PortalOptions>>(
+                (o, portal) => o.InProgressTimeout > portal.Value.RequestLifetime,
+                $"{IdempotencySection}:InProgressTimeout must be longer than Monetization:RequestBudgetSeconds plus CleanupReserveSeconds: a claim that outlives its request could be taken over while it still runs.")
+            .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdempotencyOptions>>().Value);
+
+        // Endpoints are the one thing the clients need before options exist: they are resolved once per process.
+        var aws = AwsSettings.From(configuration);
 
         // In AWS the Lambda Web Adapter is the only peer, on loopback; the client's address arrives in X-Forwarded-For.
         services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
@@ -78,42 +100,46 @@ public static class PortalApp
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.AddPolicy(RegistrationEndpoints.RateLimitPolicy, context => RateLimitPartition.GetFixedWindowLimiter(
-                ClientAddress(context),
-                _ => new FixedWindowRateLimiterOptions
-                {
-                    PermitLimit = context.RequestServices.GetRequiredService<IOptions<PortalOptions>>().Value.RegisterPermitsPerMinute,
-                    Window = TimeSpan.FromMinutes(1),
-                    QueueLimit = 0,
-                }));
+            o.AddPolicy(RegistrationEndpoints.RateLimitPolicy, context => PerClientPerMinute(context, p => p.RegisterPermitsPerMinute));
+            o.AddPolicy(MarketplaceLandingEndpoints.RateLimitPolicy, context => PerClientPerMinute(context, p => p.MarketplacePermitsPerMinute));
             o.OnRejected = (context, cancellationToken) =>
             {
-                context.HttpContext.Response.Headers.RetryAfter = "60";
-                return new ValueTask(TypedResults.Problem("Too many registrations from your address. Try again in a minute.", statusCode: StatusCodes.Status429TooManyRequests)
-                    .ExecuteAsync(context.HttpContext));
+                // The limiter knows when this address's window reopens; a client told so waits no longer than needed.
+                var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
+                var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+                context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                return new ValueTask(ErrorResponses.WriteAsync(
+                    context.HttpContext,
+                    StatusCodes.Status429TooManyRequests,
+                    "Too many requests",
+                    $"Too many requests from your address. Try again in {seconds} seconds."));
             };
         });
 
-        services.AddAwsApiGateway(o =>
-        {
-            o.Region = aws.Region ?? o.Region;
-            o.ServiceUrl = aws.ApiGatewayServiceUrl ?? aws.ServiceUrl ?? o.ServiceUrl;
-        });
+        services.AddAwsApiGateway(o => aws.ApplyTo(AwsService.ApiGateway, o));
         services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName, aws.ServiceUrl, aws.Region);
-        services.AddStripeBilling(o =>
+        services.AddStripeBilling(_ => { });
+        services.AddOptions<StripeOptions>().Configure<IOptions<StripeSettings>>((o, bound) =>
         {
-            var stripe = configuration.GetSection("Stripe");
-            o.SecretKey = stripe["SecretKey"] is { Length: > 0 } key ? new Monetization.Core.Secret(key) : null;
-            o.PriceId = stripe["PriceId"] ?? string.Empty;
-            o.MeterEventName = stripe["MeterEventName"] ?? string.Empty;
-            if (stripe["ApiBase"] is { Length: > 0 } apiBase)
-            {
-                o.ApiBase = new Uri(apiBase);
-            }
+            var stripe = bound.Value;
+            o.SecretKey = stripe.SecretKey is { Length: > 0 } key ? new Monetization.Core.Secret(key) : null;
+            o.PriceId = stripe.PriceId;
+            o.MeterEventName = stripe.MeterEventName;
+            o.ApiBase = stripe.ApiBase ?? o.ApiBase;
         });
         services.AddSingleton(sp => new RegistrationOptions { StripeUsagePlanId = sp.GetRequiredService<IOptions<PortalOptions>>().Value.StripeUsagePlanId });
         services.AddTransient<RegisterSubscriber>();
     }
+
+    private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, Func<PortalOptions, int> permits) =>
+        RateLimitPartition.GetFixedWindowLimiter(
+            ClientAddress(context),
+            _ => new FixedWindowRateLimiterOptions
+            {
+                PermitLimit = permits(context.RequestServices.GetRequiredService<IOptions<PortalOptions>>().Value),
+                Window = TimeSpan.FromMinutes(1),
+                QueueLimit = 0,
+            });
 
     private static void UsePortalPipeline(this WebApplication app)
     {
@@ -121,9 +147,14 @@ public static class PortalApp
         // reports every missing setting by name, not to building the pipeline.
         var options = new Lazy<PortalOptions>(() => app.Services.GetRequiredService<IOptions<PortalOptions>>().Value);
         app.UseForwardedHeaders();
-        app.UseExceptionHandler();
-        app.UseStatusCodePages();
         app.UseSecurityHeaders();
+        app.UseFailurePages();
+        app.UseStatusCodePages(context =>
+        {
+            var status = context.HttpContext.Response.StatusCode;
+            return ErrorResponses.WriteAsync(context.HttpContext, status, ReasonPhrases.GetReasonPhrase(status), StatusDetail(status));
+        });
+        app.UseCallBudget(options);
         app.Use(async (context, next) =>
         {
             // One limit whatever the server: Kestrel locally, the Lambda adapter in AWS, the test host in tests.
@@ -137,7 +168,7 @@ public static class PortalApp
                 // The body stays unread, so the server drops the connection afterwards; saying so keeps the client
                 // from sending its next request on a connection that is about to close.
                 context.Response.Headers.Connection = "close";
-                await TypedResults.Problem("The request body is too large.", statusCode: StatusCodes.Status413PayloadTooLarge).ExecuteAsync(context);
+                await ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request too large", "The request body is too large.");
                 return;
             }
 
@@ -145,6 +176,35 @@ public static class PortalApp
         });
         app.UseRateLimiter();
         app.UseAntiforgery();
+    }
+
+    private static string StatusDetail(int status) => status switch
+    {
+        StatusCodes.Status404NotFound => "There is no page at this address.",
+        StatusCodes.Status405MethodNotAllowed => "This address does not answer that kind of request.",
+        _ => "The request could not be completed.",
+    };
+
+    /// <summary>
+    /// Every request's outside calls share <see cref="PortalOptions.RequestBudgetSeconds"/>, and the clean-up after a
+    /// failure gets <see cref="PortalOptions.CleanupReserveSeconds"/> more; the request's token is cancelled at the end
+    /// of both, so the function answers before its own timeout stops it.
+    /// </summary>
+    private static void UseCallBudget(this WebApplication app, Lazy<PortalOptions> options)
+    {
+        var time = app.Services.GetRequiredService<TimeProvider>();
+        app.Use(async (context, next) =>
+        {
+            var budget = TimeSpan.FromSeconds(options.Value.RequestBudgetSeconds);
+            var reserve = TimeSpan.FromSeconds(options.Value.CleanupReserveSeconds);
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            stop.CancelAfter(budget + reserve);
+            context.RequestAborted = stop.Token;
+            using (CallBudget.Begin(time, budget, reserve))
+            {
+                await next(context);
+            }
+        });
     }
 
     private static string ClientAddress(HttpContext context) =>

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace Monetization.Portal.Hosting;
 
 /// <summary>The Portal's own settings, bound from the <c>Monetization</c> section (environment: <c>Monetization__*</c>).</summary>
-public sealed class PortalOptions
+public sealed class PortalOptions : IValidatableObject
 {
     public const string Section = "Monetization";
 
@@ -13,25 +13,75 @@ public sealed class PortalOptions
     [Required(ErrorMessage = "Monetization:StripeUsagePlanId is required: the usage plan Stripe subscribers' keys join.")]
     public string StripeUsagePlanId { get; set; } = string.Empty;
 
+    /// <summary>The monetized API's base URL (its stage's invoke URL); the pages show subscribers how to call it.</summary>
+    [Required(ErrorMessage = "Monetization:ApiBaseUrl is required: the base URL of the API being sold, e.g. https://abc123defg.execute-api.us-east-1.amazonaws.com/prod.")]
+    public string ApiBaseUrl { get; set; } = string.Empty;
+
+    /// <summary>Where subscribers get help: <c>mailto:…</c> or an http(s) URL. Unset: the pages name no contact.</summary>
+    public string? SupportContact { get; set; }
+
     /// <summary>Registrations accepted per client address per minute.</summary>
     [Range(1, 100_000, ErrorMessage = "Monetization:RegisterPermitsPerMinute must be between 1 and 100000.")]
     public int RegisterPermitsPerMinute { get; set; } = 10;
 
+    /// <summary>Marketplace landings accepted per client address per minute; each one costs a ResolveCustomer call.</summary>
+    [Range(1, 100_000, ErrorMessage = "Monetization:MarketplacePermitsPerMinute must be between 1 and 100000.")]
+    public int MarketplacePermitsPerMinute { get; set; } = 20;
+
+    /// <summary>
+    /// How long one request's outside calls may take together, retries included; with the clean-up reserve it must
+    /// stay below the function's timeout, or the clean-up that withdraws access after a failure may never run.
+    /// </summary>
+    [Range(1, 900, ErrorMessage = "Monetization:RequestBudgetSeconds must be between 1 and 900.")]
+    public int RequestBudgetSeconds { get; set; } = 18;
+
+    /// <summary>Time kept after the budget for withdrawing access when the request failed.</summary>
+    [Range(1, 300, ErrorMessage = "Monetization:CleanupReserveSeconds must be between 1 and 300.")]
+    public int CleanupReserveSeconds { get; set; } = 10;
+
     /// <summary>Largest request body accepted, in bytes.</summary>
     [Range(1024, 1_048_576, ErrorMessage = "Monetization:MaxRequestBodyBytes must be between 1024 and 1048576.")]
     public int MaxRequestBodyBytes { get; set; } = 16 * 1024;
+
+    /// <summary>How long one request may run in all: the budget and the clean-up reserve.</summary>
+    public TimeSpan RequestLifetime => TimeSpan.FromSeconds(RequestBudgetSeconds + CleanupReserveSeconds);
+
+    /// <summary>The validated <see cref="ApiBaseUrl"/>.</summary>
+    public Uri ApiBase() => new(ApiBaseUrl.TrimEnd('/'), UriKind.Absolute);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.IsNullOrEmpty(ApiBaseUrl) && !IsWebUrl(ApiBaseUrl))
+        {
+            yield return new ValidationResult("Monetization:ApiBaseUrl must be an absolute https:// or http:// URL.", [nameof(ApiBaseUrl)]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(SupportContact) && !IsWebUrl(SupportContact) && !IsMailto(SupportContact))
+        {
+            yield return new ValidationResult("Monetization:SupportContact must be mailto:address or an absolute https:// or http:// URL.", [nameof(SupportContact)]);
+        }
+    }
+
+    private static bool IsWebUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp) && uri.Host.Length > 0;
+
+    private static bool IsMailto(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeMailto && value.Contains('@', StringComparison.Ordinal);
 }
 
-/// <summary>Where AWS is reached, bound from the <c>Aws</c> section; everything unset follows the SDK's standard settings.</summary>
-public sealed class AwsSettings
+
+/// <summary>The Stripe settings, bound from the <c>Stripe</c> section (in AWS the keys come from <see cref="SecretArn"/>).</summary>
+public sealed class StripeSettings
 {
-    public const string Section = "Aws";
+    public const string Section = "Stripe";
 
-    public string? Region { get; set; }
+    public string? SecretArn { get; set; }
 
-    /// <summary>One endpoint for every AWS service (an emulator); <c>AWS_ENDPOINT_URL</c> does the same from the environment.</summary>
-    public Uri? ServiceUrl { get; set; }
+    public string? SecretKey { get; set; }
 
-    /// <summary>API Gateway's endpoint alone (like <c>AWS_ENDPOINT_URL_API_GATEWAY</c>); wins over <see cref="ServiceUrl"/>.</summary>
-    public Uri? ApiGatewayServiceUrl { get; set; }
+    public string PriceId { get; set; } = string.Empty;
+
+    public string MeterEventName { get; set; } = string.Empty;
+
+    public Uri? ApiBase { get; set; }
 }

@@ -1,4 +1,6 @@
+using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Core;
+using Monetization.Portal.Hosting;
 using Monetization.Portal.Pages;
 
 namespace Monetization.Portal.Marketplace;
@@ -10,9 +12,10 @@ public static class LandingPages
         "Please go back to AWS Marketplace, open <strong>Your software subscriptions</strong>, choose this product and " +
         "select <strong>Set up your account</strong> to be sent here again.";
 
-    public static IResult Key(Secret apiKey, bool active)
+    public static ContentHttpResult Key(Secret apiKey, bool active, PortalOptions options)
     {
         ArgumentNullException.ThrowIfNull(apiKey);
+        ArgumentNullException.ThrowIfNull(options);
         var status = active
             ? "<p class=\"status active\">Status: <strong>active</strong>. Your subscription is confirmed and the key works now.</p>"
             : "<p class=\"status pending\">Status: <strong>waiting for AWS Marketplace to confirm your subscription</strong>. " +
@@ -20,51 +23,43 @@ public static class LandingPages
         return Html.Page("Your API key", $"""
             <h1>Thank you for subscribing through AWS Marketplace</h1>
             {status}
-            {Html.KeyBlock(apiKey.Reveal(), "You will see the same key whenever you come here from AWS Marketplace. Keep it secret.")}
-            <h2>Calling the API</h2>
-            <p>Send the key in the <code>x-api-key</code> header of every request, for example:</p>
-            <pre><code>curl -H "x-api-key: YOUR_API_KEY" https://YOUR_API_URL/...</code></pre>
+            {Html.KeyBlock(apiKey.Reveal(), null, "You will see the same key whenever you come here from AWS Marketplace. Keep it secret.")}
+            {Html.CallExample(options.ApiBase(), apiKey.Reveal())}
             <p>Usage is billed to your AWS account through AWS Marketplace.</p>
+            {Html.Support(options.SupportContact)}
             """);
     }
 
-    public static IResult MissingToken() => Html.Page("Subscribe through AWS Marketplace", $"""
+    public static ContentHttpResult MissingToken() => Html.Page("Subscribe through AWS Marketplace", $"""
         <h1>Subscribe through AWS Marketplace</h1>
         <p class="error" role="alert">This page is where AWS Marketplace sends you after you subscribe, and it did not receive your registration.</p>
         <p>{ReturnToMarketplace}</p>
         """, StatusCodes.Status400BadRequest);
 
-    public static IResult InvalidToken() => Html.Page("We could not confirm your subscription", $"""
+    public static ContentHttpResult InvalidToken() => Html.Page("We could not confirm your subscription", $"""
         <h1>We could not confirm your subscription</h1>
         <p class="error" role="alert">AWS Marketplace did not recognise the registration this page received.</p>
         <p>{ReturnToMarketplace}</p>
         """, StatusCodes.Status400BadRequest);
 
-    public static IResult ExpiredToken() => Html.Page("Your registration link has expired", $"""
+    public static ContentHttpResult ExpiredToken() => Html.Page("Your registration link has expired", $"""
         <h1>Your registration link has expired</h1>
         <p class="error" role="alert">The registration AWS Marketplace sent with you is only valid for a short time, and it has run out.</p>
         <p>{ReturnToMarketplace}</p>
         """, StatusCodes.Status400BadRequest);
 
-    public static IResult UnknownProduct() => Html.Page("Not a product sold here", """
+    public static ContentHttpResult UnknownProduct(PortalOptions options) => Html.Page("Not a product sold here", $"""
         <h1>Not a product sold here</h1>
         <p class="error" role="alert">The AWS Marketplace subscription you arrived with is for a product this site does not sell, so no key was created.</p>
-        <p>Check that you subscribed to the right listing on AWS Marketplace, or contact the seller.</p>
+        <p>Check that you subscribed to the right listing on AWS Marketplace.</p>
+        {Html.Support(options?.SupportContact, "If it is the right one, contact the seller at {0}.")}
         """, StatusCodes.Status400BadRequest);
 
-    public static IResult Unavailable() => new RetryLater(Html.Page("Please try again in a moment", $"""
-        <h1>Please try again in a moment</h1>
-        <p class="error" role="alert">A service we depend on did not answer, so your key could not be prepared yet. Your subscription is not affected.</p>
-        <p>{ReturnToMarketplace}</p>
-        """, StatusCodes.Status503ServiceUnavailable));
-
-    /// <summary>Adds <c>Retry-After</c> so clients know the failure is temporary.</summary>
-    private sealed class RetryLater(IResult inner) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = "30";
-            return inner.ExecuteAsync(httpContext);
-        }
-    }
+    /// <summary>The buyer's subscription ended (or failed): the key was withdrawn and is not shown again.</summary>
+    public static ContentHttpResult Ended(PortalOptions options) => Html.Page("Your subscription has ended", $"""
+        <h1>Your subscription has ended</h1>
+        <p role="status">AWS Marketplace reports that your subscription to this product has ended, so your API key no longer works.</p>
+        <p>To use the API again, subscribe once more on AWS Marketplace; you will come back here and your key will work again.</p>
+        {Html.Support(options?.SupportContact, "Questions about your subscription: {0}.")}
+        """, StatusCodes.Status200OK);
 }

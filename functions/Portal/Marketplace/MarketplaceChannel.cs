@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Core.Marketplace;
+using Monetization.Portal.Hosting;
 
 namespace Monetization.Portal.Marketplace;
 
@@ -29,7 +30,7 @@ public static class MarketplaceChannel
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.AddOptions<MarketplaceChannelOptions>()
-            .BindConfiguration("Monetization")
+            .BindConfiguration(PortalOptions.Section)
             .ValidateDataAnnotations()
             .Validate(
                 o => string.IsNullOrWhiteSpace(o.MarketplaceProductCodes) || MarketplaceOptions.SplitProductCodes(o.MarketplaceProductCodes).Count > 0,
@@ -45,13 +46,8 @@ public static class MarketplaceChannel
             };
         });
 
-        var region = configuration["Aws:Region"] is { Length: > 0 } r ? r : null;
-        var meteringUrl = configuration["Aws:MarketplaceMeteringServiceUrl"] is { Length: > 0 } url ? new Uri(url, UriKind.Absolute) : null;
-        services.AddAwsMarketplaceMetering(o =>
-        {
-            o.Region = region ?? o.Region;
-            o.ServiceUrl = meteringUrl ?? o.ServiceUrl;
-        });
+        var aws = AwsSettings.From(configuration);
+        services.AddAwsMarketplaceMetering(o => aws.ApplyTo(AwsService.MarketplaceMetering, o));
         services.AddTransient<MarketplaceAccess>();
         services.AddTransient<MarketplaceLanding>();
         return services;

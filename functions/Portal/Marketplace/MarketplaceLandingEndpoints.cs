@@ -1,7 +1,9 @@
-using Amazon.Runtime;
-using Monetization.Aws.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Core;
+using Microsoft.Extensions.Options;
 using Monetization.Core.Marketplace;
+using Monetization.Portal.Hosting;
+using Monetization.Portal.Pages;
 
 namespace Monetization.Portal.Marketplace;
 
@@ -13,79 +15,80 @@ namespace Monetization.Portal.Marketplace;
 /// The token is read, resolved and dropped: every answer is rendered in place (never a redirect that could carry it)
 /// and nothing logged here names it; <see cref="Secret"/> keeps it out of the flow's logs and exceptions.
 /// </remarks>
-public static partial class MarketplaceLandingEndpoints
+public static class MarketplaceLandingEndpoints
 {
     public const string TokenField = "x-amzn-marketplace-token";
+
+    public const string RateLimitPolicy = "marketplace";
 
     // Real tokens are a few hundred characters; anything far longer is not one and is not sent on to AWS.
     private const int MaxTokenLength = 4096;
 
     public static IEndpointRouteBuilder MapMarketplaceLanding(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/marketplace").DisableAntiforgery();
+        // Each landing costs a ResolveCustomer call, forged tokens included, so each client address gets a few a minute.
+        var group = app.MapGroup("/marketplace").DisableAntiforgery().RequireRateLimiting(RateLimitPolicy);
         group.MapPost(string.Empty, LandFromFormAsync);
         group.MapGet(string.Empty, LandFromQueryAsync);
         return app;
     }
 
-    private static async Task<IResult> LandFromFormAsync(HttpContext context, MarketplaceLanding landing, ILoggerFactory loggers, CancellationToken cancellationToken)
+    private static async Task<ContentHttpResult> LandFromFormAsync(HttpContext context, MarketplaceLanding landing, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         if (!context.Request.HasFormContentType)
         {
             return LandingPages.MissingToken();
         }
 
-        var form = await context.Request.ReadFormAsync(cancellationToken);
-        return await LandAsync(form[TokenField].ToString(), landing, loggers, cancellationToken);
+        var form = await FormInput.TryReadAsync(context.Request, cancellationToken);
+        if (form is null)
+        {
+            return LandingPages.InvalidToken();
+        }
+
+        if (FormInput.Problem(form, TokenField, out var token) is not null)
+        {
+            return LandingPages.InvalidToken();
+        }
+
+        return await LandAsync(token ?? string.Empty, landing, portal.Value, cancellationToken);
     }
 
-    private static Task<IResult> LandFromQueryAsync(HttpContext context, MarketplaceLanding landing, ILoggerFactory loggers, CancellationToken cancellationToken) =>
-        LandAsync(context.Request.Query[TokenField].ToString(), landing, loggers, cancellationToken);
+    private static Task<ContentHttpResult> LandFromQueryAsync(HttpContext context, MarketplaceLanding landing, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
+    {
+        var tokens = context.Request.Query[TokenField];
+        return tokens.Count > 1
+            ? Task.FromResult(LandingPages.InvalidToken())
+            : LandAsync(tokens.ToString(), landing, portal.Value, cancellationToken);
+    }
 
-    private static async Task<IResult> LandAsync(string token, MarketplaceLanding landing, ILoggerFactory loggers, CancellationToken cancellationToken)
+    /// <summary>Tokens are printable ASCII; anything else is not one and is not sent on to AWS.</summary>
+    private static bool IsTokenCharacter(char c) => c is > ' ' and < (char)127;
+
+    private static async Task<ContentHttpResult> LandAsync(string token, MarketplaceLanding landing, PortalOptions options, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(token))
         {
             return LandingPages.MissingToken();
         }
 
-        if (token.Length > MaxTokenLength)
+        if (token.Length > MaxTokenLength || !token.Trim().All(IsTokenCharacter))
         {
             return LandingPages.InvalidToken();
         }
 
-        LandingOutcome outcome;
-        try
-        {
-            outcome = await landing.ExecuteAsync(new Secret(token.Trim()), cancellationToken);
-        }
-        catch (Exception e) when (IsTransient(e, cancellationToken))
-        {
-            // The clients have already retried; the buyer can come back from Marketplace with a fresh token.
-            LogUnavailable(loggers.CreateLogger(typeof(MarketplaceLandingEndpoints)), e);
-            return LandingPages.Unavailable();
-        }
+        // A dependency that does not answer propagates to the one failure answer (Hosting.Failures): a 503 page.
+        var outcome = await landing.ExecuteAsync(new Secret(token.Trim()), cancellationToken);
 
         return outcome switch
         {
-            LandingOutcome.Granted granted => LandingPages.Key(granted.ApiKey, active: true),
-            LandingOutcome.Pending pending => LandingPages.Key(pending.ApiKey, active: false),
-            LandingOutcome.UnknownProduct => LandingPages.UnknownProduct(),
+            LandingOutcome.Granted granted => LandingPages.Key(granted.ApiKey, active: true, options),
+            LandingOutcome.Pending pending => LandingPages.Key(pending.ApiKey, active: false, options),
+            LandingOutcome.UnknownProduct => LandingPages.UnknownProduct(options),
             LandingOutcome.ExpiredToken => LandingPages.ExpiredToken(),
-            _ => LandingPages.InvalidToken(),
+            LandingOutcome.InvalidToken => LandingPages.InvalidToken(),
+            LandingOutcome.Ended => LandingPages.Ended(options),
+            _ => throw new System.Diagnostics.UnreachableException($"The landing has no page for {outcome.GetType().Name}."),
         };
     }
-
-    private static bool IsTransient(Exception e, CancellationToken cancellationToken) => e switch
-    {
-        AwsServiceException aws => aws.Kind is AwsErrorKind.Throttled or AwsErrorKind.ServiceUnavailable,
-        AmazonServiceException dynamo => dynamo.Retryable is not null || (int)dynamo.StatusCode >= 500,
-        HttpRequestException => true,
-        // An HttpClient timeout, not the buyer going away.
-        OperationCanceledException => !cancellationToken.IsCancellationRequested,
-        _ => false,
-    };
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace landing could not be completed: a service did not answer")]
-    private static partial void LogUnavailable(ILogger logger, Exception exception);
 }

@@ -1,4 +1,5 @@
 using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Monetization.Portal.Pages;
 
@@ -10,7 +11,7 @@ public static class Html
 {
     public static string Encode(string? value) => HtmlEncoder.Default.Encode(value ?? string.Empty);
 
-    public static IResult Page(string title, string body, int statusCode = StatusCodes.Status200OK) =>
+    public static ContentHttpResult Page(string title, string body, int statusCode = StatusCodes.Status200OK) =>
         TypedResults.Content(Layout(title, body), "text/html; charset=utf-8", statusCode: statusCode);
 
     public static string Layout(string title, string body) => $$"""
@@ -31,14 +32,40 @@ public static class Html
         </html>
         """;
 
-    /// <summary>The key, read-only, with a copy button that the script wires up.</summary>
+    /// <summary>
+    /// The key in full (it wraps rather than scrolls out of sight), its id, and a copy button that the script wires
+    /// up. The same markup as the script's success view builds.
+    /// </summary>
     /// <param name="note">What the holder must know about the key; by default, that it is shown only once.</param>
-    public static string KeyBlock(string keyValue, string note = "This is the only time the key is shown. Store it somewhere safe now.") => $"""
+    public static string KeyBlock(string keyValue, string? keyId, string note = "This is the only time the key is shown. Store it somewhere safe now.") => $"""
         <div class="key">
-        <label for="api-key">Your API key</label>
-        <input id="api-key" type="text" readonly value="{Encode(keyValue)}" autocomplete="off" spellcheck="false">
-        <button type="button" class="copy" data-copy="api-key">Copy</button>
+        <p class="key-label" id="api-key-label">Your API key</p>
+        <code id="api-key" class="key-value" aria-labelledby="api-key-label">{Encode(keyValue)}</code>
+        <button type="button" class="copy" data-copy="api-key">Copy key</button>
         </div>
+        {(keyId is null ? string.Empty : $"<p class=\"key-id\">Key id: <code id=\"api-key-id\">{Encode(keyId)}</code></p>")}
         <p class="warning">{Encode(note)}</p>
         """;
+
+    /// <summary>How to call the API with the key, ready to copy.</summary>
+    public static string CallExample(Uri apiBase, string keyValue) => $"""
+        <h2>Calling the API</h2>
+        <p>Send the key in the <code>x-api-key</code> header of every request to <code>{Encode(apiBase.ToString())}</code>, for example:</p>
+        <pre class="example"><code id="curl-example">{Encode(CurlCommand(apiBase, keyValue))}</code></pre>
+        <button type="button" class="copy" data-copy="curl-example">Copy command</button>
+        """;
+
+    public static string CurlCommand(Uri apiBase, string keyValue) => $"curl -H \"x-api-key: {keyValue}\" {apiBase.ToString().TrimEnd('/')}/";
+
+    /// <summary>A sentence naming where to get help, or nothing when no contact is configured.</summary>
+    public static string Support(string? contact, string sentence = "Questions? Contact support at {0}.")
+    {
+        if (string.IsNullOrWhiteSpace(contact))
+        {
+            return string.Empty;
+        }
+
+        var shown = contact.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase) ? contact["mailto:".Length..] : contact;
+        return "<p class=\"support\">" + string.Format(System.Globalization.CultureInfo.InvariantCulture, Encode(sentence), $"<a href=\"{Encode(contact)}\">{Encode(shown)}</a>") + "</p>";
+    }
 }

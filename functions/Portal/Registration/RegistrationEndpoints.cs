@@ -1,7 +1,10 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Monetization.Core.Registration;
+using Monetization.Portal.Hosting;
+using Monetization.Portal.Pages;
 
 namespace Monetization.Portal.Registration;
 
@@ -22,16 +25,18 @@ public static class RegistrationEndpoints
 
     public static IEndpointRouteBuilder MapRegistration(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", (HttpContext context, IAntiforgery antiforgery) => SignupPage.Render(context, antiforgery));
+        app.MapGet("/", (HttpContext context, IAntiforgery antiforgery, IOptions<PortalOptions> portal) => SignupPage.Render(context, antiforgery, portal.Value));
         app.MapPost("/register", RegisterAsync)
             .RequireRateLimiting(RateLimitPolicy)
             .DisableAntiforgery(); // validated below for form posts only: a JSON post cannot be forged cross-site without CORS.
         return app;
     }
 
-    private static async Task<IResult> RegisterAsync(HttpContext context, IAntiforgery antiforgery, RegisterSubscriber flow, CancellationToken cancellationToken)
+    private static async Task<Results<Created<RegisteredResponse>, ValidationProblem, ProblemHttpResult, ContentHttpResult>> RegisterAsync(
+        HttpContext context, IAntiforgery antiforgery, RegisterSubscriber flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         var request = context.Request;
+        var options = portal.Value;
         if (request.HasJsonContentType())
         {
             RegisterRequestBody? body;
@@ -41,78 +46,83 @@ public static class RegistrationEndpoints
             }
             catch (System.Text.Json.JsonException)
             {
-                return TypedResults.Problem("The request body is not valid JSON.", statusCode: StatusCodes.Status400BadRequest);
+                return TypedResults.Problem("The request body is not valid JSON with string fields email, firstname and lastname.", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var outcome = await RunAsync(flow, new RegistrationRequest(body?.Email, body?.FirstName, body?.LastName), cancellationToken);
-            return JsonResult(outcome);
+            var outcome = await flow.RegisterAsync(new RegistrationRequest(body?.Email, body?.FirstName, body?.LastName), cancellationToken);
+            return outcome switch
+            {
+                RegistrationOutcome.Registered r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal())),
+                RegistrationOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors, "Some fields need attention."),
+                RegistrationOutcome.AlreadyRegistered => TypedResults.Problem(Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict, title: "Already registered"),
+                RegistrationOutcome.InProgress => TypedResults.Problem(Messages.InProgress, statusCode: StatusCodes.Status409Conflict, title: "Registration in progress"),
+                _ => throw Unlisted(outcome),
+            };
         }
 
         if (request.HasFormContentType)
         {
-            if (!await antiforgery.IsRequestValidAsync(context))
+            // Read before the antiforgery check, which would otherwise throw on a body that cannot be decoded.
+            var fields = await FormInput.TryReadAsync(request, cancellationToken);
+            if (fields is null)
             {
-                return SignupPage.Render(context, antiforgery, message: "Your session expired. Please submit the form again.", statusCode: StatusCodes.Status400BadRequest);
+                return SignupPage.Render(context, antiforgery, options, message: "The form could not be read. Please fill it in again.", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var fields = await request.ReadFormAsync(cancellationToken);
-            var form = new RegistrationForm(fields["email"], fields["firstname"], fields["lastname"]);
-            var outcome = await RunAsync(flow, new RegistrationRequest(form.Email, form.FirstName, form.LastName), cancellationToken);
-            return FormResult(context, antiforgery, form, outcome);
+            if (!await antiforgery.IsRequestValidAsync(context))
+            {
+                return SignupPage.Render(context, antiforgery, options, message: "Your session expired. Please submit the form again.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var unreadable = new Dictionary<string, string[]>(StringComparer.Ordinal);
+            var form = new RegistrationForm(Field(fields, "email", unreadable), Field(fields, "firstname", unreadable), Field(fields, "lastname", unreadable));
+            if (unreadable.Count > 0)
+            {
+                return SignupPage.Render(context, antiforgery, options, form, unreadable, "Some fields need attention.", StatusCodes.Status400BadRequest);
+            }
+
+            var outcome = await flow.RegisterAsync(new RegistrationRequest(form.Email, form.FirstName, form.LastName), cancellationToken);
+            return outcome switch
+            {
+                RegistrationOutcome.Registered r => SignupPage.Registered(r.ApiKeyId, r.ApiKeyValue.Reveal(), options),
+                RegistrationOutcome.Invalid invalid => SignupPage.Render(context, antiforgery, options, form, invalid.Errors, "Some fields need attention.", StatusCodes.Status400BadRequest),
+                RegistrationOutcome.AlreadyRegistered => SignupPage.Render(context, antiforgery, options, form, message: Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict),
+                RegistrationOutcome.InProgress => SignupPage.Render(context, antiforgery, options, form, message: Messages.InProgress, statusCode: StatusCodes.Status409Conflict),
+                _ => throw Unlisted(outcome),
+            };
         }
 
         return TypedResults.Problem("Send the registration as JSON or as an HTML form post.", statusCode: StatusCodes.Status415UnsupportedMediaType);
     }
 
-    /// <summary>A dependency failure is reported as its own outcome so both renderings can explain it.</summary>
-    private static async Task<RegistrationOutcome?> RunAsync(RegisterSubscriber flow, RegistrationRequest request, CancellationToken cancellationToken)
+    private static string? Field(IFormCollection fields, string name, Dictionary<string, string[]> unreadable)
     {
-        try
+        if (FormInput.Problem(fields, name, out var value) is { } problem)
         {
-            return await flow.RegisterAsync(request, cancellationToken);
+            unreadable[name] = [problem];
         }
-        catch (RegistrationFailedException)
-        {
-            return null;
-        }
+
+        return value;
     }
 
-    private static IResult JsonResult(RegistrationOutcome? outcome) => outcome switch
-    {
-        RegistrationOutcome.Registered r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal())),
-        RegistrationOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors, "Some fields need attention."),
-        RegistrationOutcome.AlreadyRegistered => TypedResults.Problem(Messages.AlreadyRegistered, statusCode: StatusCodes.Status409Conflict, title: "Already registered"),
-        RegistrationOutcome.InProgress => TypedResults.Problem(Messages.InProgress, statusCode: StatusCodes.Status409Conflict, title: "Registration in progress"),
-        _ => new RetryLater(TypedResults.Problem(Messages.Unavailable, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Please try again")),
-    };
-
-    private static IResult FormResult(HttpContext context, IAntiforgery antiforgery, RegistrationForm form, RegistrationOutcome? outcome) => outcome switch
-    {
-        RegistrationOutcome.Registered r => SignupPage.Registered(r.ApiKeyId, r.ApiKeyValue.Reveal()),
-        RegistrationOutcome.Invalid invalid => SignupPage.Render(context, antiforgery, form, invalid.Errors, "Some fields need attention.", StatusCodes.Status400BadRequest),
-        RegistrationOutcome.AlreadyRegistered => SignupPage.Render(context, antiforgery, form, message: Messages.AlreadyRegistered, statusCode: StatusCodes.Status409Conflict),
-        RegistrationOutcome.InProgress => SignupPage.Render(context, antiforgery, form, message: Messages.InProgress, statusCode: StatusCodes.Status409Conflict),
-        _ => new RetryLater(SignupPage.Render(context, antiforgery, form, message: Messages.Unavailable, statusCode: StatusCodes.Status503ServiceUnavailable)),
-    };
+    /// <summary>A new outcome fails loudly until it gets its own answer here; it never falls into another's.</summary>
+    private static System.Diagnostics.UnreachableException Unlisted(RegistrationOutcome outcome) =>
+        new($"Registration has no answer for {outcome.GetType().Name}.");
 
     private static class Messages
     {
-        public const string AlreadyRegistered = "This e-mail address is already registered. For security the existing key is never shown again; contact support if you lost it.";
-        public const string InProgress = "A registration for this e-mail address is being processed. Wait a minute, then try again.";
-        public const string Unavailable = "We could not finish your registration because a service we depend on did not answer. Nothing was charged and no key is active; please try again in a moment.";
-    }
+        public static string AlreadyRegistered(PortalOptions options) => options.SupportContact is { Length: > 0 } contact
+            ? $"This e-mail address is already registered. For security the existing key is never shown again; if you lost it, contact support at {Support(contact)}."
+            : "This e-mail address is already registered. For security the existing key is never shown again.";
 
-    /// <summary>Adds <c>Retry-After</c> so clients know the failure is temporary.</summary>
-    private sealed class RetryLater(IResult inner) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = "5";
-            return inner.ExecuteAsync(httpContext);
-        }
+        private static string Support(string contact) =>
+            contact.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase) ? contact["mailto:".Length..] : contact;
+        public const string InProgress = "A registration for this e-mail address is being processed. Wait a minute, then try again.";
     }
 }
 
+// A body naming a field twice is ambiguous: refused rather than read as whichever came last.
+[JsonSourceGenerationOptions(AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(RegisterRequestBody))]
 [JsonSerializable(typeof(RegisteredResponse))]
 internal sealed partial class PortalJsonContext : JsonSerializerContext;

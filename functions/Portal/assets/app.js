@@ -1,33 +1,43 @@
 // Progressive enhancement: without this script the form posts normally and the server renders the result page.
-// User data is only ever placed with textContent / value, never parsed as HTML.
+// User data is only ever placed with textContent, never parsed as HTML.
 "use strict";
 
 function wireCopyButtons(root) {
   for (const button of root.querySelectorAll("button[data-copy]")) {
+    const label = button.textContent;
     button.addEventListener("click", async () => {
-      const input = document.getElementById(button.dataset.copy);
+      const source = document.getElementById(button.dataset.copy);
       try {
-        await navigator.clipboard.writeText(input.value);
+        await navigator.clipboard.writeText(source.textContent);
         button.textContent = "Copied";
       } catch {
-        input.select();
-        button.textContent = "Press Ctrl+C";
+        const range = document.createRange();
+        range.selectNodeContents(source);
+        const selection = window.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+        button.textContent = "Selected: press Ctrl+C";
       }
+      setTimeout(() => { button.textContent = label; }, 4000);
     });
   }
 }
 
-function element(tag, attributes, text) {
+function element(tag, attributes, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
+  for (const child of children) node.append(child);
   return node;
 }
 
 function showErrors(form, problem) {
   for (const old of form.querySelectorAll(".field-error")) old.remove();
-  for (const input of form.querySelectorAll("input[aria-invalid]")) input.removeAttribute("aria-invalid");
+  for (const input of form.querySelectorAll("input[aria-invalid]")) {
+    input.removeAttribute("aria-invalid");
+    input.removeAttribute("aria-describedby");
+  }
   const errors = (problem && problem.errors) || {};
+  let first = null;
   for (const [field, messages] of Object.entries(errors)) {
     const input = form.querySelector(`input[name="${CSS.escape(field)}"]`);
     if (!input) continue;
@@ -35,19 +45,46 @@ function showErrors(form, problem) {
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", span.id);
     input.after(span);
+    first = first || input;
   }
+  return first;
 }
 
-function showResult(section, nodes) {
-  section.replaceChildren(...nodes);
+function showMessage(text) {
+  const region = document.getElementById("signup-message");
+  region.replaceChildren(element("p", { class: "error", role: "alert" }, text));
+}
+
+// The same view the server renders for a form post without JavaScript (SignupPage.Registered).
+function showRegistered(body, apiBase) {
+  const curl = `curl -H "x-api-key: ${body.apiKey}" ${apiBase.replace(/\/+$/, "")}/`;
+  const section = document.getElementById("result");
+  const heading = element("h1", { id: "result-heading", tabindex: "-1" }, "Your API key is ready");
+  section.replaceChildren(
+    heading,
+    element("div", { class: "key" },
+      element("p", { class: "key-label", id: "api-key-label" }, "Your API key"),
+      element("code", { id: "api-key", class: "key-value", "aria-labelledby": "api-key-label" }, body.apiKey),
+      element("button", { type: "button", class: "copy", "data-copy": "api-key" }, "Copy key")),
+    element("p", { class: "key-id" }, "Key id: ", element("code", { id: "api-key-id" }, body.apiKeyId)),
+    element("p", { class: "warning" }, "This is the only time the key is shown. Store it somewhere safe now."),
+    element("h2", {}, "Calling the API"),
+    element("p", {}, "Send the key in the ", element("code", {}, "x-api-key"), " header of every request to ", element("code", {}, apiBase), ", for example:"),
+    element("pre", { class: "example" }, element("code", { id: "curl-example" }, curl)),
+    element("button", { type: "button", class: "copy", "data-copy": "curl-example" }, "Copy command"));
+  const support = document.querySelector("#signup-view .support");
+  if (support) section.append(support.cloneNode(true));
+  document.getElementById("signup-view").hidden = true;
   section.hidden = false;
+  document.title = "Your API key";
   wireCopyButtons(section);
+  // Moving focus to the new heading makes screen readers read it, and keyboard users continue from there.
+  heading.focus();
 }
 
 async function submitSignup(event) {
   event.preventDefault();
   const form = event.currentTarget;
-  const section = document.getElementById("result");
   const button = form.querySelector("button[type=submit]");
   const data = Object.fromEntries(new FormData(form));
   button.disabled = true;
@@ -59,24 +96,17 @@ async function submitSignup(event) {
     });
     const body = await response.json().catch(() => ({}));
     if (response.status === 201) {
-      form.hidden = true;
       showErrors(form, null);
-      const input = element("input", { id: "api-key", type: "text", readonly: "", autocomplete: "off", spellcheck: "false" });
-      input.value = body.apiKey;
-      showResult(section, [
-        element("h2", {}, "You're signed up"),
-        element("label", { for: "api-key" }, "Your API key"),
-        input,
-        element("button", { type: "button", class: "copy", "data-copy": "api-key" }, "Copy"),
-        element("p", { class: "warning" }, "This is the only time the key is shown. Store it somewhere safe now."),
-        element("p", {}, "Send it in the x-api-key header of every request."),
-      ]);
-    } else {
-      showErrors(form, body);
-      showResult(section, [element("p", { class: "error", role: "alert" }, body.detail || body.title || "Something went wrong. Please try again.")]);
+      showRegistered(body, form.dataset.apiBase);
+      return;
     }
+    const first = showErrors(form, body);
+    const retry = response.headers.get("Retry-After");
+    const detail = body.detail || body.title || "Something went wrong. Please try again.";
+    showMessage(retry ? `${detail} (You can try again in ${retry} seconds.)` : detail);
+    if (first) first.focus();
   } catch {
-    showResult(section, [element("p", { class: "error", role: "alert" }, "We could not reach the server. Please try again.")]);
+    showMessage("We could not reach the server. Please try again.");
   } finally {
     button.disabled = false;
   }
@@ -86,4 +116,6 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("signup");
   if (form) form.addEventListener("submit", submitSignup);
   wireCopyButtons(document);
+  const autofocus = document.querySelector("[data-autofocus]");
+  if (autofocus) autofocus.focus();
 });

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Monetization.Aws.ApiGateway;
 using Monetization.Aws.Http;
 using Monetization.Core.ApiKeys;
+using Monetization.Core;
 using Monetization.Emulators.AwsStandIn;
 
 namespace Monetization.Tests.Aws;
@@ -165,12 +166,16 @@ public sealed class ApiGatewayAgainstStandInTests
     }
 
     [Fact]
-    public async Task ServerErrorsAreRetriedAndThenSurfaceAsServiceUnavailable()
+    public async Task ServerErrorsAreRetriedAndThenSurfaceAsDependencyUnavailable()
     {
         await using var server = await AwsStandInServer.StartAsync(_ => Error(503, "ServiceUnavailableException", "try later"), Cancel);
         var client = AwsTestClients.ApiGateway(server.Endpoint, maxRetries: 2);
 
-        var error = await Assert.ThrowsAsync<AwsServiceException>(() => client.DeleteApiKeyAsync("k1", Cancel));
+        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => client.DeleteApiKeyAsync("k1", Cancel));
+
+        Assert.Equal("apigateway", unavailable.Dependency);
+        Assert.Equal("DeleteApiKey", unavailable.Operation);
+        var error = Assert.IsType<AwsServiceException>(unavailable.InnerException);
 
         Assert.Equal(AwsErrorKind.ServiceUnavailable, error.Kind);
         Assert.Equal("ServiceUnavailableException", error.ErrorCode);

@@ -106,8 +106,10 @@ public sealed class MarketplaceMeteringAgainstStandInTests
             _ => Error(500, "InternalServiceErrorException", $"could not process token {Token}"), Cancel);
         var metering = new AwsMarketplaceMetering(AwsTestClients.Metering(server.Endpoint, maxRetries: 2));
 
-        var error = await Assert.ThrowsAsync<AwsServiceException>(() => metering.ResolveCustomerAsync(new Secret(Token), Cancel));
+        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => metering.ResolveCustomerAsync(new Secret(Token), Cancel));
 
+        var error = Assert.IsType<AwsServiceException>(unavailable.InnerException);
+        Assert.DoesNotContain(Token, unavailable.ToString(), StringComparison.Ordinal);
         Assert.Equal(AwsErrorKind.ServiceUnavailable, error.Kind);
         Assert.Equal("InternalServiceErrorException", error.ErrorCode);
         Assert.Equal(3, server.Requests.Count);

@@ -108,6 +108,6 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
         }
     }
 
-    [GeneratedRegex("id=\"api-key\"[^>]*value=\"([^\"]*)\"")]
+    [GeneratedRegex("id=\"api-key\"[^>]*>([^<]*)<")]
     private static partial Regex KeyInput();
 }

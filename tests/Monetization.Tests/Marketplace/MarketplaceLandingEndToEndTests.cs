@@ -59,6 +59,26 @@ public sealed class MarketplaceLandingEndToEndTests(MarketplaceChannelFixture ch
     }
 
     [Fact]
+    public async Task ABuyerWhoseSubscriptionEndedIsToldItEndedAndShownNoKey()
+    {
+        var customer = NewCustomerIdentifier();
+        var first = await Marketplace.SimulatePurchaseAsync(new MintTokenRequest { CustomerIdentifier = customer }, Cancel);
+        Assert.True((await Marketplace.DeliverSnsAsync(new SnsNotification("subscribe-success", customer), Cancel)).Succeeded);
+        Assert.True((await Marketplace.DeliverSnsAsync(new SnsNotification("unsubscribe-success", customer), Cancel)).Succeeded);
+
+        var again = await Marketplace.SimulatePurchaseAsync(new MintTokenRequest { CustomerIdentifier = customer }, Cancel);
+
+        Assert.Equal(200, again.StatusCode);
+        Assert.Contains("Your subscription has ended", again.Html, StringComparison.Ordinal);
+        Assert.DoesNotContain("waiting for AWS Marketplace", again.Html, StringComparison.Ordinal);
+        var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + customer));
+        Assert.DoesNotContain(key.Value, again.Html, StringComparison.Ordinal);
+        Assert.Equal(key.Value, MarketplaceChannelFixture.KeyOnPage(first.Html));
+        Assert.False(key.Enabled);
+        Assert.DoesNotContain(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+    }
+
+    [Fact]
     public async Task ANewStyleBuyerIsGrantedByTheLicenseEvent()
     {
         var purchase = await Marketplace.SimulatePurchaseAsync(new MintTokenRequest { Style = BuyerStyle.NewStyle }, Cancel);

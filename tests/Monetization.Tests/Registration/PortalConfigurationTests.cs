@@ -10,6 +10,7 @@ public sealed class PortalConfigurationTests
     [Theory]
     [InlineData("Monetization:LedgerTableName")]
     [InlineData("Monetization:StripeUsagePlanId")]
+    [InlineData("Monetization:ApiBaseUrl")]
     [InlineData("Stripe:SecretKey")]
     [InlineData("Stripe:PriceId")]
     public async Task MissingSettingStopsThePortalAtStartNamingIt(string missing)
@@ -19,6 +20,7 @@ public sealed class PortalConfigurationTests
             ["Aws:Region"] = "us-east-1",
             ["Monetization:LedgerTableName"] = "ledger",
             ["Monetization:StripeUsagePlanId"] = "plan",
+            ["Monetization:ApiBaseUrl"] = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod",
             ["Monetization:MarketplaceUsagePlanId"] = "mp-plan",
             ["Monetization:MarketplaceProductCodes"] = "prod-1",
             ["Stripe:SecretKey"] = "sk_test_configuration",
@@ -48,6 +50,8 @@ public sealed class PortalConfigurationTests
                 ["Aws:Region"] = "us-east-1",
                 ["Monetization:LedgerTableName"] = "ledger",
                 ["Monetization:StripeUsagePlanId"] = "plan",
+                ["Monetization:ApiBaseUrl"] = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod",
+            ["Monetization:ApiBaseUrl"] = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod",
                 ["Monetization:MarketplaceUsagePlanId"] = "mp-plan",
                 ["Stripe:SecretKey"] = "sk_test_configuration",
                 ["Stripe:PriceId"] = "price_1",
@@ -58,5 +62,37 @@ public sealed class PortalConfigurationTests
 
         await portal.StartAsync(TestContext.Current.CancellationToken);
         await portal.StopAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Theory]
+    [InlineData("Monetization:ApiBaseUrl", "not a url")]
+    [InlineData("Monetization:ApiBaseUrl", "ftp://example.com/api")]
+    [InlineData("Monetization:SupportContact", "support@example.com")]
+    [InlineData("Monetization:SupportContact", "javascript:alert(1)")]
+    [InlineData("Monetization:RequestBudgetSeconds", "0")]
+    [InlineData("Monetization:Idempotency:InProgressTimeout", "00:00:20")]
+    [InlineData("Monetization:Idempotency:RecordTtl", "00:00:30")]
+    public async Task InvalidSettingStopsThePortalAtStartNamingIt(string setting, string value)
+    {
+        await using var portal = PortalApp.Create([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Aws:Region"] = "us-east-1",
+                ["Monetization:LedgerTableName"] = "ledger",
+                ["Monetization:StripeUsagePlanId"] = "plan",
+                ["Monetization:ApiBaseUrl"] = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod",
+                ["Monetization:MarketplaceUsagePlanId"] = "mp-plan",
+                ["Stripe:SecretKey"] = "sk_test_configuration",
+                ["Stripe:PriceId"] = "price_1",
+                ["Stripe:MeterEventName"] = "api_requests",
+                [setting] = value,
+            });
+            builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next()}");
+        });
+
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => portal.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains(setting.Split(':')[^1], failure.ToString(), StringComparison.Ordinal);
     }
 }

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Net;
+using Monetization.Core;
 using Monetization.Emulators.Faults;
-using Monetization.Stripe;
 using Monetization.Stripe.Operations;
+using Monetization.Stripe;
 using Polly;
 
 namespace Monetization.Tests.Stripe;
@@ -62,6 +63,19 @@ public sealed class StripeResilienceTests
 
         Assert.Equal(3, bed.RequestsWithKey("signup:ada"));
         Assert.Equal(customer.Id, Assert.Single(bed.Emulator.Customers).Id);
+    }
+
+    [Fact]
+    public async Task RateLimitingThatOutlastsTheRetriesIsDependencyUnavailable()
+    {
+        await using var bed = await StripeTestBed.StartAsync(o => o.MaxRetries = 1, cancellationToken: Ct);
+        bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Status, Status = 429, Count = 2 });
+
+        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
+
+        Assert.Equal("POST /v1/customers", unavailable.Operation);
+        Assert.Equal(429, Assert.IsType<StripeException>(unavailable.InnerException).HttpStatus);
+        Assert.Equal(2, bed.RequestsWithKey("signup:ada"));
     }
 
     [Fact]
@@ -210,8 +224,10 @@ public sealed class StripeResilienceTests
             cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Timeout, Count = 2 });
 
-        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
+        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
 
+        Assert.Equal("stripe", unavailable.Dependency);
+        var error = Assert.IsType<StripeException>(unavailable.InnerException);
         Assert.Null(error.HttpStatus);
         Assert.Equal(StripeException.ConnectionErrorType, error.Type);
         Assert.Equal(2, bed.RequestsWithKey("signup:ada"));
@@ -224,8 +240,9 @@ public sealed class StripeResilienceTests
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Status, Status = 500, Phase = FaultPhase.After, Count = 1 });
 
-        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
+        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
 
+        var error = Assert.IsType<StripeException>(unavailable.InnerException);
         Assert.Equal(500, error.HttpStatus);
         Assert.Equal(3, bed.RequestsWithKey("signup:ada"));
         Assert.Empty(bed.Emulator.Customers);
