@@ -28,6 +28,11 @@ public static class OfflineLambda
             ["StripeSecretArn"] = stripeSecretArn,
             ["StripePriceId"] = environment.PriceId,
             ["StripeMeterEventName"] = OfflineEnvironment.MeterEventName,
+            ["MonetizedApiId"] = environment.RestApiId,
+            ["MonetizedApiStage"] = OfflineEnvironment.ApiStage,
+            ["SupportContact"] = string.Empty,
+            ["AWS::Region"] = OfflineEnvironment.Region,
+            ["AWS::URLSuffix"] = "amazonaws.com",
         };
     }
 

@@ -4,10 +4,10 @@ namespace Monetization.Emulators.Lambda;
 
 /// <summary>
 /// What template.yaml gives a function's environment: the Globals' variables, then the function's own. A
-/// <c>!Ref</c> is resolved from the values the caller names (the resources and parameters the test created); one it
+/// <c>!Ref</c> (or a <c>!Sub</c> string's <c>${Name}</c>) is resolved from the values the caller names (the resources and parameters the test created); one it
 /// does not name fails loudly, so a variable added to the template shows up here instead of being silently missed.
 /// </summary>
-public static class SamTemplate
+public static partial class SamTemplate
 {
     public static IReadOnlyDictionary<string, string> EnvironmentOf(string templatePath, string logicalId, IReadOnlyDictionary<string, string> references)
     {
@@ -66,8 +66,18 @@ public static class SamTemplate
                 : throw new InvalidOperationException($"{logicalId}'s {name} is !Ref {scalar.Value}, which the caller did not resolve.");
         }
 
+        if (scalar.Tag.Value == "!Sub")
+        {
+            return SubstitutionPattern().Replace(scalar.Value ?? string.Empty, match => references.TryGetValue(match.Groups[1].Value, out var resolved)
+                ? resolved
+                : throw new InvalidOperationException($"{logicalId}'s {name} substitutes ${{{match.Groups[1].Value}}}, which the caller did not resolve."));
+        }
+
         throw new InvalidOperationException($"{logicalId}'s {name} uses {scalar.Tag.Value}, which is not resolved here.");
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\$\{([A-Za-z0-9:]+)\}", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    private static partial System.Text.RegularExpressions.Regex SubstitutionPattern();
 
     private static YamlNode? Path(YamlMappingNode root, params string[] keys)
     {

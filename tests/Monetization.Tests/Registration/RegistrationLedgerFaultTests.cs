@@ -4,12 +4,13 @@ using System.Text.Json;
 using Amazon.DynamoDBv2;
 using Microsoft.Extensions.DependencyInjection;
 using Monetization.Aws.Ledger;
+using Monetization.Core;
 using Monetization.Core.Ledger;
 using Monetization.Emulators;
 
 namespace Monetization.Tests.Registration;
 
-/// <summary>The Portal with a ledger whose next replaces can be made to fail, as a DynamoDB that stops answering.</summary>
+/// <summary>The Portal with a ledger whose next replaces can be made to fail as the ledger adapter reports a DynamoDB that stops answering.</summary>
 public sealed class LedgerFailingPortalFixture : PortalFixture
 {
     private int _failingReplaces;
@@ -28,7 +29,7 @@ public sealed class LedgerFailingPortalFixture : PortalFixture
 
         public Task<bool> TryReplaceAsync(Subscriber subscriber, long expectedVersion, CancellationToken cancellationToken) =>
             Interlocked.Decrement(ref fixture._failingReplaces) >= 0
-                ? Task.FromException<bool>(new TimeoutException("The ledger did not answer."))
+                ? Task.FromException<bool>(new DependencyUnavailableException("dynamodb", "PutItem", new TimeoutException("The ledger did not answer.")))
                 : inner.TryReplaceAsync(subscriber, expectedVersion, cancellationToken);
 
         public Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken) => inner.FindAliasAsync(alias, cancellationToken);
