@@ -12,7 +12,7 @@ namespace Monetization.Stripe;
 /// A small typed Stripe client. Every call goes through <see cref="SendAsync{TResponse}"/>; retries and per-attempt
 /// timeouts live in <see cref="StripeRetryHandler"/> underneath the <see cref="HttpClient"/>.
 /// </summary>
-public sealed class StripeClient
+public sealed partial class StripeClient
 {
     /// <summary>
     /// Pinned so Stripe's answers keep their shape whatever the account's default is. 2025-03-31.basil is the

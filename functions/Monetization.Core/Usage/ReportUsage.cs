@@ -1,0 +1,417 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Monetization.Core.ApiKeys;
+using Monetization.Core.Billing;
+using Monetization.Core.Ledger;
+using Monetization.Core.Marketplace;
+
+namespace Monetization.Core.Usage;
+
+/// <summary>
+/// Bills the API usage API Gateway counted. For each UTC day still open (yesterday and today) and each key with
+/// usage, the units above the ledger's watermark are first claimed in the ledger, then sent (Stripe meter events;
+/// Marketplace hourly records), and the watermark moves to the claim only after the provider accepted. A claim a
+/// crashed run left behind is sent again unchanged before anything new, and the provider deduplicates it (Stripe by
+/// identifier, Marketplace by customer, dimension and hour), so a crash at any point, a rerun or two runs at once bill
+/// every unit exactly once.
+/// </summary>
+public sealed partial class ReportUsage
+{
+    /// <summary>Marketplace refuses records older than this.</summary>
+    public static readonly TimeSpan MarketplaceWindow = TimeSpan.FromHours(6);
+
+    private const int MarketplaceBatchSize = 25;
+
+    private readonly IApiKeys _apiKeys;
+    private readonly IUsageLedger _ledger;
+    private readonly IUsageMeter _meter;
+    private readonly IMarketplaceMetering _metering;
+    private readonly UsageReportingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ReportUsage> _logger;
+
+    public ReportUsage(
+        IApiKeys apiKeys,
+        IUsageLedger ledger,
+        IUsageMeter meter,
+        IMarketplaceMetering metering,
+        UsageReportingOptions options,
+        TimeProvider time,
+        ILogger<ReportUsage> logger)
+    {
+        ArgumentNullException.ThrowIfNull(apiKeys);
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(meter);
+        ArgumentNullException.ThrowIfNull(metering);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _apiKeys = apiKeys;
+        _ledger = ledger;
+        _meter = meter;
+        _metering = metering;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>The identifier Stripe deduplicates a day's report on: key id, day and the cumulative count it reaches.</summary>
+    public static string Identifier(UsageDay day, long cumulative)
+    {
+        ArgumentNullException.ThrowIfNull(day);
+        return string.Create(CultureInfo.InvariantCulture, $"usage:{day.ApiKeyId}:{day.Day:yyyyMMdd}:{cumulative}");
+    }
+
+    public async Task<UsageReportSummary> RunAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var summary = await ReportStripeAsync(now, cancellationToken);
+        if (!string.IsNullOrEmpty(_options.MarketplaceUsagePlanId))
+        {
+            summary = await ReportMarketplaceAsync(summary, now, null, cancellationToken);
+        }
+
+        LogSummary(_logger, summary.StripeUnitsReported, summary.StripeEventsSent, summary.StripeKeysSkipped, summary.MarketplaceUnitsReported, summary.MarketplaceRecordsSent, summary.Failures);
+        return summary;
+    }
+
+    /// <summary>
+    /// Meters what a Marketplace buyer used up to now, for the subscription-event flow to call before access ends:
+    /// after revocation the key stops counting, and waiting for the hourly run could leave the records outside
+    /// Marketplace's six-hour window.
+    /// </summary>
+    public async Task<UsageReportSummary> FlushMarketplaceAsync(string apiKeyId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(apiKeyId);
+        if (string.IsNullOrEmpty(_options.MarketplaceUsagePlanId))
+        {
+            return new UsageReportSummary();
+        }
+
+        return await ReportMarketplaceAsync(new UsageReportSummary(), _time.GetUtcNow(), apiKeyId, cancellationToken);
+    }
+
+    private async Task<UsageReportSummary> ReportStripeAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var counted = await CountedDaysAsync(_options.StripeUsagePlanId, now, null, cancellationToken);
+        var subscribers = await _ledger.FindSubscribersByApiKeyAsync([.. counted.Keys], cancellationToken);
+        var billable = new Dictionary<string, string>(StringComparer.Ordinal);
+        var skipped = 0;
+        foreach (var keyId in counted.Keys)
+        {
+            if (subscribers.TryGetValue(keyId, out var subscriber)
+                && subscriber is { Channel: Channel.Stripe, Status: SubscriberStatus.Active, StripeCustomerId: { Length: > 0 } customerId })
+            {
+                billable[keyId] = customerId;
+            }
+            else
+            {
+                skipped++;
+            }
+        }
+
+        var (work, claimedElsewhere) = await ClaimAsync(counted, billable.Keys, day => StripeTimestamp(day.Day, now), _ => false, cancellationToken);
+        var events = work.Select(w => (w, Usage: new MeterUsage(billable[w.Day.ApiKeyId], w.Claim.Units, w.Claim.Timestamp, Identifier(w.Day, w.Claim.To)))).ToList();
+
+        long units = 0;
+        int sent = 0, resent = 0, requests = 0, failures = 0;
+        foreach (var batch in DistinctCustomerBatches(events, e => e.Usage.CustomerId, _meter.MaxBatchSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            requests++;
+            try
+            {
+                await _meter.ReportAsync([.. batch.Select(e => e.Usage)], cancellationToken);
+            }
+            catch (DependencyUnavailableException e)
+            {
+                // Claims stay in flight; the next run sends them again with the same identifiers. Stripe being down
+                // for this batch makes the next ones unlikely to fare better, so stop here.
+                LogStripeFailed(_logger, batch.Count, e);
+                failures += events.Count - sent;
+                break;
+            }
+
+            await CommitAsync(batch.Select(e => e.w), cancellationToken);
+            sent += batch.Count;
+            resent += batch.Count(e => e.w.Resend);
+            units += batch.Sum(e => e.Usage.Value);
+        }
+
+        return new UsageReportSummary
+        {
+            StripeKeysWithUsage = counted.Count,
+            StripeKeysSkipped = skipped,
+            StripeEventsSent = sent,
+            StripeEventsResent = resent,
+            StripeUnitsReported = units,
+            StripeRequests = requests,
+            DaysClaimedElsewhere = claimedElsewhere,
+            Failures = failures,
+        };
+    }
+
+    private async Task<UsageReportSummary> ReportMarketplaceAsync(UsageReportSummary summary, DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)
+    {
+        var productCode = _options.MarketplaceProductCode
+            ?? throw new InvalidOperationException("Usage:MarketplaceProductCode is required with Usage:MarketplaceUsagePlanId.");
+        var counted = await CountedDaysAsync(_options.MarketplaceUsagePlanId!, now, onlyKey, cancellationToken);
+        var subscribers = await _ledger.FindSubscribersByApiKeyAsync([.. counted.Keys], cancellationToken);
+        var buyers = new Dictionary<string, Subscriber>(StringComparer.Ordinal);
+        int byApiGateway = 0, skipped = 0;
+        foreach (var keyId in counted.Keys)
+        {
+            if (!subscribers.TryGetValue(keyId, out var subscriber) || subscriber.Channel != Channel.Marketplace
+                || subscriber.Status is not (SubscriberStatus.Active or SubscriberStatus.Suspended))
+            {
+                skipped++;
+            }
+            else if (subscriber.MarketplaceCustomerIdentifier is not null)
+            {
+                // API Gateway meters this key itself (the usage plan's product code, the key's customerId).
+                byApiGateway++;
+            }
+            else if (subscriber is { CustomerAwsAccountId: { Length: > 0 }, LicenseArn: { Length: > 0 } })
+            {
+                buyers[keyId] = subscriber;
+            }
+            else
+            {
+                skipped++;
+            }
+        }
+
+        // Marketplace deduplicates on customer, dimension and hour: a second record in an hour already metered for the
+        // buyer would be refused, so new units wait for the next hour.
+        var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
+        var (work, claimedElsewhere) = await ClaimAsync(counted, buyers.Keys, _ => hour, w => w.LastReportedAt == hour, cancellationToken);
+        var deferred = work.Count(w => w.Deferred);
+        work = [.. work.Where(w => !w.Deferred)];
+
+        // One record per buyer and hour: the days' claims stamped with that hour add up.
+        var records = work
+            .Where(w => w.Claim.Timestamp >= now - MarketplaceWindow)
+            .GroupBy(w => (w.Day.ApiKeyId, w.Claim.Timestamp))
+            .Select(g => (Claims: g.ToList(), Record: new MeteringRecord(
+                g.Key.Timestamp, null, buyers[g.Key.ApiKeyId].CustomerAwsAccountId, buyers[g.Key.ApiKeyId].LicenseArn, _options.MarketplaceDimension, checked((int)g.Sum(w => w.Claim.Units)))))
+            .ToList();
+
+        // Claims older than the window can never be accepted; release them so the units go into the next record.
+        var expired = work.Where(w => w.Claim.Timestamp < now - MarketplaceWindow).ToList();
+        await ForEachAsync(expired, (w, ct) => _ledger.TryReleaseAsync(w.Day, w.Claim, ct), cancellationToken);
+
+        long units = 0;
+        int sent = 0, requests = 0, notSubscribed = 0, failures = 0;
+        var byRecord = records.ToDictionary(r => r.Record, r => r.Claims);
+        foreach (var chunk in records.Chunk(MarketplaceBatchSize))
+        {
+            var pending = chunk.Select(c => c.Record).ToList();
+            for (var attempt = 0; pending.Count > 0 && attempt <= _options.UnprocessedRetries; attempt++)
+            {
+                requests++;
+                IReadOnlyList<MeteringRecordResult> results;
+                try
+                {
+                    results = await _metering.BatchMeterUsageAsync(productCode, pending, cancellationToken);
+                }
+                catch (DependencyUnavailableException e)
+                {
+                    LogMarketplaceFailed(_logger, pending.Count, e);
+                    break;
+                }
+
+                var next = new List<MeteringRecord>();
+                foreach (var result in results)
+                {
+                    var claims = byRecord[result.Record];
+                    switch (result.Status)
+                    {
+                        case MeteringRecordStatus.Success:
+                            await CommitAsync(claims, cancellationToken);
+                            sent++;
+                            units += result.Record.Quantity;
+                            break;
+                        case MeteringRecordStatus.CustomerNotSubscribed:
+                            // Marketplace will never bill these units; recording them stops endless retries.
+                            await CommitAsync(claims, cancellationToken);
+                            notSubscribed++;
+                            LogNotSubscribed(_logger, result.Record.Quantity, claims[0].Day.ApiKeyId);
+                            break;
+                        case MeteringRecordStatus.DuplicateRecord:
+                            // The hour was metered with another quantity: send the units again next hour.
+                            await ForEachAsync(claims, (w, ct) => _ledger.TryReleaseAsync(w.Day, w.Claim, ct), cancellationToken);
+                            failures++;
+                            break;
+                        default:
+                            next.Add(result.Record);
+                            break;
+                    }
+                }
+
+                pending = next;
+            }
+
+            failures += pending.Count;
+        }
+
+        return summary with
+        {
+            MarketplaceKeysWithUsage = summary.MarketplaceKeysWithUsage + counted.Count,
+            MarketplaceKeysMeteredByApiGateway = summary.MarketplaceKeysMeteredByApiGateway + byApiGateway,
+            MarketplaceKeysSkipped = summary.MarketplaceKeysSkipped + skipped,
+            MarketplaceKeysDeferred = summary.MarketplaceKeysDeferred + deferred,
+            MarketplaceRecordsSent = summary.MarketplaceRecordsSent + sent,
+            MarketplaceUnitsReported = summary.MarketplaceUnitsReported + units,
+            MarketplaceNotSubscribed = summary.MarketplaceNotSubscribed + notSubscribed,
+            MarketplaceRequests = summary.MarketplaceRequests + requests,
+            DaysClaimedElsewhere = summary.DaysClaimedElsewhere + claimedElsewhere,
+            Failures = summary.Failures + failures,
+        };
+    }
+
+    /// <summary>Keys with a non-zero count on a day still open, with those counts.</summary>
+    private async Task<Dictionary<string, List<(DateOnly Day, long Used)>>> CountedDaysAsync(string usagePlanId, DateTimeOffset now, string? keyId, CancellationToken cancellationToken)
+    {
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        var usage = await _apiKeys.GetUsageAsync(usagePlanId, today.AddDays(-1), today, keyId, cancellationToken);
+        var counted = new Dictionary<string, List<(DateOnly, long)>>(StringComparer.Ordinal);
+        foreach (var (key, days) in usage)
+        {
+            var used = days.Where(d => d.Used > 0).Select(d => (d.Day, d.Used)).ToList();
+            if (used.Count > 0)
+            {
+                counted[key] = used;
+            }
+        }
+
+        return counted;
+    }
+
+    /// <summary>
+    /// What to send this run: every claim left in flight (unchanged), then a new claim for each day counted above its
+    /// watermark. A day with a claim in flight gets no second one this run; its newer units follow next run.
+    /// </summary>
+    private async Task<(List<Work> Work, int ClaimedElsewhere)> ClaimAsync(
+        Dictionary<string, List<(DateOnly Day, long Used)>> counted,
+        IEnumerable<string> keys,
+        Func<UsageDay, DateTimeOffset> timestampOf,
+        Func<UsageWatermark, bool> deferOf,
+        CancellationToken cancellationToken)
+    {
+        var usedOf = new Dictionary<UsageDay, long>();
+        foreach (var key in keys)
+        {
+            foreach (var (day, used) in counted[key])
+            {
+                usedOf[new UsageDay(key, day)] = used;
+            }
+        }
+
+        var watermarks = await _ledger.GetWatermarksAsync([.. usedOf.Keys], cancellationToken);
+        var deferredKeys = watermarks.Where(deferOf).Select(w => w.Day.ApiKeyId).ToHashSet(StringComparer.Ordinal);
+        var work = new ConcurrentBag<Work>();
+        var candidates = new List<Work>();
+        foreach (var watermark in watermarks)
+        {
+            if (watermark.Pending is { } pending)
+            {
+                work.Add(new Work(watermark.Day, pending, Resend: true, Deferred: false));
+            }
+            else if (usedOf[watermark.Day] > watermark.Reported)
+            {
+                var deferred = deferredKeys.Contains(watermark.Day.ApiKeyId);
+                var claim = new UsageClaim(watermark.Reported, usedOf[watermark.Day], timestampOf(watermark.Day));
+                if (deferred)
+                {
+                    work.Add(new Work(watermark.Day, claim, Resend: false, Deferred: true));
+                }
+                else
+                {
+                    candidates.Add(new Work(watermark.Day, claim, Resend: false, Deferred: false));
+                }
+            }
+        }
+
+        var elsewhere = 0;
+        await ForEachAsync(
+            candidates,
+            async (candidate, ct) =>
+            {
+                if (await _ledger.TryClaimAsync(candidate.Day, candidate.Claim, ct))
+                {
+                    work.Add(candidate);
+                }
+                else
+                {
+                    Interlocked.Increment(ref elsewhere);
+                }
+
+                return true;
+            },
+            cancellationToken);
+
+        // Resends first, in a stable order, so a rerun reproduces the same batches.
+        return ([.. work.OrderByDescending(w => w.Resend).ThenBy(w => w.Day.ApiKeyId, StringComparer.Ordinal).ThenBy(w => w.Day.Day)], elsewhere);
+    }
+
+    private Task CommitAsync(IEnumerable<Work> work, CancellationToken cancellationToken) =>
+        ForEachAsync([.. work], (w, ct) => _ledger.TryCommitAsync(w.Day, w.Claim, ct), cancellationToken);
+
+    private Task ForEachAsync(IReadOnlyCollection<Work> items, Func<Work, CancellationToken, Task<bool>> action, CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(
+            items,
+            new ParallelOptions { MaxDegreeOfParallelism = _options.LedgerParallelism, CancellationToken = cancellationToken },
+            async (item, ct) => await action(item, ct));
+
+    /// <summary>
+    /// Batches of at most <paramref name="size"/> in which no customer appears twice, so no customer ever has two
+    /// events in flight; the order of each customer's events is kept.
+    /// </summary>
+    private static IEnumerable<List<T>> DistinctCustomerBatches<T>(IReadOnlyList<T> items, Func<T, string> customerOf, int size)
+    {
+        var remaining = items.ToList();
+        while (remaining.Count > 0)
+        {
+            var batch = new List<T>(Math.Min(size, remaining.Count));
+            var customers = new HashSet<string>(StringComparer.Ordinal);
+            var later = new List<T>();
+            foreach (var item in remaining)
+            {
+                if (batch.Count < size && customers.Add(customerOf(item)))
+                {
+                    batch.Add(item);
+                }
+                else
+                {
+                    later.Add(item);
+                }
+            }
+
+            yield return batch;
+            remaining = later;
+        }
+    }
+
+    /// <summary>Inside the day the units were counted on, and never in the future.</summary>
+    private static DateTimeOffset StripeTimestamp(DateOnly day, DateTimeOffset now)
+    {
+        var lastSecond = new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).AddDays(1).AddSeconds(-1);
+        var at = now < lastSecond ? now : lastSecond;
+        return DateTimeOffset.FromUnixTimeSeconds(at.ToUnixTimeSeconds());
+    }
+
+    private sealed record Work(UsageDay Day, UsageClaim Claim, bool Resend, bool Deferred);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Usage reported: Stripe {StripeUnits} units in {StripeEvents} events, {StripeSkipped} keys skipped; Marketplace {MarketplaceUnits} units in {MarketplaceRecords} records; {Failures} failures")]
+    private static partial void LogSummary(ILogger logger, long stripeUnits, int stripeEvents, int stripeSkipped, long marketplaceUnits, int marketplaceRecords, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe did not accept a batch of {Count} meter events; their claims stay for the next run")]
+    private static partial void LogStripeFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace did not accept {Count} usage records; their claims stay for the next run")]
+    private static partial void LogMarketplaceFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace answered CustomerNotSubscribed for {Quantity} units of key {ApiKeyId}; written off")]
+    private static partial void LogNotSubscribed(ILogger logger, int quantity, string apiKeyId);
+}
