@@ -19,13 +19,15 @@ public sealed class FaultProxy : IAsyncDisposable
     };
 
     private readonly Uri _target;
+    private readonly Func<HttpContext, Task<bool>>? _answer;
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
     private readonly CancellationTokenSource _stopping = new();
     private WebApplication? _app;
 
-    private FaultProxy(Uri target, Uri endpoint)
+    private FaultProxy(Uri target, Uri endpoint, Func<HttpContext, Task<bool>>? answer)
     {
         _target = target;
+        _answer = answer;
         Endpoint = endpoint;
     }
 
@@ -34,8 +36,14 @@ public sealed class FaultProxy : IAsyncDisposable
     public FaultInjector Faults { get; } = new();
 
     public static Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default) =>
+        StartAsync(target, null, cancellationToken);
+
+    /// <param name="answer">
+    /// Answers the requests the target cannot (returns <c>true</c> when it did); everything else is forwarded.
+    /// </param>
+    public static Task<FaultProxy> StartAsync(Uri target, Func<HttpContext, Task<bool>>? answer, CancellationToken cancellationToken = default) =>
         LoopbackServer.StartOnFreePortAsync(
-            endpoint => new FaultProxy(target, endpoint),
+            endpoint => new FaultProxy(target, endpoint, answer),
             (server, port, ct) => server.StartServerAsync(port, ct),
             cancellationToken);
 
@@ -62,6 +70,11 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private async Task ForwardAsync(HttpContext context)
     {
+        if (_answer is not null && await _answer(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var request = context.Request;
         using var forward = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, request.Path + request.QueryString));
         if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)

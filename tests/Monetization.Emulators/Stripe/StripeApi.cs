@@ -8,7 +8,7 @@ namespace Monetization.Emulators.Stripe;
 /// The emulated Stripe account: resources and the v1 operations the project uses, strict about parameters the way
 /// Stripe is. One lock guards the whole account; every operation is short and in memory.
 /// </summary>
-internal sealed class StripeApi
+internal sealed partial class StripeApi
 {
     private const string Invalid = "invalid_request_error";
 
@@ -56,6 +56,7 @@ internal sealed class StripeApi
                 ("POST", ["v1", "products"]) => CreateProduct(p, now),
                 ("GET", ["v1", "products", var id]) => Retrieve(p, () => StripeJson.Product(Find(_products, id, "product", "id", 404, x => x.Id))),
                 ("POST", ["v1", "billing", "meters"]) => CreateMeter(p, now),
+                ("GET", ["v1", "billing", "meters"]) => ListMeters(p),
                 ("GET", ["v1", "billing", "meters", var id]) => Retrieve(p, () => StripeJson.Meter(Find(_meters, id, "billing.meter", "id", 404, x => x.Id))),
                 ("GET", ["v1", "billing", "meters", var id, "event_summaries"]) => EventSummaries(id, p),
                 ("POST", ["v1", "prices"]) => CreatePrice(p, now),

@@ -1,0 +1,136 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Monetization.Aws;
+using Monetization.Aws.Ledger;
+using Monetization.Core;
+using Monetization.Core.Usage;
+using Monetization.Stripe;
+
+namespace Monetization.UsageReporter;
+
+/// <summary>
+/// The reporter's wiring from configuration. Required: <c>Monetization:LedgerTableName</c>,
+/// <c>Usage:StripeUsagePlanId</c>, <c>Stripe:SecretKey</c>, <c>Stripe:MeterEventName</c>; with Marketplace metering
+/// also <c>Usage:MarketplaceUsagePlanId</c> and <c>Usage:MarketplaceProductCode</c>. Optional: <c>Usage:MarketplaceDimension</c>,
+/// <c>Usage:LedgerParallelism</c>, <c>Stripe:ApiBase</c>, <c>Stripe:MeterEventsBase</c>, <c>Aws:Region</c>,
+/// <c>Aws:ServiceUrl</c>, <c>Aws:ApiGatewayServiceUrl</c>, <c>Aws:MarketplaceMeteringServiceUrl</c>. A missing or wrong
+/// setting fails the start with the setting's name.
+/// </summary>
+public static class UsageReporterServices
+{
+    public const string LedgerTableNameKey = "Monetization:LedgerTableName";
+
+    /// <summary>The container the Lambda host gets: configuration from the environment, JSON console logs.</summary>
+    public static ServiceProvider BuildFromEnvironment()
+    {
+        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Information).AddJsonConsole(o => o.IncludeScopes = false));
+        services.AddUsageReporter(configuration);
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        ValidateNow(provider);
+        return provider;
+    }
+
+    /// <summary>Resolves the validated options, so a misconfigured deployment fails before any work starts.</summary>
+    public static void ValidateNow(IServiceProvider provider)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        _ = provider.GetRequiredService<IOptions<UsageReportingOptions>>().Value;
+        _ = provider.GetRequiredService<IOptions<StripeOptions>>().Value;
+    }
+
+    public static IServiceCollection AddUsageReporter(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var tableName = configuration[LedgerTableNameKey];
+        if (string.IsNullOrWhiteSpace(tableName))
+        {
+            throw new InvalidOperationException($"UsageReporter is misconfigured; set {LedgerTableNameKey} (the DynamoDB ledger table).");
+        }
+
+        var usage = configuration.GetSection(UsageReportingOptions.SectionName);
+        services.AddOptions<UsageReportingOptions>()
+            .Configure(o =>
+            {
+                o.StripeUsagePlanId = usage["StripeUsagePlanId"] ?? string.Empty;
+                o.MarketplaceUsagePlanId = usage["MarketplaceUsagePlanId"] is { Length: > 0 } plan ? plan : null;
+                o.MarketplaceProductCode = usage["MarketplaceProductCode"] is { Length: > 0 } code ? code : null;
+                o.MarketplaceDimension = usage["MarketplaceDimension"] is { Length: > 0 } dimension ? dimension : o.MarketplaceDimension;
+                o.LedgerParallelism = int.TryParse(usage["LedgerParallelism"], out var parallelism) ? parallelism : o.LedgerParallelism;
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, UsageReportingOptionsValidator>());
+
+        var aws = configuration.GetSection("Aws");
+        var region = aws["Region"] is { Length: > 0 } r ? r : null;
+        var serviceUrl = aws["ServiceUrl"] is { Length: > 0 } url ? new Uri(url, UriKind.Absolute) : null;
+        var apiGatewayUrl = aws["ApiGatewayServiceUrl"] is { Length: > 0 } apiUrl ? new Uri(apiUrl, UriKind.Absolute) : null;
+        var meteringUrl = aws["MarketplaceMeteringServiceUrl"] is { Length: > 0 } mUrl ? new Uri(mUrl, UriKind.Absolute) : null;
+        services.AddLogging();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddAwsApiGateway(o =>
+        {
+            o.Region = region ?? o.Region;
+            o.ServiceUrl = apiGatewayUrl ?? serviceUrl ?? o.ServiceUrl;
+        });
+        services.AddAwsMarketplaceMetering(o =>
+        {
+            o.Region = region ?? o.Region;
+            o.ServiceUrl = meteringUrl ?? o.ServiceUrl;
+        });
+        services.AddDynamoDbLedger(tableName, serviceUrl, region);
+        var stripe = configuration.GetSection("Stripe");
+        services.AddStripeUsageMeter(o =>
+        {
+            o.SecretKey = stripe["SecretKey"] is { Length: > 0 } key ? new Secret(key) : null;
+            o.MeterEventName = stripe["MeterEventName"] ?? string.Empty;
+            if (stripe["ApiBase"] is { Length: > 0 } apiBase)
+            {
+                o.ApiBase = new Uri(apiBase, UriKind.Absolute);
+            }
+
+            if (stripe["MeterEventsBase"] is { Length: > 0 } eventsBase)
+            {
+                o.MeterEventsBase = new Uri(eventsBase, UriKind.Absolute);
+            }
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<UsageReportingOptions>>().Value);
+        services.AddTransient<ReportUsage>();
+        return services;
+    }
+}
+
+/// <summary>Messages name the setting, never its value.</summary>
+internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageReportingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, UsageReportingOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.StripeUsagePlanId))
+        {
+            failures.Add("Usage:StripeUsagePlanId is required: the usage plan of Stripe subscribers' keys.");
+        }
+
+        if (options.MarketplaceUsagePlanId is not null && string.IsNullOrWhiteSpace(options.MarketplaceProductCode))
+        {
+            failures.Add("Usage:MarketplaceProductCode is required with Usage:MarketplaceUsagePlanId.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.MarketplaceDimension))
+        {
+            failures.Add("Usage:MarketplaceDimension must not be empty.");
+        }
+
+        if (options.LedgerParallelism is < 1 or > 256)
+        {
+            failures.Add("Usage:LedgerParallelism must be between 1 and 256.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
