@@ -366,31 +366,37 @@ public sealed partial class ReportUsage
 
     /// <summary>
     /// Batches of at most <paramref name="size"/> in which no customer appears twice, so no customer ever has two
-    /// events in flight; the order of each customer's events is kept.
+    /// events in flight; a customer's events land in ever later batches, which keeps their order.
     /// </summary>
-    private static IEnumerable<List<T>> DistinctCustomerBatches<T>(IReadOnlyList<T> items, Func<T, string> customerOf, int size)
+    private static List<List<T>> DistinctCustomerBatches<T>(IReadOnlyList<T> items, Func<T, string> customerOf, int size)
     {
-        var remaining = items.ToList();
-        while (remaining.Count > 0)
+        var batches = new List<List<T>>();
+        var lastBatchOf = new Dictionary<string, int>(StringComparer.Ordinal);
+        var firstOpen = 0;
+        foreach (var item in items)
         {
-            var batch = new List<T>(Math.Min(size, remaining.Count));
-            var customers = new HashSet<string>(StringComparer.Ordinal);
-            var later = new List<T>();
-            foreach (var item in remaining)
+            var customer = customerOf(item);
+            var at = Math.Max(firstOpen, lastBatchOf.TryGetValue(customer, out var last) ? last + 1 : 0);
+            while (at < batches.Count && batches[at].Count >= size)
             {
-                if (batch.Count < size && customers.Add(customerOf(item)))
-                {
-                    batch.Add(item);
-                }
-                else
-                {
-                    later.Add(item);
-                }
+                at++;
             }
 
-            yield return batch;
-            remaining = later;
+            if (at == batches.Count)
+            {
+                batches.Add([]);
+            }
+
+            // Every earlier event of this customer sits in a batch before this one.
+            batches[at].Add(item);
+            lastBatchOf[customer] = at;
+            while (firstOpen < batches.Count && batches[firstOpen].Count >= size)
+            {
+                firstOpen++;
+            }
         }
+
+        return batches;
     }
 
     /// <summary>Inside the day the units were counted on, and never in the future.</summary>

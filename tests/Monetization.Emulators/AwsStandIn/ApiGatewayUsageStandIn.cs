@@ -29,6 +29,9 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private Snapshot? _snapshot;
+    private long _countsVersion;
+    private int _getUsageRequests;
+    private PageKeys? _pageKeys;
     private WebApplication? _app;
 
     private ApiGatewayUsageStandIn(HttpClient moto, string restApiId, string stage, TimeProvider time, Uri endpoint)
@@ -55,7 +58,11 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
     {
         ArgumentOutOfRangeException.ThrowIfNegative(requests);
         _counts.AddOrUpdate((usagePlanId, apiKeyId, day), requests, (_, n) => n + requests);
+        Interlocked.Increment(ref _countsVersion);
     }
+
+    /// <summary>GetUsage pages answered so far.</summary>
+    public int GetUsageRequests => Volatile.Read(ref _getUsageRequests);
 
     public long CountOf(string usagePlanId, string apiKeyId, DateOnly day) => _counts.GetValueOrDefault((usagePlanId, apiKeyId, day));
 
@@ -194,15 +201,14 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
             return (404, "NotFoundException", new JsonObject { ["message"] = "Invalid Usage Plan ID specified" });
         }
 
-        var keys = new SortedSet<string>(StringComparer.Ordinal);
-        keys.UnionWith(snapshot.PlanOfKey.Where(p => p.Value.Id == planId).Select(p => p.Key));
-        keys.UnionWith(_counts.Keys.Where(k => k.Plan == planId && k.Day >= start && k.Day <= end).Select(k => k.Key));
+        Interlocked.Increment(ref _getUsageRequests);
+        var keys = KeysOf(planId, start, end, snapshot);
         if (query["keyId"].ToString() is { Length: > 0 } keyId)
         {
-            keys.IntersectWith([keyId]);
+            keys = keys.Contains(keyId) ? [keyId] : [];
         }
 
-        var page = keys.Skip(offset).Take(limit).ToList();
+        var page = offset >= keys.Count ? [] : keys.GetRange(offset, Math.Min(limit, keys.Count - offset));
         var items = new JsonObject();
         foreach (var key in page)
         {
@@ -230,6 +236,27 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
         }
 
         return (200, null, body);
+    }
+
+    /// <summary>
+    /// The plan's keys in id order: its members in moto and every key counted under it in the range. Kept while
+    /// neither changes, so paging through a hundred thousand keys does not sort them once a page.
+    /// </summary>
+    private List<string> KeysOf(string planId, DateOnly start, DateOnly end, Snapshot snapshot)
+    {
+        var version = Volatile.Read(ref _countsVersion);
+        if (Volatile.Read(ref _pageKeys) is { } cached && cached.PlanId == planId && cached.Start == start && cached.End == end
+            && cached.Version == version && ReferenceEquals(cached.Snapshot, snapshot))
+        {
+            return cached.Keys;
+        }
+
+        var keys = new SortedSet<string>(StringComparer.Ordinal);
+        keys.UnionWith(snapshot.PlanOfKey.Where(p => p.Value.Id == planId).Select(p => p.Key));
+        keys.UnionWith(_counts.Keys.Where(k => k.Plan == planId && k.Day >= start && k.Day <= end).Select(k => k.Key));
+        var list = keys.ToList();
+        Volatile.Write(ref _pageKeys, new PageKeys(planId, start, end, version, snapshot, list));
+        return list;
     }
 
     /// <summary>
@@ -305,6 +332,8 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
         context.Response.ContentType = "application/json";
         await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
     }
+
+    private sealed record PageKeys(string PlanId, DateOnly Start, DateOnly End, long Version, Snapshot Snapshot, List<string> Keys);
 
     private sealed record KeyInfo(string Id, string Value, bool Enabled);
 

@@ -100,9 +100,9 @@ internal sealed partial class StripeApi
             var windowStart = (now - IdentifierWindow).ToUnixTimeSeconds();
             foreach (var meterEvent in parsed)
             {
-                if (!_meterEvents.Any(e => e.Identifier == meterEvent.Identifier && e.Created >= windowStart))
+                if (!IsKnownIdentifier(meterEvent.Identifier, windowStart))
                 {
-                    _meterEvents.Add(meterEvent);
+                    AddMeterEvent(meterEvent);
                 }
             }
         }

@@ -24,6 +24,10 @@ internal sealed partial class StripeApi
     private readonly List<EmulatedSubscription> _subscriptions = [];
     private readonly List<EmulatedMeterEvent> _meterEvents = [];
 
+    // Indexes, so an account with a hundred thousand customers and events still answers in microseconds.
+    private readonly Dictionary<string, EmulatedCustomer> _customerById = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _identifierCreated = new(StringComparer.Ordinal);
+
     public IReadOnlyList<EmulatedCustomer> Customers => Snapshot(_customers);
 
     public IReadOnlyList<EmulatedProduct> Products => Snapshot(_products);
@@ -108,6 +112,7 @@ internal sealed partial class StripeApi
         metadata.Validate("metadata");
         var customer = new EmulatedCustomer(NewId("cus_"), now.ToUnixTimeSeconds(), email, name, description, phone, metadata.ApplyTo(Empty));
         _customers.Add(customer);
+        _customerById[customer.Id] = customer;
         return StripeJson.Customer(customer);
     }
 
@@ -130,6 +135,7 @@ internal sealed partial class StripeApi
             Metadata = metadata.ApplyTo(before.Metadata),
         };
         Replace(_customers, before, after);
+        _customerById[after.Id] = after;
         return StripeJson.Customer(after);
     }
 
@@ -420,7 +426,7 @@ internal sealed partial class StripeApi
         FindCustomer(customerId, $"payload[{meter.CustomerPayloadKey}]", 400);
         identifier ??= NewId("", 24);
         var windowStart = (now - IdentifierWindow).ToUnixTimeSeconds();
-        if (_meterEvents.Any(e => e.Identifier == identifier && e.Created >= windowStart))
+        if (IsKnownIdentifier(identifier, windowStart))
         {
             // Stripe's answer for a reused identifier (see README.md): a plain invalid_request_error, no code, not retryable.
             throw new StripeApiException(400, Invalid, $"An event already exists with identifier {identifier}.")
@@ -430,7 +436,7 @@ internal sealed partial class StripeApi
         }
 
         var meterEvent = new EmulatedMeterEvent(identifier, eventName, customerId, value, at, now.ToUnixTimeSeconds(), payload.ApplyTo(Empty));
-        _meterEvents.Add(meterEvent);
+        AddMeterEvent(meterEvent);
         return StripeJson.MeterEvent(meterEvent);
     }
 
@@ -487,7 +493,17 @@ internal sealed partial class StripeApi
 
     private JsonObject Render(EmulatedSubscription s) => StripeJson.Subscription(s, id => _prices.First(p => p.Id == id));
 
-    private EmulatedCustomer FindCustomer(string id, string param = "id", int status = 404) => Find(_customers, id, "customer", param, status, c => c.Id);
+    private EmulatedCustomer FindCustomer(string id, string param = "id", int status = 404) =>
+        _customerById.TryGetValue(id, out var customer) ? customer : throw StripeApiException.NoSuch("customer", id, param, status);
+
+    private bool IsKnownIdentifier(string identifier, long windowStart) =>
+        _identifierCreated.TryGetValue(identifier, out var created) && created >= windowStart;
+
+    private void AddMeterEvent(EmulatedMeterEvent meterEvent)
+    {
+        _meterEvents.Add(meterEvent);
+        _identifierCreated[meterEvent.Identifier] = meterEvent.Created;
+    }
 
     private EmulatedSubscription FindSubscription(string id, int status) => Find(_subscriptions, id, "subscription", "id", status, s => s.Id);
 
