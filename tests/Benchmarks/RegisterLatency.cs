@@ -19,6 +19,11 @@ public static class RegisterLatency
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args is ["usage", ..])
+        {
+            return await UsageReportBenchmark.RunAsync(args);
+        }
+
         var samples = Option(args, "--samples", 100);
         var delayMs = Option(args, "--delay-ms", 50);
         var warmup = Option(args, "--warmup", 10);

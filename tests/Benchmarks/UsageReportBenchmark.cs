@@ -1,0 +1,243 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Amazon.DynamoDBv2;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Monetization.Aws.Ledger;
+using Monetization.Core.Ledger;
+using Monetization.Core.Usage;
+using Monetization.Emulators;
+using Monetization.UsageReporter;
+
+namespace Monetization.Benchmarks;
+
+/// <summary>
+/// One reporter run over N keys with usage today, against the local stand-ins: API Gateway's GetUsage from the usage
+/// stand-in, Stripe's v2 meter event stream from the emulator, the ledger either in memory (<c>--ledger memory</c>,
+/// the same conditional semantics as the DynamoDB adapter) or in moto (<c>--ledger moto</c>). Prints wall time, the
+/// process's peak working set (emulators included, so an upper bound for the reporter), the peak managed heap, and the
+/// Stripe and AWS requests the run made; then checks every unit arrived exactly once.
+/// </summary>
+public static class UsageReportBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var keys = Option(args, "--keys", 100_000);
+        var ledgerKind = Text(args, "--ledger", "memory");
+        var cancellationToken = CancellationToken.None;
+        await using var environment = await OfflineEnvironment.StartAsync(cancellationToken);
+        var now = DateTimeOffset.UtcNow;
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+
+        Console.WriteLine($"Setting up {keys} keys ({ledgerKind} ledger)...");
+        var customers = await CreateCustomersAsync(environment, keys, cancellationToken);
+        var subscribers = Enumerable.Range(0, keys).Select(i => new Subscriber
+        {
+            Id = $"stripe#bench{i}@example.test",
+            Channel = Channel.Stripe,
+            Status = SubscriberStatus.Active,
+            ApiKeyId = KeyId(i),
+            StripeCustomerId = customers[i],
+            CreatedAt = now,
+            UpdatedAt = now,
+        }).ToList();
+        long expectedUnits = 0;
+        for (var i = 0; i < keys; i++)
+        {
+            var used = (i % 50) + 1;
+            expectedUnits += used;
+            environment.Usage.Count(environment.StripeUsagePlanId, KeyId(i), today, used);
+        }
+
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(environment.UsageReporterConfiguration())
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Usage:MarketplaceUsagePlanId"] = null })
+            .Build();
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole());
+        CountingUsageLedger? counting = null;
+        if (ledgerKind == "memory")
+        {
+            services.AddSingleton<IUsageLedger>(_ => counting = new CountingUsageLedger(new InMemoryUsageLedger(subscribers)));
+        }
+        else
+        {
+            using var dynamoDb = environment.DynamoDb();
+            var ledger = new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
+            await Parallel.ForEachAsync(subscribers, new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (s, ct) => await ledger.TryCreateAsync(s, ct));
+            services.AddSingleton<IUsageLedger>(sp => counting = new CountingUsageLedger(
+                new DynamoDbUsageLedger(sp.GetRequiredService<IAmazonDynamoDB>(), OfflineEnvironment.LedgerTableName)));
+        }
+
+        services.AddUsageReporter(configuration);
+        await using var provider = services.BuildServiceProvider();
+        UsageReporterServices.ValidateNow(provider);
+        var reporter = provider.GetRequiredService<ReportUsage>();
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var stripeBefore = environment.Stripe.Requests.Count;
+        var getUsageBefore = environment.Usage.GetUsageRequests;
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        var baseline = process.WorkingSet64;
+        long peakWorkingSet = baseline;
+        long peakHeap = GC.GetTotalMemory(false);
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                process.Refresh();
+                peakWorkingSet = Math.Max(peakWorkingSet, process.WorkingSet64);
+                peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(false));
+                try
+                {
+                    await Task.Delay(20, sampling.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        });
+
+        var clock = Stopwatch.StartNew();
+        var summary = await reporter.RunAsync(cancellationToken);
+        clock.Stop();
+        await sampling.CancelAsync();
+        await sampler;
+
+        var stripeRequests = environment.Stripe.Requests.Skip(stripeBefore).ToList();
+        var events = environment.Stripe.MeterEvents;
+        var billed = events.Sum(e => e.Value);
+        var awsRequests = (environment.Usage.GetUsageRequests - getUsageBefore) + counting!.Requests;
+        Console.WriteLine(UsageReportOutput.SummaryLine(summary));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"keys with usage:        {keys}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wall time:              {clock.Elapsed.TotalSeconds:F2} s (target <= 60 s)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak working set:       {peakWorkingSet / 1048576.0:F0} MB, {baseline / 1048576.0:F0} MB before the run, emulators included (target <= 256 MB)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"peak managed heap:      {peakHeap / 1048576.0:F0} MB"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Stripe requests:        {stripeRequests.Count} ({string.Join(", ", stripeRequests.GroupBy(r => r.Path).Select(g => $"{g.Count()} {g.Key}"))}; target <= {(keys / 100) + 10})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"AWS requests:           {awsRequests} ({environment.Usage.GetUsageRequests - getUsageBefore} GetUsage pages; DynamoDB: {counting.Describe()})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"units billed / counted: {billed} / {expectedUnits}, {events.Select(e => e.Identifier).Distinct().Count()} distinct identifiers"));
+        var met = clock.Elapsed <= TimeSpan.FromSeconds(60) && peakWorkingSet <= 256L * 1048576 && stripeRequests.Count <= (keys / 100) + 10 && billed == expectedUnits;
+        Console.WriteLine(met ? "targets met" : "TARGETS MISSED");
+        return met ? 0 : 1;
+    }
+
+    private static string KeyId(int i) => string.Create(CultureInfo.InvariantCulture, $"bk{i:D7}");
+
+    /// <summary>Customers through the emulator's own API (no idempotency keys: setup only, never retried).</summary>
+    private static async Task<string[]> CreateCustomersAsync(OfflineEnvironment environment, int count, CancellationToken cancellationToken)
+    {
+        var ids = new string[count];
+        using var http = new HttpClient { BaseAddress = environment.Stripe.Endpoint };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", environment.Stripe.SecretKey);
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            using var content = new StringContent($"name=bench{i}", Encoding.UTF8, "application/x-www-form-urlencoded");
+            using var response = await http.PostAsync("/v1/customers", content, ct);
+            response.EnsureSuccessStatusCode();
+            using var document = await System.Text.Json.JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(ct), cancellationToken: ct);
+            ids[i] = document.RootElement.GetProperty("id").GetString()!;
+        });
+        return ids;
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
+    }
+
+    private static string Text(string[] args, string name, string fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
+    }
+}
+
+/// <summary>The ledger's usage side in memory, with the DynamoDB adapter's conditions, for runs moto is too slow for.</summary>
+internal sealed class InMemoryUsageLedger(IReadOnlyList<Subscriber> subscribers) : IUsageLedger
+{
+    private readonly Dictionary<string, Subscriber> _byKey = subscribers.ToDictionary(s => s.ApiKeyId!, StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<UsageDay, UsageWatermark> _watermarks = new();
+    private readonly Lock _lock = new();
+
+    public Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyDictionary<string, Subscriber>>(
+            apiKeyIds.Where(_byKey.ContainsKey).Distinct(StringComparer.Ordinal).ToDictionary(k => k, k => _byKey[k], StringComparer.Ordinal));
+
+    public Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<UsageWatermark>>([.. days.Select(d => _watermarks.GetValueOrDefault(d) ?? new UsageWatermark(d, 0, null, null))]);
+
+    public Task<bool> TryClaimAsync(UsageDay day, UsageClaim claim, CancellationToken cancellationToken) =>
+        Change(day, w => w.Pending is null && w.Reported == claim.From ? w with { Pending = claim } : null);
+
+    public Task<bool> TryCommitAsync(UsageDay day, UsageClaim claim, CancellationToken cancellationToken) =>
+        Change(day, w => w.Pending == claim ? w with { Reported = claim.To, Pending = null, LastReportedAt = claim.Timestamp } : null);
+
+    public Task<bool> TryReleaseAsync(UsageDay day, UsageClaim claim, CancellationToken cancellationToken) =>
+        Change(day, w => w.Pending == claim ? w with { Pending = null } : null);
+
+    private Task<bool> Change(UsageDay day, Func<UsageWatermark, UsageWatermark?> decide)
+    {
+        lock (_lock)
+        {
+            var next = decide(_watermarks.GetValueOrDefault(day) ?? new UsageWatermark(day, 0, null, null));
+            if (next is not null)
+            {
+                _watermarks[day] = next;
+            }
+
+            return Task.FromResult(next is not null);
+        }
+    }
+}
+
+/// <summary>Counts the DynamoDB requests <see cref="DynamoDbUsageLedger"/> makes for each call (100 keys a BatchGetItem).</summary>
+internal sealed class CountingUsageLedger(IUsageLedger inner) : IUsageLedger
+{
+    private int _batchGets;
+    private int _updates;
+
+    public int Requests => _batchGets + _updates;
+
+    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"{_batchGets} BatchGetItem, {_updates} UpdateItem");
+
+    public async Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken)
+    {
+        var found = await inner.FindSubscribersByApiKeyAsync(apiKeyIds, cancellationToken);
+        Interlocked.Add(ref _batchGets, Pages(apiKeyIds.Count) + Pages(found.Count));
+        return found;
+    }
+
+    public Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken)
+    {
+        Interlocked.Add(ref _batchGets, Pages(days.Count));
+        return inner.GetWatermarksAsync(days, cancellationToken);
+    }
+
+    public Task<bool> TryClaimAsync(UsageDay day, UsageClaim claim, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _updates);
+        return inner.TryClaimAsync(day, claim, cancellationToken);
+    }
+
+    public Task<bool> TryCommitAsync(UsageDay day, UsageClaim claim, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _updates);
+        return inner.TryCommitAsync(day, claim, cancellationToken);
+    }
+
+    public Task<bool> TryReleaseAsync(UsageDay day, UsageClaim claim, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _updates);
+        return inner.TryReleaseAsync(day, claim, cancellationToken);
+    }
+
+    private static int Pages(int count) => (count + 99) / 100;
+}
