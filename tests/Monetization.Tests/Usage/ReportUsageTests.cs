@@ -240,6 +240,77 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         Assert.False(second.TryGetProperty("position", out _));
     }
 
+    [Fact]
+    public async Task TheDemoApiAppliesThePlansThrottleAndQuotaAndRefusesDisabledKeys()
+    {
+        using var http = fixture.Environment.ApiGatewayHttp();
+        var stage = $$"""[{"apiId":"{{fixture.Environment.RestApiId}}","stage":"{{OfflineEnvironment.ApiStage}}"}]""";
+        var throttled = await PostAsync(http, "/usageplans", $$"""{"name":"throttled-{{Guid.NewGuid():N}}","apiStages":{{stage}},"throttle":{"rateLimit":0.01,"burstLimit":1} }""");
+        var quota = await PostAsync(http, "/usageplans", $$"""{"name":"quota-{{Guid.NewGuid():N}}","apiStages":{{stage}},"quota":{"limit":2,"period":"DAY"} }""");
+        async Task<string> KeyInAsync(JsonElement plan, bool enabled)
+        {
+            var key = await PostAsync(http, "/apikeys", $$"""{"name":"demo-{{Guid.NewGuid():N}}","enabled":{{(enabled ? "true" : "false")}}}""");
+            await PostAsync(http, $"/usageplans/{plan.GetProperty("id").GetString()}/keys", $$"""{"keyId":"{{key.GetProperty("id").GetString()}}","keyType":"API_KEY"}""");
+            return key.GetProperty("value").GetString()!;
+        }
+
+        var throttledKey = await KeyInAsync(throttled, enabled: true);
+        var quotaKey = await KeyInAsync(quota, enabled: true);
+        var disabledKey = await KeyInAsync(quota, enabled: false);
+
+        Assert.Equal([200, 429], await CallDemoAsync(throttledKey, 2));
+        Assert.Equal([200, 200, 429], await CallDemoAsync(quotaKey, 3));
+        Assert.Equal([403], await CallDemoAsync(disabledKey, 1));
+        Assert.Equal(2, fixture.Environment.Usage.CountOf(quota.GetProperty("id").GetString()!, (await KeyIdOfAsync(http, quotaKey))!, DateOnly.FromDateTime(DateTime.UtcNow)));
+    }
+
+    [Fact]
+    public async Task StripeFailingLeavesTheClaimForTheNextRunWhichSendsItOnce()
+    {
+        await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
+        var keyId = UsageWorld.NewKeyId();
+        var customerId = await world.StripeSubscriberAsync(keyId, Token);
+        world.CountStripe(keyId, world.Today, 4);
+        fixture.Environment.Stripe.InjectFault(new Emulators.Faults.FaultRule { PathPrefix = "/v1/billing/meter_events", Status = 500, Count = 20 });
+
+        UsageReportSummary failed;
+        try
+        {
+            failed = await world.Reporter().RunAsync(Token);
+        }
+        finally
+        {
+            fixture.Environment.Stripe.ClearFaults();
+        }
+
+        var retried = await world.Reporter().RunAsync(Token);
+
+        Assert.Equal(1, failed.Failures);
+        Assert.Equal(1, retried.StripeEventsResent);
+        Assert.Equal(4, Assert.Single(world.EventsOf(customerId)).Value);
+    }
+
+    private async Task<List<int>> CallDemoAsync(string apiKey, int times)
+    {
+        using var caller = new HttpClient();
+        var statuses = new List<int>();
+        for (var i = 0; i < times; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(fixture.Environment.Usage.DemoApiEndpoint, $"/{OfflineEnvironment.ApiStage}/items"));
+            request.Headers.Add("x-api-key", apiKey);
+            using var response = await caller.SendAsync(request, Token);
+            statuses.Add((int)response.StatusCode);
+        }
+
+        return statuses;
+    }
+
+    private static async Task<string?> KeyIdOfAsync(HttpClient http, string value)
+    {
+        var keys = await GetAsync(http, "/apikeys?includeValues=true&limit=500");
+        return keys.GetProperty("item").EnumerateArray().First(k => k.GetProperty("value").GetString() == value).GetProperty("id").GetString();
+    }
+
     private static async Task<JsonElement> PostAsync(HttpClient http, string path, string json)
     {
         using var content = new StringContent(json, Encoding.UTF8, "application/json");
