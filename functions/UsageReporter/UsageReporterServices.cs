@@ -15,7 +15,7 @@ namespace Monetization.UsageReporter;
 /// The reporter's wiring from configuration. Required: <c>Monetization:LedgerTableName</c>,
 /// <c>Usage:StripeUsagePlanId</c>, <c>Stripe:SecretKey</c>, <c>Stripe:MeterEventName</c>; with Marketplace metering
 /// also <c>Usage:MarketplaceUsagePlanId</c> and <c>Usage:MarketplaceProductCode</c>. Optional: <c>Usage:MarketplaceDimension</c>,
-/// <c>Usage:LedgerParallelism</c>, <c>Stripe:ApiBase</c>, <c>Stripe:MeterEventsBase</c>, <c>Aws:Region</c>,
+/// <c>Usage:LedgerParallelism</c>, <c>Usage:KeysPerChunk</c>, <c>Stripe:ApiBase</c>, <c>Stripe:MeterEventsBase</c>, <c>Aws:Region</c>,
 /// <c>Aws:ServiceUrl</c>, <c>Aws:ApiGatewayServiceUrl</c>, <c>Aws:MarketplaceMeteringServiceUrl</c>. A missing or wrong
 /// setting fails the start with the setting's name.
 /// </summary>
@@ -62,6 +62,7 @@ public static class UsageReporterServices
                 o.MarketplaceProductCode = usage["MarketplaceProductCode"] is { Length: > 0 } code ? code : null;
                 o.MarketplaceDimension = usage["MarketplaceDimension"] is { Length: > 0 } dimension ? dimension : o.MarketplaceDimension;
                 o.LedgerParallelism = int.TryParse(usage["LedgerParallelism"], out var parallelism) ? parallelism : o.LedgerParallelism;
+                o.KeysPerChunk = int.TryParse(usage["KeysPerChunk"], out var chunk) ? chunk : o.KeysPerChunk;
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, UsageReportingOptionsValidator>());
@@ -129,6 +130,11 @@ internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageRep
         if (options.LedgerParallelism is < 1 or > 256)
         {
             failures.Add("Usage:LedgerParallelism must be between 1 and 256.");
+        }
+
+        if (options.KeysPerChunk is < 100 or > 100_000)
+        {
+            failures.Add("Usage:KeysPerChunk must be between 100 and 100000.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -135,8 +135,8 @@ public static class UsageReportBenchmark
         CountingUsageLedger? counting = null;
         if (ledgerKind == "memory")
         {
-            var subscribers = Subscribers(pairs, DateTimeOffset.UtcNow).ToList();
-            services.AddSingleton<IUsageLedger>(_ => counting = new CountingUsageLedger(new InMemoryUsageLedger(subscribers)));
+            var customerOf = pairs.ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
+            services.AddSingleton<IUsageLedger>(_ => counting = new CountingUsageLedger(new InMemoryUsageLedger(customerOf)));
         }
         else
         {
@@ -149,10 +149,23 @@ public static class UsageReportBenchmark
         UsageReporterServices.ValidateNow(provider);
         var reporter = provider.GetRequiredService<ReportUsage>();
 
+        long peakHeap = 0;
+        using var sampling = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!sampling.IsCancellationRequested)
+            {
+                peakHeap = Math.Max(peakHeap, GC.GetGCMemoryInfo().HeapSizeBytes);
+                await Task.Delay(10, CancellationToken.None);
+            }
+        });
         var clock = Stopwatch.StartNew();
         var summary = await reporter.RunAsync(CancellationToken.None);
         clock.Stop();
+        await sampling.CancelAsync();
+        await sampler;
         Console.WriteLine(UsageReportOutput.SummaryLine(summary));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reporter peak-heap-mb {peakHeap / 1048576.0:F1}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reporter wall-seconds {clock.Elapsed.TotalSeconds:F3}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reporter peak-rss-mb {PeakResidentKilobytes() / 1024.0:F1}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"reporter dynamodb-requests {counting!.Requests}"));
@@ -211,16 +224,33 @@ public static class UsageReportBenchmark
     }
 }
 
-/// <summary>The ledger's usage side in memory, with the DynamoDB adapter's conditions, for runs moto is too slow for.</summary>
-internal sealed class InMemoryUsageLedger(IReadOnlyList<Subscriber> subscribers) : IUsageLedger
+/// <summary>
+/// The ledger's usage side in memory, with the DynamoDB adapter's conditions, for runs moto is too slow for. It holds
+/// what DynamoDB would (key to customer, watermarks) and hands out subscriber records as the adapter reads them.
+/// </summary>
+internal sealed class InMemoryUsageLedger(IReadOnlyDictionary<string, string> customerOfKey) : IUsageLedger
 {
-    private readonly Dictionary<string, Subscriber> _byKey = subscribers.ToDictionary(s => s.ApiKeyId!, StringComparer.Ordinal);
+    private static readonly DateTimeOffset Created = DateTimeOffset.UnixEpoch;
     private readonly ConcurrentDictionary<UsageDay, UsageWatermark> _watermarks = new();
     private readonly Lock _lock = new();
 
     public Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken) =>
-        Task.FromResult<IReadOnlyDictionary<string, Subscriber>>(
-            apiKeyIds.Where(_byKey.ContainsKey).Distinct(StringComparer.Ordinal).ToDictionary(k => k, k => _byKey[k], StringComparer.Ordinal));
+        Task.FromResult<IReadOnlyDictionary<string, Subscriber>>(apiKeyIds
+            .Where(customerOfKey.ContainsKey)
+            .Distinct(StringComparer.Ordinal)
+            .ToDictionary(
+                k => k,
+                k => new Subscriber
+                {
+                    Id = $"stripe#{k}@example.test",
+                    Channel = Channel.Stripe,
+                    Status = SubscriberStatus.Active,
+                    ApiKeyId = k,
+                    StripeCustomerId = customerOfKey[k],
+                    CreatedAt = Created,
+                    UpdatedAt = Created,
+                },
+                StringComparer.Ordinal));
 
     public Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<UsageWatermark>>([.. days.Select(d => _watermarks.GetValueOrDefault(d) ?? new UsageWatermark(d, 0, null, null))]);

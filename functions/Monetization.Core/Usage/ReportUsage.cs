@@ -92,64 +92,106 @@ public sealed partial class ReportUsage
         return await ReportMarketplaceAsync(new UsageReportSummary(), _time.GetUtcNow(), apiKeyId, cancellationToken);
     }
 
+    /// <remarks>
+    /// Keys are taken <see cref="UsageReportingOptions.KeysPerChunk"/> at a time (look-ups, claims, sends, commits), so
+    /// memory stays bounded however many keys the plan has; events that do not fill a batch wait for the next chunk,
+    /// so every request but the last carries a full batch.
+    /// </remarks>
     private async Task<UsageReportSummary> ReportStripeAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var counted = await CountedDaysAsync(_options.StripeUsagePlanId, now, null, cancellationToken);
-        var subscribers = await _ledger.FindSubscribersByApiKeyAsync([.. counted.Keys], cancellationToken);
-        var billable = new Dictionary<string, string>(StringComparer.Ordinal);
-        var skipped = 0;
-        foreach (var keyId in counted.Keys)
+        var totals = new StripeTotals();
+        var waiting = new List<(Work Work, MeterUsage Usage)>();
+        var reached = 0;
+        var delivering = true;
+        foreach (var keys in counted.Keys.Chunk(_options.KeysPerChunk))
         {
-            if (subscribers.TryGetValue(keyId, out var subscriber)
-                && subscriber is { Channel: Channel.Stripe, Status: SubscriberStatus.Active, StripeCustomerId: { Length: > 0 } customerId })
+            reached += keys.Length;
+            var subscribers = await _ledger.FindSubscribersByApiKeyAsync(keys, cancellationToken);
+            var billable = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var keyId in keys)
             {
-                billable[keyId] = customerId;
+                if (subscribers.TryGetValue(keyId, out var subscriber)
+                    && subscriber is { Channel: Channel.Stripe, Status: SubscriberStatus.Active, StripeCustomerId: { Length: > 0 } customerId })
+                {
+                    billable[keyId] = customerId;
+                }
+                else
+                {
+                    totals.Skipped++;
+                }
             }
-            else
+
+            var (work, claimedElsewhere) = await ClaimAsync(counted, billable.Keys, day => StripeTimestamp(day.Day, now), _ => false, cancellationToken);
+            totals.ClaimedElsewhere += claimedElsewhere;
+            waiting.AddRange(work.Select(w => (w, new MeterUsage(billable[w.Day.ApiKeyId], w.Claim.Units, w.Claim.Timestamp, Identifier(w.Day, w.Claim.To)))));
+            if (!(delivering = await SendStripeAsync(waiting, fullBatchesOnly: true, totals, cancellationToken)))
             {
-                skipped++;
+                break;
             }
         }
 
-        var (work, claimedElsewhere) = await ClaimAsync(counted, billable.Keys, day => StripeTimestamp(day.Day, now), _ => false, cancellationToken);
-        var events = work.Select(w => (w, Usage: new MeterUsage(billable[w.Day.ApiKeyId], w.Claim.Units, w.Claim.Timestamp, Identifier(w.Day, w.Claim.To)))).ToList();
-
-        long units = 0;
-        int sent = 0, resent = 0, requests = 0, failures = 0;
-        foreach (var batch in DistinctCustomerBatches(events, e => e.Usage.CustomerId, _meter.MaxBatchSize))
+        if (delivering)
         {
+            await SendStripeAsync(waiting, fullBatchesOnly: false, totals, cancellationToken);
+        }
+
+        return new UsageReportSummary
+        {
+            StripeKeysWithUsage = counted.Count,
+            StripeKeysSkipped = totals.Skipped,
+            StripeKeysNotReached = counted.Count - reached,
+            StripeEventsSent = totals.Sent,
+            StripeEventsResent = totals.Resent,
+            StripeUnitsReported = totals.Units,
+            StripeRequests = totals.Requests,
+            DaysClaimedElsewhere = totals.ClaimedElsewhere,
+            Failures = waiting.Count,
+        };
+    }
+
+    /// <summary>
+    /// Sends the waiting events in batches, committing each batch's claims once Stripe accepted it; what is sent leaves
+    /// <paramref name="waiting"/>. Returns <c>false</c> when Stripe failed: the claims stay in flight, the next run sends
+    /// them again with the same identifiers, and with Stripe down the next batches would not fare better.
+    /// </summary>
+    private async Task<bool> SendStripeAsync(List<(Work Work, MeterUsage Usage)> waiting, bool fullBatchesOnly, StripeTotals totals, CancellationToken cancellationToken)
+    {
+        var kept = new List<(Work, MeterUsage)>();
+        var batches = DistinctCustomerBatches(waiting, e => e.Usage.CustomerId, _meter.MaxBatchSize);
+        for (var i = 0; i < batches.Count; i++)
+        {
+            var batch = batches[i];
+            if (fullBatchesOnly && batch.Count < _meter.MaxBatchSize)
+            {
+                kept.AddRange(batch);
+                continue;
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
-            requests++;
+            totals.Requests++;
             try
             {
                 await _meter.ReportAsync([.. batch.Select(e => e.Usage)], cancellationToken);
             }
             catch (DependencyUnavailableException e)
             {
-                // Claims stay in flight; the next run sends them again with the same identifiers. Stripe being down
-                // for this batch makes the next ones unlikely to fare better, so stop here.
                 LogStripeFailed(_logger, batch.Count, e);
-                failures += events.Count - sent;
-                break;
+                waiting.Clear();
+                waiting.AddRange(kept);
+                waiting.AddRange(batches.Skip(i).SelectMany(b => b));
+                return false;
             }
 
-            await CommitAsync(batch.Select(e => e.w), cancellationToken);
-            sent += batch.Count;
-            resent += batch.Count(e => e.w.Resend);
-            units += batch.Sum(e => e.Usage.Value);
+            await CommitAsync(batch.Select(e => e.Work), cancellationToken);
+            totals.Sent += batch.Count;
+            totals.Resent += batch.Count(e => e.Work.Resend);
+            totals.Units += batch.Sum(e => e.Usage.Value);
         }
 
-        return new UsageReportSummary
-        {
-            StripeKeysWithUsage = counted.Count,
-            StripeKeysSkipped = skipped,
-            StripeEventsSent = sent,
-            StripeEventsResent = resent,
-            StripeUnitsReported = units,
-            StripeRequests = requests,
-            DaysClaimedElsewhere = claimedElsewhere,
-            Failures = failures,
-        };
+        waiting.Clear();
+        waiting.AddRange(kept);
+        return true;
     }
 
     private async Task<UsageReportSummary> ReportMarketplaceAsync(UsageReportSummary summary, DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)
@@ -157,10 +199,26 @@ public sealed partial class ReportUsage
         var productCode = _options.MarketplaceProductCode
             ?? throw new InvalidOperationException("Usage:MarketplaceProductCode is required with Usage:MarketplaceUsagePlanId.");
         var counted = await CountedDaysAsync(_options.MarketplaceUsagePlanId!, now, onlyKey, cancellationToken);
-        var subscribers = await _ledger.FindSubscribersByApiKeyAsync([.. counted.Keys], cancellationToken);
+        foreach (var keys in counted.Keys.Chunk(_options.KeysPerChunk))
+        {
+            summary = await MeterMarketplaceAsync(summary, counted, keys, now, productCode, cancellationToken);
+        }
+
+        return summary;
+    }
+
+    private async Task<UsageReportSummary> MeterMarketplaceAsync(
+        UsageReportSummary summary,
+        Dictionary<string, OpenDays> counted,
+        string[] keys,
+        DateTimeOffset now,
+        string productCode,
+        CancellationToken cancellationToken)
+    {
+        var subscribers = await _ledger.FindSubscribersByApiKeyAsync(keys, cancellationToken);
         var buyers = new Dictionary<string, Subscriber>(StringComparer.Ordinal);
         int byApiGateway = 0, skipped = 0;
-        foreach (var keyId in counted.Keys)
+        foreach (var keyId in keys)
         {
             if (!subscribers.TryGetValue(keyId, out var subscriber) || subscriber.Channel != Channel.Marketplace
                 || subscriber.Status is not (SubscriberStatus.Active or SubscriberStatus.Suspended))
@@ -257,7 +315,7 @@ public sealed partial class ReportUsage
 
         return summary with
         {
-            MarketplaceKeysWithUsage = summary.MarketplaceKeysWithUsage + counted.Count,
+            MarketplaceKeysWithUsage = summary.MarketplaceKeysWithUsage + keys.Length,
             MarketplaceKeysMeteredByApiGateway = summary.MarketplaceKeysMeteredByApiGateway + byApiGateway,
             MarketplaceKeysSkipped = summary.MarketplaceKeysSkipped + skipped,
             MarketplaceKeysDeferred = summary.MarketplaceKeysDeferred + deferred,
@@ -270,18 +328,21 @@ public sealed partial class ReportUsage
         };
     }
 
-    /// <summary>Keys with a non-zero count on a day still open, with those counts.</summary>
-    private async Task<Dictionary<string, List<(DateOnly Day, long Used)>>> CountedDaysAsync(string usagePlanId, DateTimeOffset now, string? keyId, CancellationToken cancellationToken)
+    /// <summary>Keys with a non-zero count on a day still open, with those counts (a struct each: there may be many keys).</summary>
+    private async Task<Dictionary<string, OpenDays>> CountedDaysAsync(string usagePlanId, DateTimeOffset now, string? keyId, CancellationToken cancellationToken)
     {
         var today = DateOnly.FromDateTime(now.UtcDateTime);
         var usage = await _apiKeys.GetUsageAsync(usagePlanId, today.AddDays(-1), today, keyId, cancellationToken);
-        var counted = new Dictionary<string, List<(DateOnly, long)>>(StringComparer.Ordinal);
+        var counted = new Dictionary<string, OpenDays>(StringComparer.Ordinal);
         foreach (var (key, days) in usage)
         {
-            var used = days.Where(d => d.Used > 0).Select(d => (d.Day, d.Used)).ToList();
-            if (used.Count > 0)
+            var open = new OpenDays(
+                today,
+                days.Where(d => d.Day == today.AddDays(-1)).Sum(d => d.Used),
+                days.Where(d => d.Day == today).Sum(d => d.Used));
+            if (open.Yesterday > 0 || open.Today > 0)
             {
-                counted[key] = used;
+                counted[key] = open;
             }
         }
 
@@ -293,7 +354,7 @@ public sealed partial class ReportUsage
     /// watermark. A day with a claim in flight gets no second one this run; its newer units follow next run.
     /// </summary>
     private async Task<(List<Work> Work, int ClaimedElsewhere)> ClaimAsync(
-        Dictionary<string, List<(DateOnly Day, long Used)>> counted,
+        Dictionary<string, OpenDays> counted,
         IEnumerable<string> keys,
         Func<UsageDay, DateTimeOffset> timestampOf,
         Func<UsageWatermark, bool> deferOf,
@@ -302,7 +363,7 @@ public sealed partial class ReportUsage
         var usedOf = new Dictionary<UsageDay, long>();
         foreach (var key in keys)
         {
-            foreach (var (day, used) in counted[key])
+            foreach (var (day, used) in counted[key].Counted)
             {
                 usedOf[new UsageDay(key, day)] = used;
             }
@@ -408,6 +469,41 @@ public sealed partial class ReportUsage
     }
 
     private sealed record Work(UsageDay Day, UsageClaim Claim, bool Resend, bool Deferred);
+
+    /// <summary>A key's counts on the two UTC days still open.</summary>
+    private readonly record struct OpenDays(DateOnly TodayDate, long Yesterday, long Today)
+    {
+        public IEnumerable<(DateOnly Day, long Used)> Counted
+        {
+            get
+            {
+                if (Yesterday > 0)
+                {
+                    yield return (TodayDate.AddDays(-1), Yesterday);
+                }
+
+                if (Today > 0)
+                {
+                    yield return (TodayDate, Today);
+                }
+            }
+        }
+    }
+
+    private sealed class StripeTotals
+    {
+        public int Skipped { get; set; }
+
+        public int Sent { get; set; }
+
+        public int Resent { get; set; }
+
+        public long Units { get; set; }
+
+        public int Requests { get; set; }
+
+        public int ClaimedElsewhere { get; set; }
+    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Usage reported: Stripe {StripeUnits} units in {StripeEvents} events, {StripeSkipped} keys skipped; Marketplace {MarketplaceUnits} units in {MarketplaceRecords} records; {Failures} failures")]
     private static partial void LogSummary(ILogger logger, long stripeUnits, int stripeEvents, int stripeSkipped, long marketplaceUnits, int marketplaceRecords, int failures);

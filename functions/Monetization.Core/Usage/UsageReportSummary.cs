@@ -18,6 +18,9 @@ public sealed record UsageReportSummary
     /// <summary>Keys with usage and no active Stripe subscriber: nothing is billed, the watermark stays.</summary>
     public int StripeKeysSkipped { get; init; }
 
+    /// <summary>Keys a Stripe failure kept this run from reaching; the next run reports them.</summary>
+    public int StripeKeysNotReached { get; init; }
+
     public int MarketplaceKeysWithUsage { get; init; }
 
     public long MarketplaceUnitsReported { get; init; }
@@ -40,6 +43,6 @@ public sealed record UsageReportSummary
     /// <summary>Days another run had claimed first; that run reports them.</summary>
     public int DaysClaimedElsewhere { get; init; }
 
-    /// <summary>Events or records not accepted; their claims stay and the next run sends them again.</summary>
+    /// <summary>Events or records claimed and not accepted; their claims stay and the next run sends them again.</summary>
     public int Failures { get; init; }
 }

@@ -20,6 +20,9 @@ public sealed class UsageReportingOptions
     /// <summary>Ledger writes in flight at once.</summary>
     public int LedgerParallelism { get; set; } = 32;
 
+    /// <summary>Keys looked up, claimed and reported together; bounds the run's memory.</summary>
+    public int KeysPerChunk { get; set; } = 5000;
+
     /// <summary>How often records Marketplace left unprocessed are sent again in one run.</summary>
     public int UnprocessedRetries { get; set; } = 3;
 }

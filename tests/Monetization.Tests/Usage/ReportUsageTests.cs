@@ -95,6 +95,26 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task KeysReportedChunkByChunkStillFillEveryStreamRequestButTheLast()
+    {
+        await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
+        var customers = new List<(string Customer, long Count)>();
+        for (var i = 0; i < 250; i++)
+        {
+            var keyId = UsageWorld.NewKeyId();
+            customers.Add((await world.StripeSubscriberAsync(keyId, Token), i + 1));
+            world.CountStripe(keyId, world.Today, i + 1);
+        }
+
+        var streamBefore = fixture.Environment.Stripe.Requests.Count(r => r.Path == "/v2/billing/meter_event_stream");
+        var summary = await world.Reporter(settings: new Dictionary<string, string?> { ["Usage:KeysPerChunk"] = "120" }).RunAsync(Token);
+
+        Assert.Equal(3, fixture.Environment.Stripe.Requests.Count(r => r.Path == "/v2/billing/meter_event_stream") - streamBefore);
+        Assert.Equal(3, summary.StripeRequests);
+        Assert.All(customers, c => Assert.Equal(c.Count, Assert.Single(world.EventsOf(c.Customer)).Value));
+    }
+
+    [Fact]
     public async Task LateCountsForYesterdayAfterMidnightAreBilledInsideYesterdayAndTodaysSeparately()
     {
         // Two days back, so every timestamp the reporter sends is in Stripe's past.

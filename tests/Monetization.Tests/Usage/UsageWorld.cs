@@ -81,7 +81,7 @@ internal sealed class UsageWorld : IAsyncDisposable
     }
 
     /// <summary>A reporter as the function builds it; <paramref name="wrapLedger"/> lets a test break the ledger.</summary>
-    public ReportUsage Reporter(Func<IUsageLedger, IUsageLedger>? wrapLedger = null)
+    public ReportUsage Reporter(Func<IUsageLedger, IUsageLedger>? wrapLedger = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(Environment.UsageReporterConfiguration())
@@ -91,6 +91,7 @@ internal sealed class UsageWorld : IAsyncDisposable
                 ["Usage:StripeUsagePlanId"] = StripePlanId,
                 ["Usage:MarketplaceUsagePlanId"] = MarketplacePlanId,
             })
+            .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
             .Build();
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(Clock);
