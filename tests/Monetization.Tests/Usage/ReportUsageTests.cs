@@ -310,6 +310,32 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         Assert.Equal(4, Assert.Single(world.EventsOf(customerId)).Value);
     }
 
+    [Fact]
+    public async Task MarketplaceFailingLeavesTheClaimForTheNextRunWhichMetersItOnce()
+    {
+        await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
+        var keyId = UsageWorld.NewKeyId();
+        var buyer = await world.MarketplaceBuyerAsync(keyId, legacy: false, subscribedAtMarketplace: true, Token);
+        world.CountMarketplace(keyId, world.Today, 5);
+        fixture.Environment.Marketplace.Faults.Add(new Emulators.Faults.FaultRule { Status = 500, Count = 20 });
+
+        UsageReportSummary failed;
+        try
+        {
+            failed = await world.Reporter().RunAsync(Token);
+        }
+        finally
+        {
+            fixture.Environment.Marketplace.Faults.Clear();
+        }
+
+        var retried = await world.Reporter().RunAsync(Token);
+
+        Assert.Equal(1, failed.Failures);
+        Assert.Equal(5, Assert.Single(world.MeteredFor(buyer)).Quantity);
+        Assert.Equal(1, retried.MarketplaceRecordsSent);
+    }
+
     private async Task<List<int>> CallDemoAsync(string apiKey, int times)
     {
         using var caller = new HttpClient();
