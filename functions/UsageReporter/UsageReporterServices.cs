@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
+using Monetization.Aws.Secrets;
 using Monetization.Core;
 using Monetization.Core.Usage;
 using Monetization.Stripe;
@@ -16,17 +17,33 @@ namespace Monetization.UsageReporter;
 /// <c>Usage:StripeUsagePlanId</c>, <c>Stripe:SecretKey</c>, <c>Stripe:MeterEventName</c>; with Marketplace metering
 /// also <c>Usage:MarketplaceUsagePlanId</c> and <c>Usage:MarketplaceProductCode</c>. Optional: <c>Usage:MarketplaceDimension</c>,
 /// <c>Usage:LedgerParallelism</c>, <c>Usage:KeysPerChunk</c>, <c>Stripe:ApiBase</c>, <c>Stripe:MeterEventsBase</c>, <c>Aws:Region</c>,
-/// <c>Aws:ServiceUrl</c>, <c>Aws:ApiGatewayServiceUrl</c>, <c>Aws:MarketplaceMeteringServiceUrl</c>. A missing or wrong
+/// <c>Aws:ServiceUrl</c>, <c>Aws:ApiGatewayServiceUrl</c>, <c>Aws:MarketplaceMeteringServiceUrl</c>; in AWS
+/// <c>Stripe:SecretArn</c> instead of <c>Stripe:SecretKey</c> (see <see cref="BuildFromEnvironment"/>). A missing or wrong
 /// setting fails the start with the setting's name.
 /// </summary>
 public static class UsageReporterServices
 {
     public const string LedgerTableNameKey = "Monetization:LedgerTableName";
 
-    /// <summary>The container the Lambda host gets: configuration from the environment, JSON console logs.</summary>
+    /// <summary>
+    /// The container the Lambda host gets: configuration from the environment, plus, when <c>Stripe:SecretArn</c> is
+    /// set, the Secrets Manager secret's <c>SecretKey</c> as <c>Stripe:SecretKey</c> (the key never sits in the
+    /// function's environment); JSON console logs.
+    /// </summary>
     public static ServiceProvider BuildFromEnvironment()
     {
-        var configuration = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        var builder = new ConfigurationBuilder().AddEnvironmentVariables();
+        var environment = builder.Build();
+        if (environment["Stripe:SecretArn"] is { Length: > 0 } secretArn)
+        {
+            builder.AddSecretsManagerJson(secretArn, "Stripe", new AwsClientOptions
+            {
+                Region = environment["Aws:Region"] is { Length: > 0 } region ? region : null,
+                ServiceUrl = environment["Aws:ServiceUrl"] is { Length: > 0 } url ? new Uri(url, UriKind.Absolute) : null,
+            });
+        }
+
+        var configuration = builder.Build();
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Information).AddJsonConsole(o => o.IncludeScopes = false));
         services.AddUsageReporter(configuration);
