@@ -94,6 +94,19 @@ public sealed class StripeUsageMeterTests
     }
 
     [Fact]
+    public async Task AStreamRequestStripeRateLimitedIsSentAgainAfterABackOffAndRecordedOnce()
+    {
+        await using var bed = await Bed.StartAsync();
+        var batch = await bed.BatchAsync(10);
+        bed.Emulator.InjectFault(new Emulators.Faults.FaultRule { PathPrefix = "/v2/billing/meter_event_stream", Status = 429, Count = 2 });
+
+        await bed.Meter.ReportAsync(batch, Ct);
+
+        Assert.Equal(3, bed.Emulator.Requests.Count(r => r.Path == "/v2/billing/meter_event_stream"));
+        Assert.Equal(10, bed.Emulator.MeterEvents.Count);
+    }
+
+    [Fact]
     public async Task TheStreamRefusesJsonItDoesNotKnowAndMoreThanAHundredEvents()
     {
         await using var bed = await Bed.StartAsync();
