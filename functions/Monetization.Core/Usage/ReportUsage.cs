@@ -255,17 +255,23 @@ public sealed partial class ReportUsage
                 g.Key.Timestamp, null, buyers[g.Key.ApiKeyId].CustomerAwsAccountId, buyers[g.Key.ApiKeyId].LicenseArn, _options.MarketplaceDimension, checked((int)g.Sum(w => w.Claim.Units)))))
             .ToList();
 
-        // Claims older than the window can never be accepted; release them so the units go into the next record.
+        // A claim older than the window can no longer be sent, and whether Marketplace took it before the run that made
+        // it died is unknown; billing a buyer twice is worse than missing units, so it is written off.
         var expired = work.Where(w => w.Claim.Timestamp < now - MarketplaceWindow).ToList();
-        await ForEachAsync(expired, (w, ct) => _ledger.TryReleaseAsync(w.Day, w.Claim, ct), cancellationToken);
+        await CommitAsync(expired, cancellationToken);
+        foreach (var claim in expired)
+        {
+            LogClaimWrittenOff(_logger, claim.Claim.Units, claim.Day.ApiKeyId, claim.Claim.Timestamp);
+        }
 
         long units = 0;
         int sent = 0, requests = 0, notSubscribed = 0, failures = 0;
         var byRecord = records.ToDictionary(r => r.Record, r => r.Claims);
+        var reachable = true;
         foreach (var chunk in records.Chunk(MarketplaceBatchSize))
         {
             var pending = chunk.Select(c => c.Record).ToList();
-            for (var attempt = 0; pending.Count > 0 && attempt <= _options.UnprocessedRetries; attempt++)
+            for (var attempt = 0; reachable && pending.Count > 0 && attempt <= _options.UnprocessedRetries; attempt++)
             {
                 requests++;
                 IReadOnlyList<MeteringRecordResult> results;
@@ -275,7 +281,9 @@ public sealed partial class ReportUsage
                 }
                 catch (DependencyUnavailableException e)
                 {
+                    // Claims stay for the next run; with Metering down the remaining chunks would not fare better.
                     LogMarketplaceFailed(_logger, pending.Count, e);
+                    reachable = false;
                     break;
                 }
 
@@ -322,6 +330,7 @@ public sealed partial class ReportUsage
             MarketplaceRecordsSent = summary.MarketplaceRecordsSent + sent,
             MarketplaceUnitsReported = summary.MarketplaceUnitsReported + units,
             MarketplaceNotSubscribed = summary.MarketplaceNotSubscribed + notSubscribed,
+            MarketplaceUnitsWrittenOff = summary.MarketplaceUnitsWrittenOff + expired.Sum(w => w.Claim.Units),
             MarketplaceRequests = summary.MarketplaceRequests + requests,
             DaysClaimedElsewhere = summary.DaysClaimedElsewhere + claimedElsewhere,
             Failures = summary.Failures + failures,
@@ -513,6 +522,9 @@ public sealed partial class ReportUsage
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace did not accept {Count} usage records; their claims stay for the next run")]
     private static partial void LogMarketplaceFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A Marketplace claim of {Units} units of key {ApiKeyId} stamped {Timestamp:O} is past the six-hour window; written off")]
+    private static partial void LogClaimWrittenOff(ILogger logger, long units, string apiKeyId, DateTimeOffset timestamp);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace answered CustomerNotSubscribed for {Quantity} units of key {ApiKeyId}; written off")]
     private static partial void LogNotSubscribed(ILogger logger, int quantity, string apiKeyId);

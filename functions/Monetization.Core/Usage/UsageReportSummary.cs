@@ -37,6 +37,12 @@ public sealed record UsageReportSummary
     /// <summary>Records Marketplace answered CustomerNotSubscribed for; their units are written off.</summary>
     public int MarketplaceNotSubscribed { get; init; }
 
+    /// <summary>
+    /// Units of claims older than Marketplace's six-hour window (left by runs that failed for that long): they can no
+    /// longer be sent and may have been accepted, so they are written off rather than risk billing twice.
+    /// </summary>
+    public long MarketplaceUnitsWrittenOff { get; init; }
+
     /// <summary>Buyers already metered in this hour: their new units wait for the next hour's record.</summary>
     public int MarketplaceKeysDeferred { get; init; }
 

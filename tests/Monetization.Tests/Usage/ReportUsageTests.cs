@@ -221,6 +221,25 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task AMarketplaceClaimLeftBeyondTheSixHourWindowIsWrittenOffNotMeteredAgain()
+    {
+        await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
+        var keyId = UsageWorld.NewKeyId();
+        var buyer = await world.MarketplaceBuyerAsync(keyId, legacy: false, subscribedAtMarketplace: true, Token);
+        world.CountMarketplace(keyId, world.Today, 6);
+        await Assert.ThrowsAsync<ProcessDiedException>(() => world.Reporter(inner => new DiesBeforeCommit(inner)).RunAsync(Token));
+
+        world.CountMarketplace(keyId, world.Today, 3);
+        world.Clock.Advance(TimeSpan.FromHours(7));
+        var late = await world.Reporter().RunAsync(Token);
+        var next = await world.Reporter().RunAsync(Token);
+
+        Assert.Equal(6, late.MarketplaceUnitsWrittenOff);
+        Assert.Equal(3, next.MarketplaceUnitsReported);
+        Assert.Equal(9, world.MeteredFor(buyer).Sum(m => m.Quantity));
+    }
+
+    [Fact]
     public async Task FlushingABuyerWhoseSubscriptionEndsMetersWhatTheKeyUsedUpToThen()
     {
         await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
