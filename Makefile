@@ -2,7 +2,7 @@
 # them too, so the deployed build is the one that is tested.
 PUBLISH = dotnet publish -c Release -r linux-x64 --self-contained false -p:PublishReadyToRun=true -nologo
 
-.PHONY: build-PortalFunction build-SubscriptionEventsFunction build-EmptyFunction build-EmptyWebApp
+.PHONY: build-PortalFunction build-SubscriptionEventsFunction build-UsageReporterFunction build-EmptyFunction build-EmptyWebApp
 
 build-PortalFunction:
 	$(PUBLISH) functions/Portal/Portal.csproj -o "$(ARTIFACTS_DIR)"
@@ -16,3 +16,6 @@ build-EmptyFunction:
 
 build-EmptyWebApp:
 	$(PUBLISH) tests/StartupBaselines/EmptyWebApp/EmptyWebApp.csproj -o "$(ARTIFACTS_DIR)"
+
+build-UsageReporterFunction:
+	$(PUBLISH) functions/UsageReporter/UsageReporter.csproj -o "$(ARTIFACTS_DIR)"

@@ -15,7 +15,7 @@ namespace Monetization.Stripe;
 /// usably after them (unreachable, timed out, rate limited, 5xx) is a <see cref="DependencyUnavailableException"/>
 /// around the <see cref="StripeException"/>; Stripe refusing the request is the <see cref="StripeException"/> itself.
 /// </summary>
-public sealed class StripeClient
+public sealed partial class StripeClient
 {
     /// <summary>
     /// Pinned so Stripe's answers keep their shape whatever the account's default is. 2025-03-31.basil is the

@@ -9,6 +9,12 @@ public sealed class StripeOptions
 
     public Uri ApiBase { get; set; } = new("https://api.stripe.com");
 
+    /// <summary>Where the v2 meter event stream is served (its own host at Stripe).</summary>
+    public Uri MeterEventsBase { get; set; } = new("https://meter-events.stripe.com");
+
+    /// <summary>Batches of at least this many meter events go through the v2 stream; smaller ones are v1 calls.</summary>
+    public int MeterEventStreamThreshold { get; set; } = 10;
+
     /// <summary>The metered price every subscription is created on (<c>price_…</c>).</summary>
     public string PriceId { get; set; } = string.Empty;
 

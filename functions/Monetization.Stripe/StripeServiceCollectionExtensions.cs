@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Billing;
+using Monetization.Core.Usage;
 
 namespace Monetization.Stripe;
 
@@ -31,6 +32,14 @@ public static class StripeServiceCollectionExtensions
         services.AddStripeClient(configure);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeOptions>, StripeBillingOptionsValidator>());
         services.TryAddTransient<IBilling, StripeBilling>();
+        return services;
+    }
+
+    /// <summary><see cref="IUsageMeter"/> on Stripe's billing meter; requires <see cref="StripeOptions.MeterEventName"/>.</summary>
+    public static IServiceCollection AddStripeUsageMeter(this IServiceCollection services, Action<StripeOptions> configure)
+    {
+        services.AddStripeClient(configure);
+        services.TryAddSingleton<IUsageMeter, StripeUsageMeter>();
         return services;
     }
 }

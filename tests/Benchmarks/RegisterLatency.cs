@@ -30,6 +30,11 @@ public static class RegisterLatency
             return await StartupLatency.RunAsync(Option(args, "--runs", 10), CancellationToken.None);
         }
 
+        if (args is ["usage", ..])
+        {
+            return await UsageReportBenchmark.RunAsync(args);
+        }
+
         var samples = Option(args, "--samples", 100);
         var delayMs = Option(args, "--delay-ms", 50);
         var ledgerDelayMs = Option(args, "--ledger-delay-ms", 5);

@@ -1,4 +1,5 @@
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Amazon.DynamoDBv2;
@@ -8,6 +9,7 @@ using Monetization.Aws;
 using Monetization.Aws.Http;
 using Monetization.Aws.Ledger;
 using Monetization.Core;
+using Monetization.Emulators.AwsStandIn;
 using Monetization.Emulators.Faults;
 using Monetization.Emulators.Marketplace;
 using Monetization.Emulators.Moto;
@@ -58,8 +60,14 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     public string RestApiId { get; private set; } = string.Empty;
 
-    /// <summary>The sold API's stage as moto invokes it, standing in for its execute-api URL.</summary>
-    public Uri ApiBaseUrl => new(Moto.Endpoint, $"restapis/{RestApiId}/{ApiStage}/_user_request_");
+    /// <summary>The sold API as subscribers call it: the demo API behind <see cref="Usage"/>'s key checks.</summary>
+    public Uri ApiBaseUrl => Usage.DemoApiEndpoint;
+
+    /// <summary>
+    /// API Gateway's key checks and usage counts, which moto lacks: the demo API at
+    /// <see cref="ApiGatewayUsageStandIn.DemoApiEndpoint"/>, and GetUsage answered on <see cref="ApiGateway"/>.
+    /// </summary>
+    public ApiGatewayUsageStandIn Usage { get; private set; } = null!;
 
     public string StripeUsagePlanId { get; private set; } = string.Empty;
 
@@ -78,14 +86,18 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         var marketplaceTask = MarketplaceEmulator.StartAsync(new MarketplaceEmulatorOptions { ProductCode = MarketplaceProductCode, Region = Region }, cancellationToken);
         await Task.WhenAll(motoTask, stripeTask, marketplaceTask).ConfigureAwait(false);
         var moto = await motoTask;
-        var environment = new OfflineEnvironment(
-            moto, await FaultProxy.StartAsync(moto.Endpoint, cancellationToken).ConfigureAwait(false), await stripeTask, await marketplaceTask);
+        var usage = new StrongBox<ApiGatewayUsageStandIn?>();
+        var proxy = await FaultProxy.StartAnsweringAsync(
+            moto.Endpoint, context => usage.Value is { } standIn ? standIn.AnswerAsync(context) : Task.FromResult(false), cancellationToken).ConfigureAwait(false);
+        var environment = new OfflineEnvironment(moto, proxy, await stripeTask, await marketplaceTask);
         try
         {
             await Task.WhenAll(
                 environment.CreateLedgerTableAsync(cancellationToken),
                 environment.CreateUsagePlansAsync(cancellationToken),
                 environment.CreateMeteredPriceAsync(cancellationToken)).ConfigureAwait(false);
+            environment.Usage = usage.Value = await ApiGatewayUsageStandIn.StartAsync(
+                environment.ApiGatewayHttp(), environment.RestApiId, ApiStage, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -127,6 +139,23 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Stripe:MeterEventName"] = MeterEventName,
     };
 
+    /// <summary>The usage reporter's settings for this environment, as configuration keys.</summary>
+    public IReadOnlyDictionary<string, string?> UsageReporterConfiguration() => new Dictionary<string, string?>(StringComparer.Ordinal)
+    {
+        ["Aws:Region"] = Region,
+        ["Aws:ServiceUrl"] = Moto.Endpoint.ToString(),
+        ["Aws:ApiGatewayServiceUrl"] = ApiGateway.Endpoint.ToString(),
+        ["Aws:MarketplaceMeteringServiceUrl"] = Marketplace.Endpoint.ToString(),
+        ["Monetization:LedgerTableName"] = LedgerTableName,
+        ["Usage:StripeUsagePlanId"] = StripeUsagePlanId,
+        ["Usage:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
+        ["Usage:MarketplaceProductCode"] = MarketplaceProductCode,
+        ["Stripe:ApiBase"] = Stripe.Endpoint.ToString(),
+        ["Stripe:MeterEventsBase"] = Stripe.Endpoint.ToString(),
+        ["Stripe:SecretKey"] = Stripe.SecretKey,
+        ["Stripe:MeterEventName"] = MeterEventName,
+    };
+
     /// <summary>An API Gateway client signed for moto, for inspecting keys and plans.</summary>
     public HttpClient ApiGatewayHttp() => AwsHttp.CreateClient(
         AwsConnection.Resolve(AwsService.ApiGateway, AwsOptions(), _ => null), AwsOptions());
@@ -165,6 +194,11 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Usage is not null)
+        {
+            await Usage.DisposeAsync().ConfigureAwait(false);
+        }
+
         await Marketplace.DisposeAsync().ConfigureAwait(false);
         await Stripe.DisposeAsync().ConfigureAwait(false);
         await ApiGateway.DisposeAsync().ConfigureAwait(false);

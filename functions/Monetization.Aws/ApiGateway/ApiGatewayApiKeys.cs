@@ -109,7 +109,7 @@ public sealed class ApiGatewayApiKeys : IApiKeys
     public async Task<IReadOnlyDictionary<string, IReadOnlyList<DailyUsage>>> GetUsageAsync(
         string usagePlanId, DateOnly startDate, DateOnly endDate, string? keyId, CancellationToken cancellationToken)
     {
-        var usage = await _client.GetUsageAsync(new GetUsageRequest(usagePlanId, startDate, endDate, keyId), cancellationToken);
+        var usage = await _client.GetUsageAsync(new GetUsageRequest(usagePlanId, startDate, endDate, keyId, Limit: 500), cancellationToken);
         var start = DateOnly.TryParseExact(usage.StartDate, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var reported)
             ? reported
             : startDate;

@@ -147,7 +147,7 @@ public sealed partial class ApiGatewayClient
                 "GetUsage",
                 cancellationToken);
             first ??= page;
-            foreach (var (keyId, days) in page.Items ?? new Dictionary<string, IReadOnlyList<IReadOnlyList<long>>>())
+            foreach (var (keyId, days) in page.Items ?? new Dictionary<string, long[][]>())
             {
                 if (!items.TryGetValue(keyId, out var list))
                 {

@@ -62,7 +62,8 @@ internal sealed record UsagePage(
     string? StartDate,
     string? EndDate,
     string? Position,
-    [property: JsonPropertyName("values")] IReadOnlyDictionary<string, IReadOnlyList<IReadOnlyList<long>>>? Items);
+    // Arrays, not lists: a usage report holds one pair per key per day, for every key in the plan.
+    [property: JsonPropertyName("values")] IReadOnlyDictionary<string, long[][]>? Items);
 
 public sealed record UsagePlan(string Id, string? Name, string? Description, string? ProductCode);
 

@@ -7,7 +7,9 @@ namespace Monetization.Aws.Ledger;
 /// <summary>
 /// <see cref="ISubscriberLedger"/> on the ledger table: the subscriber at <c>SUB#&lt;id&gt;</c>, written with one
 /// conditional PutItem, and alias pointers at <c>ALIAS#&lt;alias&gt;</c> holding <c>subscriberId</c>, written only when
-/// free or already naming the same subscriber, so one alias can never lead to two subscribers.
+/// free or already naming the same subscriber, so one alias can never lead to two subscribers. A record holding an
+/// API key also points <c>APIKEY#&lt;key id&gt;</c> at itself, written before the record so that every stored key has
+/// its pointer; readers check the record still holds the key (a key handed to another record moves its pointer).
 /// </summary>
 public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
 {
@@ -36,11 +38,12 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
         return response.Item is { Count: > 0 } item ? SubscriberItem.FromItem(item) : null;
     }
 
-    public Task<bool> TryCreateAsync(Subscriber subscriber, CancellationToken cancellationToken)
+    public async Task<bool> TryCreateAsync(Subscriber subscriber, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscriber);
         ArgumentException.ThrowIfNullOrEmpty(subscriber.Id);
-        return TryPutAsync(
+        await PointApiKeyAsync(subscriber, cancellationToken);
+        return await TryPutAsync(
             new PutItemRequest
             {
                 TableName = _tableName,
@@ -50,11 +53,12 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
             cancellationToken);
     }
 
-    public Task<bool> TryReplaceAsync(Subscriber subscriber, long expectedVersion, CancellationToken cancellationToken)
+    public async Task<bool> TryReplaceAsync(Subscriber subscriber, long expectedVersion, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscriber);
         ArgumentException.ThrowIfNullOrEmpty(subscriber.Id);
-        return TryPutAsync(
+        await PointApiKeyAsync(subscriber, cancellationToken);
+        return await TryPutAsync(
             new PutItemRequest
             {
                 TableName = _tableName,
@@ -105,6 +109,18 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
                 ?? await FindAliasAsync(alias, cancellationToken)
                 ?? throw new InvalidOperationException($"Alias {alias} was refused but names no subscriber.", failure);
         }
+    }
+
+    private async Task PointApiKeyAsync(Subscriber subscriber, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(subscriber.ApiKeyId))
+        {
+            return;
+        }
+
+        await _dynamoDb.PutItemAsync(
+            new PutItemRequest { TableName = _tableName, Item = SubscriberItem.Pointer(SubscriberItem.ApiKeyPrefix + subscriber.ApiKeyId, subscriber.Id) },
+            cancellationToken);
     }
 
     private async Task<bool> TryPutAsync(PutItemRequest request, CancellationToken cancellationToken)

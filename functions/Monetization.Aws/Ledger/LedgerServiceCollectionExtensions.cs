@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Monetization.Core.Idempotency;
 using Monetization.Core.Ledger;
+using Monetization.Core.Usage;
 
 namespace Monetization.Aws.Ledger;
 
@@ -40,6 +41,7 @@ public static class LedgerServiceCollectionExtensions
             return new AmazonDynamoDBClient(config);
         });
         services.TryAddSingleton<ISubscriberLedger>(sp => new DynamoDbSubscriberLedger(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
+        services.TryAddSingleton<IUsageLedger>(sp => new DynamoDbUsageLedger(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
         services.TryAddSingleton<IIdempotencyStore>(sp => new DynamoDbIdempotencyStore(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
         services.TryAddSingleton(new IdempotencyOptions());
         services.TryAddSingleton<IdempotentExecutor>();

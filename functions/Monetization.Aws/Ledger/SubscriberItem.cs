@@ -14,6 +14,9 @@ internal static class SubscriberItem
     public const string SubscriberPrefix = "SUB#";
     public const string AliasPrefix = "ALIAS#";
 
+    /// <summary>Pointer from an API key id to the subscriber holding that key (read by the usage reporter).</summary>
+    public const string ApiKeyPrefix = "APIKEY#";
+
     public const string SubscriberId = "subscriberId";
     public const string Version = "version";
 

@@ -62,7 +62,16 @@ public sealed class AwsMarketplaceMetering : IMarketplaceMetering
         }
 
         var wire = records.Select(ToWire).ToList();
-        var result = await _client.BatchMeterUsageAsync(new BatchMeterUsageRequest(productCode, wire), cancellationToken);
+        BatchMeterUsageResult result;
+        try
+        {
+            result = await _client.BatchMeterUsageAsync(new BatchMeterUsageRequest(productCode, wire), cancellationToken);
+        }
+        catch (Exception e) when (e is AwsServiceException { Kind: AwsErrorKind.Throttled or AwsErrorKind.ServiceUnavailable } or HttpRequestException)
+        {
+            // Still throttled or failing after the client's retries: the records are unchanged, so a later call may succeed.
+            throw new DependencyUnavailableException("aws-marketplace", "BatchMeterUsage", e);
+        }
 
         // The service echoes each record; matching on the echo gives callers back their own instances.
         var pending = new Dictionary<UsageRecord, Queue<MeteringRecord>>();

@@ -20,15 +20,17 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private readonly Uri _target;
     private readonly Func<HttpRequest, CancellationToken, Task>? _observe;
+    private readonly Func<HttpContext, Task<bool>>? _answer;
     private readonly HttpClient _http = new(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = false });
     private readonly CancellationTokenSource _stopping = new();
     private readonly System.Collections.Concurrent.ConcurrentQueue<ProxiedExchange> _exchanges = new();
     private WebApplication? _app;
 
-    private FaultProxy(Uri target, Uri endpoint, Func<HttpRequest, CancellationToken, Task>? observe)
+    private FaultProxy(Uri target, Uri endpoint, Func<HttpRequest, CancellationToken, Task>? observe, Func<HttpContext, Task<bool>>? answer)
     {
         _target = target;
         _observe = observe;
+        _answer = answer;
         Endpoint = endpoint;
     }
 
@@ -48,7 +50,16 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <param name="observe">Sees each request, its body readable and rewound, before faults apply and it is forwarded.</param>
     public static Task<FaultProxy> StartAsync(Uri target, Func<HttpRequest, CancellationToken, Task>? observe, CancellationToken cancellationToken = default) =>
         LoopbackServer.StartOnFreePortAsync(
-            endpoint => new FaultProxy(target, endpoint, observe),
+            endpoint => new FaultProxy(target, endpoint, observe, answer: null),
+            (server, port, ct) => server.StartServerAsync(port, ct),
+            cancellationToken);
+
+    /// <param name="answer">
+    /// Answers the requests the target cannot (returns <c>true</c> when it did); everything else is forwarded.
+    /// </param>
+    public static Task<FaultProxy> StartAnsweringAsync(Uri target, Func<HttpContext, Task<bool>> answer, CancellationToken cancellationToken = default) =>
+        LoopbackServer.StartOnFreePortAsync(
+            endpoint => new FaultProxy(target, endpoint, observe: null, answer),
             (server, port, ct) => server.StartServerAsync(port, ct),
             cancellationToken);
 
@@ -108,6 +119,11 @@ public sealed class FaultProxy : IAsyncDisposable
 
     private async Task ForwardAsync(HttpContext context)
     {
+        if (_answer is not null && await _answer(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
         var request = context.Request;
         using var forward = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, request.Path + request.QueryString));
         if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)

@@ -33,6 +33,7 @@ public static class OfflineLambda
             ["SupportContact"] = string.Empty,
             ["AWS::Region"] = OfflineEnvironment.Region,
             ["AWS::URLSuffix"] = "amazonaws.com",
+            ["Condition:SellsOnMarketplace"] = "true",
         };
     }
 

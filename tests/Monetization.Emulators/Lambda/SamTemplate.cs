@@ -35,7 +35,15 @@ public static partial class SamTemplate
 
             foreach (var (name, value) in mapping.Children)
             {
-                variables[((YamlScalarNode)name).Value!] = Resolve(logicalId, ((YamlScalarNode)name).Value!, value, references);
+                var variable = ((YamlScalarNode)name).Value!;
+                if (Resolve(logicalId, variable, value, references) is { } resolved)
+                {
+                    variables[variable] = resolved;
+                }
+                else
+                {
+                    variables.Remove(variable);
+                }
             }
         }
 
@@ -47,11 +55,25 @@ public static partial class SamTemplate
         return variables;
     }
 
-    private static string Resolve(string logicalId, string name, YamlNode value, IReadOnlyDictionary<string, string> references)
+    /// <returns>null for <c>!Ref AWS::NoValue</c>: the variable is not set.</returns>
+    private static string? Resolve(string logicalId, string name, YamlNode value, IReadOnlyDictionary<string, string> references)
     {
+        if (value is YamlSequenceNode { Tag.Value: "!If", Children: [YamlScalarNode condition, var whenTrue, var whenFalse] })
+        {
+            // Conditions are named in the references as Condition:<name> = true | false.
+            return references.TryGetValue("Condition:" + condition.Value, out var holds)
+                ? Resolve(logicalId, name, bool.Parse(holds) ? whenTrue : whenFalse, references)
+                : throw new InvalidOperationException($"{logicalId}'s {name} depends on condition {condition.Value}, which the caller did not resolve.");
+        }
+
+        if (value is YamlScalarNode { Tag.Value: "!Ref", Value: "AWS::NoValue" })
+        {
+            return null;
+        }
+
         if (value is not YamlScalarNode scalar)
         {
-            throw new InvalidOperationException($"{logicalId}'s {name} is not a plain value or a !Ref.");
+            throw new InvalidOperationException($"{logicalId}'s {name} is not a plain value, a !Ref, a !Sub or an !If.");
         }
 
         if (scalar.Tag.IsEmpty || scalar.Tag.Value is "tag:yaml.org,2002:str")

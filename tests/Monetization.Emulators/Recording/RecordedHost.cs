@@ -15,6 +15,7 @@ public sealed class RecordedHost : IAsyncDisposable
 {
     public const string Portal = "PortalFunction";
     public const string SubscriptionEvents = "SubscriptionEventsFunction";
+    public const string UsageReporter = "UsageReporterFunction";
 
     private readonly List<FaultProxy> _proxies;
 
@@ -32,9 +33,19 @@ public sealed class RecordedHost : IAsyncDisposable
     /// The Portal also reads its Stripe keys from a Secrets Manager secret, as it does when deployed, so that call is
     /// observed too.
     /// </summary>
+    public static Task<RecordedHost> StartAsync(
+        string function, OfflineEnvironment environment, IReadOnlyDictionary<string, string?> configuration, CancellationToken cancellationToken = default) =>
+        StartAsync(function, environment, configuration, new Dictionary<string, string>(), cancellationToken);
+
+    /// <param name="moreLogicalIds">Concrete ids the caller created, with the template's logical id each stands for.</param>
     public static async Task<RecordedHost> StartAsync(
-        string function, OfflineEnvironment environment, IReadOnlyDictionary<string, string?> configuration, CancellationToken cancellationToken = default)
+        string function,
+        OfflineEnvironment environment,
+        IReadOnlyDictionary<string, string?> configuration,
+        IReadOnlyDictionary<string, string> moreLogicalIds,
+        CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(moreLogicalIds);
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(configuration);
         var settings = new Dictionary<string, string?>(configuration, StringComparer.Ordinal);
@@ -44,6 +55,11 @@ public sealed class RecordedHost : IAsyncDisposable
             [environment.MarketplaceUsagePlanId] = "MarketplaceUsagePlan",
             [OfflineEnvironment.LedgerTableName] = "LedgerTable",
         };
+        foreach (var (id, logicalId) in moreLogicalIds)
+        {
+            logicalIds[id] = logicalId;
+        }
+
         if (function == Portal && settings.GetValueOrDefault("Stripe:SecretKey") is { } secretKey)
         {
             var secretArn = await CreateStripeSecretAsync(environment, secretKey, settings.GetValueOrDefault("Stripe:WebhookSecret"), cancellationToken).ConfigureAwait(false);

@@ -8,7 +8,7 @@ namespace Monetization.Emulators.Stripe;
 /// The emulated Stripe account: resources and the v1 operations the project uses, strict about parameters the way
 /// Stripe is. One lock guards the whole account; every operation is short and in memory.
 /// </summary>
-internal sealed class StripeApi
+internal sealed partial class StripeApi
 {
     private const string Invalid = "invalid_request_error";
 
@@ -23,6 +23,10 @@ internal sealed class StripeApi
     private readonly List<EmulatedPrice> _prices = [];
     private readonly List<EmulatedSubscription> _subscriptions = [];
     private readonly List<EmulatedMeterEvent> _meterEvents = [];
+
+    // Indexes, so an account with a hundred thousand customers and events still answers in microseconds.
+    private readonly Dictionary<string, EmulatedCustomer> _customerById = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _identifierCreated = new(StringComparer.Ordinal);
 
     public IReadOnlyList<EmulatedCustomer> Customers => Snapshot(_customers);
 
@@ -56,6 +60,7 @@ internal sealed class StripeApi
                 ("POST", ["v1", "products"]) => CreateProduct(p, now),
                 ("GET", ["v1", "products", var id]) => Retrieve(p, () => StripeJson.Product(Find(_products, id, "product", "id", 404, x => x.Id))),
                 ("POST", ["v1", "billing", "meters"]) => CreateMeter(p, now),
+                ("GET", ["v1", "billing", "meters"]) => ListMeters(p),
                 ("GET", ["v1", "billing", "meters", var id]) => Retrieve(p, () => StripeJson.Meter(Find(_meters, id, "billing.meter", "id", 404, x => x.Id))),
                 ("GET", ["v1", "billing", "meters", var id, "event_summaries"]) => EventSummaries(id, p),
                 ("POST", ["v1", "prices"]) => CreatePrice(p, now),
@@ -107,6 +112,7 @@ internal sealed class StripeApi
         metadata.Validate("metadata");
         var customer = new EmulatedCustomer(NewId("cus_"), now.ToUnixTimeSeconds(), email, name, description, phone, metadata.ApplyTo(Empty));
         _customers.Add(customer);
+        _customerById[customer.Id] = customer;
         return StripeJson.Customer(customer);
     }
 
@@ -129,6 +135,7 @@ internal sealed class StripeApi
             Metadata = metadata.ApplyTo(before.Metadata),
         };
         Replace(_customers, before, after);
+        _customerById[after.Id] = after;
         return StripeJson.Customer(after);
     }
 
@@ -419,7 +426,7 @@ internal sealed class StripeApi
         FindCustomer(customerId, $"payload[{meter.CustomerPayloadKey}]", 400);
         identifier ??= NewId("", 24);
         var windowStart = (now - IdentifierWindow).ToUnixTimeSeconds();
-        if (_meterEvents.Any(e => e.Identifier == identifier && e.Created >= windowStart))
+        if (IsKnownIdentifier(identifier, windowStart))
         {
             // Stripe's answer for a reused identifier (see README.md): a plain invalid_request_error, no code, not retryable.
             throw new StripeApiException(400, Invalid, $"An event already exists with identifier {identifier}.")
@@ -429,7 +436,7 @@ internal sealed class StripeApi
         }
 
         var meterEvent = new EmulatedMeterEvent(identifier, eventName, customerId, value, at, now.ToUnixTimeSeconds(), payload.ApplyTo(Empty));
-        _meterEvents.Add(meterEvent);
+        AddMeterEvent(meterEvent);
         return StripeJson.MeterEvent(meterEvent);
     }
 
@@ -486,7 +493,17 @@ internal sealed class StripeApi
 
     private JsonObject Render(EmulatedSubscription s) => StripeJson.Subscription(s, id => _prices.First(p => p.Id == id));
 
-    private EmulatedCustomer FindCustomer(string id, string param = "id", int status = 404) => Find(_customers, id, "customer", param, status, c => c.Id);
+    private EmulatedCustomer FindCustomer(string id, string param = "id", int status = 404) =>
+        _customerById.TryGetValue(id, out var customer) ? customer : throw StripeApiException.NoSuch("customer", id, param, status);
+
+    private bool IsKnownIdentifier(string identifier, long windowStart) =>
+        _identifierCreated.TryGetValue(identifier, out var created) && created >= windowStart;
+
+    private void AddMeterEvent(EmulatedMeterEvent meterEvent)
+    {
+        _meterEvents.Add(meterEvent);
+        _identifierCreated[meterEvent.Identifier] = meterEvent.Created;
+    }
 
     private EmulatedSubscription FindSubscription(string id, int status) => Find(_subscriptions, id, "subscription", "id", status, s => s.Id);
 

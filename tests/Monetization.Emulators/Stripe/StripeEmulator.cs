@@ -209,6 +209,12 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     private async Task HandleApiAsync(HttpContext context)
     {
         var request = context.Request;
+        if (request.Path.StartsWithSegments("/v2"))
+        {
+            await HandleV2Async(context);
+            return;
+        }
+
         if (Authenticate(request) is { } denied)
         {
             await WriteAsync(context, denied);

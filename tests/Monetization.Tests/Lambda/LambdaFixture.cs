@@ -22,6 +22,8 @@ public sealed class LambdaFixture : IAsyncLifetime
 
     public FunctionArtifact Portal { get; private set; } = null!;
 
+    public FunctionArtifact UsageReporter { get; private set; } = null!;
+
     /// <summary>The Secrets Manager secret (in moto) holding the Stripe emulator's keys, as the Portal's template parameter names it.</summary>
     public string StripeSecretArn { get; private set; } = string.Empty;
 
@@ -33,6 +35,7 @@ public sealed class LambdaFixture : IAsyncLifetime
         // One after the other: both publishes build the shared projects into the same obj directories.
         SubscriptionEvents = await FunctionArtifact.PublishAsync("SubscriptionEventsFunction", cancel);
         Portal = await FunctionArtifact.PublishAsync("PortalFunction", cancel);
+        UsageReporter = await FunctionArtifact.PublishAsync("UsageReporterFunction", cancel);
         Environment = await environment;
         StripeSecretArn = await OfflineLambda.CreateStripeSecretAsync(Environment, cancel);
     }
@@ -51,5 +54,6 @@ public sealed class LambdaFixture : IAsyncLifetime
 
         SubscriptionEvents?.Dispose();
         Portal?.Dispose();
+        UsageReporter?.Dispose();
     }
 }

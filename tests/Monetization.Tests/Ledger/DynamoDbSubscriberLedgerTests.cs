@@ -158,15 +158,15 @@ public sealed class DynamoDbSubscriberLedgerTests(LedgerMotoFixture moto) : ICla
     }
 
     [Fact]
-    public async Task WritingASubscriberWithKeyAndStripeSubscriptionStoresOnlyTheSubscriberItem()
+    public async Task WritingASubscriberWithKeyAndStripeSubscriptionStoresTheSubscriberAndOnlyThePointerTheUsageReporterReads()
     {
         var (ledger, tableName) = await NewLedgerAsync();
-        var ada = StripeSubscriber("ada@example.com") with { StripeSubscriptionId = "sub_1" };
+        var ada = StripeSubscriber("ada@example.com") with { StripeSubscriptionId = "sub_1", ApiKeyId = null };
 
         await ledger.TryCreateAsync(ada, Ct);
         await ledger.TryReplaceAsync(ada with { StripeSubscriptionId = "sub_2", ApiKeyId = "key-2" }, 1, Ct);
 
-        Assert.Equal(["SUB#stripe#ada@example.com"], await AllKeysAsync(tableName));
+        Assert.Equal(["APIKEY#key-2", "SUB#stripe#ada@example.com"], (await AllKeysAsync(tableName)).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -1,0 +1,28 @@
+namespace Monetization.Core.Usage;
+
+/// <summary>What the usage reporter reports where (section <c>Usage</c>); the host binds and validates it.</summary>
+public sealed class UsageReportingOptions
+{
+    public const string SectionName = "Usage";
+
+    /// <summary>The usage plan of Stripe subscribers' keys.</summary>
+    public string StripeUsagePlanId { get; set; } = string.Empty;
+
+    /// <summary>The usage plan listed on Marketplace; empty when nothing is sold there.</summary>
+    public string? MarketplaceUsagePlanId { get; set; }
+
+    /// <summary>The product Marketplace buyers are metered on; required with <see cref="MarketplaceUsagePlanId"/>.</summary>
+    public string? MarketplaceProductCode { get; set; }
+
+    /// <summary>The Marketplace dimension API requests are metered as.</summary>
+    public string MarketplaceDimension { get; set; } = "requests";
+
+    /// <summary>Ledger writes in flight at once.</summary>
+    public int LedgerParallelism { get; set; } = 32;
+
+    /// <summary>Keys looked up, claimed and reported together; bounds the run's memory.</summary>
+    public int KeysPerChunk { get; set; } = 5000;
+
+    /// <summary>How often records Marketplace left unprocessed are sent again in one run.</summary>
+    public int UnprocessedRetries { get; set; } = 3;
+}

@@ -1,0 +1,12 @@
+using Monetization.Lambda;
+
+namespace Monetization.UsageReporter;
+
+/// <summary>
+/// The function's process: configuration from the environment, then the Runtime API loop; each invocation (the hourly
+/// schedule's event) runs one report.
+/// </summary>
+public static class Program
+{
+    public static Task<int> Main() => LambdaRuntime.RunAsync(UsageReporterServices.BuildFromEnvironment);
+}

@@ -1,0 +1,70 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Monetization.Core.Usage;
+
+namespace Monetization.UsageReporter;
+
+/// <summary>
+/// A run's summary as one JSON line, and the same numbers as a CloudWatch embedded-metric-format document (which the
+/// Lambda log agent turns into metrics in namespace <see cref="Namespace"/>).
+/// </summary>
+public static class UsageReportOutput
+{
+    public const string Namespace = "Monetization/Usage";
+
+    public static string SummaryLine(UsageReportSummary summary) =>
+        JsonSerializer.Serialize(summary, UsageReportJsonContext.Default.UsageReportSummary);
+
+    public static string EmbeddedMetrics(UsageReportSummary summary, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(summary);
+        var metrics = new (string Name, long Value)[]
+        {
+            ("UnitsReported", summary.StripeUnitsReported + summary.MarketplaceUnitsReported),
+            ("EventsSent", summary.StripeEventsSent + summary.MarketplaceRecordsSent),
+            ("KeysSkipped", summary.StripeKeysSkipped + summary.MarketplaceKeysSkipped),
+            ("Failures", summary.Failures),
+        };
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartObject("_aws");
+            json.WriteNumber("Timestamp", at.ToUnixTimeMilliseconds());
+            json.WriteStartArray("CloudWatchMetrics");
+            json.WriteStartObject();
+            json.WriteString("Namespace", Namespace);
+            json.WriteStartArray("Dimensions");
+            json.WriteStartArray();
+            json.WriteStringValue("Function");
+            json.WriteEndArray();
+            json.WriteEndArray();
+            json.WriteStartArray("Metrics");
+            foreach (var (name, _) in metrics)
+            {
+                json.WriteStartObject();
+                json.WriteString("Name", name);
+                json.WriteString("Unit", "Count");
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteEndObject();
+            json.WriteString("Function", "UsageReporter");
+            foreach (var (name, value) in metrics)
+            {
+                json.WriteNumber(name, value);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(UsageReportSummary))]
+internal sealed partial class UsageReportJsonContext : JsonSerializerContext;

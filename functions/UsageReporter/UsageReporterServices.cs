@@ -1,0 +1,166 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Monetization.Aws;
+using Monetization.Aws.Ledger;
+using Monetization.Aws.Secrets;
+using Monetization.Core;
+using Monetization.Core.Usage;
+using Monetization.Lambda;
+using Monetization.Stripe;
+
+namespace Monetization.UsageReporter;
+
+/// <summary>
+/// The reporter's wiring from configuration. Required: <c>Monetization:LedgerTableName</c>,
+/// <c>Usage:StripeUsagePlanId</c>, <c>Stripe:SecretKey</c>, <c>Stripe:MeterEventName</c>; with Marketplace metering
+/// also <c>Usage:MarketplaceUsagePlanId</c> and <c>Usage:MarketplaceProductCode</c>. Optional: <c>Usage:MarketplaceDimension</c>,
+/// <c>Usage:LedgerParallelism</c>, <c>Usage:KeysPerChunk</c>, <c>Stripe:ApiBase</c>, <c>Stripe:MeterEventsBase</c>, <c>Aws:Region</c>,
+/// <c>Aws:ServiceUrl</c>, <c>Aws:ApiGatewayServiceUrl</c>, <c>Aws:MarketplaceMeteringServiceUrl</c>; in AWS
+/// <c>Stripe:SecretArn</c> instead of <c>Stripe:SecretKey</c> (see <see cref="BuildFromEnvironment"/>). A missing or wrong
+/// setting fails the start with the setting's name.
+/// </summary>
+public static class UsageReporterServices
+{
+    public const string LedgerTableNameKey = "Monetization:LedgerTableName";
+
+    /// <summary>
+    /// The container the Lambda host gets: configuration from the environment, plus, when <c>Stripe:SecretArn</c> is
+    /// set, the Secrets Manager secret's <c>SecretKey</c> as <c>Stripe:SecretKey</c> (the key never sits in the
+    /// function's environment); JSON console logs.
+    /// </summary>
+    public static ServiceProvider BuildFromEnvironment()
+    {
+        var builder = new ConfigurationBuilder().AddEnvironmentVariables();
+        var environment = builder.Build();
+        if (environment["Stripe:SecretArn"] is { Length: > 0 } secretArn)
+        {
+            var aws = AwsSettings.From(environment);
+            builder.AddSecretsManagerJson(secretArn, "Stripe", new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
+        }
+
+        var configuration = builder.Build();
+        var services = new ServiceCollection();
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Information).AddJsonConsole(o => o.IncludeScopes = false));
+        services.AddUsageReporter(configuration);
+        services.AddSingleton<LambdaHandler>(sp => (_, _, cancellationToken) => RunOnceAsync(sp, cancellationToken));
+        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+        ValidateNow(provider);
+        return provider;
+    }
+
+    /// <summary>
+    /// One invocation: one report. The summary line and the embedded metrics go to standard output (Lambda's log, where
+    /// CloudWatch turns the metrics document into metrics); a run with failures fails the invocation.
+    /// </summary>
+    public static async Task<Stream> RunOnceAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var summary = await services.GetRequiredService<ReportUsage>().RunAsync(cancellationToken);
+        var line = UsageReportOutput.SummaryLine(summary);
+        await Console.Out.WriteLineAsync(line);
+        await Console.Out.WriteLineAsync(UsageReportOutput.EmbeddedMetrics(summary, services.GetRequiredService<TimeProvider>().GetUtcNow()));
+        return summary.Failures == 0
+            ? new MemoryStream(System.Text.Encoding.UTF8.GetBytes(line), writable: false)
+            : throw new UsageReportFailedException(summary.Failures);
+    }
+
+    /// <summary>Resolves the validated options, so a misconfigured deployment fails before any work starts.</summary>
+    public static void ValidateNow(IServiceProvider provider)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        _ = provider.GetRequiredService<IOptions<UsageReportingOptions>>().Value;
+        _ = provider.GetRequiredService<IOptions<StripeOptions>>().Value;
+    }
+
+    public static IServiceCollection AddUsageReporter(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        var tableName = configuration[LedgerTableNameKey];
+        if (string.IsNullOrWhiteSpace(tableName))
+        {
+            throw new InvalidOperationException($"UsageReporter is misconfigured; set {LedgerTableNameKey} (the DynamoDB ledger table).");
+        }
+
+        var usage = configuration.GetSection(UsageReportingOptions.SectionName);
+        services.AddOptions<UsageReportingOptions>()
+            .Configure(o =>
+            {
+                o.StripeUsagePlanId = usage["StripeUsagePlanId"] ?? string.Empty;
+                o.MarketplaceUsagePlanId = usage["MarketplaceUsagePlanId"] is { Length: > 0 } plan ? plan : null;
+                o.MarketplaceProductCode = usage["MarketplaceProductCode"] is { Length: > 0 } code ? code : null;
+                o.MarketplaceDimension = usage["MarketplaceDimension"] is { Length: > 0 } dimension ? dimension : o.MarketplaceDimension;
+                o.LedgerParallelism = int.TryParse(usage["LedgerParallelism"], out var parallelism) ? parallelism : o.LedgerParallelism;
+                o.KeysPerChunk = int.TryParse(usage["KeysPerChunk"], out var chunk) ? chunk : o.KeysPerChunk;
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, UsageReportingOptionsValidator>());
+
+        var aws = AwsSettings.From(configuration);
+        services.AddLogging();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddAwsApiGateway(o => aws.ApplyTo(AwsService.ApiGateway, o));
+        services.AddAwsMarketplaceMetering(o => aws.ApplyTo(AwsService.MarketplaceMetering, o));
+        services.AddDynamoDbLedger(tableName, aws.ServiceUrl, aws.Region);
+        var stripe = configuration.GetSection("Stripe");
+        services.AddStripeUsageMeter(o =>
+        {
+            o.SecretKey = stripe["SecretKey"] is { Length: > 0 } key ? new Secret(key) : null;
+            o.MeterEventName = stripe["MeterEventName"] ?? string.Empty;
+            if (stripe["ApiBase"] is { Length: > 0 } apiBase)
+            {
+                o.ApiBase = new Uri(apiBase, UriKind.Absolute);
+            }
+
+            if (stripe["MeterEventsBase"] is { Length: > 0 } eventsBase)
+            {
+                o.MeterEventsBase = new Uri(eventsBase, UriKind.Absolute);
+            }
+        });
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<UsageReportingOptions>>().Value);
+        services.AddTransient<ReportUsage>();
+        return services;
+    }
+}
+
+/// <summary>Messages name the setting, never its value.</summary>
+internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageReportingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, UsageReportingOptions options)
+    {
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.StripeUsagePlanId))
+        {
+            failures.Add("Usage:StripeUsagePlanId is required: the usage plan of Stripe subscribers' keys.");
+        }
+
+        if (options.MarketplaceUsagePlanId is not null && string.IsNullOrWhiteSpace(options.MarketplaceProductCode))
+        {
+            failures.Add("Usage:MarketplaceProductCode is required with Usage:MarketplaceUsagePlanId.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.MarketplaceDimension))
+        {
+            failures.Add("Usage:MarketplaceDimension must not be empty.");
+        }
+
+        if (options.LedgerParallelism is < 1 or > 256)
+        {
+            failures.Add("Usage:LedgerParallelism must be between 1 and 256.");
+        }
+
+        if (options.KeysPerChunk is < 100 or > 100_000)
+        {
+            failures.Add("Usage:KeysPerChunk must be between 100 and 100000.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Fails the invocation: some usage was claimed but not accepted; the next run sends it again.</summary>
+public sealed class UsageReportFailedException(long failures)
+    : Exception($"{failures} usage reports were not accepted; they stay claimed and the next run sends them again.");

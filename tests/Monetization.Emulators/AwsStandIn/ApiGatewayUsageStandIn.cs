@@ -1,0 +1,367 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Monetization.Emulators.AwsStandIn;
+
+/// <summary>
+/// What moto lacks of API Gateway's usage plans: a demo API that checks <c>x-api-key</c> the way API Gateway does
+/// (an enabled key in a usage plan covering the stage, else 403 <c>{"message":"Forbidden"}</c>; the plan's throttle and
+/// quota answer 429) and counts each accepted request for its key and UTC day, and <c>GET /usageplans/{id}/usage</c>
+/// answered from those counts in botocore's shape (the <c>items</c> map travels as <c>values</c>), paged by <c>position</c>. Keys, usage plans and plan keys are read
+/// from moto, the source of truth; put <see cref="AnswerAsync"/> in front of moto (a <see cref="Faults.FaultProxy"/>)
+/// so a client sees one API Gateway.
+/// </summary>
+public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
+{
+    private const int DefaultLimit = 25;
+    private const int MaxLimit = 500;
+    private static readonly TimeSpan SnapshotAge = TimeSpan.FromSeconds(1);
+
+    private readonly HttpClient _moto;
+    private readonly string _restApiId;
+    private readonly string _stage;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<(string Plan, string Key, DateOnly Day), long> _counts = new();
+    private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private Snapshot? _snapshot;
+    private long _countsVersion;
+    private int _getUsageRequests;
+    private PageKeys? _pageKeys;
+    private WebApplication? _app;
+
+    private ApiGatewayUsageStandIn(HttpClient moto, string restApiId, string stage, TimeProvider time, Uri endpoint)
+    {
+        _moto = moto;
+        _restApiId = restApiId;
+        _stage = stage;
+        _time = time;
+        DemoApiEndpoint = endpoint;
+    }
+
+    /// <summary>The demo API: any path under <c>/{stage}/</c>, keyed by the <c>x-api-key</c> header.</summary>
+    public Uri DemoApiEndpoint { get; }
+
+    /// <param name="moto">A client signed for moto's API Gateway; the stand-in owns it from here on.</param>
+    public static Task<ApiGatewayUsageStandIn> StartAsync(HttpClient moto, string restApiId, string stage, TimeProvider? time = null, CancellationToken cancellationToken = default) =>
+        LoopbackServer.StartOnFreePortAsync(
+            endpoint => new ApiGatewayUsageStandIn(moto, restApiId, stage, time ?? TimeProvider.System, endpoint),
+            (server, port, ct) => server.StartServerAsync(port, ct),
+            cancellationToken);
+
+    /// <summary>Adds to a key's count of a day as if that many requests had been accepted (tests, the benchmark).</summary>
+    public void Count(string usagePlanId, string apiKeyId, DateOnly day, long requests)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(requests);
+        _counts.AddOrUpdate((usagePlanId, apiKeyId, day), requests, (_, n) => n + requests);
+        Interlocked.Increment(ref _countsVersion);
+    }
+
+    /// <summary>GetUsage pages answered so far.</summary>
+    public int GetUsageRequests => Volatile.Read(ref _getUsageRequests);
+
+    public long CountOf(string usagePlanId, string apiKeyId, DateOnly day) => _counts.GetValueOrDefault((usagePlanId, apiKeyId, day));
+
+    /// <summary>Answers GetUsage; returns <c>false</c> for every other request (to be forwarded to moto).</summary>
+    public async Task<bool> AnswerAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var segments = (context.Request.Path.Value ?? "/").Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (!HttpMethods.IsGet(context.Request.Method) || segments is not ["usageplans", var planId, "usage"])
+        {
+            return false;
+        }
+
+        var (status, type, body) = await GetUsageAsync(Uri.UnescapeDataString(planId), context.Request.Query, context.RequestAborted);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        if (type is not null)
+        {
+            context.Response.Headers["x-amzn-ErrorType"] = type;
+        }
+
+        await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+        return true;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _moto.Dispose();
+        _refresh.Dispose();
+    }
+
+    private async Task StartServerAsync(int port, CancellationToken cancellationToken)
+    {
+        var app = LoopbackServer.CreateApp(port);
+        _app = app;
+        app.Run(HandleDemoAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task HandleDemoAsync(HttpContext context)
+    {
+        var path = context.Request.Path.Value ?? "/";
+        if (!path.StartsWith($"/{_stage}/", StringComparison.Ordinal) && path != $"/{_stage}")
+        {
+            await WriteAsync(context, 403, new JsonObject { ["message"] = "Forbidden" });
+            return;
+        }
+
+        var value = context.Request.Headers["x-api-key"].ToString();
+        var snapshot = await SnapshotAsync(false, context.RequestAborted);
+        if (value.Length > 0 && !snapshot.KeysByValue.ContainsKey(value))
+        {
+            snapshot = await SnapshotAsync(true, context.RequestAborted);
+        }
+
+        if (value.Length == 0 || !snapshot.KeysByValue.TryGetValue(value, out var key) || !key.Enabled
+            || snapshot.PlanOfKey.GetValueOrDefault(key.Id) is not { } plan)
+        {
+            await WriteAsync(context, 403, new JsonObject { ["message"] = "Forbidden" });
+            return;
+        }
+
+        var now = _time.GetUtcNow();
+        if (plan.RateLimit is { } rate && !_buckets.GetOrAdd(key.Id, _ => new TokenBucket(plan.BurstLimit ?? (int)Math.Ceiling(rate), rate, now)).TryTake(now))
+        {
+            await WriteAsync(context, 429, new JsonObject { ["message"] = "Too Many Requests" });
+            return;
+        }
+
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        if (plan.QuotaLimit is { } limit && UsedInPeriod(plan, key.Id, today) >= limit)
+        {
+            await WriteAsync(context, 429, new JsonObject { ["message"] = "Limit Exceeded" });
+            return;
+        }
+
+        Count(plan.Id, key.Id, today, 1);
+        await WriteAsync(context, 200, new JsonObject { ["message"] = "Hello from the demo API", ["path"] = path });
+    }
+
+    private long UsedInPeriod(PlanInfo plan, string keyId, DateOnly today)
+    {
+        var first = plan.QuotaPeriod switch
+        {
+            "WEEK" => today.AddDays(-(((int)today.DayOfWeek + 6) % 7)),
+            "MONTH" => new DateOnly(today.Year, today.Month, 1),
+            _ => today,
+        };
+        long used = 0;
+        for (var day = first; day <= today; day = day.AddDays(1))
+        {
+            used += CountOf(plan.Id, keyId, day);
+        }
+
+        return used;
+    }
+
+    private async Task<(int Status, string? Type, JsonObject Body)> GetUsageAsync(string planId, IQueryCollection query, CancellationToken cancellationToken)
+    {
+        if (!DateOnly.TryParseExact(query["startDate"].ToString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var start)
+            || !DateOnly.TryParseExact(query["endDate"].ToString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var end))
+        {
+            return (400, "BadRequestException", new JsonObject { ["message"] = "Invalid start or end date; use YYYY-MM-DD." });
+        }
+
+        if (end < start)
+        {
+            return (400, "BadRequestException", new JsonObject { ["message"] = "The usage data's end date must not be before its start date." });
+        }
+
+        var limit = DefaultLimit;
+        if (query.ContainsKey("limit") && (!int.TryParse(query["limit"], CultureInfo.InvariantCulture, out limit) || limit is < 1 or > MaxLimit))
+        {
+            return (400, "BadRequestException", new JsonObject { ["message"] = $"limit must be between 1 and {MaxLimit}." });
+        }
+
+        var offset = 0;
+        if (query.ContainsKey("position") && (!int.TryParse(query["position"], CultureInfo.InvariantCulture, out offset) || offset < 0))
+        {
+            return (400, "BadRequestException", new JsonObject { ["message"] = "Invalid position." });
+        }
+
+        var snapshot = await SnapshotAsync(false, cancellationToken);
+        if (!snapshot.Plans.ContainsKey(planId))
+        {
+            snapshot = await SnapshotAsync(true, cancellationToken);
+        }
+
+        if (!snapshot.Plans.TryGetValue(planId, out var plan))
+        {
+            return (404, "NotFoundException", new JsonObject { ["message"] = "Invalid Usage Plan ID specified" });
+        }
+
+        Interlocked.Increment(ref _getUsageRequests);
+        var keys = KeysOf(planId, start, end, snapshot);
+        if (query["keyId"].ToString() is { Length: > 0 } keyId)
+        {
+            keys = keys.Contains(keyId) ? [keyId] : [];
+        }
+
+        var page = offset >= keys.Count ? [] : keys.GetRange(offset, Math.Min(limit, keys.Count - offset));
+        var items = new JsonObject();
+        foreach (var key in page)
+        {
+            var days = new JsonArray();
+            for (var day = start; day <= end; day = day.AddDays(1))
+            {
+                var used = CountOf(planId, key, day);
+                days.Add(new JsonArray(used, plan.QuotaLimit is { } quota ? Math.Max(0, quota - used) : 0));
+            }
+
+            items[key] = days;
+        }
+
+        var body = new JsonObject
+        {
+            ["usagePlanId"] = planId,
+            ["startDate"] = start.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            ["endDate"] = end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
+            // The model's member is "items"; on the wire it is "values" (its locationName).
+            ["values"] = items,
+        };
+        if (offset + page.Count < keys.Count)
+        {
+            body["position"] = (offset + page.Count).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return (200, null, body);
+    }
+
+    /// <summary>
+    /// The plan's keys in id order: its members in moto and every key counted under it in the range. Kept while
+    /// neither changes, so paging through a hundred thousand keys does not sort them once a page.
+    /// </summary>
+    private List<string> KeysOf(string planId, DateOnly start, DateOnly end, Snapshot snapshot)
+    {
+        var version = Volatile.Read(ref _countsVersion);
+        if (Volatile.Read(ref _pageKeys) is { } cached && cached.PlanId == planId && cached.Start == start && cached.End == end
+            && cached.Version == version && ReferenceEquals(cached.Snapshot, snapshot))
+        {
+            return cached.Keys;
+        }
+
+        var keys = new SortedSet<string>(StringComparer.Ordinal);
+        keys.UnionWith(snapshot.PlanOfKey.Where(p => p.Value.Id == planId).Select(p => p.Key));
+        keys.UnionWith(_counts.Keys.Where(k => k.Plan == planId && k.Day >= start && k.Day <= end).Select(k => k.Key));
+        var list = keys.ToList();
+        Volatile.Write(ref _pageKeys, new PageKeys(planId, start, end, version, snapshot, list));
+        return list;
+    }
+
+    /// <summary>
+    /// moto's keys and plans, read again when older than a second or when a caller names something unknown (a key or
+    /// plan created since), so a burst of requests costs moto one read.
+    /// </summary>
+    private async Task<Snapshot> SnapshotAsync(bool force, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        var seen = Volatile.Read(ref _snapshot);
+        if (!force && seen is not null && now - seen.ReadAt < SnapshotAge)
+        {
+            return seen;
+        }
+
+        await _refresh.WaitAsync(cancellationToken);
+        try
+        {
+            // Someone else refreshed while this caller waited: that read is as new as this one would be.
+            if (_snapshot is { } current && !ReferenceEquals(current, seen))
+            {
+                return current;
+            }
+
+            var keys = (await GetItemsAsync("/apikeys?includeValues=true&limit=500", cancellationToken))
+                .Select(k => new KeyInfo(k["id"]!.GetValue<string>(), k["value"]?.GetValue<string>() ?? string.Empty, k["enabled"]?.GetValue<bool>() ?? false))
+                .ToList();
+            var plans = new Dictionary<string, PlanInfo>(StringComparer.Ordinal);
+            var planOfKey = new Dictionary<string, PlanInfo>(StringComparer.Ordinal);
+            foreach (var node in await GetItemsAsync("/usageplans", cancellationToken))
+            {
+                var plan = new PlanInfo(
+                    node["id"]!.GetValue<string>(),
+                    node["throttle"]?["rateLimit"]?.GetValue<double>(),
+                    node["throttle"]?["burstLimit"]?.GetValue<int>(),
+                    node["quota"]?["limit"]?.GetValue<long>(),
+                    node["quota"]?["period"]?.GetValue<string>());
+                plans[plan.Id] = plan;
+                var coversStage = node["apiStages"] is JsonArray stages
+                    && stages.Any(s => s?["apiId"]?.GetValue<string>() == _restApiId && s["stage"]?.GetValue<string>() == _stage);
+                if (!coversStage)
+                {
+                    continue;
+                }
+
+                foreach (var member in await GetItemsAsync($"/usageplans/{Uri.EscapeDataString(plan.Id)}/keys", cancellationToken))
+                {
+                    planOfKey[member["id"]!.GetValue<string>()] = plan;
+                }
+            }
+
+            var snapshot = new Snapshot(now, keys.Where(k => k.Value.Length > 0).ToDictionary(k => k.Value, StringComparer.Ordinal), plans, planOfKey);
+            Volatile.Write(ref _snapshot, snapshot);
+            return snapshot;
+        }
+        finally
+        {
+            _refresh.Release();
+        }
+    }
+
+    private async Task<List<JsonNode>> GetItemsAsync(string path, CancellationToken cancellationToken)
+    {
+        using var response = await _moto.GetAsync(new Uri(_moto.BaseAddress!, path), cancellationToken);
+        response.EnsureSuccessStatusCode();
+        var document = await JsonNode.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+        return document?["item"] is JsonArray array ? [.. array.OfType<JsonNode>()] : [];
+    }
+
+    private static async Task WriteAsync(HttpContext context, int status, JsonObject body)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(body.ToJsonString(), context.RequestAborted);
+    }
+
+    private sealed record PageKeys(string PlanId, DateOnly Start, DateOnly End, long Version, Snapshot Snapshot, List<string> Keys);
+
+    private sealed record KeyInfo(string Id, string Value, bool Enabled);
+
+    private sealed record PlanInfo(string Id, double? RateLimit, int? BurstLimit, long? QuotaLimit, string? QuotaPeriod);
+
+    private sealed record Snapshot(DateTimeOffset ReadAt, Dictionary<string, KeyInfo> KeysByValue, Dictionary<string, PlanInfo> Plans, Dictionary<string, PlanInfo> PlanOfKey);
+
+    /// <summary>API Gateway's throttle: a bucket of <c>burstLimit</c> requests refilled at <c>rateLimit</c> a second.</summary>
+    private sealed class TokenBucket(int capacity, double rate, DateTimeOffset now)
+    {
+        private readonly Lock _lock = new();
+        private double _tokens = capacity;
+        private DateTimeOffset _at = now;
+
+        public bool TryTake(DateTimeOffset now)
+        {
+            lock (_lock)
+            {
+                _tokens = Math.Min(capacity, _tokens + ((now - _at).TotalSeconds * rate));
+                _at = now;
+                if (_tokens < 1)
+                {
+                    return false;
+                }
+
+                _tokens -= 1;
+                return true;
+            }
+        }
+    }
+}

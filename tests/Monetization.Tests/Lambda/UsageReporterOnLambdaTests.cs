@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text.Json;
+using Monetization.Aws.Ledger;
+using Monetization.Core.Ledger;
+using Monetization.Emulators;
+using Monetization.Emulators.Lambda;
+using Monetization.Emulators.Marketplace;
+using Monetization.Emulators.Recording;
+using Monetization.Stripe.Operations;
+
+namespace Monetization.Tests.Lambda;
+
+/// <summary>
+/// The published UsageReporter artifact started as the managed dotnet10 runtime starts <c>Handler: UsageReporter</c>,
+/// invoked by the hourly schedule's event through a local Runtime API, against moto, the API Gateway usage stand-in and
+/// the Stripe and Marketplace emulators. Its AWS calls are recorded for the IAM check.
+/// </summary>
+[Collection(LambdaCollection.Name)]
+public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
+{
+    private const string ScheduledEvent = """
+        {"version":"0","id":"5f1a0e57-3e6c-4f0b-9a5e-0c1d2e3f4a5b","detail-type":"Scheduled Event","source":"aws.scheduler","account":"123456789012","time":"2026-12-01T10:00:00Z","region":"us-east-1","resources":["arn:aws:scheduler:us-east-1:123456789012:schedule/default/UsageReporterFunctionHourly"],"detail":"{}"}
+        """;
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private OfflineEnvironment Environment => lambda.Environment;
+
+    [Fact]
+    public async Task TheScheduledRunBillsStripeAndMarketplaceUsageOnceAndARepeatAddsNothing()
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var (stripeKey, customerId) = await StripeSubscriberAsync();
+        var buyer = await MarketplaceBuyerAsync();
+        Environment.Usage.Count(Environment.StripeUsagePlanId, stripeKey, today, 3);
+        Environment.Usage.Count(Environment.MarketplaceUsagePlanId, buyer.ApiKeyId!, today, 2);
+
+        await using var recorded = await RecordedHost.StartAsync(
+            RecordedHost.UsageReporter,
+            Environment,
+            new Dictionary<string, string?>
+            {
+                ["Aws:ServiceUrl"] = Environment.Moto.Endpoint.ToString(),
+                ["Aws:ApiGatewayServiceUrl"] = Environment.ApiGateway.Endpoint.ToString(),
+                ["Aws:MarketplaceMeteringServiceUrl"] = Environment.Marketplace.Endpoint.ToString(),
+            },
+            new Dictionary<string, string> { [lambda.StripeSecretArn] = "StripeSecretArn" },
+            Cancel);
+        await using var api = await LambdaRuntimeApi.StartAsync(Cancel);
+        var variables = lambda.FunctionEnvironment(lambda.UsageReporter, "UsageReporter", api);
+        foreach (var (key, value) in recorded.Configuration)
+        {
+            variables[key.Replace(":", "__", StringComparison.Ordinal)] = value!;
+        }
+
+        variables["Stripe__ApiBase"] = Environment.Stripe.Endpoint.ToString();
+        variables["Stripe__MeterEventsBase"] = Environment.Stripe.Endpoint.ToString();
+        await using var process = OfflineLambda.StartExecutableAssembly(lambda.UsageReporter, "UsageReporter", variables);
+
+        var first = await InvokeAsync(api, process);
+        var second = await InvokeAsync(api, process);
+
+        Assert.True(first.Error is null, first.Error?.ErrorMessage + process.Output);
+        Assert.True(second.Error is null, second.Error?.ErrorMessage + process.Output);
+        Assert.Equal(3, Environment.Stripe.MeterEvents.Where(e => e.CustomerId == customerId).Sum(e => e.Value));
+        Assert.Equal(2, Environment.Marketplace.Metered.Where(m => m.CustomerAwsAccountId == buyer.CustomerAwsAccountId).Sum(m => m.Quantity));
+        using var summary = JsonDocument.Parse(second.Response!);
+        Assert.Equal(0, summary.RootElement.GetProperty("failures").GetInt64());
+        Assert.Contains("\"CloudWatchMetrics\"", process.Output, StringComparison.Ordinal);
+    }
+
+    private static async Task<LambdaInvocationResult> InvokeAsync(LambdaRuntimeApi api, LambdaProcess process)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
+        deadline.CancelAfter(TimeSpan.FromSeconds(120));
+        var invocation = api.InvokeAsync(ScheduledEvent, TimeSpan.FromSeconds(600), cancellationToken: deadline.Token);
+        var exited = process.WaitForExitAsync(deadline.Token);
+        if (await Task.WhenAny(invocation, exited) == exited)
+        {
+            Assert.Fail($"The function exited ({await exited}) instead of answering:\n{process.Output}");
+        }
+
+        return await invocation;
+    }
+
+    private async Task<(string KeyId, string CustomerId)> StripeSubscriberAsync()
+    {
+        var keyId = await KeyInPlanAsync(Environment.StripeUsagePlanId);
+        using var http = new HttpClient();
+        var customer = await Environment.StripeClient(http).CreateCustomerAsync(new CreateCustomer(null, "Usage on Lambda", null), $"usage-lambda-{Guid.NewGuid():N}", Cancel);
+        var now = DateTimeOffset.UtcNow;
+        await CreateSubscriberAsync(new Subscriber
+        {
+            Id = $"stripe#{Guid.NewGuid():N}",
+            Channel = Channel.Stripe,
+            Status = SubscriberStatus.Active,
+            ApiKeyId = keyId,
+            UsagePlanId = Environment.StripeUsagePlanId,
+            StripeCustomerId = customer.Id,
+            StripeSubscriptionId = "sub_" + Guid.NewGuid().ToString("N")[..14],
+            Registered = true,
+            Subscribed = true,
+            CreatedAt = now,
+            UpdatedAt = now,
+        });
+        return (keyId, customer.Id);
+    }
+
+    private async Task<Subscriber> MarketplaceBuyerAsync()
+    {
+        var keyId = await KeyInPlanAsync(Environment.MarketplaceUsagePlanId);
+        var account = Random.Shared.NextInt64(100_000_000_000, 999_999_999_999).ToString(CultureInfo.InvariantCulture);
+        var license = $"arn:aws:license-manager::{MarketplaceEmulator.SellerAccountId}:license:l-{Guid.NewGuid():N}";
+        await Environment.Marketplace.DeliverEventBridgeAsync(new AgreementEvent("License Updated - Manufacturer", account, license, OfflineEnvironment.MarketplaceProductCode), Cancel);
+        var now = DateTimeOffset.UtcNow;
+        var buyer = new Subscriber
+        {
+            Id = $"mp#acct:{account}:{Guid.NewGuid():N}",
+            Channel = Channel.Marketplace,
+            Status = SubscriberStatus.Active,
+            ApiKeyId = keyId,
+            UsagePlanId = Environment.MarketplaceUsagePlanId,
+            CustomerAwsAccountId = account,
+            ProductCode = OfflineEnvironment.MarketplaceProductCode,
+            LicenseArn = license,
+            Registered = true,
+            Subscribed = true,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        await CreateSubscriberAsync(buyer);
+        return buyer;
+    }
+
+    private async Task<string> KeyInPlanAsync(string usagePlanId)
+    {
+        using var http = Environment.ApiGatewayHttp();
+        using var created = await http.PostAsync(
+            new Uri(http.BaseAddress!, "/apikeys"),
+            new StringContent($$"""{"name":"usage-lambda-{{Guid.NewGuid():N}}","enabled":true}""", System.Text.Encoding.UTF8, "application/json"),
+            Cancel);
+        created.EnsureSuccessStatusCode();
+        using var key = JsonDocument.Parse(await created.Content.ReadAsStringAsync(Cancel));
+        var keyId = key.RootElement.GetProperty("id").GetString()!;
+        using var added = await http.PostAsync(
+            new Uri(http.BaseAddress!, $"/usageplans/{usagePlanId}/keys"),
+            new StringContent($$"""{"keyId":"{{keyId}}","keyType":"API_KEY"}""", System.Text.Encoding.UTF8, "application/json"),
+            Cancel);
+        added.EnsureSuccessStatusCode();
+        return keyId;
+    }
+
+    private async Task CreateSubscriberAsync(Subscriber subscriber)
+    {
+        using var dynamoDb = Environment.DynamoDb();
+        Assert.True(await new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName).TryCreateAsync(subscriber, Cancel));
+    }
+}

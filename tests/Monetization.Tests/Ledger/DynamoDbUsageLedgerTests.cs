@@ -1,0 +1,105 @@
+using Amazon.DynamoDBv2;
+using Monetization.Aws.Ledger;
+using Monetization.Core.Ledger;
+using Monetization.Core.Usage;
+
+namespace Monetization.Tests.Ledger;
+
+public sealed class DynamoDbUsageLedgerTests(LedgerMotoFixture moto) : IClassFixture<LedgerMotoFixture>, IDisposable
+{
+    private static readonly DateTimeOffset At = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+    private static readonly UsageDay Day = new("key-1", new DateOnly(2026, 3, 1));
+
+    private readonly AmazonDynamoDBClient _dynamoDb = moto.CreateClient();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _dynamoDb.Dispose();
+
+    [Fact]
+    public async Task ApiKeysLeadToTheSubscribersHoldingThemInBatchesOfMoreThanAHundred()
+    {
+        var (ledger, usage) = await NewLedgerAsync();
+        for (var i = 0; i < 150; i++)
+        {
+            await ledger.TryCreateAsync(Subscriber($"s{i}", $"key-{i}"), Ct);
+        }
+
+        var found = await usage.FindSubscribersByApiKeyAsync([.. Enumerable.Range(0, 150).Select(i => $"key-{i}"), "key-nobody"], Ct);
+
+        Assert.Equal(150, found.Count);
+        Assert.Equal("stripe#s42", found["key-42"].Id);
+        Assert.False(found.ContainsKey("key-nobody"));
+    }
+
+    [Fact]
+    public async Task AKeyHandedToAnotherRecordNoLongerLeadsToItsFormerHolder()
+    {
+        var (ledger, usage) = await NewLedgerAsync();
+        var first = Subscriber("a", "key-shared");
+        await ledger.TryCreateAsync(first, Ct);
+        await ledger.TryReplaceAsync(first with { ApiKeyId = "key-other" }, 1, Ct);
+
+        var found = await usage.FindSubscribersByApiKeyAsync(["key-shared", "key-other"], Ct);
+
+        Assert.Equal(["key-other"], found.Keys);
+    }
+
+    [Fact]
+    public async Task AClaimMovesTheWatermarkOnlyWhenCommittedAndOnlyOneClaimIsInFlight()
+    {
+        var (_, usage) = await NewLedgerAsync();
+        var claim = new UsageClaim(0, 10, At);
+
+        Assert.True(await usage.TryClaimAsync(Day, claim, Ct));
+        Assert.False(await usage.TryClaimAsync(Day, new UsageClaim(0, 12, At), Ct));
+        Assert.Equal(new UsageWatermark(Day, 0, claim, null), Assert.Single(await usage.GetWatermarksAsync([Day], Ct)));
+
+        Assert.False(await usage.TryCommitAsync(Day, new UsageClaim(0, 12, At), Ct));
+        Assert.True(await usage.TryCommitAsync(Day, claim, Ct));
+        Assert.False(await usage.TryCommitAsync(Day, claim, Ct));
+        Assert.Equal(new UsageWatermark(Day, 10, null, At), Assert.Single(await usage.GetWatermarksAsync([Day], Ct)));
+    }
+
+    [Fact]
+    public async Task AClaimFromAWatermarkThatHasMovedOnIsRefused()
+    {
+        var (_, usage) = await NewLedgerAsync();
+        await usage.TryClaimAsync(Day, new UsageClaim(0, 10, At), Ct);
+        await usage.TryCommitAsync(Day, new UsageClaim(0, 10, At), Ct);
+
+        Assert.False(await usage.TryClaimAsync(Day, new UsageClaim(0, 15, At), Ct));
+        Assert.False(await usage.TryClaimAsync(Day, new UsageClaim(8, 15, At), Ct));
+        Assert.True(await usage.TryClaimAsync(Day, new UsageClaim(10, 15, At), Ct));
+    }
+
+    [Fact]
+    public async Task AReleasedClaimLeavesTheWatermarkWhereItWas()
+    {
+        var (_, usage) = await NewLedgerAsync();
+        var claim = new UsageClaim(0, 10, At);
+        await usage.TryClaimAsync(Day, claim, Ct);
+
+        Assert.True(await usage.TryReleaseAsync(Day, claim, Ct));
+
+        Assert.Equal(new UsageWatermark(Day, 0, null, null), Assert.Single(await usage.GetWatermarksAsync([Day], Ct)));
+        Assert.True(await usage.TryClaimAsync(Day, new UsageClaim(0, 11, At), Ct));
+    }
+
+    private static Subscriber Subscriber(string name, string apiKeyId) => new()
+    {
+        Id = $"stripe#{name}",
+        Channel = Channel.Stripe,
+        Status = SubscriberStatus.Active,
+        ApiKeyId = apiKeyId,
+        StripeCustomerId = "cus_" + name,
+        CreatedAt = At,
+        UpdatedAt = At,
+    };
+
+    private async Task<(DynamoDbSubscriberLedger Ledger, DynamoDbUsageLedger Usage)> NewLedgerAsync()
+    {
+        var tableName = await moto.CreateTableAsync(_dynamoDb, Ct);
+        return (new DynamoDbSubscriberLedger(_dynamoDb, tableName), new DynamoDbUsageLedger(_dynamoDb, tableName));
+    }
+}

@@ -1,0 +1,82 @@
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Monetization.Core.Usage;
+using Monetization.UsageReporter;
+
+namespace Monetization.Tests.Usage;
+
+public sealed class UsageReporterServicesTests
+{
+    private static readonly Dictionary<string, string?> Complete = new()
+    {
+        ["Monetization:LedgerTableName"] = "ledger",
+        ["Usage:StripeUsagePlanId"] = "plan1",
+        ["Stripe:SecretKey"] = "sk_test_x",
+        ["Stripe:MeterEventName"] = "api_requests",
+        ["Aws:Region"] = "us-east-1",
+    };
+
+    [Fact]
+    public void ACompleteConfigurationBuildsTheReporter()
+    {
+        using var provider = Build(Complete);
+
+        UsageReporterServices.ValidateNow(provider);
+
+        Assert.NotNull(provider.GetRequiredService<ReportUsage>());
+    }
+
+    [Theory]
+    [InlineData("Usage:StripeUsagePlanId", "Usage:StripeUsagePlanId")]
+    [InlineData("Stripe:SecretKey", "Stripe:SecretKey")]
+    public void AMissingSettingFailsTheStartNamingIt(string removed, string named)
+    {
+        using var provider = Build(Complete.Where(p => p.Key != removed).ToDictionary());
+
+        var failure = Assert.Throws<OptionsValidationException>(() => UsageReporterServices.ValidateNow(provider));
+
+        Assert.Contains(named, failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AMarketplacePlanWithoutAProductCodeFailsTheStart()
+    {
+        using var provider = Build(new Dictionary<string, string?>(Complete) { ["Usage:MarketplaceUsagePlanId"] = "mp-plan" });
+
+        var failure = Assert.Throws<OptionsValidationException>(() => UsageReporterServices.ValidateNow(provider));
+
+        Assert.Contains("Usage:MarketplaceProductCode", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AMissingLedgerTableFailsRegistrationNamingIt()
+    {
+        var failure = Assert.Throws<InvalidOperationException>(() => Build(Complete.Where(p => p.Key != "Monetization:LedgerTableName").ToDictionary()));
+
+        Assert.Contains("Monetization:LedgerTableName", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TheRunIsReportedAsEmbeddedMetricsCloudWatchCanRead()
+    {
+        var summary = new UsageReportSummary { StripeUnitsReported = 40, MarketplaceUnitsReported = 2, StripeEventsSent = 3, MarketplaceRecordsSent = 1, StripeKeysSkipped = 5, Failures = 1 };
+
+        using var emf = JsonDocument.Parse(UsageReportOutput.EmbeddedMetrics(summary, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero)));
+
+        var root = emf.RootElement;
+        var directive = root.GetProperty("_aws").GetProperty("CloudWatchMetrics")[0];
+        Assert.Equal(1772323200000, root.GetProperty("_aws").GetProperty("Timestamp").GetInt64());
+        Assert.Equal("Monetization/Usage", directive.GetProperty("Namespace").GetString());
+        var names = directive.GetProperty("Metrics").EnumerateArray().Select(m => m.GetProperty("Name").GetString()!).ToList();
+        Assert.Equal(["UnitsReported", "EventsSent", "KeysSkipped", "Failures"], names);
+        Assert.Equal([42L, 4L, 5L, 1L], names.Select(n => root.GetProperty(n).GetInt64()));
+        Assert.Equal("UsageReporter", root.GetProperty(directive.GetProperty("Dimensions")[0][0].GetString()!).GetString());
+    }
+
+    private static ServiceProvider Build(Dictionary<string, string?> settings) =>
+        new ServiceCollection()
+            .AddUsageReporter(new ConfigurationBuilder().AddInMemoryCollection(settings).Build())
+            .BuildServiceProvider();
+}

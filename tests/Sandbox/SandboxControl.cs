@@ -1,0 +1,54 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Monetization.Core.Usage;
+using Monetization.Emulators;
+using Monetization.UsageReporter;
+
+namespace Monetization.Sandbox;
+
+/// <summary>
+/// The sandbox's own control API: <c>POST /usage-report</c> runs the usage reporter once, wired as the function wires
+/// it, against the sandbox's emulators, and answers the run's JSON summary (the line the function logs).
+/// </summary>
+internal sealed class SandboxControl : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ServiceProvider _reporter;
+
+    private SandboxControl(WebApplication app, ServiceProvider reporter, Uri endpoint)
+    {
+        _app = app;
+        _reporter = reporter;
+        Endpoint = endpoint;
+    }
+
+    public Uri Endpoint { get; }
+
+    public static async Task<SandboxControl> StartAsync(OfflineEnvironment environment, CancellationToken cancellationToken)
+    {
+        var reporter = new ServiceCollection()
+            .AddLogging(logging => logging.AddJsonConsole(o => o.IncludeScopes = false))
+            .AddUsageReporter(new ConfigurationBuilder().AddInMemoryCollection(environment.UsageReporterConfiguration()).Build())
+            .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+        UsageReporterServices.ValidateNow(reporter);
+        var port = FreePort.Next();
+        var app = LoopbackServer.CreateApp(port);
+        app.MapPost("/usage-report", async (CancellationToken ct) =>
+        {
+            var summary = await reporter.GetRequiredService<ReportUsage>().RunAsync(ct);
+            return Results.Text(UsageReportOutput.SummaryLine(summary), "application/json");
+        });
+        await app.StartAsync(cancellationToken);
+        return new SandboxControl(app, reporter, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        await _reporter.DisposeAsync();
+    }
+}
