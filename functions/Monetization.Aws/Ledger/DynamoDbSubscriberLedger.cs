@@ -8,8 +8,9 @@ namespace Monetization.Aws.Ledger;
 /// <see cref="ISubscriberLedger"/> on the ledger table: the subscriber at <c>SUB#&lt;id&gt;</c>, written with one
 /// conditional PutItem, and alias pointers at <c>ALIAS#&lt;alias&gt;</c> holding <c>subscriberId</c>, written only when
 /// free or already naming the same subscriber, so one alias can never lead to two subscribers. A record holding an
-/// API key also points <c>APIKEY#&lt;key id&gt;</c> at itself, written before the record so that every stored key has
-/// its pointer; readers check the record still holds the key (a key handed to another record moves its pointer).
+/// API key also points <c>APIKEY#&lt;key id&gt;</c> at itself, written in the same transaction as the record so that every
+/// stored key has its pointer and a write costs one round trip; readers check the record still holds the key (a key
+/// handed to another record moves its pointer).
 /// </summary>
 public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
 {
@@ -42,8 +43,8 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
     {
         ArgumentNullException.ThrowIfNull(subscriber);
         ArgumentException.ThrowIfNullOrEmpty(subscriber.Id);
-        await PointApiKeyAsync(subscriber, cancellationToken);
         return await TryPutAsync(
+            subscriber,
             new PutItemRequest
             {
                 TableName = _tableName,
@@ -57,8 +58,8 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
     {
         ArgumentNullException.ThrowIfNull(subscriber);
         ArgumentException.ThrowIfNullOrEmpty(subscriber.Id);
-        await PointApiKeyAsync(subscriber, cancellationToken);
         return await TryPutAsync(
+            subscriber,
             new PutItemRequest
             {
                 TableName = _tableName,
@@ -111,26 +112,39 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
         }
     }
 
-    private async Task PointApiKeyAsync(Subscriber subscriber, CancellationToken cancellationToken)
+    /// <summary>The record alone with one conditional PutItem; a record holding a key together with its pointer in one transaction.</summary>
+    private async Task<bool> TryPutAsync(Subscriber subscriber, PutItemRequest request, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(subscriber.ApiKeyId))
         {
-            return;
+            try
+            {
+                await DynamoDbFaults.CallAsync("PutItem", ct => _dynamoDb.PutItemAsync(request, ct), cancellationToken);
+                return true;
+            }
+            catch (ConditionalCheckFailedException)
+            {
+                return false;
+            }
         }
 
-        await _dynamoDb.PutItemAsync(
-            new PutItemRequest { TableName = _tableName, Item = SubscriberItem.Pointer(SubscriberItem.ApiKeyPrefix + subscriber.ApiKeyId, subscriber.Id) },
-            cancellationToken);
-    }
-
-    private async Task<bool> TryPutAsync(PutItemRequest request, CancellationToken cancellationToken)
-    {
+        var pointer = new Put { TableName = _tableName, Item = SubscriberItem.Pointer(SubscriberItem.ApiKeyPrefix + subscriber.ApiKeyId, subscriber.Id) };
+        var record = new Put
+        {
+            TableName = _tableName,
+            Item = request.Item,
+            ConditionExpression = request.ConditionExpression,
+            ExpressionAttributeValues = request.ExpressionAttributeValues,
+        };
         try
         {
-            await DynamoDbFaults.CallAsync("PutItem", ct => _dynamoDb.PutItemAsync(request, ct), cancellationToken);
+            await DynamoDbFaults.CallAsync(
+                "TransactWriteItems",
+                ct => _dynamoDb.TransactWriteItemsAsync(new TransactWriteItemsRequest { TransactItems = [new() { Put = pointer }, new() { Put = record }] }, ct),
+                cancellationToken);
             return true;
         }
-        catch (ConditionalCheckFailedException)
+        catch (TransactionCanceledException cancelled) when (cancelled.CancellationReasons?.Any(r => r.Code == "ConditionalCheckFailed") == true)
         {
             return false;
         }

@@ -58,7 +58,7 @@ public static partial class SamTemplate
     /// <returns>null for <c>!Ref AWS::NoValue</c>: the variable is not set.</returns>
     private static string? Resolve(string logicalId, string name, YamlNode value, IReadOnlyDictionary<string, string> references)
     {
-        if (value is YamlSequenceNode { Tag.Value: "!If", Children: [YamlScalarNode condition, var whenTrue, var whenFalse] })
+        if (value is YamlSequenceNode { Children: [YamlScalarNode condition, var whenTrue, var whenFalse] } && TagOf(value) == "!If")
         {
             // Conditions are named in the references as Condition:<name> = true | false.
             return references.TryGetValue("Condition:" + condition.Value, out var holds)
@@ -66,7 +66,7 @@ public static partial class SamTemplate
                 : throw new InvalidOperationException($"{logicalId}'s {name} depends on condition {condition.Value}, which the caller did not resolve.");
         }
 
-        if (value is YamlScalarNode { Tag.Value: "!Ref", Value: "AWS::NoValue" })
+        if (value is YamlScalarNode { Value: "AWS::NoValue" } && TagOf(value) == "!Ref")
         {
             return null;
         }
@@ -97,6 +97,8 @@ public static partial class SamTemplate
 
         throw new InvalidOperationException($"{logicalId}'s {name} uses {scalar.Tag.Value}, which is not resolved here.");
     }
+
+    private static string? TagOf(YamlNode node) => node.Tag.IsEmpty || node.Tag.IsNonSpecific ? null : node.Tag.Value;
 
     [System.Text.RegularExpressions.GeneratedRegex(@"\$\{([A-Za-z0-9:]+)\}", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     private static partial System.Text.RegularExpressions.Regex SubstitutionPattern();
