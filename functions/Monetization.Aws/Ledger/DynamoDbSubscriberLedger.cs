@@ -7,7 +7,8 @@ namespace Monetization.Aws.Ledger;
 /// <summary>
 /// <see cref="ISubscriberLedger"/> on the ledger table: the subscriber at <c>SUB#&lt;id&gt;</c>, written with one
 /// conditional PutItem, and alias pointers at <c>ALIAS#&lt;alias&gt;</c> holding <c>subscriberId</c>, written only when
-/// free or already naming the same subscriber, so one alias can never lead to two subscribers.
+/// free or already naming the same subscriber, so one alias can never lead to two subscribers. Stripe subscriptions
+/// point to their subscriber the same way, at <c>STRIPESUB#&lt;subscription id&gt;</c>.
 /// </summary>
 public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
 {
@@ -65,14 +66,37 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
             cancellationToken);
     }
 
-    public async Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken)
+    public Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(alias);
+        return FindPointerAsync(SubscriberItem.AliasPrefix + alias, cancellationToken);
+    }
+
+    public Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(alias);
+        return AddPointerAsync(SubscriberItem.AliasPrefix + alias, subscriberId, cancellationToken);
+    }
+
+    public Task<string?> FindStripeSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
+        return FindPointerAsync(SubscriberItem.StripeSubscriptionPrefix + subscriptionId, cancellationToken);
+    }
+
+    public Task<string> AddStripeSubscriptionAsync(string subscriptionId, string subscriberId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
+        return AddPointerAsync(SubscriberItem.StripeSubscriptionPrefix + subscriptionId, subscriberId, cancellationToken);
+    }
+
+    private async Task<string?> FindPointerAsync(string pk, CancellationToken cancellationToken)
+    {
         var response = await DynamoDbFaults.CallAsync("GetItem", ct => _dynamoDb.GetItemAsync(
             new GetItemRequest
             {
                 TableName = _tableName,
-                Key = SubscriberItem.PartitionKey(SubscriberItem.AliasPrefix + alias),
+                Key = SubscriberItem.PartitionKey(pk),
                 ConsistentRead = true,
                 ProjectionExpression = SubscriberItem.SubscriberId,
             },
@@ -80,9 +104,8 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
         return SubscriberItem.PointerTarget(response.Item);
     }
 
-    public async Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken)
+    private async Task<string> AddPointerAsync(string pk, string subscriberId, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(alias);
         ArgumentException.ThrowIfNullOrEmpty(subscriberId);
         try
         {
@@ -90,7 +113,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
                 new PutItemRequest
                 {
                     TableName = _tableName,
-                    Item = SubscriberItem.Pointer(SubscriberItem.AliasPrefix + alias, subscriberId),
+                    Item = SubscriberItem.Pointer(pk, subscriberId),
                     ConditionExpression = PointerCondition,
                     ExpressionAttributeValues = new() { [":id"] = SubscriberItem.Text(subscriberId) },
                     ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
@@ -100,10 +123,10 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
         }
         catch (ConditionalCheckFailedException failure)
         {
-            // The alias names someone else; an endpoint that ignores ReturnValuesOnConditionCheckFailure costs a read.
+            // The pointer names someone else; an endpoint that ignores ReturnValuesOnConditionCheckFailure costs a read.
             return SubscriberItem.PointerTarget(failure.Item)
-                ?? await FindAliasAsync(alias, cancellationToken)
-                ?? throw new InvalidOperationException($"Alias {alias} was refused but names no subscriber.", failure);
+                ?? await FindPointerAsync(pk, cancellationToken)
+                ?? throw new InvalidOperationException($"Pointer {pk} was refused but names no subscriber.", failure);
         }
     }
 

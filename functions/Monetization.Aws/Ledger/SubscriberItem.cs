@@ -13,6 +13,7 @@ internal static class SubscriberItem
 {
     public const string SubscriberPrefix = "SUB#";
     public const string AliasPrefix = "ALIAS#";
+    public const string StripeSubscriptionPrefix = "STRIPESUB#";
 
     public const string SubscriberId = "subscriberId";
     public const string Version = "version";
@@ -39,6 +40,7 @@ internal static class SubscriberItem
     private const string CreatedAt = "createdAt";
     private const string UpdatedAt = "updatedAt";
     private const string MergedInto = "mergedInto";
+    private const string PastDueSince = "pastDueSince";
 
     public static Dictionary<string, AttributeValue> Key(string subscriberId) => PartitionKey(SubscriberPrefix + subscriberId);
 
@@ -77,6 +79,11 @@ internal static class SubscriberItem
 
         AddIfSet(item, LastNotice, subscriber.LastNotice);
         AddIfSet(item, MergedInto, subscriber.MergedInto);
+        if (subscriber.PastDueSince is { } pastDueSince)
+        {
+            item[PastDueSince] = Timestamp(pastDueSince);
+        }
+
         item[CreatedAt] = Timestamp(subscriber.CreatedAt);
         item[UpdatedAt] = Timestamp(subscriber.UpdatedAt);
         item[Version] = Number(version);
@@ -106,6 +113,7 @@ internal static class SubscriberItem
         LastNoticeAt = Optional(item, LastNoticeAt) is { } lastNoticeAt ? ParseTimestamp(lastNoticeAt) : null,
         LastNotice = Optional(item, LastNotice),
         MergedInto = Optional(item, MergedInto),
+        PastDueSince = Optional(item, PastDueSince) is { } pastDueSince ? ParseTimestamp(pastDueSince) : null,
         CreatedAt = ParseTimestamp(item[CreatedAt].S),
         UpdatedAt = ParseTimestamp(item[UpdatedAt].S),
         Version = long.Parse(item[Version].N, CultureInfo.InvariantCulture),

@@ -37,6 +37,9 @@ public class PortalFixture : IAsyncLifetime
         _portal = PortalApp.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(_recorded.Configuration);
+
+            // The registration tests grew up with access at signup, which is invoice collection; Checkout has its own fixture.
+            builder.Configuration["Monetization:PaymentCollection"] = "Invoice";
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
             builder.WebHost.UseUrls(url);
