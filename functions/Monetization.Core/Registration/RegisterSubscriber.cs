@@ -149,7 +149,7 @@ public sealed partial class RegisterSubscriber(
         if (attempt.Claim is not { } claim)
         {
             // A claim that was taken and never completed lapses; the record, not the claim, says how it ended.
-            return await StandingOutcomeAsync(attempt.Standing!, subscriberId, cancellationToken);
+            return await StandingOutcomeAsync(attempt.Standing!, subscriberId, request.Return, cancellationToken);
         }
 
         try
@@ -204,7 +204,11 @@ public sealed partial class RegisterSubscriber(
     private const string RecordStep = "record the subscriber";
 
     /// <summary>Someone else holds the claim, or held it: the record tells a finished registration from a running one.</summary>
-    private async Task<RegistrationOutcome> StandingOutcomeAsync(IdempotencyOutcome standing, string subscriberId, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A registration that showed its key and waits for payment left its claim to lapse too; resuming its checkout
+    /// needs no claim, because the checkout's idempotency key makes concurrent resumes open the same one.
+    /// </remarks>
+    private async Task<RegistrationOutcome> StandingOutcomeAsync(IdempotencyOutcome standing, string subscriberId, CheckoutReturn? checkoutReturn, CancellationToken cancellationToken)
     {
         if (standing is not IdempotencyOutcome.InProgress)
         {
@@ -212,7 +216,12 @@ public sealed partial class RegisterSubscriber(
         }
 
         var record = await ledger.GetAsync(subscriberId, cancellationToken);
-        return record is { Status: not SubscriberStatus.Pending } ? new RegistrationOutcome.AlreadyRegistered() : new RegistrationOutcome.InProgress();
+        return record switch
+        {
+            { Status: not SubscriberStatus.Pending } => new RegistrationOutcome.AlreadyRegistered(),
+            { Registered: true } => await ResumePaymentAsync(record, checkoutReturn, cancellationToken),
+            _ => new RegistrationOutcome.InProgress(),
+        };
     }
 
     /// <param name="created">This attempt created the record just now, before any key: there is no key to find.</param>

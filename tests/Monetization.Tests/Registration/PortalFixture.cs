@@ -28,6 +28,9 @@ public class PortalFixture : IAsyncLifetime
 
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>The running Portal's services, for flows no endpoint reaches yet.</summary>
+    public IServiceProvider Services => _portal?.Services ?? throw new InvalidOperationException("The fixture has not started.");
+
     public async ValueTask InitializeAsync()
     {
         Environment = await OfflineEnvironment.StartAsync(TestContext.Current.CancellationToken);
