@@ -228,7 +228,7 @@ internal sealed partial class StripeApi
     {
         var price = _prices.First(x => x.Id == subscription.Items[0].PriceId);
         var usage = price.UsageType == "metered"
-            ? _meterEvents.Where(e => e.CustomerId == subscription.CustomerId && e.EventName == _meters.FirstOrDefault(m => m.Id == price.MeterId)?.EventName && e.Timestamp >= start && e.Timestamp < Math.Max(end, start + 1)).Sum(e => e.Value)
+            ? _meterEvents.Where(e => e.CustomerId == subscription.CustomerId && e.EventName == _meters.FirstOrDefault(m => m.Id == price.MeterId)?.EventName && e.Timestamp >= start && e.Timestamp <= end).Sum(e => e.Value)
             : 1;
         var amount = (long)Math.Round(usage * decimal.Parse(price.UnitAmountDecimal, System.Globalization.CultureInfo.InvariantCulture));
         var invoice = new EmulatedInvoice(
