@@ -102,17 +102,19 @@ public sealed partial class ApplyBillingEvent(
 
     /// <summary>
     /// By the pointer written when the subscription was recorded; else, for a subscription whose checkout has not been
-    /// applied yet, by the customer's metadata, adopting the subscription when the record has none.
+    /// applied yet, by the customer's metadata, adopting the subscription when the record has none. A registration
+    /// that has not handed out its key yet is left to finish (or withdraw) on its own: an event granting access under
+    /// it would outlive a registration that then fails, and leave a key nobody was shown.
     /// </summary>
     private async Task<Subscriber?> FindSubscriberAsync(BillingSubscription subscription, CancellationToken cancellationToken)
     {
         if (await ledger.FindStripeSubscriptionAsync(subscription.Id, cancellationToken) is { } pointed)
         {
-            return await ledger.GetAsync(pointed, cancellationToken);
+            return await ledger.GetAsync(pointed, cancellationToken) is { Registered: true } found ? found : null;
         }
 
         if (await billing.GetCustomerSubscriberIdAsync(subscription.CustomerId, cancellationToken) is not { } subscriberId
-            || await ledger.GetAsync(subscriberId, cancellationToken) is not { } record
+            || await ledger.GetAsync(subscriberId, cancellationToken) is not { Registered: true } record
             || !string.Equals(record.StripeCustomerId, subscription.CustomerId, StringComparison.Ordinal))
         {
             return null;
