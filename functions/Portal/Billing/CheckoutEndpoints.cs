@@ -15,7 +15,8 @@ public static class CheckoutEndpoints
 
     public static IEndpointRouteBuilder MapCheckout(this IEndpointRouteBuilder app)
     {
-        app.MapGet(ReturnPath, ReturnAsync);
+        // Each return costs Stripe calls; it shares the signup's per-address budget (a person returns once per signup).
+        app.MapGet(ReturnPath, ReturnAsync).RequireRateLimiting(Registration.RegistrationEndpoints.RateLimitPolicy);
         app.MapGet(CancelledPath, (IOptions<PortalOptions> portal) => CheckoutPages.Cancelled(portal.Value));
         return app;
     }
