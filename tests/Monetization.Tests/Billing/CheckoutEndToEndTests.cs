@@ -237,6 +237,45 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
         Assert.Equal(SubscriberStatus.Cancelled, (await portal.RecordAsync(email))!.Status);
     }
 
+    [Fact]
+    public async Task AFormPostWithoutJavaScriptShowsTheKeyWithContinueToPaymentAndAResubmissionOnlyTheWayToPay()
+    {
+        portal.DeliverWebhooks(false);
+        const string email = "checkout-form@example.com";
+
+        using var first = await PostSignupFormAsync(email);
+        using var second = await PostSignupFormAsync(email);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        var shown = await first.Content.ReadAsStringAsync(Ct);
+        var key = Assert.Single(await portal.Environment.ApiKeysAsync(Ct), k => k.Name == Monetization.Core.Registration.RegisterSubscriber.KeyHolderFor(ParsedEmail(email)).KeyName);
+        var checkoutUrl = portal.SessionOf(email).Url;
+        Assert.Contains($">{key.Value}</code>", shown, StringComparison.Ordinal);
+        Assert.Contains($"id=\"continue-to-payment\" href=\"{checkoutUrl}\"", shown, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
+        var resubmitted = await second.Content.ReadAsStringAsync(Ct);
+        Assert.Contains($"href=\"{checkoutUrl}\"", resubmitted, StringComparison.Ordinal);
+        Assert.DoesNotContain(key.Value, resubmitted, StringComparison.Ordinal);
+    }
+
+    private static Monetization.Core.Registration.Email ParsedEmail(string email) =>
+        Monetization.Core.Registration.Email.TryParse(email, out var parsed, out _) ? parsed! : throw new ArgumentException(email);
+
+    private async Task<HttpResponseMessage> PostSignupFormAsync(string email)
+    {
+        using var page = await portal.Http.GetAsync(new Uri("/", UriKind.Relative), Ct);
+        var html = await page.Content.ReadAsStringAsync(Ct);
+        var token = System.Text.RegularExpressions.Regex.Match(html, "name=\"__antiforgery\" value=\"([^\"]+)\"").Groups[1].Value;
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["__antiforgery"] = token,
+            ["email"] = email,
+            ["firstname"] = "Ada",
+            ["lastname"] = "Lovelace",
+        });
+        return await portal.Http.PostAsync(new Uri("/register", UriKind.Relative), form, Ct);
+    }
+
     private async Task<string> RedeliveryAnswerAsync(string eventId)
     {
         var stored = portal.Stripe.Events.Single(e => e.Id == eventId);
