@@ -33,8 +33,55 @@ public sealed partial class StripeBilling : IBilling
     public Task SetCustomerMetadataAsync(string customerId, IReadOnlyDictionary<string, string> metadata, string idempotencyKey, CancellationToken cancellationToken) =>
         _client.UpdateCustomerMetadataAsync(new UpdateCustomerMetadata(customerId, metadata), idempotencyKey, cancellationToken);
 
-    public async Task<BillingSubscription> SubscribeAsync(string customerId, string idempotencyKey, CancellationToken cancellationToken) =>
-        ToBilling(await _client.CreateSubscriptionAsync(new CreateSubscription(customerId, _options.PriceId), idempotencyKey, cancellationToken));
+    public async Task<BillingSubscription> SubscribeByInvoiceAsync(string customerId, int daysUntilDue, string idempotencyKey, CancellationToken cancellationToken) =>
+        ToBilling(await _client.CreateSubscriptionAsync(new CreateSubscription(customerId, _options.PriceId, DaysUntilDue: daysUntilDue), idempotencyKey, cancellationToken));
+
+    public async Task<BillingCheckout> StartCheckoutAsync(NewCheckout checkout, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(checkout);
+        var session = await _client.SendAsync(
+            new CreateCheckoutSession(
+                checkout.CustomerId,
+                _options.PriceId,
+                checkout.SuccessUrl,
+                checkout.CancelUrl,
+                checkout.SubscriberId,
+                new Dictionary<string, string>(StringComparer.Ordinal) { ["subscriberId"] = checkout.SubscriberId }),
+            idempotencyKey,
+            cancellationToken);
+        return ToBilling(session);
+    }
+
+    public async Task<BillingCheckout?> GetCheckoutAsync(string checkoutId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return ToBilling(await _client.SendAsync(new RetrieveCheckoutSession(checkoutId), null, cancellationToken));
+        }
+        catch (StripeException e) when (e.HttpStatus == 404 && e.IsResourceMissing)
+        {
+            return null;
+        }
+    }
+
+    public async Task<IReadOnlyList<BillingCheckout>> ListCheckoutsAsync(string customerId, CancellationToken cancellationToken)
+    {
+        var sessions = await _client.SendAsync(new ListCheckoutSessions(customerId), null, cancellationToken);
+        return [.. sessions.Data.Select(ToBilling)];
+    }
+
+    public async Task<string?> GetCustomerSubscriberIdAsync(string customerId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var customer = await _client.SendAsync(new RetrieveCustomer(customerId), null, cancellationToken);
+            return customer.Metadata.TryGetValue("subscriberId", out var subscriberId) && subscriberId.Length > 0 ? subscriberId : null;
+        }
+        catch (StripeException e) when (e.HttpStatus == 404 && e.IsResourceMissing)
+        {
+            return null;
+        }
+    }
 
     public async Task<BillingSubscription?> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken)
     {
@@ -49,7 +96,7 @@ public sealed partial class StripeBilling : IBilling
     }
 
     public Task CancelSubscriptionAsync(string subscriptionId, string idempotencyKey, CancellationToken cancellationToken) =>
-        _client.CancelSubscriptionAsync(new CancelSubscription(subscriptionId), idempotencyKey, cancellationToken);
+        _client.CancelSubscriptionAsync(new CancelSubscription(subscriptionId, InvoiceNow: true), idempotencyKey, cancellationToken);
 
     public async Task ReportUsageAsync(MeterUsage usage, CancellationToken cancellationToken)
     {
@@ -79,6 +126,21 @@ public sealed partial class StripeBilling : IBilling
         "incomplete_expired" => BillingSubscriptionStatus.IncompleteExpired,
         _ => BillingSubscriptionStatus.Other,
     };
+
+    public static BillingCheckoutStatus MapCheckoutStatus(string status) => status switch
+    {
+        "open" => BillingCheckoutStatus.Open,
+        "complete" => BillingCheckoutStatus.Complete,
+        _ => BillingCheckoutStatus.Expired,
+    };
+
+    private static BillingCheckout ToBilling(StripeCheckoutSession session) => new(
+        session.Id,
+        MapCheckoutStatus(session.Status),
+        session.Customer,
+        session.Subscription,
+        session.ClientReferenceId,
+        session.Url is { Length: > 0 } url ? new Uri(url, UriKind.Absolute) : null);
 
     private static BillingSubscription ToBilling(StripeSubscription subscription) =>
         new(subscription.Id, subscription.Customer, MapStatus(subscription.Status));

@@ -123,7 +123,8 @@ public sealed partial class StripeClient
         var form = new StripeForm();
         operation.WriteParameters(form);
         var encoded = form.Encode();
-        var sendInQuery = operation.Method == HttpMethod.Get;
+        // Stripe's own libraries send DELETE parameters (invoice_now) in the query string, as for GET.
+        var sendInQuery = operation.Method == HttpMethod.Get || operation.Method == HttpMethod.Delete;
         var target = new Uri(_options.ApiBase, sendInQuery && encoded.Length > 0 ? $"{operation.Path}?{encoded}" : operation.Path);
         var request = new HttpRequestMessage(operation.Method, target);
         var key = _options.SecretKey ?? throw new InvalidOperationException("Stripe:SecretKey is not configured.");

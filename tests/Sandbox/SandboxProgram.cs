@@ -49,11 +49,14 @@ public static class SandboxProgram
         environment.Marketplace.LandingUrl = new Uri(portalUrl + "/marketplace");
         environment.Marketplace.EventSink = function.ProcessAsync;
 
+        // Stripe's webhook endpoint, as an API owner adds it in the dashboard: the emulator delivers its events there.
+        environment.Stripe.WebhookUrl = new Uri(portalUrl + "/stripe/webhook");
+
         await using var control = await SandboxControl.StartAsync(environment, stop.Token);
 
         Console.WriteLine($"Portal: {portalUrl}");
         Console.WriteLine($"AWS endpoint: {environment.Moto.Endpoint}");
-        Console.WriteLine($"Stripe endpoint: {environment.Stripe.Endpoint}");
+        Console.WriteLine($"Stripe endpoint: {environment.Stripe.Endpoint} (webhooks to {environment.Stripe.WebhookUrl})");
         Console.WriteLine($"Marketplace simulator: {environment.Marketplace.Endpoint}");
         Console.WriteLine($"Demo API: {new Uri(environment.Usage.DemoApiEndpoint, $"/{OfflineEnvironment.ApiStage}/")}");
         Console.WriteLine($"Sandbox control: {control.Endpoint}");

@@ -10,7 +10,8 @@ namespace Monetization.Aws.Ledger;
 /// free or already naming the same subscriber, so one alias can never lead to two subscribers. A record holding an
 /// API key also points <c>APIKEY#&lt;key id&gt;</c> at itself, written in the same transaction as the record so that every
 /// stored key has its pointer and a write costs one round trip; readers check the record still holds the key (a key
-/// handed to another record moves its pointer).
+/// handed to another record moves its pointer). Stripe subscriptions
+/// point to their subscriber like aliases, at <c>STRIPESUB#&lt;subscription id&gt;</c>.
 /// </summary>
 public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
 {
@@ -70,14 +71,37 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
             cancellationToken);
     }
 
-    public async Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken)
+    public Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(alias);
+        return FindPointerAsync(SubscriberItem.AliasPrefix + alias, cancellationToken);
+    }
+
+    public Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(alias);
+        return AddPointerAsync(SubscriberItem.AliasPrefix + alias, subscriberId, cancellationToken);
+    }
+
+    public Task<string?> FindStripeSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
+        return FindPointerAsync(SubscriberItem.StripeSubscriptionPrefix + subscriptionId, cancellationToken);
+    }
+
+    public Task<string> AddStripeSubscriptionAsync(string subscriptionId, string subscriberId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
+        return AddPointerAsync(SubscriberItem.StripeSubscriptionPrefix + subscriptionId, subscriberId, cancellationToken);
+    }
+
+    private async Task<string?> FindPointerAsync(string pk, CancellationToken cancellationToken)
+    {
         var response = await DynamoDbFaults.CallAsync("GetItem", ct => _dynamoDb.GetItemAsync(
             new GetItemRequest
             {
                 TableName = _tableName,
-                Key = SubscriberItem.PartitionKey(SubscriberItem.AliasPrefix + alias),
+                Key = SubscriberItem.PartitionKey(pk),
                 ConsistentRead = true,
                 ProjectionExpression = SubscriberItem.SubscriberId,
             },
@@ -85,9 +109,8 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
         return SubscriberItem.PointerTarget(response.Item);
     }
 
-    public async Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken)
+    private async Task<string> AddPointerAsync(string pk, string subscriberId, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(alias);
         ArgumentException.ThrowIfNullOrEmpty(subscriberId);
         try
         {
@@ -95,7 +118,7 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
                 new PutItemRequest
                 {
                     TableName = _tableName,
-                    Item = SubscriberItem.Pointer(SubscriberItem.AliasPrefix + alias, subscriberId),
+                    Item = SubscriberItem.Pointer(pk, subscriberId),
                     ConditionExpression = PointerCondition,
                     ExpressionAttributeValues = new() { [":id"] = SubscriberItem.Text(subscriberId) },
                     ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure.ALL_OLD,
@@ -105,10 +128,10 @@ public sealed class DynamoDbSubscriberLedger : ISubscriberLedger
         }
         catch (ConditionalCheckFailedException failure)
         {
-            // The alias names someone else; an endpoint that ignores ReturnValuesOnConditionCheckFailure costs a read.
+            // The pointer names someone else; an endpoint that ignores ReturnValuesOnConditionCheckFailure costs a read.
             return SubscriberItem.PointerTarget(failure.Item)
-                ?? await FindAliasAsync(alias, cancellationToken)
-                ?? throw new InvalidOperationException($"Alias {alias} was refused but names no subscriber.", failure);
+                ?? await FindPointerAsync(pk, cancellationToken)
+                ?? throw new InvalidOperationException($"Pointer {pk} was refused but names no subscriber.", failure);
         }
     }
 

@@ -13,6 +13,7 @@ internal static class SubscriberItem
 {
     public const string SubscriberPrefix = "SUB#";
     public const string AliasPrefix = "ALIAS#";
+    public const string StripeSubscriptionPrefix = "STRIPESUB#";
 
     /// <summary>Pointer from an API key id to the subscriber holding that key (read by the usage reporter).</summary>
     public const string ApiKeyPrefix = "APIKEY#";
@@ -42,6 +43,7 @@ internal static class SubscriberItem
     private const string CreatedAt = "createdAt";
     private const string UpdatedAt = "updatedAt";
     private const string MergedInto = "mergedInto";
+    private const string PastDueSince = "pastDueSince";
 
     public static Dictionary<string, AttributeValue> Key(string subscriberId) => PartitionKey(SubscriberPrefix + subscriberId);
 
@@ -80,6 +82,11 @@ internal static class SubscriberItem
 
         AddIfSet(item, LastNotice, subscriber.LastNotice);
         AddIfSet(item, MergedInto, subscriber.MergedInto);
+        if (subscriber.PastDueSince is { } pastDueSince)
+        {
+            item[PastDueSince] = Timestamp(pastDueSince);
+        }
+
         item[CreatedAt] = Timestamp(subscriber.CreatedAt);
         item[UpdatedAt] = Timestamp(subscriber.UpdatedAt);
         item[Version] = Number(version);
@@ -109,6 +116,7 @@ internal static class SubscriberItem
         LastNoticeAt = Optional(item, LastNoticeAt) is { } lastNoticeAt ? ParseTimestamp(lastNoticeAt) : null,
         LastNotice = Optional(item, LastNotice),
         MergedInto = Optional(item, MergedInto),
+        PastDueSince = Optional(item, PastDueSince) is { } pastDueSince ? ParseTimestamp(pastDueSince) : null,
         CreatedAt = ParseTimestamp(item[CreatedAt].S),
         UpdatedAt = ParseTimestamp(item[UpdatedAt].S),
         Version = long.Parse(item[Version].N, CultureInfo.InvariantCulture),

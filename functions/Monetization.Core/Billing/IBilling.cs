@@ -18,6 +18,25 @@ public sealed record NewBillingCustomer(string Email, string Name, IReadOnlyDict
 
 public sealed record BillingSubscription(string Id, string CustomerId, BillingSubscriptionStatus Status);
 
+public enum BillingCheckoutStatus
+{
+    Open,
+    Complete,
+    Expired,
+}
+
+/// <summary>A hosted payment page on which a customer enters a payment method and so starts the subscription.</summary>
+/// <param name="SubscriberId">Who the checkout was started for (the session's client reference), as the flows set it.</param>
+/// <param name="Url">Where the customer pays; only while <see cref="Status"/> is open.</param>
+public sealed record BillingCheckout(string Id, BillingCheckoutStatus Status, string? CustomerId, string? SubscriptionId, string? SubscriberId, Uri? Url);
+
+/// <param name="SuccessUrl">Where the customer returns after paying; <see cref="CheckoutSessionIdPlaceholder"/> in it becomes the checkout's id.</param>
+/// <param name="CancelUrl">Where the customer returns when leaving without paying.</param>
+public sealed record NewCheckout(string CustomerId, string SubscriberId, string SuccessUrl, string CancelUrl)
+{
+    public const string CheckoutSessionIdPlaceholder = "{CHECKOUT_SESSION_ID}";
+}
+
 /// <summary>One usage report for one customer, deduplicated by <see cref="Identifier"/> on the billing side.</summary>
 public sealed record MeterUsage(string CustomerId, long Value, DateTimeOffset Timestamp, string Identifier);
 
@@ -32,11 +51,28 @@ public interface IBilling
 
     Task SetCustomerMetadataAsync(string customerId, IReadOnlyDictionary<string, string> metadata, string idempotencyKey, CancellationToken cancellationToken);
 
-    /// <summary>Subscribes the customer to the configured metered price.</summary>
-    Task<BillingSubscription> SubscribeAsync(string customerId, string idempotencyKey, CancellationToken cancellationToken);
+    /// <summary>
+    /// Subscribes the customer to the configured metered price, billed by invoices sent by e-mail and payable within
+    /// <paramref name="daysUntilDue"/> days. Subscriptions charged to a card are started only by a checkout, which
+    /// collects the card first.
+    /// </summary>
+    Task<BillingSubscription> SubscribeByInvoiceAsync(string customerId, int daysUntilDue, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>Opens a hosted checkout for the configured metered price; paying it creates the subscription.</summary>
+    Task<BillingCheckout> StartCheckoutAsync(NewCheckout checkout, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <returns>The checkout, or null when the billing provider has none with this id.</returns>
+    Task<BillingCheckout?> GetCheckoutAsync(string checkoutId, CancellationToken cancellationToken);
+
+    /// <summary>The customer's recent checkouts, newest first.</summary>
+    Task<IReadOnlyList<BillingCheckout>> ListCheckoutsAsync(string customerId, CancellationToken cancellationToken);
+
+    /// <summary>The <c>subscriberId</c> the customer was created with, or null for an unknown customer or one created elsewhere.</summary>
+    Task<string?> GetCustomerSubscriberIdAsync(string customerId, CancellationToken cancellationToken);
 
     Task<BillingSubscription?> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken);
 
+    /// <summary>Cancels at once with a final invoice for the usage not yet invoiced, so ending a subscription never forgives usage.</summary>
     Task CancelSubscriptionAsync(string subscriptionId, string idempotencyKey, CancellationToken cancellationToken);
 
     Task ReportUsageAsync(MeterUsage usage, CancellationToken cancellationToken);

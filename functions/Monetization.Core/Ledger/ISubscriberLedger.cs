@@ -27,4 +27,13 @@ public interface ISubscriberLedger
     /// never moved. Returns the subscriber the alias names afterwards, so a caller that finds another owner can tell.
     /// </summary>
     Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken);
+
+    /// <summary>The subscriber a Stripe subscription belongs to (strongly consistent), or null when none was recorded.</summary>
+    Task<string?> FindStripeSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Records that the Stripe subscription belongs to <paramref name="subscriberId"/> unless it is already recorded for
+    /// someone; like an alias it never moves. Returns the subscriber it belongs to afterwards.
+    /// </summary>
+    Task<string> AddStripeSubscriptionAsync(string subscriptionId, string subscriberId, CancellationToken cancellationToken);
 }

@@ -88,6 +88,12 @@ public sealed record Subscriber
     public DateTimeOffset? LastNoticeAt { get; init; }
 
     /// <summary>
+    /// When the Stripe subscription was first seen <c>past_due</c> in its current spell of arrears; cleared once it is
+    /// paid up. Access ends when a later event finds it still past due after the grace period.
+    /// </summary>
+    public DateTimeOffset? PastDueSince { get; init; }
+
+    /// <summary>
     /// Set once this record turned out to be another name of that subscriber (a Marketplace buyer first seen by account
     /// + license, later by CustomerIdentifier) and its state was folded into it. Writers redirect there.
     /// </summary>

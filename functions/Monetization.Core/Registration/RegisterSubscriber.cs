@@ -7,7 +7,21 @@ using Monetization.Core.Ledger;
 
 namespace Monetization.Core.Registration;
 
-public sealed record RegistrationRequest(string? Email, string? FirstName, string? LastName);
+/// <param name="Return">Where the Checkout sends the customer back; required when payment is collected by Checkout.</param>
+public sealed record RegistrationRequest(string? Email, string? FirstName, string? LastName, CheckoutReturn? Return = null);
+
+/// <param name="SuccessUrl">Carries <see cref="NewCheckout.CheckoutSessionIdPlaceholder"/>, so the return names the checkout it completes.</param>
+public sealed record CheckoutReturn(string SuccessUrl, string CancelUrl);
+
+/// <summary>How a Stripe subscriber pays. Neither way starts a subscription that charges a card nobody entered.</summary>
+public enum PaymentCollection
+{
+    /// <summary>The key works once the subscriber has entered a payment method in a Stripe Checkout.</summary>
+    Checkout,
+
+    /// <summary>The key works at once; Stripe e-mails an invoice each period, payable within the configured days.</summary>
+    Invoice,
+}
 
 public abstract record RegistrationOutcome
 {
@@ -15,8 +29,14 @@ public abstract record RegistrationOutcome
     {
     }
 
-    /// <summary>The only outcome that carries the key value; it is never stored, so it is shown exactly once.</summary>
+    /// <summary>Invoice collection: the key works now. Like <see cref="AwaitingPayment"/> it carries the key value, which is never stored, so it is shown exactly once.</summary>
     public sealed record Registered(string SubscriberId, string ApiKeyId, Secret ApiKeyValue) : RegistrationOutcome;
+
+    /// <summary>Checkout collection: the key is shown now, exactly once, and stays disabled until the checkout is paid.</summary>
+    public sealed record AwaitingPayment(string SubscriberId, string ApiKeyId, Secret ApiKeyValue, Uri CheckoutUrl) : RegistrationOutcome;
+
+    /// <summary>The e-mail registered earlier and has not paid: the checkout to resume, never the key.</summary>
+    public sealed record PaymentPending(Uri CheckoutUrl) : RegistrationOutcome;
 
     public sealed record Invalid(IReadOnlyDictionary<string, string[]> Errors) : RegistrationOutcome;
 
@@ -37,10 +57,23 @@ public sealed class RegistrationFailedException(string step, Exception innerExce
 public sealed record RegistrationOptions
 {
     public required string StripeUsagePlanId { get; init; }
+
+    public PaymentCollection PaymentCollection { get; init; } = PaymentCollection.Checkout;
+
+    /// <summary>With <see cref="PaymentCollection.Invoice"/>: the days a subscriber has to pay each invoice.</summary>
+    public int InvoiceDaysUntilDue { get; init; } = 30;
 }
 
 /// <summary>
 /// Self-serve signup for the Stripe channel: one API key, one Stripe customer, one metered subscription per e-mail.
+/// <para>
+/// How the subscription starts depends on <see cref="RegistrationOptions.PaymentCollection"/>. With Checkout (the
+/// default) step (2) links the key id on the customer and opens a Stripe Checkout instead of subscribing: the key value
+/// is shown once, the key stays disabled and outside the plan, and <see cref="ActivateSubscription"/> grants it when the
+/// checkout is paid. The record then says the key was handed out (<see cref="Subscriber.Registered"/> while Pending),
+/// so a later registration of the e-mail resumes the checkout and never shows the key again. With invoices step (2)
+/// subscribes with <c>collection_method=send_invoice</c> and grants the key at once.
+/// </para>
 /// <para>
 /// Two sequential ledger writes and two dependent hops to the outside world on the way to success: (ledger) claim the
 /// registration and create its pending record side by side; (1) create the disabled API key and the Stripe customer
@@ -67,6 +100,7 @@ public sealed partial class RegisterSubscriber(
     ISubscriberLedger ledger,
     ApiKeyAccess access,
     IBilling billing,
+    ActivateSubscription activation,
     RegistrationOptions options,
     TimeProvider clock,
     ILogger<RegisterSubscriber> logger)
@@ -83,6 +117,11 @@ public sealed partial class RegisterSubscriber(
         if (email is null || firstName is null || lastName is null)
         {
             return new RegistrationOutcome.Invalid(errors);
+        }
+
+        if (options.PaymentCollection == PaymentCollection.Checkout && request.Return is null)
+        {
+            throw new ArgumentException("Registration with Checkout needs the URLs the customer returns to.", nameof(request));
         }
 
         var subscriberId = SubscriberIdFor(email);
@@ -110,7 +149,7 @@ public sealed partial class RegisterSubscriber(
         if (attempt.Claim is not { } claim)
         {
             // A claim that was taken and never completed lapses; the record, not the claim, says how it ended.
-            return await StandingOutcomeAsync(attempt.Standing!, subscriberId, cancellationToken);
+            return await StandingOutcomeAsync(attempt.Standing!, subscriberId, request.Return, cancellationToken);
         }
 
         try
@@ -120,9 +159,12 @@ public sealed partial class RegisterSubscriber(
 
             // Records are never deleted, so one the create refused is there to read. Like a successful registration's,
             // the claim is left to lapse.
-            return subscriber is null || subscriber.Status != SubscriberStatus.Pending
-                ? new RegistrationOutcome.AlreadyRegistered()
-                : await RegisterClaimedAsync(subscriber, holder, created, cancellationToken);
+            return subscriber switch
+            {
+                null or { Status: not SubscriberStatus.Pending } => new RegistrationOutcome.AlreadyRegistered(),
+                { Registered: true } => await ResumePaymentAsync(subscriber, request.Return, cancellationToken),
+                _ => await RegisterClaimedAsync(subscriber, holder, created, request.Return, cancellationToken),
+            };
         }
         catch (Exception failure)
         {
@@ -162,7 +204,11 @@ public sealed partial class RegisterSubscriber(
     private const string RecordStep = "record the subscriber";
 
     /// <summary>Someone else holds the claim, or held it: the record tells a finished registration from a running one.</summary>
-    private async Task<RegistrationOutcome> StandingOutcomeAsync(IdempotencyOutcome standing, string subscriberId, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A registration that showed its key and waits for payment left its claim to lapse too; resuming its checkout
+    /// needs no claim, because the checkout's idempotency key makes concurrent resumes open the same one.
+    /// </remarks>
+    private async Task<RegistrationOutcome> StandingOutcomeAsync(IdempotencyOutcome standing, string subscriberId, CheckoutReturn? checkoutReturn, CancellationToken cancellationToken)
     {
         if (standing is not IdempotencyOutcome.InProgress)
         {
@@ -170,11 +216,16 @@ public sealed partial class RegisterSubscriber(
         }
 
         var record = await ledger.GetAsync(subscriberId, cancellationToken);
-        return record is { Status: not SubscriberStatus.Pending } ? new RegistrationOutcome.AlreadyRegistered() : new RegistrationOutcome.InProgress();
+        return record switch
+        {
+            { Status: not SubscriberStatus.Pending } => new RegistrationOutcome.AlreadyRegistered(),
+            { Registered: true } => await ResumePaymentAsync(record, checkoutReturn, cancellationToken),
+            _ => new RegistrationOutcome.InProgress(),
+        };
     }
 
     /// <param name="created">This attempt created the record just now, before any key: there is no key to find.</param>
-    private async Task<RegistrationOutcome.Registered> RegisterClaimedAsync(Subscriber subscriber, KeyHolder holder, bool created, CancellationToken cancellationToken)
+    private async Task<RegistrationOutcome> RegisterClaimedAsync(Subscriber subscriber, KeyHolder holder, bool created, CheckoutReturn? checkoutReturn, CancellationToken cancellationToken)
     {
         var progress = new Progress(subscriber);
         try
@@ -187,24 +238,35 @@ public sealed partial class RegisterSubscriber(
             var apiKey = await key;
             var customerId = await customer;
 
+            var linkKey = billing.SetCustomerMetadataAsync(
+                customerId,
+                new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = apiKey.Id },
+                $"customer-metadata:{subscriber.Id}:{apiKey.Id}",
+                cancellationToken);
+            var value = apiKey.Value ?? throw new InvalidOperationException("The API key was read without its value.");
+            if (options.PaymentCollection == PaymentCollection.Checkout)
+            {
+                progress.Step = "open the checkout";
+                var checkout = EnsureCheckoutAsync(subscriber, customerId, checkoutReturn!, fresh: created, cancellationToken);
+                await Task.WhenAll(linkKey, checkout);
+
+                progress.Step = RecordStep;
+                await RecordAsync(progress, SubscriberStatus.Pending, new KnownRecord(subscriber), cancellationToken, keyIssued: true);
+                Log.AwaitingPayment(logger, subscriber.Id, apiKey.Id, customerId);
+                return new RegistrationOutcome.AwaitingPayment(subscriber.Id, apiKey.Id, value, (await checkout).Url!);
+            }
+
             progress.Step = "grant access and subscribe";
             progress.AccessMayExist = true;
             await Task.WhenAll(
                 access.GrantAsync(apiKey, options.StripeUsagePlanId, cancellationToken),
                 EnsureSubscriptionAsync(subscriber, customerId, progress, cancellationToken),
-                billing.SetCustomerMetadataAsync(
-                    customerId,
-                    new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = apiKey.Id },
-                    $"customer-metadata:{subscriber.Id}:{apiKey.Id}",
-                    cancellationToken));
+                linkKey);
 
             progress.Step = RecordStep;
             await RecordAsync(progress, SubscriberStatus.Active, new KnownRecord(subscriber), cancellationToken);
             Log.Registered(logger, subscriber.Id, apiKey.Id, customerId);
-            return new RegistrationOutcome.Registered(
-                subscriber.Id,
-                apiKey.Id,
-                apiKey.Value ?? throw new InvalidOperationException("The API key was read without its value."));
+            return new RegistrationOutcome.Registered(subscriber.Id, apiKey.Id, value);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -215,6 +277,54 @@ public sealed partial class RegisterSubscriber(
     }
 
     private static async Task KeepKeyAsync(Task<ApiKey> key, Progress progress) => progress.Key = await key;
+
+    /// <summary>
+    /// The key was shown when this e-mail registered and payment is still missing: the open checkout again (or a new
+    /// one once the last expired), never the key. A checkout that was paid but not yet applied is applied now.
+    /// </summary>
+    private async Task<RegistrationOutcome> ResumePaymentAsync(Subscriber subscriber, CheckoutReturn? checkoutReturn, CancellationToken cancellationToken)
+    {
+        if (checkoutReturn is null || subscriber.StripeCustomerId is not { } customerId)
+        {
+            // Registered under invoice collection and never finished, or collection changed since: nothing to resume.
+            return new RegistrationOutcome.AlreadyRegistered();
+        }
+
+        try
+        {
+            var checkout = await EnsureCheckoutAsync(subscriber, customerId, checkoutReturn, fresh: false, cancellationToken);
+            if (checkout.Status == BillingCheckoutStatus.Complete)
+            {
+                await activation.ActivateAsync(checkout.Id, cancellationToken);
+                return new RegistrationOutcome.AlreadyRegistered();
+            }
+
+            return new RegistrationOutcome.PaymentPending(checkout.Url!);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log.StepFailed(logger, exception, subscriber.Id, "resume the checkout");
+            throw new RegistrationFailedException("resume the checkout", exception);
+        }
+    }
+
+    /// <summary>
+    /// The subscriber's open checkout, else a paid one, else a new one. The idempotency key counts the checkouts seen,
+    /// so a retry replays the checkout a lost answer created, and one opened after the last expired is a new one.
+    /// </summary>
+    /// <param name="fresh">The record was created just now: there is no earlier checkout to look for.</param>
+    private async Task<BillingCheckout> EnsureCheckoutAsync(Subscriber subscriber, string customerId, CheckoutReturn checkoutReturn, bool fresh, CancellationToken cancellationToken)
+    {
+        var earlier = fresh ? [] : (await billing.ListCheckoutsAsync(customerId, cancellationToken))
+            .Where(c => string.Equals(c.SubscriberId, subscriber.Id, StringComparison.Ordinal))
+            .ToList();
+        var usable = earlier.FirstOrDefault(c => c.Status == BillingCheckoutStatus.Complete)
+            ?? earlier.FirstOrDefault(c => c.Status == BillingCheckoutStatus.Open && c.Url is not null);
+        return usable ?? await billing.StartCheckoutAsync(
+            new NewCheckout(customerId, subscriber.Id, checkoutReturn.SuccessUrl, checkoutReturn.CancelUrl),
+            $"checkout:{subscriber.Id}:{customerId}:{earlier.Count}",
+            cancellationToken);
+    }
 
     private async Task<string> EnsureCustomerAsync(Subscriber subscriber, Progress progress, CancellationToken cancellationToken)
     {
@@ -233,21 +343,23 @@ public sealed partial class RegisterSubscriber(
 
     private async Task EnsureSubscriptionAsync(Subscriber subscriber, string customerId, Progress progress, CancellationToken cancellationToken)
     {
-        if (subscriber.StripeSubscriptionId is null)
-        {
-            var subscription = await billing.SubscribeAsync(customerId, $"subscription:{subscriber.Id}:{customerId}", cancellationToken);
-            progress.StripeSubscriptionId = subscription.Id;
-        }
+        var subscriptionId = subscriber.StripeSubscriptionId ?? (await billing.SubscribeByInvoiceAsync(
+            customerId, options.InvoiceDaysUntilDue, $"subscription:{subscriber.Id}:{customerId}", cancellationToken)).Id;
+        progress.StripeSubscriptionId = subscriptionId;
+
+        // Before the record names the subscription, so webhooks about it always find their subscriber.
+        await ledger.AddStripeSubscriptionAsync(subscriptionId, subscriber.Id, cancellationToken);
     }
 
     /// <summary>
     /// Merges what this attempt learned into the record. Under the claim nobody else writes it, so a conflict is this
     /// attempt's own write whose answer was lost, or a stale claim taken over; either way the merge is right.
     /// </summary>
-    private Task RecordAsync(Progress progress, SubscriberStatus status, KnownRecord? known, CancellationToken cancellationToken) =>
+    /// <param name="keyIssued">The key value is about to be shown: the record must say so before it is.</param>
+    private Task RecordAsync(Progress progress, SubscriberStatus status, KnownRecord? known, CancellationToken cancellationToken, bool keyIssued = false) =>
         ledger.UpdateAsync(
             progress.Subscriber.Id,
-            current => LedgerChange<bool>.Write(progress.ApplyTo(current ?? progress.Subscriber, status, clock.GetUtcNow()), true),
+            current => LedgerChange<bool>.Write(progress.ApplyTo(current ?? progress.Subscriber, status, keyIssued, clock.GetUtcNow()), true),
             known,
             cancellationToken);
 
@@ -304,7 +416,7 @@ public sealed partial class RegisterSubscriber(
 
         public string? StripeSubscriptionId { get; set; } = subscriber.StripeSubscriptionId;
 
-        public Subscriber ApplyTo(Subscriber current, SubscriberStatus status, DateTimeOffset now)
+        public Subscriber ApplyTo(Subscriber current, SubscriberStatus status, bool keyIssued, DateTimeOffset now)
         {
             var active = status == SubscriberStatus.Active;
             return current with
@@ -313,7 +425,7 @@ public sealed partial class RegisterSubscriber(
                 ApiKeyId = Key?.Id ?? current.ApiKeyId,
                 StripeCustomerId = StripeCustomerId ?? current.StripeCustomerId,
                 StripeSubscriptionId = StripeSubscriptionId ?? current.StripeSubscriptionId,
-                Registered = current.Registered || active,
+                Registered = current.Registered || active || keyIssued,
                 Subscribed = current.Subscribed || active,
                 UpdatedAt = now,
             };
@@ -324,6 +436,9 @@ public sealed partial class RegisterSubscriber(
     {
         [LoggerMessage(Level = LogLevel.Information, Message = "Registered subscriber {SubscriberId} with API key {ApiKeyId} and Stripe customer {StripeCustomerId}")]
         public static partial void Registered(ILogger logger, string subscriberId, string apiKeyId, string stripeCustomerId);
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Registered subscriber {SubscriberId} with API key {ApiKeyId} (disabled until paid) and Stripe customer {StripeCustomerId}; checkout opened")]
+        public static partial void AwaitingPayment(ILogger logger, string subscriberId, string apiKeyId, string stripeCustomerId);
 
         [LoggerMessage(Level = LogLevel.Warning, Message = "Registration of {SubscriberId} failed at step {Step}; withdrawing access")]
         public static partial void StepFailed(ILogger logger, Exception exception, string subscriberId, string step);

@@ -3,7 +3,11 @@ using Monetization.Stripe.Wire;
 
 namespace Monetization.Stripe.Operations;
 
-public sealed record CreateSubscription(string CustomerId, string PriceId, IReadOnlyDictionary<string, string>? Metadata = null) : IStripeOperation<StripeSubscription>
+/// <param name="DaysUntilDue">
+/// Set: the subscription is billed by e-mailed invoice (<c>collection_method=send_invoice</c>) payable within this many
+/// days. Unset: Stripe charges the customer's default payment method, which only a Checkout has collected.
+/// </param>
+public sealed record CreateSubscription(string CustomerId, string PriceId, IReadOnlyDictionary<string, string>? Metadata = null, int? DaysUntilDue = null) : IStripeOperation<StripeSubscription>
 {
     public HttpMethod Method => HttpMethod.Post;
 
@@ -14,7 +18,9 @@ public sealed record CreateSubscription(string CustomerId, string PriceId, IRead
     public void WriteParameters(StripeForm form) => form
         .Add("customer", CustomerId)
         .Add("items[0][price]", PriceId)
-        .AddMap("metadata", Metadata);
+        .AddMap("metadata", Metadata)
+        .Add("collection_method", DaysUntilDue is null ? null : "send_invoice")
+        .Add("days_until_due", DaysUntilDue);
 }
 
 public sealed record RetrieveSubscription(string SubscriptionId) : IStripeOperation<StripeSubscription>
@@ -32,7 +38,10 @@ public sealed record RetrieveSubscription(string SubscriptionId) : IStripeOperat
 }
 
 /// <summary>Cancels at once (<c>DELETE /v1/subscriptions/{id}</c>); the subscription becomes <c>canceled</c>.</summary>
-public sealed record CancelSubscription(string SubscriptionId) : IStripeOperation<StripeSubscription>
+/// <param name="InvoiceNow">
+/// True: a final invoice bills the metered usage not yet invoiced. Without it Stripe drops that usage.
+/// </param>
+public sealed record CancelSubscription(string SubscriptionId, bool? InvoiceNow = null) : IStripeOperation<StripeSubscription>
 {
     public HttpMethod Method => HttpMethod.Delete;
 
@@ -40,8 +49,5 @@ public sealed record CancelSubscription(string SubscriptionId) : IStripeOperatio
 
     public JsonTypeInfo<StripeSubscription> ResponseType => StripeJsonContext.Default.StripeSubscription;
 
-    public void WriteParameters(StripeForm form)
-    {
-        // Nothing to send: the id is in the path.
-    }
+    public void WriteParameters(StripeForm form) => form.Add("invoice_now", InvoiceNow);
 }

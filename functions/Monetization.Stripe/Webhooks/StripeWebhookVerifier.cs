@@ -18,8 +18,12 @@ public enum StripeWebhookOutcome
 }
 
 /// <summary>What the verified event says, as far as subscription handling needs it.</summary>
-/// <param name="SubscriptionId">The subscription's id when the event's object is a subscription.</param>
-public sealed record StripeWebhookEvent(string Id, string Type, DateTimeOffset Created, string? ObjectType, string? SubscriptionId, string? CustomerId, string? Status);
+/// <param name="SubscriptionId">
+/// The subscription the event's object is (a subscription) or names (a checkout session's <c>subscription</c>, an
+/// invoice's <c>parent.subscription_details.subscription</c> since 2025-03-31.basil, else its older <c>subscription</c>).
+/// </param>
+/// <param name="ObjectId">The id of the event's object.</param>
+public sealed record StripeWebhookEvent(string Id, string Type, DateTimeOffset Created, string? ObjectType, string? SubscriptionId, string? CustomerId, string? Status, string? ObjectId = null);
 
 public sealed record StripeWebhookVerification(StripeWebhookOutcome Outcome, StripeWebhookEvent? Event)
 {
@@ -150,15 +154,29 @@ public sealed class StripeWebhookVerifier
 
         var data = envelope.Data?.Object;
         var objectType = Text(data, "object");
+        var objectId = Text(data, "id");
+        var subscriptionId = objectType switch
+        {
+            "subscription" => objectId,
+            "checkout.session" => Text(data, "subscription"),
+            "invoice" => Text(Child(Child(data, "parent"), "subscription_details"), "subscription") ?? Text(data, "subscription"),
+            _ => null,
+        };
         return new StripeWebhookEvent(
             id,
             type,
             DateTimeOffset.FromUnixTimeSeconds(envelope.Created),
             objectType,
-            objectType == "subscription" ? Text(data, "id") : null,
+            subscriptionId,
             Text(data, "customer"),
-            Text(data, "status"));
+            Text(data, "status"),
+            objectId);
     }
+
+    private static JsonElement? Child(JsonElement? element, string property) =>
+        element is { ValueKind: JsonValueKind.Object } e && e.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Object
+            ? value
+            : null;
 
     private static string? Text(JsonElement? element, string property) =>
         element is { ValueKind: JsonValueKind.Object } e && e.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String

@@ -14,6 +14,8 @@ namespace Monetization.Stripe.Wire;
 [JsonSerializable(typeof(StripePrice))]
 [JsonSerializable(typeof(StripeSubscription))]
 [JsonSerializable(typeof(StripeList<StripeSubscription>))]
+[JsonSerializable(typeof(StripeCheckoutSession))]
+[JsonSerializable(typeof(StripeList<StripeCheckoutSession>))]
 [JsonSerializable(typeof(StripeMeterEvent))]
 [JsonSerializable(typeof(StripeList<StripeMeterEventSummary>))]
 [JsonSerializable(typeof(StripeErrorEnvelope))]

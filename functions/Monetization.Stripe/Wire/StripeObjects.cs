@@ -96,6 +96,33 @@ public sealed record StripeSubscription
     public StripeList<StripeSubscriptionItem>? Items { get; init; }
 }
 
+public sealed record StripeCheckoutSession
+{
+    public required string Id { get; init; }
+
+    /// <summary><c>open</c>, <c>complete</c> or <c>expired</c>.</summary>
+    public required string Status { get; init; }
+
+    public string? Mode { get; init; }
+
+    public string? PaymentStatus { get; init; }
+
+    /// <summary>The customer id (this client never expands it).</summary>
+    public string? Customer { get; init; }
+
+    /// <summary>The subscription Checkout created, once the session is complete.</summary>
+    public string? Subscription { get; init; }
+
+    public string? ClientReferenceId { get; init; }
+
+    /// <summary>The hosted payment page; null once the session is no longer open.</summary>
+    public string? Url { get; init; }
+
+    public long ExpiresAt { get; init; }
+
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+}
+
 public sealed record StripeSubscriptionItem
 {
     public required string Id { get; init; }

@@ -11,12 +11,15 @@ using Monetization.Aws;
 using Monetization.Aws.Ledger;
 using Monetization.Aws.Secrets;
 using Monetization.Core;
+using Monetization.Core.Billing;
 using Monetization.Core.Idempotency;
 using Monetization.Core.Registration;
+using Monetization.Portal.Billing;
 using Monetization.Portal.Marketplace;
 using Monetization.Portal.Pages;
 using Monetization.Portal.Registration;
 using Monetization.Stripe;
+using Monetization.Stripe.Webhooks;
 
 namespace Monetization.Portal.Hosting;
 
@@ -47,6 +50,8 @@ public static class PortalApp
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
         app.MapStaticAssets();
         app.MapRegistration();
+        app.MapCheckout();
+        app.MapStripeWebhook();
         app.MapMarketplaceLanding();
         return app;
     }
@@ -69,7 +74,12 @@ public static class PortalApp
     private static void AddPortalServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<StripeSettings>().BindConfiguration(StripeSettings.Section);
+        services.AddOptions<StripeSettings>()
+            .BindConfiguration(StripeSettings.Section)
+            .Validate(
+                s => s.WebhookSecret is { Length: > 0 } secret && secret.StartsWith("whsec_", StringComparison.Ordinal),
+                "Stripe:WebhookSecret is required: the signing secret (whsec_...) of the webhook endpoint at /stripe/webhook, the WebhookSecret field of the Stripe:SecretArn secret.")
+            .ValidateOnStart();
         services.AddOptions<IdempotencyOptions>()
             .BindConfiguration(IdempotencySection)
             .Validate(o => o.InProgressTimeout > TimeSpan.Zero, $"{IdempotencySection}:InProgressTimeout must be positive.")
@@ -127,8 +137,29 @@ public static class PortalApp
             o.MeterEventName = stripe.MeterEventName;
             o.ApiBase = stripe.ApiBase ?? o.ApiBase;
         });
-        services.AddSingleton(sp => new RegistrationOptions { StripeUsagePlanId = sp.GetRequiredService<IOptions<PortalOptions>>().Value.StripeUsagePlanId });
+        services.AddSingleton(sp =>
+        {
+            var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
+            return new RegistrationOptions
+            {
+                StripeUsagePlanId = portal.StripeUsagePlanId,
+                PaymentCollection = portal.PaymentCollection,
+                InvoiceDaysUntilDue = portal.InvoiceDaysUntilDue,
+            };
+        });
+        services.AddSingleton(sp =>
+        {
+            var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
+            return new BillingOptions { StripeUsagePlanId = portal.StripeUsagePlanId, PastDueGrace = TimeSpan.FromHours(portal.PastDueGraceHours) };
+        });
+        services.AddSingleton(sp => new StripeWebhookVerifier(
+            new Monetization.Core.Secret(sp.GetRequiredService<IOptions<StripeSettings>>().Value.WebhookSecret!),
+            sp.GetRequiredService<TimeProvider>()));
         services.AddTransient<RegisterSubscriber>();
+        services.AddTransient<SubscriptionAccess>();
+        services.AddTransient<ActivateSubscription>();
+        services.AddTransient<ApplyBillingEvent>();
+        services.AddTransient<EndSubscription>();
     }
 
     private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, Func<PortalOptions, int> permits) =>
@@ -158,12 +189,15 @@ public static class PortalApp
         app.Use(async (context, next) =>
         {
             // One limit whatever the server: Kestrel locally, the Lambda adapter in AWS, the test host in tests.
+            var limit = context.Request.Path.Equals(StripeWebhookEndpoints.Path, StringComparison.Ordinal)
+                ? options.Value.StripeWebhookMaxBodyBytes
+                : options.Value.MaxRequestBodyBytes;
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
             {
-                size.MaxRequestBodySize = options.Value.MaxRequestBodyBytes;
+                size.MaxRequestBodySize = limit;
             }
 
-            if (context.Request.ContentLength > options.Value.MaxRequestBodyBytes)
+            if (context.Request.ContentLength > limit)
             {
                 // The body stays unread, so the server drops the connection afterwards; saying so keeps the client
                 // from sending its next request on a connection that is about to close.

@@ -43,6 +43,24 @@ public sealed class PortalOptions : IValidatableObject
     [Range(1024, 1_048_576, ErrorMessage = "Monetization:MaxRequestBodyBytes must be between 1024 and 1048576.")]
     public int MaxRequestBodyBytes { get; set; } = 16 * 1024;
 
+    /// <summary>
+    /// How Stripe subscribers pay: <c>Checkout</c> (default; the key works once a payment method was entered in Stripe
+    /// Checkout) or <c>Invoice</c> (the key works at once; Stripe e-mails invoices, for business customers).
+    /// </summary>
+    public Monetization.Core.Registration.PaymentCollection PaymentCollection { get; set; } = Monetization.Core.Registration.PaymentCollection.Checkout;
+
+    /// <summary>With invoice collection: the days a subscriber has to pay each invoice.</summary>
+    [Range(0, 730, ErrorMessage = "Monetization:InvoiceDaysUntilDue must be between 0 and 730.")]
+    public int InvoiceDaysUntilDue { get; set; } = 30;
+
+    /// <summary>How long a past-due subscription keeps its access while Stripe retries the payment; 0 ends it at once.</summary>
+    [Range(0, 8760, ErrorMessage = "Monetization:PastDueGraceHours must be between 0 and 8760.")]
+    public int PastDueGraceHours { get; set; } = 72;
+
+    /// <summary>Largest Stripe webhook body accepted, in bytes: events carry whole objects and outgrow form posts.</summary>
+    [Range(1024, 4_194_304, ErrorMessage = "Monetization:StripeWebhookMaxBodyBytes must be between 1024 and 4194304.")]
+    public int StripeWebhookMaxBodyBytes { get; set; } = 512 * 1024;
+
     /// <summary>How long one request may run in all: the budget and the clean-up reserve.</summary>
     public TimeSpan RequestLifetime => TimeSpan.FromSeconds(RequestBudgetSeconds + CleanupReserveSeconds);
 
@@ -78,6 +96,9 @@ public sealed class StripeSettings
     public string? SecretArn { get; set; }
 
     public string? SecretKey { get; set; }
+
+    /// <summary>The signing secret (<c>whsec_…</c>) of the webhook endpoint Stripe delivers to <c>/stripe/webhook</c>.</summary>
+    public string? WebhookSecret { get; set; }
 
     public string PriceId { get; set; } = string.Empty;
 

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Registration;
+using Monetization.Portal.Billing;
 using Monetization.Portal.Hosting;
 using Monetization.Portal.Pages;
 
@@ -15,9 +16,12 @@ public sealed record RegisterRequestBody(
     [property: JsonPropertyName("firstname")] string? FirstName,
     [property: JsonPropertyName("lastname")] string? LastName);
 
+/// <param name="Status"><c>active</c>, or <c>awaiting_payment</c>: the key works once <see cref="CheckoutUrl"/> is paid.</param>
 public sealed record RegisteredResponse(
     [property: JsonPropertyName("apiKeyId")] string ApiKeyId,
-    [property: JsonPropertyName("apiKey")] string ApiKey);
+    [property: JsonPropertyName("apiKey")] string ApiKey,
+    [property: JsonPropertyName("status")] string Status,
+    [property: JsonPropertyName("checkoutUrl")] string? CheckoutUrl = null);
 
 public static class RegistrationEndpoints
 {
@@ -49,10 +53,16 @@ public static class RegistrationEndpoints
                 return TypedResults.Problem("The request body is not valid JSON with string fields email, firstname and lastname.", statusCode: StatusCodes.Status400BadRequest);
             }
 
-            var outcome = await flow.RegisterAsync(new RegistrationRequest(body?.Email, body?.FirstName, body?.LastName), cancellationToken);
+            var outcome = await flow.RegisterAsync(new RegistrationRequest(body?.Email, body?.FirstName, body?.LastName, CheckoutEndpoints.ReturnFor(request)), cancellationToken);
             return outcome switch
             {
-                RegistrationOutcome.Registered r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal())),
+                RegistrationOutcome.Registered r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal(), "active")),
+                RegistrationOutcome.AwaitingPayment r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal(), "awaiting_payment", r.CheckoutUrl.ToString())),
+                RegistrationOutcome.PaymentPending pending => TypedResults.Problem(
+                    Messages.PaymentPending,
+                    statusCode: StatusCodes.Status409Conflict,
+                    title: "Payment pending",
+                    extensions: new Dictionary<string, object?>(StringComparer.Ordinal) { ["checkoutUrl"] = pending.CheckoutUrl.ToString() }),
                 RegistrationOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors, "Some fields need attention."),
                 RegistrationOutcome.AlreadyRegistered => TypedResults.Problem(Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict, title: "Already registered"),
                 RegistrationOutcome.InProgress => TypedResults.Problem(Messages.InProgress, statusCode: StatusCodes.Status409Conflict, title: "Registration in progress"),
@@ -81,10 +91,12 @@ public static class RegistrationEndpoints
                 return SignupPage.Render(context, antiforgery, options, form, unreadable, "Some fields need attention.", StatusCodes.Status400BadRequest);
             }
 
-            var outcome = await flow.RegisterAsync(new RegistrationRequest(form.Email, form.FirstName, form.LastName), cancellationToken);
+            var outcome = await flow.RegisterAsync(new RegistrationRequest(form.Email, form.FirstName, form.LastName, CheckoutEndpoints.ReturnFor(request)), cancellationToken);
             return outcome switch
             {
                 RegistrationOutcome.Registered r => SignupPage.Registered(r.ApiKeyId, r.ApiKeyValue.Reveal(), options),
+                RegistrationOutcome.AwaitingPayment r => SignupPage.AwaitingPayment(r.ApiKeyId, r.ApiKeyValue.Reveal(), r.CheckoutUrl, options),
+                RegistrationOutcome.PaymentPending pending => SignupPage.PaymentPending(pending.CheckoutUrl, options),
                 RegistrationOutcome.Invalid invalid => SignupPage.Render(context, antiforgery, options, form, invalid.Errors, "Some fields need attention.", StatusCodes.Status400BadRequest),
                 RegistrationOutcome.AlreadyRegistered => SignupPage.Render(context, antiforgery, options, form, message: Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict),
                 RegistrationOutcome.InProgress => SignupPage.Render(context, antiforgery, options, form, message: Messages.InProgress, statusCode: StatusCodes.Status409Conflict),
@@ -118,6 +130,8 @@ public static class RegistrationEndpoints
         private static string Support(string contact) =>
             contact.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase) ? contact["mailto:".Length..] : contact;
         public const string InProgress = "A registration for this e-mail address is being processed. Wait a minute, then try again.";
+
+        public const string PaymentPending = "This e-mail address is registered and waiting for payment. Continue to payment to activate the key you were shown at signup; for security it is never shown again.";
     }
 }
 

@@ -55,6 +55,41 @@ public static class SignupPage
             """, StatusCodes.Status201Created);
     }
 
+    /// <summary>
+    /// Checkout collection: the key is shown here, once, and works after payment. The result page of a form post
+    /// without JavaScript; the script's success view shows the same.
+    /// </summary>
+    public static ContentHttpResult AwaitingPayment(string apiKeyId, string apiKeyValue, Uri checkoutUrl, PortalOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(checkoutUrl);
+        ArgumentNullException.ThrowIfNull(options);
+        return Html.Page("Your API key", $"""
+            <section id="result" tabindex="-1" aria-labelledby="result-heading">
+            <h1 id="result-heading" tabindex="-1" data-autofocus>Your API key: one step left</h1>
+            {Html.KeyBlock(apiKeyValue, apiKeyId)}
+            <p class="warning" id="activation-note">The key is disabled until a payment method is set up. Usage is billed monthly through Stripe.</p>
+            <p><a class="button" id="continue-to-payment" href="{Html.Encode(checkoutUrl.ToString())}">Continue to payment</a></p>
+            {Html.CallExample(options.ApiBase(), apiKeyValue)}
+            {Html.Support(options.SupportContact)}
+            </section>
+            """, StatusCodes.Status201Created);
+    }
+
+    /// <summary>A second registration of an e-mail that has not paid yet: the way back to payment, never the key.</summary>
+    public static ContentHttpResult PaymentPending(Uri checkoutUrl, PortalOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(checkoutUrl);
+        ArgumentNullException.ThrowIfNull(options);
+        return Html.Page("Payment pending", $"""
+            <section id="result" tabindex="-1" aria-labelledby="result-heading">
+            <h1 id="result-heading" tabindex="-1" data-autofocus>Payment pending</h1>
+            <p>This e-mail address is registered and waiting for payment. The key you were shown at signup works once a payment method is set up; for security it is never shown again.</p>
+            <p><a class="button" id="continue-to-payment" href="{Html.Encode(checkoutUrl.ToString())}">Continue to payment</a></p>
+            {Html.Support(options.SupportContact)}
+            </section>
+            """, StatusCodes.Status409Conflict);
+    }
+
     private static string Field(string name, string label, string type, string autocomplete, int maxLength, string? value, IReadOnlyDictionary<string, string[]>? errors)
     {
         var error = errors is not null && errors.TryGetValue(name, out var messages) ? string.Join(" ", messages) : null;

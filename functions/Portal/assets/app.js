@@ -55,11 +55,16 @@ function showMessage(text) {
   region.replaceChildren(element("p", { class: "error", role: "alert" }, text));
 }
 
-// The same view the server renders for a form post without JavaScript (SignupPage.Registered).
+function paymentLink(url) {
+  return element("p", {}, element("a", { class: "button", id: "continue-to-payment", href: url }, "Continue to payment"));
+}
+
+// The same view the server renders for a form post without JavaScript (SignupPage.Registered, SignupPage.AwaitingPayment).
 function showRegistered(body, apiBase) {
   const curl = `curl -H "x-api-key: ${body.apiKey}" ${apiBase.replace(/\/+$/, "")}/`;
   const section = document.getElementById("result");
-  const heading = element("h1", { id: "result-heading", tabindex: "-1" }, "Your API key is ready");
+  const awaitingPayment = body.status === "awaiting_payment" && body.checkoutUrl;
+  const heading = element("h1", { id: "result-heading", tabindex: "-1" }, awaitingPayment ? "Your API key: one step left" : "Your API key is ready");
   section.replaceChildren(
     heading,
     element("div", { class: "key" },
@@ -67,7 +72,13 @@ function showRegistered(body, apiBase) {
       element("code", { id: "api-key", class: "key-value", "aria-labelledby": "api-key-label" }, body.apiKey),
       element("button", { type: "button", class: "copy", "data-copy": "api-key" }, "Copy key")),
     element("p", { class: "key-id" }, "Key id: ", element("code", { id: "api-key-id" }, body.apiKeyId)),
-    element("p", { class: "warning" }, "This is the only time the key is shown. Store it somewhere safe now."),
+    element("p", { class: "warning" }, "This is the only time the key is shown. Store it somewhere safe now."));
+  if (awaitingPayment) {
+    section.append(
+      element("p", { class: "warning", id: "activation-note" }, "The key is disabled until a payment method is set up. Usage is billed monthly through Stripe."),
+      paymentLink(body.checkoutUrl));
+  }
+  section.append(
     element("h2", {}, "Calling the API"),
     element("p", {}, "Send the key in the ", element("code", {}, "x-api-key"), " header of every request to ", element("code", {}, apiBase), ", for example:"),
     element("pre", { class: "example" }, element("code", { id: "curl-example" }, curl)),
@@ -104,6 +115,7 @@ async function submitSignup(event) {
     const retry = response.headers.get("Retry-After");
     const detail = body.detail || body.title || "Something went wrong. Please try again.";
     showMessage(retry ? `${detail} (You can try again in ${retry} seconds.)` : detail);
+    if (body.checkoutUrl) document.getElementById("signup-message").append(paymentLink(body.checkoutUrl));
     if (first) first.focus();
   } catch {
     showMessage("We could not reach the server. Please try again.");

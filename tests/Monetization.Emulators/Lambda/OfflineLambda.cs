@@ -31,6 +31,11 @@ public static class OfflineLambda
             ["MonetizedApiId"] = environment.RestApiId,
             ["MonetizedApiStage"] = OfflineEnvironment.ApiStage,
             ["SupportContact"] = string.Empty,
+
+            // The template's defaults.
+            ["PaymentCollection"] = "checkout",
+            ["InvoiceDaysUntilDue"] = "30",
+            ["PastDueGraceHours"] = "72",
             ["AWS::Region"] = OfflineEnvironment.Region,
             ["AWS::URLSuffix"] = "amazonaws.com",
             ["Condition:SellsOnMarketplace"] = "true",

@@ -70,6 +70,10 @@ internal sealed partial class StripeApi
                 ("GET", ["v1", "subscriptions", var id]) => Retrieve(p, () => Render(FindSubscription(id, 404))),
                 ("DELETE", ["v1", "subscriptions", var id]) => CancelSubscription(id, p, now),
                 ("POST", ["v1", "billing", "meter_events"]) => CreateMeterEvent(p, now),
+                ("POST", ["v1", "checkout", "sessions"]) => CreateCheckoutSession(p, now),
+                ("GET", ["v1", "checkout", "sessions"]) => ListCheckoutSessions(p, now),
+                ("GET", ["v1", "checkout", "sessions", var id]) => Retrieve(p, () => StripeJson.CheckoutSession(FindCheckoutSession(id, now, 404))),
+                ("POST", ["v1", "checkout", "sessions", var id, "expire"]) => ExpireCheckoutSession(id, p, now),
                 _ => null,
             };
         }
@@ -289,12 +293,28 @@ internal sealed partial class StripeApi
         var requested = indices.Select(i => (Index: i, Price: p.Optional($"items[{i}][price]"), Quantity: p.OptionalInteger($"items[{i}][quantity]"))).ToList();
         var metadata = p.Map("metadata");
         p.OneOf("payment_behavior", "allow_incomplete", "default_incomplete", "error_if_incomplete", "pending_if_incomplete");
-        p.OneOf("collection_method", "charge_automatically", "send_invoice");
+        var collectionMethod = p.OneOf("collection_method", "charge_automatically", "send_invoice") ?? "charge_automatically";
+        var daysUntilDue = p.OptionalInteger("days_until_due");
         p.RejectUnknown();
         metadata.Validate("metadata");
         if (requested.Count == 0)
         {
             throw StripeApiException.Missing("items");
+        }
+
+        if (daysUntilDue is not null && collectionMethod != "send_invoice")
+        {
+            throw StripeApiException.Invalid("days_until_due", "`days_until_due` can only be set when `collection_method` is `send_invoice`.");
+        }
+
+        if (collectionMethod == "send_invoice" && daysUntilDue is null)
+        {
+            throw StripeApiException.Missing("days_until_due");
+        }
+
+        if (daysUntilDue is < 0 or > 730)
+        {
+            throw StripeApiException.Invalid("days_until_due", "This value must be between 0 and 730.", "parameter_invalid_integer");
         }
 
         var customer = FindCustomer(customerId, "customer", 400);
@@ -335,8 +355,11 @@ internal sealed partial class StripeApi
             created,
             PeriodEnd(now, interval!),
             null,
-            null);
+            null,
+            collectionMethod,
+            daysUntilDue);
         _subscriptions.Add(subscription);
+        Emit("customer.subscription.created", Render(subscription));
         return Render(subscription);
     }
 
@@ -364,7 +387,7 @@ internal sealed partial class StripeApi
 
     private JsonObject CancelSubscription(string id, StripeParams p, DateTimeOffset now)
     {
-        p.OptionalBoolean("invoice_now");
+        var invoiceNow = p.OptionalBoolean("invoice_now") ?? false;
         p.OptionalBoolean("prorate");
         p.Optional("cancellation_details[comment]");
         p.OneOf("cancellation_details[feedback]", "customer_service", "low_quality", "missing_features", "other", "switched_service", "too_complex", "too_expensive", "unused");
@@ -378,7 +401,17 @@ internal sealed partial class StripeApi
 
         var at = now.ToUnixTimeSeconds();
         var after = before with { Status = "canceled", CanceledAt = at, EndedAt = at };
+        if (invoiceNow)
+        {
+            // The final invoice bills the usage metered since the period began; without invoice_now Stripe drops it.
+            var invoice = NewInvoice(after, "subscription_cycle", before.CurrentPeriodStart, at, now);
+            after = after with { LatestInvoiceId = invoice.Id };
+            Emit("invoice.created", StripeJson.Invoice(invoice));
+            Emit("invoice.finalized", StripeJson.Invoice(invoice));
+        }
+
         Replace(_subscriptions, before, after);
+        Emit("customer.subscription.deleted", Render(after), new JsonObject { ["status"] = before.Status });
         return Render(after);
     }
 
@@ -491,7 +524,7 @@ internal sealed partial class StripeApi
         return render();
     }
 
-    private JsonObject Render(EmulatedSubscription s) => StripeJson.Subscription(s, id => _prices.First(p => p.Id == id));
+    internal JsonObject Render(EmulatedSubscription s) => StripeJson.Subscription(s, id => _prices.First(p => p.Id == id));
 
     private EmulatedCustomer FindCustomer(string id, string param = "id", int status = 404) =>
         _customerById.TryGetValue(id, out var customer) ? customer : throw StripeApiException.NoSuch("customer", id, param, status);

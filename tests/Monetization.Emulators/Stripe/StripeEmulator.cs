@@ -31,6 +31,10 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     private readonly ConcurrentQueue<RecordedRequest> _requests = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly HttpClient _webhookClient = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly ConcurrentDictionary<string, (long Sequence, EmulatedEvent Event)> _events = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<WebhookDelivery> _deliveries = new();
+    private readonly ConcurrentDictionary<Task, bool> _background = new();
+    private long _eventSequence;
     private WebApplication? _app;
     private Uri? _webhookUrl;
 
@@ -39,6 +43,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
         _options = options;
         _webhookUrl = options.WebhookUrl;
         Endpoint = endpoint;
+        _api.CheckoutBase = endpoint;
     }
 
     public Uri Endpoint { get; }
@@ -66,6 +71,16 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     public IReadOnlyList<EmulatedSubscription> Subscriptions => _api.Subscriptions;
 
     public IReadOnlyList<EmulatedMeterEvent> MeterEvents => _api.MeterEvents;
+
+    public IReadOnlyList<EmulatedCheckoutSession> CheckoutSessions => _api.CheckoutSessions;
+
+    public IReadOnlyList<EmulatedInvoice> Invoices => _api.Invoices;
+
+    /// <summary>Every event the account emitted, oldest first, delivered or not.</summary>
+    public IReadOnlyList<EmulatedEvent> Events => [.. _events.Values.OrderBy(e => e.Sequence).Select(e => e.Event)];
+
+    /// <summary>Every webhook POST made, in the order they were answered.</summary>
+    public IReadOnlyList<WebhookDelivery> Deliveries => [.. _deliveries];
 
     /// <summary>Every API request received, in arrival order (faulted ones included), without credentials.</summary>
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
@@ -137,6 +152,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
             await _app.DisposeAsync();
         }
 
+        await Task.WhenAll(_background.Keys).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _webhookClient.Dispose();
         _stopping.Dispose();
         foreach (var semaphore in _keyLocks.Values)
@@ -159,20 +175,100 @@ public sealed partial class StripeEmulator : IAsyncDisposable
 
     private DateTimeOffset Now => _options.TimeProvider.GetUtcNow();
 
-    private async Task<WebhookDelivery> DeliverAsync(string type, JsonObject subscription, JsonObject? previousAttributes, CancellationToken cancellationToken)
+    private Task<WebhookDelivery> DeliverAsync(string type, JsonObject obj, JsonObject? previousAttributes, CancellationToken cancellationToken) =>
+        PostAsync(Record(type, obj, previousAttributes), cancellationToken);
+
+    /// <summary>Keeps the event as Stripe does (it can be delivered again later) and returns it.</summary>
+    private EmulatedEvent Record(string type, JsonObject obj, JsonObject? previousAttributes)
     {
-        var url = WebhookUrl ?? throw new InvalidOperationException("No webhook URL is set on the emulator.");
         var now = Now;
         var eventId = StripeApi.NewId("evt_", 24);
-        var payload = StripeJson.Event(eventId, type, now.ToUnixTimeSeconds(), _options.ApiVersion, subscription, previousAttributes).ToJsonString();
+        var payload = StripeJson.Event(eventId, type, now.ToUnixTimeSeconds(), _options.ApiVersion, obj, previousAttributes).ToJsonString();
+        var recorded = new EmulatedEvent(eventId, type, now.ToUnixTimeSeconds(), payload);
+        _events[eventId] = (Interlocked.Increment(ref _eventSequence), recorded);
+        return recorded;
+    }
+
+    /// <summary>Signs the event with the current time, as each of Stripe's delivery attempts is.</summary>
+    private async Task<WebhookDelivery> PostAsync(EmulatedEvent recorded, CancellationToken cancellationToken)
+    {
+        var url = WebhookUrl ?? throw new InvalidOperationException("No webhook URL is set on the emulator.");
         using var request = new HttpRequestMessage(HttpMethod.Post, url)
         {
-            Content = new StringContent(payload, Encoding.UTF8, "application/json"),
+            Content = new StringContent(recorded.Payload, Encoding.UTF8, "application/json"),
         };
-        request.Headers.TryAddWithoutValidation("Stripe-Signature", StripeWebhookSignature.Compute(_options.WebhookSecret, payload, now));
+        request.Headers.TryAddWithoutValidation("Stripe-Signature", StripeWebhookSignature.Compute(_options.WebhookSecret, recorded.Payload, Now));
         request.Headers.TryAddWithoutValidation("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)");
         using var response = await _webhookClient.SendAsync(request, cancellationToken);
-        return new WebhookDelivery(eventId, type, (int)response.StatusCode, payload);
+        var delivery = new WebhookDelivery(recorded.Id, recorded.Type, (int)response.StatusCode, recorded.Payload);
+        _deliveries.Enqueue(delivery);
+        return delivery;
+    }
+
+    /// <summary>Records what the last operations emitted and, with a webhook URL set, delivers it in order, in the background, as Stripe does.</summary>
+    private void DeliverEmitted()
+    {
+        var emitted = _api.TakeEmitted().Select(e => Record(e.Type, e.Object, e.PreviousAttributes)).ToList();
+        if (emitted.Count == 0 || WebhookUrl is null)
+        {
+            return;
+        }
+
+        var delivering = Task.Run(async () =>
+        {
+            foreach (var recorded in emitted)
+            {
+                try
+                {
+                    await PostAsync(recorded, _stopping.Token);
+                }
+                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or InvalidOperationException)
+                {
+                    // An endpoint that cannot be reached gets nothing, like Stripe's first attempt; tests redeliver by hand.
+                    _deliveries.Enqueue(new WebhookDelivery(recorded.Id, recorded.Type, 0, recorded.Payload));
+                }
+            }
+        });
+        _background[delivering] = true;
+        delivering.ContinueWith(t => _background.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>Delivers a stored event (again): a retry, a duplicate, or the next step of an out-of-order test.</summary>
+    public Task<WebhookDelivery> DeliverEventAsync(string eventId, CancellationToken cancellationToken = default) =>
+        _events.TryGetValue(eventId, out var stored)
+            ? PostAsync(stored.Event, cancellationToken)
+            : throw new ArgumentException($"No event {eventId}.", nameof(eventId));
+
+    /// <summary>
+    /// Pays the session as the hosted page does. With <paramref name="deliver"/> and a webhook URL the events it emits
+    /// (<c>customer.subscription.created</c>, <c>invoice.created</c>, <c>invoice.finalized</c>, <c>invoice.paid</c>,
+    /// <c>checkout.session.completed</c>) are delivered in that order before this returns; otherwise they are only
+    /// recorded, for <see cref="DeliverEventAsync"/>.
+    /// </summary>
+    public async Task<(EmulatedCheckoutSession Session, IReadOnlyList<EmulatedEvent> Events, IReadOnlyList<WebhookDelivery> Deliveries)> CompleteCheckoutAsync(
+        string sessionId, bool deliver = true, CancellationToken cancellationToken = default)
+    {
+        EmulatedCheckoutSession session;
+        try
+        {
+            session = _api.CompleteCheckout(sessionId, Now);
+        }
+        catch (StripeApiException e)
+        {
+            throw new ArgumentException(e.Message, nameof(sessionId), e);
+        }
+
+        var events = _api.TakeEmitted().Select(e => Record(e.Type, e.Object, e.PreviousAttributes)).ToList();
+        var deliveries = new List<WebhookDelivery>();
+        if (deliver && WebhookUrl is not null)
+        {
+            foreach (var recorded in events)
+            {
+                deliveries.Add(await PostAsync(recorded, cancellationToken));
+            }
+        }
+
+        return (session, events, deliveries);
     }
 
     private async Task StartServerAsync(int port, CancellationToken cancellationToken)
@@ -345,6 +441,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
         {
             var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
             var body = _api.Dispatch(method, segments, parameters, Now);
+            DeliverEmitted();
             return body is null
                 ? Error(new StripeApiException(
                     404,

@@ -49,7 +49,47 @@ public sealed record EmulatedSubscription(
     long CurrentPeriodStart,
     long CurrentPeriodEnd,
     long? CanceledAt,
-    long? EndedAt);
+    long? EndedAt,
+    string CollectionMethod = "charge_automatically",
+    long? DaysUntilDue = null,
+    string? DefaultPaymentMethod = null,
+    string? LatestInvoiceId = null);
+
+/// <summary>A Checkout Session in mode <c>subscription</c> for one recurring price.</summary>
+public sealed record EmulatedCheckoutSession(
+    string Id,
+    long Created,
+    long ExpiresAt,
+    string Mode,
+    string CustomerId,
+    string PriceId,
+    string? SuccessUrl,
+    string? CancelUrl,
+    string? ClientReferenceId,
+    IReadOnlyDictionary<string, string> Metadata,
+    string Status,
+    string PaymentStatus,
+    string Url,
+    string? SubscriptionId = null,
+    string? InvoiceId = null);
+
+public sealed record EmulatedInvoice(
+    string Id,
+    long Created,
+    string CustomerId,
+    string SubscriptionId,
+    string Status,
+    string BillingReason,
+    string CollectionMethod,
+    long AmountDue,
+    long AmountPaid,
+    string Currency,
+    long PeriodStart,
+    long PeriodEnd,
+    long? DueDate);
+
+/// <summary>An event as Stripe keeps it (<c>/v1/events</c>): what happened, rendered when it happened.</summary>
+public sealed record EmulatedEvent(string Id, string Type, long Created, string Payload);
 
 public sealed record EmulatedMeterEvent(
     string Identifier,
@@ -63,5 +103,5 @@ public sealed record EmulatedMeterEvent(
 /// <summary>One API request as the emulator received it (never the Authorization header).</summary>
 public sealed record RecordedRequest(string Method, string Path, string? IdempotencyKey, string? StripeVersion);
 
-/// <summary>The outcome of one signed webhook POST.</summary>
+/// <summary>The outcome of one signed webhook POST (<see cref="StatusCode"/> 0 when the endpoint could not be reached).</summary>
 public sealed record WebhookDelivery(string EventId, string Type, int StatusCode, string Payload);

@@ -136,5 +136,9 @@ public sealed class SubscriberLedgerUpdatesTests
         public Task<string?> FindAliasAsync(string alias, CancellationToken cancellationToken) => throw new NotSupportedException();
 
         public Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<string?> FindStripeSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public Task<string> AddStripeSubscriptionAsync(string subscriptionId, string subscriberId, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

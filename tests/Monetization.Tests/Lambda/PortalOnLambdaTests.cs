@@ -41,6 +41,14 @@ public sealed class PortalOnLambdaTests(LambdaFixture lambda)
         Assert.True(response.StatusCode == HttpStatusCode.Created, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync(Cancel)}\n{process.Output}");
         var body = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
         var keyId = body.GetProperty("apiKeyId").GetString()!;
+
+        // The template's default collects payment by Checkout: the key works once the checkout is paid.
+        Assert.Equal("awaiting_payment", body.GetProperty("status").GetString());
+        Assert.DoesNotContain(keyId, await lambda.Environment.UsagePlanKeyIdsAsync(lambda.Environment.StripeUsagePlanId, Cancel));
+        var session = Assert.Single(lambda.Environment.Stripe.CheckoutSessions);
+        var (paid, _, _) = await lambda.Environment.Stripe.CompleteCheckoutAsync(session.Id, deliver: false, Cancel);
+        using var returned = await http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), Cancel);
+        Assert.True(returned.StatusCode == HttpStatusCode.OK, $"{returned.StatusCode}: {await returned.Content.ReadAsStringAsync(Cancel)}\n{process.Output}");
         Assert.Contains(keyId, await lambda.Environment.UsagePlanKeyIdsAsync(lambda.Environment.StripeUsagePlanId, Cancel));
         var key = Assert.Single(await lambda.Environment.ApiKeysAsync(Cancel), k => k.Id == keyId);
         Assert.True(key.Enabled);

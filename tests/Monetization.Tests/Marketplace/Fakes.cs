@@ -193,6 +193,12 @@ public sealed class InMemorySubscriberLedger(Faults? faults = null) : ISubscribe
         return owner;
     }
 
+    public Task<string?> FindStripeSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken) =>
+        FindAliasAsync($"STRIPESUB#{subscriptionId}", cancellationToken);
+
+    public Task<string> AddStripeSubscriptionAsync(string subscriptionId, string subscriberId, CancellationToken cancellationToken) =>
+        AddAliasAsync($"STRIPESUB#{subscriptionId}", subscriberId, cancellationToken);
+
     /// <summary>Test set-up: writes a record as if an earlier run had.</summary>
     public void Seed(Subscriber subscriber)
     {

@@ -25,13 +25,16 @@ public sealed class RequestBudgetTests : IAsyncLifetime
     public async ValueTask DisposeAsync() => await _environment.DisposeAsync();
 
     [Theory]
-    [InlineData(true, "/v1/subscriptions")]
-    [InlineData(true, "/v1/customers")]
-    [InlineData(false, "/usageplans/")]
-    public async Task ADependencyThatHangsAnswers503WithinTheBudgetAndLeavesNoAccess(bool stripe, string pathPrefix)
+    [InlineData(true, "/v1/subscriptions", "Invoice")]
+    [InlineData(true, "/v1/customers", "Invoice")]
+    [InlineData(false, "/usageplans/", "Invoice")]
+    [InlineData(true, "/v1/customers", "Checkout")]
+    [InlineData(true, "/v1/checkout/sessions", "Checkout")]
+    public async Task ADependencyThatHangsAnswers503WithinTheBudgetAndLeavesNoAccess(bool stripe, string pathPrefix, string paymentCollection)
     {
         var settings = new Dictionary<string, string?>(_environment.PortalConfiguration())
         {
+            ["Monetization:PaymentCollection"] = paymentCollection,
             ["Monetization:RequestBudgetSeconds"] = BudgetSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Monetization:CleanupReserveSeconds"] = ReserveSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Monetization:ApiBaseUrl"] = "https://api.example.com/prod",

@@ -13,6 +13,7 @@ public sealed class PortalConfigurationTests
     [InlineData("Monetization:ApiBaseUrl")]
     [InlineData("Stripe:SecretKey")]
     [InlineData("Stripe:PriceId")]
+    [InlineData("Stripe:WebhookSecret")]
     public async Task MissingSettingStopsThePortalAtStartNamingIt(string missing)
     {
         var settings = new Dictionary<string, string?>
@@ -24,6 +25,7 @@ public sealed class PortalConfigurationTests
             ["Monetization:MarketplaceUsagePlanId"] = "mp-plan",
             ["Monetization:MarketplaceProductCodes"] = "prod-1",
             ["Stripe:SecretKey"] = "sk_test_configuration",
+            ["Stripe:WebhookSecret"] = "whsec_configuration",
             ["Stripe:PriceId"] = "price_1",
             ["Stripe:MeterEventName"] = "api_requests",
         };
@@ -54,6 +56,7 @@ public sealed class PortalConfigurationTests
             ["Monetization:ApiBaseUrl"] = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod",
                 ["Monetization:MarketplaceUsagePlanId"] = "mp-plan",
                 ["Stripe:SecretKey"] = "sk_test_configuration",
+            ["Stripe:WebhookSecret"] = "whsec_configuration",
                 ["Stripe:PriceId"] = "price_1",
                 ["Stripe:MeterEventName"] = "api_requests",
             });
@@ -72,6 +75,10 @@ public sealed class PortalConfigurationTests
     [InlineData("Monetization:RequestBudgetSeconds", "0")]
     [InlineData("Monetization:Idempotency:InProgressTimeout", "00:00:20")]
     [InlineData("Monetization:Idempotency:RecordTtl", "00:00:30")]
+    [InlineData("Monetization:PaymentCollection", "Card")]
+    [InlineData("Monetization:InvoiceDaysUntilDue", "731")]
+    [InlineData("Monetization:PastDueGraceHours", "-1")]
+    [InlineData("Stripe:WebhookSecret", "sk_test_not_a_webhook_secret")]
     public async Task InvalidSettingStopsThePortalAtStartNamingIt(string setting, string value)
     {
         await using var portal = PortalApp.Create([], builder =>
@@ -84,6 +91,7 @@ public sealed class PortalConfigurationTests
                 ["Monetization:ApiBaseUrl"] = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod",
                 ["Monetization:MarketplaceUsagePlanId"] = "mp-plan",
                 ["Stripe:SecretKey"] = "sk_test_configuration",
+            ["Stripe:WebhookSecret"] = "whsec_configuration",
                 ["Stripe:PriceId"] = "price_1",
                 ["Stripe:MeterEventName"] = "api_requests",
                 [setting] = value,

@@ -28,6 +28,9 @@ public class PortalFixture : IAsyncLifetime
 
     public HttpClient Http { get; private set; } = null!;
 
+    /// <summary>The running Portal's services, for flows no endpoint reaches yet.</summary>
+    public IServiceProvider Services => _portal?.Services ?? throw new InvalidOperationException("The fixture has not started.");
+
     public async ValueTask InitializeAsync()
     {
         Environment = await OfflineEnvironment.StartAsync(TestContext.Current.CancellationToken);
@@ -37,6 +40,9 @@ public class PortalFixture : IAsyncLifetime
         _portal = PortalApp.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(_recorded.Configuration);
+
+            // The registration tests grew up with access at signup, which is invoice collection; Checkout has its own fixture.
+            builder.Configuration["Monetization:PaymentCollection"] = "Invoice";
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
             builder.WebHost.UseUrls(url);

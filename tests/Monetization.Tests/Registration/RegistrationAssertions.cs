@@ -45,6 +45,9 @@ internal sealed record RegistrationState(
         var subscription = Assert.Single(Subscriptions);
         Assert.Equal("active", subscription.Status);
         Assert.Equal(priceId, Assert.Single(subscription.Items).PriceId);
+
+        // Access before payment only ever comes with invoices: never a charge to a card nobody entered.
+        Assert.Equal("send_invoice", subscription.CollectionMethod);
     }
 }
 

@@ -36,6 +36,12 @@ public sealed class LedgerFailingPortalFixture : PortalFixture
 
         public Task<string> AddAliasAsync(string alias, string subscriberId, CancellationToken cancellationToken) =>
             inner.AddAliasAsync(alias, subscriberId, cancellationToken);
+
+        public Task<string?> FindStripeSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken) =>
+            inner.FindStripeSubscriptionAsync(subscriptionId, cancellationToken);
+
+        public Task<string> AddStripeSubscriptionAsync(string subscriptionId, string subscriberId, CancellationToken cancellationToken) =>
+            inner.AddStripeSubscriptionAsync(subscriptionId, subscriberId, cancellationToken);
     }
 }
 

@@ -119,12 +119,14 @@ public sealed class StripeClientTests
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         var customerId = await bed.Billing.CreateCustomerAsync(new NewBillingCustomer("s@example.com", "S", Meta()), "c-s", Ct);
 
-        var subscription = await bed.Billing.SubscribeAsync(customerId, "c-s-subscribe", Ct);
+        var subscription = await bed.Billing.SubscribeByInvoiceAsync(customerId, 14, "c-s-subscribe", Ct);
 
         Assert.Equal(BillingSubscriptionStatus.Active, subscription.Status);
         Assert.Equal(customerId, subscription.CustomerId);
         var stored = Assert.Single(bed.Emulator.Subscriptions);
         Assert.Equal(bed.PriceId, Assert.Single(stored.Items).PriceId);
+        Assert.Equal("send_invoice", stored.CollectionMethod);
+        Assert.Equal(14, stored.DaysUntilDue);
         Assert.Equal(subscription, await bed.Billing.GetSubscriptionAsync(subscription.Id, Ct));
     }
 
@@ -157,7 +159,7 @@ public sealed class StripeClientTests
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         var customerId = await bed.Billing.CreateCustomerAsync(new NewBillingCustomer("c@example.com", "C", Meta()), "c-c", Ct);
-        var subscription = await bed.Billing.SubscribeAsync(customerId, "c-c-sub", Ct);
+        var subscription = await bed.Billing.SubscribeByInvoiceAsync(customerId, 30, "c-c-sub", Ct);
 
         await bed.Billing.CancelSubscriptionAsync(subscription.Id, "c-c-cancel", Ct);
 

@@ -167,7 +167,7 @@ public sealed class StripeEmulatorTests
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         var customerId = await bed.Billing.CreateCustomerAsync(new("s@example.com", "S", new Dictionary<string, string>()), "c", Ct);
-        var subscription = await bed.Billing.SubscribeAsync(customerId, "s", Ct);
+        var subscription = await bed.Billing.SubscribeByInvoiceAsync(customerId, 30, "s", Ct);
         using var http = Http(bed.Emulator);
 
         using var response = await http.PostAsJsonAsync(new Uri($"/_emulator/subscriptions/{subscription.Id}/status", UriKind.Relative), new { status = "unpaid", deliver = false }, Ct);

@@ -33,7 +33,7 @@ public sealed class StripeWebhookTests
         var result = Verifier(Now.AddSeconds(30)).Verify(Payload, header);
 
         Assert.Equal(StripeWebhookOutcome.Valid, result.Outcome);
-        Assert.Equal(new StripeWebhookEvent("evt_1", "customer.subscription.updated", Now, "subscription", "sub_1", "cus_1", "past_due"), result.Event);
+        Assert.Equal(new StripeWebhookEvent("evt_1", "customer.subscription.updated", Now, "subscription", "sub_1", "cus_1", "past_due", "sub_1"), result.Event);
     }
 
     [Fact]
@@ -128,14 +128,21 @@ public sealed class StripeWebhookTests
         receiver.MapPost("/stripe/webhook", async (HttpRequest request) =>
         {
             using var reader = new StreamReader(request.Body);
-            received.TrySetResult((await reader.ReadToEndAsync(), request.Headers["Stripe-Signature"].ToString()));
+            var body = await reader.ReadToEndAsync();
+
+            // Creating the subscription emits customer.subscription.created first, as Stripe does; this test is about the update.
+            if (System.Text.Json.Nodes.JsonNode.Parse(body)?["type"]?.GetValue<string>() == "customer.subscription.updated")
+            {
+                received.TrySetResult((body, request.Headers["Stripe-Signature"].ToString()));
+            }
+
             return Results.Ok();
         });
         await receiver.StartAsync(Ct);
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         bed.Emulator.WebhookUrl = new Uri($"http://127.0.0.1:{port}/stripe/webhook");
         var customerId = await bed.Billing.CreateCustomerAsync(new NewBillingCustomer("w@example.com", "W", new Dictionary<string, string>()), "c-w", Ct);
-        var subscription = await bed.Billing.SubscribeAsync(customerId, "c-w-sub", Ct);
+        var subscription = await bed.Billing.SubscribeByInvoiceAsync(customerId, 30, "c-w-sub", Ct);
 
         var delivery = await bed.Emulator.SetSubscriptionStatusAsync(subscription.Id, "past_due", Ct);
         var (body, signature) = await received.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);

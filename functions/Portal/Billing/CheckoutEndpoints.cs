@@ -1,0 +1,91 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+using Monetization.Core.Billing;
+using Monetization.Core.Registration;
+using Monetization.Portal.Hosting;
+using Monetization.Portal.Pages;
+
+namespace Monetization.Portal.Billing;
+
+/// <summary>Where Stripe Checkout sends the subscriber back: paid (<see cref="ReturnPath"/>) or not (<see cref="CancelledPath"/>).</summary>
+public static class CheckoutEndpoints
+{
+    public const string ReturnPath = "/checkout/return";
+    public const string CancelledPath = "/checkout/cancelled";
+
+    public static IEndpointRouteBuilder MapCheckout(this IEndpointRouteBuilder app)
+    {
+        // Each return costs Stripe calls; it shares the signup's per-address budget (a person returns once per signup).
+        app.MapGet(ReturnPath, ReturnAsync).RequireRateLimiting(Registration.RegistrationEndpoints.RateLimitPolicy);
+        app.MapGet(CancelledPath, (IOptions<PortalOptions> portal) => CheckoutPages.Cancelled(portal.Value));
+        return app;
+    }
+
+    /// <summary>The URLs a checkout opened for a request to this Portal returns to, with Stripe's placeholder for the session id.</summary>
+    public static CheckoutReturn ReturnFor(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var origin = $"{request.Scheme}://{request.Host}{request.PathBase}";
+        return new CheckoutReturn(
+            $"{origin}{ReturnPath}?session_id={NewCheckout.CheckoutSessionIdPlaceholder}",
+            $"{origin}{CancelledPath}");
+    }
+
+    private static async Task<ContentHttpResult> ReturnAsync(
+        HttpRequest request, ActivateSubscription flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
+    {
+        var sessionId = request.Query["session_id"].ToString();
+        if (sessionId.Length is 0 or > 255 || !sessionId.StartsWith("cs_", StringComparison.Ordinal))
+        {
+            return CheckoutPages.Unknown(portal.Value);
+        }
+
+        var outcome = await flow.ActivateAsync(sessionId, cancellationToken);
+        return outcome switch
+        {
+            ActivationOutcome.Active => CheckoutPages.Active(portal.Value),
+            ActivationOutcome.NotActive => CheckoutPages.NotActive(portal.Value),
+            ActivationOutcome.NotPaid => CheckoutPages.Cancelled(portal.Value),
+            ActivationOutcome.Unknown => CheckoutPages.Unknown(portal.Value),
+            _ => throw new System.Diagnostics.UnreachableException($"Checkout return has no answer for {outcome.GetType().Name}."),
+        };
+    }
+}
+
+public static class CheckoutPages
+{
+    public static ContentHttpResult Active(PortalOptions options) => Page(
+        "Your API key is active",
+        "payment-complete",
+        $"<p>Thank you: your payment method is set up and the API key you were shown at signup works now. Send it in the <code>x-api-key</code> header of every request to <code>{Html.Encode(options.ApiBase().ToString())}</code>.</p>",
+        options);
+
+    public static ContentHttpResult NotActive(PortalOptions options) => Page(
+        "Your subscription is not active",
+        "payment-inactive",
+        "<p>The checkout was completed, but the subscription it started is no longer active, so the key stays disabled.</p>",
+        options);
+
+    public static ContentHttpResult Cancelled(PortalOptions options) => Page(
+        "Payment not completed",
+        "payment-cancelled",
+        "<p>Your API key stays disabled until a payment method is set up. To continue, <a href=\"/\">sign up again with the same e-mail address</a>: you are taken back to the payment step (the key is not shown again).</p>",
+        options,
+        StatusCodes.Status200OK);
+
+    public static ContentHttpResult Unknown(PortalOptions options) => Page(
+        "Checkout not found",
+        "payment-unknown",
+        "<p>This address does not name a checkout of this service.</p>",
+        options,
+        StatusCodes.Status404NotFound);
+
+    private static ContentHttpResult Page(string heading, string id, string body, PortalOptions options, int status = StatusCodes.Status200OK) =>
+        Html.Page(heading, $"""
+            <section id="{id}" tabindex="-1" aria-labelledby="result-heading">
+            <h1 id="result-heading" tabindex="-1" data-autofocus>{Html.Encode(heading)}</h1>
+            {body}
+            {Html.Support(options.SupportContact)}
+            </section>
+            """, status);
+}

@@ -1,0 +1,99 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Amazon.DynamoDBv2.Model;
+using Monetization.Aws.Ledger;
+using Monetization.Core.Ledger;
+using Monetization.Core.Registration;
+using Monetization.Emulators;
+using Monetization.Emulators.Stripe;
+using Monetization.Tests.Registration;
+
+namespace Monetization.Tests.Billing;
+
+/// <summary>The real Portal collecting payment by Checkout (the default), with the Stripe emulator's webhooks aimed at it.</summary>
+public sealed class CheckoutPortalFixture : PortalFixture
+{
+    protected override ValueTask<IReadOnlyDictionary<string, string?>> ConfigureAsync(OfflineEnvironment environment) =>
+        ValueTask.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?> { ["Monetization:PaymentCollection"] = "Checkout" });
+
+    public StripeEmulator Stripe => Environment.Stripe;
+
+    public Uri WebhookUrl => new(Http.BaseAddress!, "stripe/webhook");
+
+    /// <summary>Webhooks on: the emulator delivers what it emits to the Portal, as a configured Stripe endpoint would.</summary>
+    public void DeliverWebhooks(bool on) => Stripe.WebhookUrl = on ? WebhookUrl : null;
+
+    public static string SubscriberIdOf(string email) =>
+        Email.TryParse(email, out var parsed, out _) ? RegisterSubscriber.SubscriberIdFor(parsed!) : throw new ArgumentException(email);
+
+    public async Task<Subscriber?> RecordAsync(string email)
+    {
+        using var dynamoDb = Environment.DynamoDb();
+        return await new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName).GetAsync(SubscriberIdOf(email), TestContext.Current.CancellationToken);
+    }
+
+    public async Task<string?> PointerAsync(string subscriptionId)
+    {
+        using var dynamoDb = Environment.DynamoDb();
+        return await new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName).FindStripeSubscriptionAsync(subscriptionId, TestContext.Current.CancellationToken);
+    }
+
+    public async Task<bool> LedgerHasAsync(string pk)
+    {
+        using var dynamoDb = Environment.DynamoDb();
+        var item = await dynamoDb.GetItemAsync(
+            new GetItemRequest { TableName = OfflineEnvironment.LedgerTableName, Key = new() { ["pk"] = new(pk) }, ConsistentRead = true },
+            TestContext.Current.CancellationToken);
+        return item.Item is { Count: > 0 };
+    }
+
+    /// <summary>The key as moto holds it: (enabled, in the Stripe plan).</summary>
+    public async Task<(bool Enabled, bool InPlan)> AccessAsync(string keyId)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var key = (await Environment.ApiKeysAsync(ct)).Single(k => k.Id == keyId);
+        var plan = await Environment.UsagePlanKeyIdsAsync(Environment.StripeUsagePlanId, ct);
+        return (key.Enabled, plan.Contains(keyId));
+    }
+
+    /// <summary>Polls until the key's access is <paramref name="expected"/>: webhooks arrive in the background.</summary>
+    public async Task WaitForAccessAsync(string keyId, bool expected, TimeSpan? within = null)
+    {
+        var deadline = DateTimeOffset.UtcNow + (within ?? TimeSpan.FromSeconds(10));
+        (bool Enabled, bool InPlan) access;
+        do
+        {
+            access = await AccessAsync(keyId);
+            if (access == (expected, expected))
+            {
+                return;
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+        while (DateTimeOffset.UtcNow < deadline);
+
+        Assert.Fail($"key {keyId}: expected enabled and in plan = {expected}, found enabled {access.Enabled}, in plan {access.InPlan}");
+    }
+
+    public async Task<(JsonElement Body, string KeyId)> RegisterAwaitingPaymentAsync(string email)
+    {
+        using var response = await RegisterAsync(email);
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+        return (body, body.GetProperty("apiKeyId").GetString()!);
+    }
+
+    public EmulatedCheckoutSession SessionOf(string email)
+    {
+        var subscriberId = SubscriberIdOf(email);
+        return Stripe.CheckoutSessions.Last(s => s.ClientReferenceId == subscriberId);
+    }
+
+    public async Task<HttpResponseMessage> PostWebhookAsync(string payload, string signature)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, WebhookUrl) { Content = new StringContent(payload, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.TryAddWithoutValidation("Stripe-Signature", signature);
+        return await Http.SendAsync(request, TestContext.Current.CancellationToken);
+    }
+}

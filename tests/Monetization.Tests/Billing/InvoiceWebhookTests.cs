@@ -1,0 +1,64 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Monetization.Emulators.Faults;
+using Monetization.Tests.Registration;
+
+namespace Monetization.Tests.Billing;
+
+/// <summary>Invoice collection (the registration fixture's mode) with Stripe's webhooks arriving while registrations run.</summary>
+public sealed class InvoiceWebhookTests(PortalFixture portal) : IClassFixture<PortalFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task TheSubscriptionCreatedEventOfARegistrationThatFailedGrantsNothingAndTheRetryShowsTheKey()
+    {
+        const string email = "invoice-webhook-race@example.com";
+        portal.Environment.Stripe.WebhookUrl = null;
+        portal.Environment.ApiGateway.Faults.Add(new FaultRule { Method = "POST", PathPrefix = "/usageplans/", Kind = FaultKind.Status, Status = 500 });
+        using (var failed = await portal.RegisterAsync(email))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
+        }
+
+        portal.Environment.ApiGateway.Faults.Clear();
+        var customerId = (await RegistrationState.ReadAsync(portal.Environment, email)).Customers.Single().Id;
+        var created = portal.Environment.Stripe.Events.Single(e => e.Type == "customer.subscription.created" && e.Payload.Contains(customerId, StringComparison.Ordinal));
+        portal.Environment.Stripe.WebhookUrl = new Uri(portal.Http.BaseAddress!, "stripe/webhook");
+        var delivery = await portal.Environment.Stripe.DeliverEventAsync(created.Id, Ct);
+        portal.Environment.Stripe.WebhookUrl = null;
+
+        Assert.Equal(200, delivery.StatusCode);
+        (await RegistrationState.ReadAsync(portal.Environment, email)).AssertNoAccessAndNoDuplicates();
+        using var retried = await portal.RegisterAsync(email);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        var body = await retried.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        (await RegistrationState.ReadAsync(portal.Environment, email)).AssertRegistered(body.GetProperty("apiKeyId").GetString()!, portal.Environment.PriceId);
+    }
+
+    [Fact]
+    public async Task AnInvoiceSubscribersKeyIsDisabledWhenTheSubscriptionGoesUnpaidAndRestoredWhenPaid()
+    {
+        const string email = "invoice-unpaid@example.com";
+        portal.Environment.Stripe.WebhookUrl = null;
+        using var registered = await portal.RegisterAsync(email);
+        var keyId = (await registered.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("apiKeyId").GetString()!;
+        var subscription = (await RegistrationState.ReadAsync(portal.Environment, email)).Subscriptions.Single();
+        portal.Environment.Stripe.WebhookUrl = new Uri(portal.Http.BaseAddress!, "stripe/webhook");
+        try
+        {
+            Assert.Equal(200, (await portal.Environment.Stripe.SetSubscriptionStatusAsync(subscription.Id, "unpaid", Ct))!.StatusCode);
+            var suspended = await RegistrationState.ReadAsync(portal.Environment, email);
+            Assert.False(suspended.Keys.Single().Enabled);
+            Assert.Empty(suspended.KeysInPlan);
+
+            Assert.Equal(200, (await portal.Environment.Stripe.SetSubscriptionStatusAsync(subscription.Id, "active", Ct))!.StatusCode);
+            (await RegistrationState.ReadAsync(portal.Environment, email)).AssertRegistered(keyId, portal.Environment.PriceId);
+        }
+        finally
+        {
+            portal.Environment.Stripe.WebhookUrl = null;
+        }
+    }
+}
