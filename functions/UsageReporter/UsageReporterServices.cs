@@ -85,16 +85,13 @@ public static class UsageReporterServices
             throw new InvalidOperationException($"UsageReporter is misconfigured; set {LedgerTableNameKey} (the DynamoDB ledger table).");
         }
 
-        var usage = configuration.GetSection(UsageReportingOptions.SectionName);
         services.AddOptions<UsageReportingOptions>()
-            .Configure(o =>
+            .Bind(configuration.GetSection(UsageReportingOptions.SectionName))
+            .PostConfigure(o =>
             {
-                o.StripeUsagePlanId = usage["StripeUsagePlanId"] ?? string.Empty;
-                o.MarketplaceUsagePlanId = usage["MarketplaceUsagePlanId"] is { Length: > 0 } plan ? plan : null;
-                o.MarketplaceProductCode = usage["MarketplaceProductCode"] is { Length: > 0 } code ? code : null;
-                o.MarketplaceDimension = usage["MarketplaceDimension"] is { Length: > 0 } dimension ? dimension : o.MarketplaceDimension;
-                o.LedgerParallelism = int.TryParse(usage["LedgerParallelism"], out var parallelism) ? parallelism : o.LedgerParallelism;
-                o.KeysPerChunk = int.TryParse(usage["KeysPerChunk"], out var chunk) ? chunk : o.KeysPerChunk;
+                // The template passes an empty value when nothing is sold on Marketplace.
+                o.MarketplaceUsagePlanId = string.IsNullOrWhiteSpace(o.MarketplaceUsagePlanId) ? null : o.MarketplaceUsagePlanId;
+                o.MarketplaceProductCode = string.IsNullOrWhiteSpace(o.MarketplaceProductCode) ? null : o.MarketplaceProductCode;
             })
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, UsageReportingOptionsValidator>());
