@@ -51,7 +51,7 @@ public static partial class LambdaRuntime
         catch (Exception e)
         {
             // Lambda records the init error and starts a fresh process for the next event: nothing is acknowledged.
-            var errorType = e is OptionsValidationException ? "Runtime.ConfigInvalid" : "Runtime.InitError";
+            var errorType = IsConfigInvalid(e) ? "Runtime.ConfigInvalid" : "Runtime.InitError";
             await client.ReportInitErrorAsync(LambdaError.From(e), errorType, cancellationToken).ConfigureAwait(false);
             await Console.Error.WriteLineAsync($"Init failed ({errorType}): {e.Message}").ConfigureAwait(false);
             return 1;
@@ -80,6 +80,14 @@ public static partial class LambdaRuntime
 
         return 0;
     }
+
+    /// <summary>A setting failed its check; settings of several sections failing together arrive as one aggregate.</summary>
+    private static bool IsConfigInvalid(Exception e) => e switch
+    {
+        OptionsValidationException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Count > 0 && aggregate.InnerExceptions.All(i => i is OptionsValidationException),
+        _ => false,
+    };
 
     private static async Task InvokeAsync(
         RuntimeApiClient client, LambdaHandler handler, InvocationContext context, byte[] payload, TimeProvider time, ILogger logger, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Marketplace;
+using Monetization.Core.Usage;
 
 namespace Monetization.SubscriptionEvents;
 
@@ -31,5 +32,14 @@ internal sealed class ProductCodesValidator : IValidateOptions<SubscriptionEvent
     public ValidateOptionsResult Validate(string? name, SubscriptionEventsOptions options) =>
         !string.IsNullOrWhiteSpace(options.MarketplaceProductCodes) && options.ProductCodes.Count == 0
             ? ValidateOptionsResult.Fail("Monetization:MarketplaceProductCodes names no product code: the comma-separated product codes we sell.")
+            : ValidateOptionsResult.Success;
+}
+
+/// <summary>The final usage of a buyer whose subscription ends is read from the Marketplace plan and metered on its product.</summary>
+internal sealed class MarketplaceUsagePlanValidator : IValidateOptions<UsageReportingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, UsageReportingOptions options) =>
+        options.MarketplaceUsagePlanId is null
+            ? ValidateOptionsResult.Fail("Usage:MarketplaceUsagePlanId is required: the Marketplace usage plan whose usage is metered when a buyer's subscription ends.")
             : ValidateOptionsResult.Success;
 }

@@ -5,15 +5,18 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
+using Monetization.Aws.Usage;
 using Monetization.Core.Marketplace;
 using Monetization.Core.Marketplace.Notifications;
+using Monetization.Core.Usage;
 using Monetization.Lambda;
 
 namespace Monetization.SubscriptionEvents;
 
 /// <summary>
-/// The function's wiring: <see cref="SubscriptionEventsOptions"/> from the <c>Monetization</c> section and
-/// <see cref="AwsSettings"/> from <c>Aws</c>, both validated before the first invocation. Everything else about AWS
+/// The function's wiring: <see cref="SubscriptionEventsOptions"/> from the <c>Monetization</c> section,
+/// <see cref="UsageReportingOptions"/> from <c>Usage</c> (a buyer's final usage is metered when their subscription
+/// ends) and <see cref="AwsSettings"/> from <c>Aws</c>, all validated before the first invocation. Everything else about AWS
 /// follows the standard settings (<c>AWS_REGION</c>, <c>AWS_ENDPOINT_URL_*</c>, the default credential chain).
 /// </summary>
 public static class SubscriptionEventsServices
@@ -26,6 +29,7 @@ public static class SubscriptionEventsServices
 
     /// <summary>Builds the container and validates its settings, as a cold start does.</summary>
     /// <exception cref="OptionsValidationException">A required setting is missing; the message names it.</exception>
+    /// <exception cref="AggregateException">Settings of more than one section are missing: one validation failure each.</exception>
     /// <exception cref="InvalidOperationException">An <c>Aws</c> setting is malformed; the message names it.</exception>
     public static ServiceProvider Build(IConfiguration configuration, Action<ILoggingBuilder> logging)
     {
@@ -60,6 +64,8 @@ public static class SubscriptionEventsServices
         services.TryAddSingleton(TimeProvider.System);
         services.AddAwsApiGateway(o => aws.ApplyTo(AwsService.ApiGateway, o));
         services.AddDynamoDbLedger(sp => Options(sp).LedgerTableName, aws.ServiceUrl, aws.Region);
+        services.AddUsageMetering(configuration, aws);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, MarketplaceUsagePlanValidator>());
         services.AddSingleton(sp => new MarketplaceOptions { UsagePlanId = Options(sp).MarketplaceUsagePlanId, ProductCodes = Options(sp).ProductCodes });
         services.AddTransient<MarketplaceAccess>();
         services.AddTransient<ApplySubscriptionEvent>();

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
 using Monetization.Aws.Secrets;
+using Monetization.Aws.Usage;
 using Monetization.Core;
 using Monetization.Core.Usage;
 using Monetization.Lambda;
@@ -85,23 +86,13 @@ public static class UsageReporterServices
             throw new InvalidOperationException($"UsageReporter is misconfigured; set {LedgerTableNameKey} (the DynamoDB ledger table).");
         }
 
-        services.AddOptions<UsageReportingOptions>()
-            .Bind(configuration.GetSection(UsageReportingOptions.SectionName))
-            .PostConfigure(o =>
-            {
-                // The template passes an empty value when nothing is sold on Marketplace.
-                o.MarketplaceUsagePlanId = string.IsNullOrWhiteSpace(o.MarketplaceUsagePlanId) ? null : o.MarketplaceUsagePlanId;
-                o.MarketplaceProductCode = string.IsNullOrWhiteSpace(o.MarketplaceProductCode) ? null : o.MarketplaceProductCode;
-            })
-            .ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, UsageReportingOptionsValidator>());
-
         var aws = AwsSettings.From(configuration);
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
         services.AddAwsApiGateway(o => aws.ApplyTo(AwsService.ApiGateway, o));
-        services.AddAwsMarketplaceMetering(o => aws.ApplyTo(AwsService.MarketplaceMetering, o));
         services.AddDynamoDbLedger(tableName, aws.ServiceUrl, aws.Region);
+        services.AddUsageMetering(configuration, aws);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, StripeUsagePlanValidator>());
         var stripe = configuration.GetSection("Stripe");
         services.AddStripeUsageMeter(o =>
         {
@@ -117,45 +108,19 @@ public static class UsageReporterServices
                 o.MeterEventsBase = new Uri(eventsBase, UriKind.Absolute);
             }
         });
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<UsageReportingOptions>>().Value);
+        services.AddTransient<ReportStripeUsage>();
         services.AddTransient<ReportUsage>();
         return services;
     }
 }
 
-/// <summary>Messages name the setting, never its value.</summary>
-internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageReportingOptions>
+/// <summary>The reporter bills the Stripe plan on every run.</summary>
+internal sealed class StripeUsagePlanValidator : IValidateOptions<UsageReportingOptions>
 {
-    public ValidateOptionsResult Validate(string? name, UsageReportingOptions options)
-    {
-        var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.StripeUsagePlanId))
-        {
-            failures.Add("Usage:StripeUsagePlanId is required: the usage plan of Stripe subscribers' keys.");
-        }
-
-        if (options.MarketplaceUsagePlanId is not null && string.IsNullOrWhiteSpace(options.MarketplaceProductCode))
-        {
-            failures.Add("Usage:MarketplaceProductCode is required with Usage:MarketplaceUsagePlanId.");
-        }
-
-        if (string.IsNullOrWhiteSpace(options.MarketplaceDimension))
-        {
-            failures.Add("Usage:MarketplaceDimension must not be empty.");
-        }
-
-        if (options.LedgerParallelism is < 1 or > 256)
-        {
-            failures.Add("Usage:LedgerParallelism must be between 1 and 256.");
-        }
-
-        if (options.KeysPerChunk is < 100 or > 100_000)
-        {
-            failures.Add("Usage:KeysPerChunk must be between 100 and 100000.");
-        }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-    }
+    public ValidateOptionsResult Validate(string? name, UsageReportingOptions options) =>
+        string.IsNullOrWhiteSpace(options.StripeUsagePlanId)
+            ? ValidateOptionsResult.Fail("Usage:StripeUsagePlanId is required: the usage plan of Stripe subscribers' keys.")
+            : ValidateOptionsResult.Success;
 }
 
 /// <summary>Fails the invocation: some usage was claimed but not accepted; the next run sends it again.</summary>

@@ -139,6 +139,16 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Stripe:MeterEventName"] = MeterEventName,
     };
 
+    /// <summary>
+    /// The SubscriptionEvents function's settings for this environment: the Portal's plus the <c>Usage</c> settings it
+    /// meters a buyer's final usage with, as the template gives both functions.
+    /// </summary>
+    public IReadOnlyDictionary<string, string?> SubscriptionEventsConfiguration() => new Dictionary<string, string?>(PortalConfiguration(), StringComparer.Ordinal)
+    {
+        ["Usage:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
+        ["Usage:MarketplaceProductCode"] = MarketplaceProductCode,
+    };
+
     /// <summary>The usage reporter's settings for this environment, as configuration keys.</summary>
     public IReadOnlyDictionary<string, string?> UsageReporterConfiguration() => new Dictionary<string, string?>(StringComparer.Ordinal)
     {

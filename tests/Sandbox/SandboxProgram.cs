@@ -43,7 +43,7 @@ public static class SandboxProgram
         // Marketplace sends buyers to the Portal's landing and its subscription events to the SubscriptionEvents
         // function, here run in process with the container and validation its Lambda process starts with.
         await using var subscriptionEvents = SubscriptionEventsServices.Build(
-            new ConfigurationBuilder().AddInMemoryCollection(environment.PortalConfiguration()).Build(),
+            new ConfigurationBuilder().AddInMemoryCollection(environment.SubscriptionEventsConfiguration()).Build(),
             logging => logging.AddJsonConsole(o => o.IncludeScopes = false));
         var function = subscriptionEvents.GetRequiredService<Function>();
         environment.Marketplace.LandingUrl = new Uri(portalUrl + "/marketplace");

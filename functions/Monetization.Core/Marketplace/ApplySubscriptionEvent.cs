@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Monetization.Core.Ledger;
+using Monetization.Core.Usage;
 
 namespace Monetization.Core.Marketplace;
 
@@ -31,10 +32,14 @@ public sealed record SubscriptionEventResult(SubscriptionEventStatus Status, boo
 /// duplicate event therefore repairs drift toward the recorded state but can never re-grant or revoke by itself.
 /// An event naming the buyer by account + license lands on the buyer's one record once the landing has linked the two
 /// names (see <see cref="MarketplaceAccess"/>).
+/// When the event ends the subscription, what the buyer's key used is metered right after access converged: the key
+/// no longer counts, and Marketplace takes the buyer's records for one hour only. A redelivery meters again and finds
+/// nothing new, so a flush that failed (the event fails and is retried) converges too.
 /// </remarks>
 public sealed partial class ApplySubscriptionEvent(
     ISubscriberLedger ledger,
     MarketplaceAccess access,
+    MeterMarketplaceUsage usage,
     MarketplaceOptions options,
     TimeProvider timeProvider,
     ILogger<ApplySubscriptionEvent> logger)
@@ -72,6 +77,11 @@ public sealed partial class ApplySubscriptionEvent(
             }
         }
 
+        if (SubscriptionRules.EndsSubscription(subscriptionEvent.Action) && converged.ApiKeyId is { } keyId)
+        {
+            await FlushUsageAsync(subscriptionEvent.EventId, keyId, cancellationToken);
+        }
+
         var status = kind switch
         {
             DecisionKind.Applied => SubscriptionEventStatus.Applied,
@@ -105,9 +115,26 @@ public sealed partial class ApplySubscriptionEvent(
         return (update.Result, update.Stored!);
     }
 
+    private async Task FlushUsageAsync(string eventId, string apiKeyId, CancellationToken cancellationToken)
+    {
+        var flushed = await usage.FlushAsync(apiKeyId, cancellationToken);
+        LogFlushed(eventId, apiKeyId, flushed.MarketplaceUnitsReported, flushed.MarketplaceKeysDeferred, flushed.Failures);
+        if (flushed.Failures > 0)
+        {
+            // Access already converged; failing the event has it delivered again, and the hourly report meters the buyer too.
+            throw new DependencyUnavailableException(
+                "aws-marketplace",
+                "BatchMeterUsage (final usage)",
+                new InvalidOperationException($"{flushed.Failures} usage records of key {apiKeyId} were not accepted; their claims stay."));
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored Marketplace event {EventId} for product {ProductCode}, which is not one we sell")]
     private partial void LogUnknownProduct(string eventId, string productCode);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ({Action}) for {SubscriberId} at {EventTime}: {Decision}")]
     private partial void LogDecided(string eventId, string action, string subscriberId, DateTimeOffset eventTime, DecisionKind decision);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ended a subscription: key {ApiKeyId} metered {Units} more units ({Deferred} deferred to the next hour, {Failures} failures)")]
+    private partial void LogFlushed(string eventId, string apiKeyId, long units, int deferred, int failures);
 }

@@ -30,6 +30,10 @@ public static class SubscriptionRules
 
     public static bool Grants(SubscriptionAction action) => action == SubscriptionAction.SubscribeSuccess;
 
+    /// <summary>The subscription ends, or is about to: the buyer's usage is metered before Marketplace stops taking it.</summary>
+    public static bool EndsSubscription(SubscriptionAction action) => action is
+        SubscriptionAction.UnsubscribePending or SubscriptionAction.UnsubscribeSuccess or SubscriptionAction.SubscribeFail;
+
     /// <summary>
     /// Breaks timestamp ties. EventBridge times have one-second resolution, so ties are real; among access decisions
     /// the revoking ones win (when we cannot tell which came last, we fail closed). Two events with equal time and

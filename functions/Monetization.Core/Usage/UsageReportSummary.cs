@@ -51,4 +51,32 @@ public sealed record UsageReportSummary
 
     /// <summary>Events or records claimed and not accepted; their claims stay and the next run sends them again.</summary>
     public int Failures { get; init; }
+
+    /// <summary>Two parts of one run (the channels, the chunks of keys) added up.</summary>
+    public static UsageReportSummary operator +(UsageReportSummary left, UsageReportSummary right)
+    {
+        ArgumentNullException.ThrowIfNull(left);
+        ArgumentNullException.ThrowIfNull(right);
+        return new UsageReportSummary
+        {
+            StripeKeysWithUsage = left.StripeKeysWithUsage + right.StripeKeysWithUsage,
+            StripeUnitsReported = left.StripeUnitsReported + right.StripeUnitsReported,
+            StripeEventsSent = left.StripeEventsSent + right.StripeEventsSent,
+            StripeEventsResent = left.StripeEventsResent + right.StripeEventsResent,
+            StripeRequests = left.StripeRequests + right.StripeRequests,
+            StripeKeysSkipped = left.StripeKeysSkipped + right.StripeKeysSkipped,
+            StripeKeysNotReached = left.StripeKeysNotReached + right.StripeKeysNotReached,
+            MarketplaceKeysWithUsage = left.MarketplaceKeysWithUsage + right.MarketplaceKeysWithUsage,
+            MarketplaceUnitsReported = left.MarketplaceUnitsReported + right.MarketplaceUnitsReported,
+            MarketplaceRecordsSent = left.MarketplaceRecordsSent + right.MarketplaceRecordsSent,
+            MarketplaceRequests = left.MarketplaceRequests + right.MarketplaceRequests,
+            MarketplaceKeysMeteredByApiGateway = left.MarketplaceKeysMeteredByApiGateway + right.MarketplaceKeysMeteredByApiGateway,
+            MarketplaceKeysSkipped = left.MarketplaceKeysSkipped + right.MarketplaceKeysSkipped,
+            MarketplaceNotSubscribed = left.MarketplaceNotSubscribed + right.MarketplaceNotSubscribed,
+            MarketplaceUnitsWrittenOff = left.MarketplaceUnitsWrittenOff + right.MarketplaceUnitsWrittenOff,
+            MarketplaceKeysDeferred = left.MarketplaceKeysDeferred + right.MarketplaceKeysDeferred,
+            DaysClaimedElsewhere = left.DaysClaimedElsewhere + right.DaysClaimedElsewhere,
+            Failures = left.Failures + right.Failures,
+        };
+    }
 }

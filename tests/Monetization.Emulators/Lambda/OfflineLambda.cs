@@ -36,6 +36,7 @@ public static class OfflineLambda
             ["PaymentCollection"] = "checkout",
             ["InvoiceDaysUntilDue"] = "30",
             ["PastDueGraceHours"] = "72",
+            ["MarketplaceDimension"] = "requests",
             ["AWS::Region"] = OfflineEnvironment.Region,
             ["AWS::URLSuffix"] = "amazonaws.com",
             ["Condition:SellsOnMarketplace"] = "true",
@@ -65,6 +66,7 @@ public static class OfflineLambda
 
         variables["AWS_ENDPOINT_URL"] = environment.Moto.Endpoint.ToString();
         variables["AWS_ENDPOINT_URL_API_GATEWAY"] = environment.ApiGateway.Endpoint.ToString();
+        variables["AWS_ENDPOINT_URL_MARKETPLACE_METERING"] = environment.Marketplace.Endpoint.ToString();
         return variables;
     }
 
@@ -96,13 +98,12 @@ public static class OfflineLambda
         return (LambdaProcess.Start(artifact.TaskRoot, ["/bin/sh", "-c", "exec \"$LAMBDA_TASK_ROOT/$_HANDLER\""], environment), url);
     }
 
-    /// <summary>The Portal's settings that exist only offline: the emulated Stripe and Marketplace Metering endpoints.</summary>
+    /// <summary>The Portal's setting that exists only offline: the emulated Stripe endpoint.</summary>
     public static void AddPortalEmulators(OfflineEnvironment environment, Dictionary<string, string> variables)
     {
         ArgumentNullException.ThrowIfNull(environment);
         ArgumentNullException.ThrowIfNull(variables);
         variables["Stripe__ApiBase"] = environment.Stripe.Endpoint.ToString();
-        variables["AWS_ENDPOINT_URL_MARKETPLACE_METERING"] = environment.Marketplace.Endpoint.ToString();
     }
 
     /// <summary>Creates the Secrets Manager secret (in moto) holding the Stripe emulator's keys; returns its ARN.</summary>

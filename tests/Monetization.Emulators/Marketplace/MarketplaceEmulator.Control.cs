@@ -53,13 +53,14 @@ public sealed partial class MarketplaceEmulator
         }
 
         var payload = SnsEvent(productCode, message.ToJsonString(), timestamp);
-        var grants = notification.Action switch
+        // unsubscribe-pending opens the final hour of metering; unsubscribe-success closes it.
+        var meteringUntil = notification.Action switch
         {
-            "subscribe-success" => true,
-            "unsubscribe-success" or "subscribe-fail" => false,
-            _ => (bool?)null,
+            "subscribe-success" => DateTimeOffset.MaxValue,
+            "unsubscribe-success" or "subscribe-fail" => DateTimeOffset.MinValue,
+            _ => (DateTimeOffset?)null,
         };
-        return DeliverAsync(payload, grants is { } g ? (LegacyCustomerKey(notification.CustomerIdentifier), g) : null, cancellationToken);
+        return DeliverAsync(payload, meteringUntil is { } until ? (LegacyCustomerKey(notification.CustomerIdentifier), until) : null, cancellationToken);
     }
 
     /// <summary>Puts an <c>aws.agreement-marketplace</c> event on the bus and hands it to the sink as the rule's target would.</summary>
@@ -111,12 +112,14 @@ public sealed partial class MarketplaceEmulator
             ["resources"] = new JsonArray($"arn:aws:aws-marketplace:{_options.Region}:{SellerAccountId}:AWSMarketplace/Agreement/{agreementId}"),
             ["detail"] = detail,
         }.ToJsonString();
-        bool? grants = agreementEvent.DetailType.StartsWith("License Updated", StringComparison.Ordinal) || agreementEvent.DetailType.StartsWith("Purchase Agreement Created", StringComparison.Ordinal)
-            ? true
-            : agreementEvent.DetailType.StartsWith("License Deprovisioned", StringComparison.Ordinal) || agreementEvent.DetailType.StartsWith("Purchase Agreement Ended", StringComparison.Ordinal)
-                ? false
+        // AWS: License Deprovisioned starts the buyer's final hour of metering, after which records are refused; the
+        // Purchase Agreement Ended that precedes it leaves metering open.
+        DateTimeOffset? meteringUntil = agreementEvent.DetailType.StartsWith("License Updated", StringComparison.Ordinal) || agreementEvent.DetailType.StartsWith("Purchase Agreement Created", StringComparison.Ordinal)
+            ? DateTimeOffset.MaxValue
+            : agreementEvent.DetailType.StartsWith("License Deprovisioned", StringComparison.Ordinal)
+                ? time + FinalMeteringWindow
                 : null;
-        return DeliverAsync(payload, grants is { } g ? (NewStyleCustomerKey(agreementEvent.AcceptorAccountId, agreementEvent.LicenseArn), g) : null, cancellationToken);
+        return DeliverAsync(payload, meteringUntil is { } until ? (NewStyleCustomerKey(agreementEvent.AcceptorAccountId, agreementEvent.LicenseArn), until) : null, cancellationToken);
     }
 
     /// <summary>Hands any payload to the sink unchanged (malformed deliveries, hand-made batches).</summary>
@@ -153,14 +156,14 @@ public sealed partial class MarketplaceEmulator
         }.ToJsonString();
     }
 
-    private async Task<EventDelivery> DeliverAsync(string payload, (string CustomerKey, bool Subscribed)? grant, CancellationToken cancellationToken)
+    private async Task<EventDelivery> DeliverAsync(string payload, (string CustomerKey, DateTimeOffset MeteringUntil)? metering, CancellationToken cancellationToken)
     {
-        if (grant is { } g)
+        if (metering is { } m)
         {
             // Marketplace's own view changes when it publishes, whether or not anyone is listening.
             lock (_lock)
             {
-                _subscribed[g.CustomerKey] = g.Subscribed;
+                _meteringUntil[m.CustomerKey] = m.MeteringUntil;
             }
         }
 

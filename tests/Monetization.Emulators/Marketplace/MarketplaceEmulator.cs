@@ -30,13 +30,17 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
     public const int MaxRecordsPerBatch = 25;
     public static readonly TimeSpan MeteringWindow = TimeSpan.FromHours(6);
 
+    /// <summary>How long after License Deprovisioned Marketplace still takes the buyer's metering records.</summary>
+    public static readonly TimeSpan FinalMeteringWindow = TimeSpan.FromHours(1);
+
     private const string ControlPrefix = "/_emulator";
     private const string AmzJson = "application/x-amz-json-1.1";
 
     private readonly MarketplaceEmulatorOptions _options;
     private readonly Lock _lock = new();
     private readonly Dictionary<string, MintedToken> _tokens = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, bool> _subscribed = new(StringComparer.Ordinal);
+    /// <summary>Per buyer, until when Marketplace takes their metering records: open while subscribed, one hour after License Deprovisioned.</summary>
+    private readonly Dictionary<string, DateTimeOffset> _meteringUntil = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Customer, string Dimension, DateTimeOffset Hour), MeteredUsage> _metered = [];
     private readonly ConcurrentQueue<MeteringRequest> _requests = new();
     private readonly ConcurrentQueue<EventDelivery> _deliveries = new();
@@ -138,14 +142,21 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
         Volatile.Write(ref _unprocessed, count);
     }
 
-    /// <summary>Whether metering for the buyer is honoured: the latest subscription event delivered for it granted access.</summary>
+    /// <summary>
+    /// Whether metering for the buyer is honoured now: the latest subscription event delivered for it granted access,
+    /// or it was License Deprovisioned less than an hour ago (the final reporting window).
+    /// </summary>
     public bool IsSubscribed(string customerKey)
     {
         lock (_lock)
         {
-            return _subscribed.TryGetValue(customerKey, out var subscribed) && subscribed;
+            return TakesMetering(customerKey);
         }
     }
+
+    // Called under _lock.
+    private bool TakesMetering(string customerKey) =>
+        _meteringUntil.TryGetValue(customerKey, out var until) && _options.TimeProvider.GetUtcNow() < until;
 
     public async ValueTask DisposeAsync()
     {
@@ -380,7 +391,7 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
             ? LegacyCustomerKey(cid)
             : record.LicenseArn is { } arn ? NewStyleCustomerKey(record.CustomerAwsAccountId!, arn) : null;
         var result = new JsonObject { ["UsageRecord"] = wire.DeepClone() };
-        if (customerKey is null || !_subscribed.TryGetValue(customerKey, out var subscribed) || !subscribed)
+        if (customerKey is null || !TakesMetering(customerKey))
         {
             result["Status"] = "CustomerNotSubscribed";
             return result;

@@ -2,6 +2,7 @@ using Monetization.Core;
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Ledger;
 using Monetization.Core.Marketplace;
+using Monetization.Core.Usage;
 
 namespace Monetization.Tests.Marketplace;
 
@@ -432,6 +433,25 @@ public sealed class FakeMarketplaceMetering : IMarketplaceMetering
     public Task<IReadOnlyList<MeteringRecordResult>> BatchMeterUsageAsync(
         string productCode, IReadOnlyList<MeteringRecord> records, CancellationToken cancellationToken) =>
         throw new NotSupportedException("Metering is not part of these tests.");
+}
+
+/// <summary>For worlds that meter nothing.</summary>
+public sealed class UnusedUsageLedger : IUsageLedger
+{
+    public Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Usage is not part of these tests.");
+
+    public Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Usage is not part of these tests.");
+
+    public Task<bool> TryClaimAsync(UsageDay day, UsageClaim claim, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Usage is not part of these tests.");
+
+    public Task<bool> TryCommitAsync(UsageDay day, UsageClaim claim, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Usage is not part of these tests.");
+
+    public Task<bool> TryReleaseAsync(UsageDay day, UsageClaim claim, CancellationToken cancellationToken) =>
+        throw new NotSupportedException("Usage is not part of these tests.");
 }
 
 public sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider

@@ -40,7 +40,7 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
     {
         var cancel = TestContext.Current.CancellationToken;
         Environment = await OfflineEnvironment.StartAsync(cancel);
-        _recordedFunction = await RecordedHost.StartAsync(RecordedHost.SubscriptionEvents, Environment, Environment.PortalConfiguration(), cancel);
+        _recordedFunction = await RecordedHost.StartAsync(RecordedHost.SubscriptionEvents, Environment, Environment.SubscriptionEventsConfiguration(), cancel);
         _recordedPortal = await RecordedHost.StartAsync(RecordedHost.Portal, Environment, Environment.PortalConfiguration(), cancel);
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(_recordedFunction.Configuration).Build();
         _functionServices = SubscriptionEventsServices.Build(configuration, logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));

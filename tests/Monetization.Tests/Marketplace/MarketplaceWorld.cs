@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Monetization.Core;
 using Monetization.Core.Marketplace;
+using Monetization.Core.Usage;
 
 namespace Monetization.Tests.Marketplace;
 
@@ -19,7 +20,9 @@ public sealed class MarketplaceWorld
         Options = new MarketplaceOptions { UsagePlanId = UsagePlanId, ProductCodes = [ProductCode] };
         var time = new FixedTimeProvider(new DateTimeOffset(2026, 7, 1, 9, 0, 0, TimeSpan.Zero));
         Access = new MarketplaceAccess(Ledger, Keys, Options, time, NullLoggerFactory.Instance);
-        Apply = new ApplySubscriptionEvent(Ledger, Access, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
+        // Nothing is metered in this world: these keys count no usage (the usage tests meter against the emulators).
+        var usage = new MeterMarketplaceUsage(Keys, new UnusedUsageLedger(), Metering, new UsageReportingOptions(), time, NullLogger<MeterMarketplaceUsage>.Instance);
+        Apply = new ApplySubscriptionEvent(Ledger, Access, usage, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
         Landing = new MarketplaceLanding(Metering, Ledger, Keys, Access, Options, time, NullLogger<MarketplaceLanding>.Instance);
     }
 

@@ -150,6 +150,8 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
             ["Monetization:LedgerTableName"] = "ledger",
             ["Monetization:MarketplaceUsagePlanId"] = "plan",
             ["Monetization:MarketplaceProductCodes"] = " , ",
+            ["Usage:MarketplaceUsagePlanId"] = "plan",
+            ["Usage:MarketplaceProductCode"] = "prod-a",
         }).Build();
 
         var error = Assert.Throws<OptionsValidationException>(() => SubscriptionEventsServices.Build(configuration, _ => { }));
@@ -160,11 +162,13 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
     [Fact]
     public void EverySettingMissingFromAnEmptyEnvironmentIsNamed()
     {
-        var error = Assert.Throws<OptionsValidationException>(() => SubscriptionEventsServices.Build(new ConfigurationBuilder().Build(), _ => { }));
+        var error = Assert.Throws<AggregateException>(() => SubscriptionEventsServices.Build(new ConfigurationBuilder().Build(), _ => { }));
 
+        Assert.All(error.InnerExceptions, e => Assert.IsType<OptionsValidationException>(e));
         Assert.Contains("Monetization:LedgerTableName", error.Message, StringComparison.Ordinal);
         Assert.Contains("Monetization:MarketplaceUsagePlanId", error.Message, StringComparison.Ordinal);
         Assert.Contains("Monetization:MarketplaceProductCodes", error.Message, StringComparison.Ordinal);
+        Assert.Contains("Usage:MarketplaceUsagePlanId", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -175,6 +179,8 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
             ["Monetization:LedgerTableName"] = "ledger",
             ["Monetization:MarketplaceUsagePlanId"] = "plan",
             ["Monetization:MarketplaceProductCodes"] = "prod-a",
+            ["Usage:MarketplaceUsagePlanId"] = "plan",
+            ["Usage:MarketplaceProductCode"] = "prod-a",
             ["Aws:ApiGatewayServiceUrl"] = "apigateway.local:4566",
         }).Build();
 

@@ -250,7 +250,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         world.CountMarketplace(keyId, world.Today, 8);
         world.CountMarketplace(other, world.Today, 2);
 
-        var flushed = await world.Reporter().FlushMarketplaceAsync(keyId, Token);
+        var flushed = await world.MarketplaceMetering().FlushAsync(keyId, Token);
 
         Assert.Equal(8, Assert.Single(world.MeteredFor(buyer)).Quantity);
         Assert.Empty(world.MeteredFor(otherBuyer));

@@ -81,7 +81,13 @@ internal sealed class UsageWorld : IAsyncDisposable
     }
 
     /// <summary>A reporter as the function builds it; <paramref name="wrapLedger"/> lets a test break the ledger.</summary>
-    public ReportUsage Reporter(Func<IUsageLedger, IUsageLedger>? wrapLedger = null, IReadOnlyDictionary<string, string?>? settings = null)
+    public ReportUsage Reporter(Func<IUsageLedger, IUsageLedger>? wrapLedger = null, IReadOnlyDictionary<string, string?>? settings = null) =>
+        Services(wrapLedger, settings).GetRequiredService<ReportUsage>();
+
+    /// <summary>The Marketplace half alone, as the reporter wires it (and SubscriptionEvents, which flushes a buyer whose subscription ends).</summary>
+    public MeterMarketplaceUsage MarketplaceMetering() => Services(null, null).GetRequiredService<MeterMarketplaceUsage>();
+
+    private ServiceProvider Services(Func<IUsageLedger, IUsageLedger>? wrapLedger, IReadOnlyDictionary<string, string?>? settings)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(Environment.UsageReporterConfiguration())
@@ -105,7 +111,7 @@ internal sealed class UsageWorld : IAsyncDisposable
         var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         UsageReporterServices.ValidateNow(provider);
         _providers.Add(provider);
-        return provider.GetRequiredService<ReportUsage>();
+        return provider;
     }
 
     /// <summary>A Stripe customer in the emulator and an active subscriber holding <paramref name="apiKeyId"/>.</summary>

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Monetization.Core.Usage;
+
+namespace Monetization.Aws.Usage;
+
+/// <summary>
+/// The <c>Usage</c> section and Marketplace metering, wired one way for every host that meters usage: the usage
+/// reporter (both channels, hourly) and SubscriptionEvents (a buyer's final usage when their subscription ends).
+/// </summary>
+public static class UsageServiceCollectionExtensions
+{
+    /// <summary>
+    /// Binds <see cref="UsageReportingOptions"/> from <c>Usage</c> (checked at start; messages name the setting, never
+    /// its value) and registers <see cref="MeterMarketplaceUsage"/> with its Metering client. The host registers
+    /// <see cref="Core.ApiKeys.IApiKeys"/> and the ledger, and adds validators for what only it requires.
+    /// </summary>
+    public static IServiceCollection AddUsageMetering(this IServiceCollection services, IConfiguration configuration, AwsSettings aws)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentNullException.ThrowIfNull(aws);
+        services.AddOptions<UsageReportingOptions>()
+            .Bind(configuration.GetSection(UsageReportingOptions.SectionName))
+            .PostConfigure(o =>
+            {
+                // The template passes an empty value when nothing is sold on Marketplace.
+                o.MarketplaceUsagePlanId = string.IsNullOrWhiteSpace(o.MarketplaceUsagePlanId) ? null : o.MarketplaceUsagePlanId;
+                o.MarketplaceProductCode = string.IsNullOrWhiteSpace(o.MarketplaceProductCode) ? null : o.MarketplaceProductCode;
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, UsageReportingOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddAwsMarketplaceMetering(o => aws.ApplyTo(AwsService.MarketplaceMetering, o));
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<UsageReportingOptions>>().Value);
+        services.TryAddTransient<MeterMarketplaceUsage>();
+        return services;
+    }
+}
+
+/// <summary>What every host metering usage requires of <c>Usage</c>.</summary>
+internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageReportingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, UsageReportingOptions options)
+    {
+        var failures = new List<string>();
+        if (options.MarketplaceUsagePlanId is not null && string.IsNullOrWhiteSpace(options.MarketplaceProductCode))
+        {
+            failures.Add("Usage:MarketplaceProductCode is required with Usage:MarketplaceUsagePlanId.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.MarketplaceDimension))
+        {
+            failures.Add("Usage:MarketplaceDimension must not be empty.");
+        }
+
+        if (options.LedgerParallelism is < 1 or > 256)
+        {
+            failures.Add("Usage:LedgerParallelism must be between 1 and 256.");
+        }
+
+        if (options.KeysPerChunk is < 100 or > 100_000)
+        {
+            failures.Add("Usage:KeysPerChunk must be between 100 and 100000.");
+        }
+
+        if (options.UnprocessedRetries is < 0 or > 10)
+        {
+            failures.Add("Usage:UnprocessedRetries must be between 0 and 10.");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

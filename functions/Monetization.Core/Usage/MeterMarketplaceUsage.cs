@@ -1,0 +1,224 @@
+using Microsoft.Extensions.Logging;
+using Monetization.Core.ApiKeys;
+using Monetization.Core.Ledger;
+using Monetization.Core.Marketplace;
+
+namespace Monetization.Core.Usage;
+
+/// <summary>
+/// Meters the Marketplace plan's usage with BatchMeterUsage for buyers known by AWS account + license: one hourly
+/// record per buyer, claimed in the ledger before it is sent and committed once Marketplace answered for it. Buyers
+/// with a CustomerIdentifier are left to API Gateway, which meters their keys itself through the usage plan's product
+/// code, so nobody is metered twice. The hourly reporter meters every buyer; the subscription-event flow flushes one
+/// buyer whose subscription ends, inside the final hour Marketplace still accepts their records.
+/// </summary>
+public sealed partial class MeterMarketplaceUsage
+{
+    /// <summary>Marketplace refuses records older than this.</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromHours(6);
+
+    private const int BatchSize = 25;
+
+    private readonly UsageClaims _claims;
+    private readonly IUsageLedger _ledger;
+    private readonly IMarketplaceMetering _metering;
+    private readonly UsageReportingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<MeterMarketplaceUsage> _logger;
+
+    public MeterMarketplaceUsage(
+        IApiKeys apiKeys,
+        IUsageLedger ledger,
+        IMarketplaceMetering metering,
+        UsageReportingOptions options,
+        TimeProvider time,
+        ILogger<MeterMarketplaceUsage> logger)
+    {
+        ArgumentNullException.ThrowIfNull(apiKeys);
+        ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(metering);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(logger);
+        _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
+        _ledger = ledger;
+        _metering = metering;
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Whether anything is sold on Marketplace (a Marketplace usage plan is configured).</summary>
+    public bool Enabled => !string.IsNullOrEmpty(_options.MarketplaceUsagePlanId);
+
+    /// <summary>Meters every buyer with usage on a day still open.</summary>
+    public Task<UsageReportSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        MeterAsync(now, null, cancellationToken);
+
+    /// <summary>
+    /// Meters what one buyer's key used up to now, for the subscription-event flow to call once the buyer's access
+    /// ended: the revoked key stops counting, and Marketplace takes the buyer's records for one more hour only. Units
+    /// of an hour already metered wait for the next hourly run, which still meters the buyer.
+    /// </summary>
+    public async Task<UsageReportSummary> FlushAsync(string apiKeyId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(apiKeyId);
+        return Enabled ? await MeterAsync(_time.GetUtcNow(), apiKeyId, cancellationToken) : new UsageReportSummary();
+    }
+
+    private async Task<UsageReportSummary> MeterAsync(DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)
+    {
+        var planId = _options.MarketplaceUsagePlanId
+            ?? throw new InvalidOperationException("Usage:MarketplaceUsagePlanId is not set: nothing is sold on Marketplace.");
+        var productCode = _options.MarketplaceProductCode
+            ?? throw new InvalidOperationException("Usage:MarketplaceProductCode is required with Usage:MarketplaceUsagePlanId.");
+        var counted = await _claims.CountedDaysAsync(planId, now, onlyKey, cancellationToken);
+        var summary = new UsageReportSummary();
+        foreach (var keys in counted.Keys.Chunk(_options.KeysPerChunk))
+        {
+            summary += await MeterChunkAsync(counted, keys, now, productCode, cancellationToken);
+        }
+
+        return summary;
+    }
+
+    private async Task<UsageReportSummary> MeterChunkAsync(
+        Dictionary<string, OpenDays> counted,
+        string[] keys,
+        DateTimeOffset now,
+        string productCode,
+        CancellationToken cancellationToken)
+    {
+        var subscribers = await _ledger.FindSubscribersByApiKeyAsync(keys, cancellationToken);
+        var buyers = new Dictionary<string, Subscriber>(StringComparer.Ordinal);
+        int byApiGateway = 0, skipped = 0;
+        foreach (var keyId in keys)
+        {
+            // A buyer whose subscription ended is still metered: what their key used before access ended is owed, and
+            // Marketplace itself answers CustomerNotSubscribed once the final hour is over.
+            if (!subscribers.TryGetValue(keyId, out var subscriber) || subscriber.Channel != Channel.Marketplace
+                || subscriber.MergedInto is not null || subscriber.Status == SubscriberStatus.Pending)
+            {
+                skipped++;
+            }
+            else if (subscriber.MarketplaceCustomerIdentifier is not null)
+            {
+                // API Gateway meters this key itself (the usage plan's product code, the key's customerId).
+                byApiGateway++;
+            }
+            else if (subscriber is { CustomerAwsAccountId: { Length: > 0 }, LicenseArn: { Length: > 0 } })
+            {
+                buyers[keyId] = subscriber;
+            }
+            else
+            {
+                skipped++;
+            }
+        }
+
+        // Marketplace deduplicates on customer, dimension and hour: a second record in an hour already metered for the
+        // buyer would be refused, so new units wait for the next hour.
+        var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
+        var (work, claimedElsewhere) = await _claims.ClaimAsync(counted, buyers.Keys, _ => hour, w => w.LastReportedAt == hour, cancellationToken);
+        var deferred = work.Count(w => w.Deferred);
+        work = [.. work.Where(w => !w.Deferred)];
+
+        // One record per buyer and hour: the days' claims stamped with that hour add up.
+        var records = work
+            .Where(w => w.Claim.Timestamp >= now - Window)
+            .GroupBy(w => (w.Day.ApiKeyId, w.Claim.Timestamp))
+            .Select(g => (Claims: g.ToList(), Record: new MeteringRecord(
+                g.Key.Timestamp, null, buyers[g.Key.ApiKeyId].CustomerAwsAccountId, buyers[g.Key.ApiKeyId].LicenseArn, _options.MarketplaceDimension, checked((int)g.Sum(w => w.Claim.Units)))))
+            .ToList();
+
+        // A claim older than the window can no longer be sent, and whether Marketplace took it before the run that made
+        // it died is unknown; billing a buyer twice is worse than missing units, so it is written off.
+        var expired = work.Where(w => w.Claim.Timestamp < now - Window).ToList();
+        await _claims.CommitAsync(expired, cancellationToken);
+        foreach (var claim in expired)
+        {
+            LogClaimWrittenOff(_logger, claim.Claim.Units, claim.Day.ApiKeyId, claim.Claim.Timestamp);
+        }
+
+        long units = 0;
+        int sent = 0, requests = 0, notSubscribed = 0, failures = 0;
+        var byRecord = records.ToDictionary(r => r.Record, r => r.Claims);
+        var reachable = true;
+        foreach (var chunk in records.Chunk(BatchSize))
+        {
+            var pending = chunk.Select(c => c.Record).ToList();
+            for (var attempt = 0; reachable && pending.Count > 0 && attempt <= _options.UnprocessedRetries; attempt++)
+            {
+                requests++;
+                IReadOnlyList<MeteringRecordResult> results;
+                try
+                {
+                    results = await _metering.BatchMeterUsageAsync(productCode, pending, cancellationToken);
+                }
+                catch (DependencyUnavailableException e)
+                {
+                    // Claims stay for the next run; with Metering down the remaining chunks would not fare better.
+                    LogMarketplaceFailed(_logger, pending.Count, e);
+                    reachable = false;
+                    break;
+                }
+
+                var next = new List<MeteringRecord>();
+                foreach (var result in results)
+                {
+                    var claims = byRecord[result.Record];
+                    switch (result.Status)
+                    {
+                        case MeteringRecordStatus.Success:
+                            await _claims.CommitAsync(claims, cancellationToken);
+                            sent++;
+                            units += result.Record.Quantity;
+                            break;
+                        case MeteringRecordStatus.CustomerNotSubscribed:
+                            // Marketplace will never bill these units; recording them stops endless retries.
+                            await _claims.CommitAsync(claims, cancellationToken);
+                            notSubscribed++;
+                            LogNotSubscribed(_logger, result.Record.Quantity, claims[0].Day.ApiKeyId);
+                            break;
+                        case MeteringRecordStatus.DuplicateRecord:
+                            // The hour was metered with another quantity: send the units again next hour.
+                            await _claims.ReleaseAsync(claims, cancellationToken);
+                            failures++;
+                            break;
+                        default:
+                            next.Add(result.Record);
+                            break;
+                    }
+                }
+
+                pending = next;
+            }
+
+            failures += pending.Count;
+        }
+
+        return new UsageReportSummary
+        {
+            MarketplaceKeysWithUsage = keys.Length,
+            MarketplaceKeysMeteredByApiGateway = byApiGateway,
+            MarketplaceKeysSkipped = skipped,
+            MarketplaceKeysDeferred = deferred,
+            MarketplaceRecordsSent = sent,
+            MarketplaceUnitsReported = units,
+            MarketplaceNotSubscribed = notSubscribed,
+            MarketplaceUnitsWrittenOff = expired.Sum(w => w.Claim.Units),
+            MarketplaceRequests = requests,
+            DaysClaimedElsewhere = claimedElsewhere,
+            Failures = failures,
+        };
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace did not accept {Count} usage records; their claims stay for the next run")]
+    private static partial void LogMarketplaceFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A Marketplace claim of {Units} units of key {ApiKeyId} stamped {Timestamp:O} is past the six-hour window; written off")]
+    private static partial void LogClaimWrittenOff(ILogger logger, long units, string apiKeyId, DateTimeOffset timestamp);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace answered CustomerNotSubscribed for {Quantity} units of key {ApiKeyId}; written off")]
+    private static partial void LogNotSubscribed(ILogger logger, int quantity, string apiKeyId);
+}

@@ -1,0 +1,103 @@
+using System.Globalization;
+using Monetization.Emulators.Faults;
+using Monetization.Emulators.Marketplace;
+
+namespace Monetization.Tests.Marketplace;
+
+/// <summary>
+/// A buyer known by AWS account + license whose subscription ends: SubscriptionEvents meters what their key used,
+/// through the emulated Marketplace, the API Gateway usage stand-in and moto, as deployed (calls recorded for IAM).
+/// </summary>
+public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassFixture<MarketplaceChannelFixture>
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private MarketplaceEmulator Marketplace => channel.Marketplace;
+
+    private static DateOnly Today => DateOnly.FromDateTime(DateTime.UtcNow);
+
+    private async Task<(string Account, string License, string KeyId)> SubscribedBuyerAsync()
+    {
+        var account = "5" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999).ToString(CultureInfo.InvariantCulture);
+        var license = $"arn:aws:license-manager::{MarketplaceEmulator.SellerAccountId}:license:l-{Guid.NewGuid():N}";
+        var granted = await Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Updated - Manufacturer", account, license, Time: DateTimeOffset.UtcNow.AddMinutes(-10)), Cancel);
+        Assert.True(granted.Succeeded, granted.Error);
+        var key = Assert.Single(await channel.KeysNamedAsync($"marketplace-acct-{account}-{license[(license.LastIndexOf(':') + 1)..]}"));
+        Assert.True(key.Enabled);
+        return (account, license, key.Id);
+    }
+
+    private IReadOnlyList<MeteredUsage> MeteredFor(string account, string license) =>
+        [.. Marketplace.Metered.Where(m => m.CustomerAwsAccountId == account && m.LicenseArn == license)];
+
+    private Task<EventDelivery> DeprovisionAsync(string account, string license) =>
+        Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Deprovisioned - Manufacturer", account, license, Time: DateTimeOffset.UtcNow.AddMinutes(-1)), Cancel);
+
+    [Fact]
+    public async Task WhenTheLicenseIsDeprovisionedWhatTheKeyUsedIsMeteredOnceAndARedeliveryMetersNothingMore()
+    {
+        var (account, license, keyId) = await SubscribedBuyerAsync();
+        channel.Environment.Usage.Count(channel.Environment.MarketplaceUsagePlanId, keyId, Today, 7);
+
+        var revoked = await DeprovisionAsync(account, license);
+        var redelivered = await Marketplace.DeliverRawAsync(revoked.Payload, Cancel);
+
+        Assert.True(revoked.Succeeded, revoked.Error);
+        Assert.True(redelivered.Succeeded, redelivered.Error);
+        var record = Assert.Single(MeteredFor(account, license));
+        Assert.Equal(7, record.Quantity);
+        Assert.Equal("requests", record.Dimension);
+        var key = Assert.Single(await channel.KeysNamedAsync($"marketplace-acct-{account}-{license[(license.LastIndexOf(':') + 1)..]}"));
+        Assert.False(key.Enabled);
+        Assert.DoesNotContain(keyId, await channel.MarketplacePlanKeyIdsAsync());
+    }
+
+    [Fact]
+    public async Task WhenMeteringIsDownTheEventFailsAfterAccessEndedAndItsRetryMetersTheUsageOnce()
+    {
+        var (account, license, keyId) = await SubscribedBuyerAsync();
+        channel.Environment.Usage.Count(channel.Environment.MarketplaceUsagePlanId, keyId, Today, 4);
+        Marketplace.Faults.Add(new FaultRule { PathPrefix = "/BatchMeterUsage", Status = 500, Count = 50 });
+        EventDelivery failed;
+        try
+        {
+            failed = await DeprovisionAsync(account, license);
+        }
+        finally
+        {
+            Marketplace.Faults.Clear();
+        }
+
+        Assert.False(failed.Succeeded);
+        Assert.Empty(MeteredFor(account, license));
+        Assert.DoesNotContain(keyId, await channel.MarketplacePlanKeyIdsAsync());
+
+        var retried = await Marketplace.DeliverRawAsync(failed.Payload, Cancel);
+        var again = await Marketplace.DeliverRawAsync(failed.Payload, Cancel);
+
+        Assert.True(retried.Succeeded, retried.Error);
+        Assert.True(again.Succeeded, again.Error);
+        Assert.Equal(4, Assert.Single(MeteredFor(account, license)).Quantity);
+    }
+
+    [Fact]
+    public async Task ALegacyBuyersKeyIsLeftToApiGatewaysOwnMetering()
+    {
+        var purchase = await Marketplace.SimulatePurchaseAsync(new MintTokenRequest { CustomerIdentifier = "final" + Guid.NewGuid().ToString("N")[..12] }, Cancel);
+        var buyer = purchase.Buyer;
+        var subscribed = await Marketplace.DeliverSnsAsync(new SnsNotification("subscribe-success", buyer.CustomerIdentifier!), Cancel);
+        var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + buyer.CustomerIdentifier));
+        channel.Environment.Usage.Count(channel.Environment.MarketplaceUsagePlanId, key.Id, Today, 5);
+
+        var pending = await Marketplace.DeliverSnsAsync(new SnsNotification("unsubscribe-pending", buyer.CustomerIdentifier!), Cancel);
+        var ended = await Marketplace.DeliverSnsAsync(new SnsNotification("unsubscribe-success", buyer.CustomerIdentifier!, Timestamp: DateTimeOffset.UtcNow.AddMinutes(1)), Cancel);
+
+        Assert.True(subscribed.Succeeded, subscribed.Error);
+        Assert.True(pending.Succeeded, pending.Error);
+        Assert.True(ended.Succeeded, ended.Error);
+        Assert.DoesNotContain(Marketplace.Metered, m => m.CustomerIdentifier == buyer.CustomerIdentifier || m.CustomerAwsAccountId == buyer.CustomerAwsAccountId);
+        Assert.DoesNotContain(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+    }
+}
