@@ -2,6 +2,7 @@ using System.Text.Json;
 using Monetization.Emulators;
 using Monetization.Emulators.Faults;
 using Monetization.Emulators.Lambda;
+using Monetization.Emulators.Marketplace;
 using static Monetization.Tests.Marketplace.MarketplaceDeliveries;
 
 namespace Monetization.Tests.Lambda;
@@ -89,6 +90,32 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
         Assert.Equal(afterGrant.Id, afterRevoke.Id);
         Assert.False(afterRevoke.Enabled);
         Assert.False(afterRevoke.InPlan);
+    }
+
+    [Fact]
+    public async Task ADeprovisionedLicenseHasTheUsageItsKeyMadeMeteredToMarketplace()
+    {
+        var account = "6" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var license = $"arn:aws:license-manager::{MarketplaceEmulator.SellerAccountId}:license:l-{Guid.NewGuid():N}";
+        var (api, process) = await StartAsync();
+        await using var _ = api;
+        await using var __ = process;
+        var updated = await Environment.Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Updated - Manufacturer", account, license, Time: DateTimeOffset.UtcNow.AddMinutes(-10)), Cancel);
+        var granted = await InvokeAsync(api, process, updated.Payload);
+        var key = await KeyAsync($"marketplace-acct-{account}-{license[(license.LastIndexOf(':') + 1)..]}");
+        Environment.Usage.Count(Environment.MarketplaceUsagePlanId, key.Id, DateOnly.FromDateTime(DateTime.UtcNow), 6);
+
+        var deprovisioned = await Environment.Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Deprovisioned - Manufacturer", account, license, Time: DateTimeOffset.UtcNow.AddMinutes(-1)), Cancel);
+        var revoked = await InvokeAsync(api, process, deprovisioned.Payload);
+
+        Assert.True(granted.Error is null, granted.Error?.ErrorMessage + process.Output);
+        Assert.True(revoked.Error is null, revoked.Error?.ErrorMessage + process.Output);
+        var record = Assert.Single(Environment.Marketplace.Metered, m => m.CustomerAwsAccountId == account && m.LicenseArn == license);
+        Assert.Equal(6, record.Quantity);
+        Assert.Equal(OfflineEnvironment.MarketplaceProductCode, record.ProductCode);
+        Assert.False((await KeyAsync($"marketplace-acct-{account}-{license[(license.LastIndexOf(':') + 1)..]}")).InPlan);
     }
 
     [Fact]

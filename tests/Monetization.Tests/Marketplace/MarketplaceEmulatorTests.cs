@@ -9,6 +9,7 @@ using Monetization.Core.Marketplace;
 using Monetization.Emulators.Faults;
 using Monetization.Emulators.Marketplace;
 using Monetization.Tests.Aws;
+using Monetization.Tests.Infrastructure;
 
 namespace Monetization.Tests.Marketplace;
 
@@ -160,6 +161,38 @@ public sealed class MarketplaceEmulatorTests
         Assert.Equal(first[0].MeteringRecordId, again[0].MeteringRecordId);
         Assert.Equal(MeteringRecordStatus.DuplicateRecord, Assert.Single(changed).Status);
         Assert.Equal(5, Assert.Single(emulator.Metered).Quantity);
+    }
+
+    [Fact]
+    public async Task LicenseDeprovisionedLeavesOneHourOfMeteringAndUnsubscribeSuccessEndsItAtOnce()
+    {
+        var clock = new ManualTimeProvider(new DateTimeOffset(2026, 12, 1, 10, 15, 0, TimeSpan.Zero));
+        await using var emulator = await MarketplaceEmulator.StartAsync(new MarketplaceEmulatorOptions { TimeProvider = clock }, Cancel);
+        var account = "361234567890";
+        var license = $"arn:aws:license-manager::{MarketplaceEmulator.SellerAccountId}:license:l-{Guid.NewGuid():N}";
+        var legacy = emulator.MintToken();
+        await emulator.DeliverEventBridgeAsync(new AgreementEvent("License Updated - Manufacturer", account, license), Cancel);
+        await emulator.DeliverSnsAsync(new SnsNotification("subscribe-success", legacy.CustomerIdentifier!), Cancel);
+        var metering = Metering(emulator);
+        MeteringRecord NewStyle(int quantity) => new(clock.GetUtcNow(), null, account, license, "requests", quantity);
+
+        await emulator.DeliverEventBridgeAsync(new AgreementEvent("Purchase Agreement Ended - Proposer", account, license), Cancel);
+        var afterAgreementEnded = await metering.BatchMeterUsageAsync("prod-sandbox1234", [NewStyle(1)], Cancel);
+        await emulator.DeliverEventBridgeAsync(new AgreementEvent("License Deprovisioned - Manufacturer", account, license), Cancel);
+        clock.Advance(TimeSpan.FromMinutes(59));
+        var insideFinalHour = await metering.BatchMeterUsageAsync("prod-sandbox1234", [NewStyle(2)], Cancel);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var afterFinalHour = await metering.BatchMeterUsageAsync("prod-sandbox1234", [NewStyle(3)], Cancel);
+        await emulator.DeliverSnsAsync(new SnsNotification("unsubscribe-pending", legacy.CustomerIdentifier!), Cancel);
+        var pending = await metering.BatchMeterUsageAsync("prod-sandbox1234", [Record(legacy, clock.GetUtcNow(), 4)], Cancel);
+        await emulator.DeliverSnsAsync(new SnsNotification("unsubscribe-success", legacy.CustomerIdentifier!), Cancel);
+        var unsubscribed = await metering.BatchMeterUsageAsync("prod-sandbox1234", [Record(legacy, clock.GetUtcNow().AddSeconds(1), 5, "other")], Cancel);
+
+        Assert.Equal(MeteringRecordStatus.Success, Assert.Single(afterAgreementEnded).Status);
+        Assert.Equal(MeteringRecordStatus.Success, Assert.Single(insideFinalHour).Status);
+        Assert.Equal(MeteringRecordStatus.CustomerNotSubscribed, Assert.Single(afterFinalHour).Status);
+        Assert.Equal(MeteringRecordStatus.Success, Assert.Single(pending).Status);
+        Assert.Equal(MeteringRecordStatus.CustomerNotSubscribed, Assert.Single(unsubscribed).Status);
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Monetization.Core.Ledger;
 using Monetization.Core.Usage;
 using Monetization.Emulators;
+using Monetization.Emulators.Marketplace;
 
 namespace Monetization.Tests.Usage;
 
@@ -255,6 +256,30 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         Assert.Equal(8, Assert.Single(world.MeteredFor(buyer)).Quantity);
         Assert.Empty(world.MeteredFor(otherBuyer));
         Assert.Equal(8, flushed.MarketplaceUnitsReported);
+    }
+
+    [Fact]
+    public async Task UnitsAFlushCannotSendInAnHourAlreadyMeteredAreMeteredByTheNextHourlyRunThoughTheSubscriptionEnded()
+    {
+        await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
+        var keyId = UsageWorld.NewKeyId();
+        var buyer = await world.MarketplaceBuyerAsync(keyId, legacy: false, subscribedAtMarketplace: true, Token);
+        world.CountMarketplace(keyId, world.Today, 3);
+        await world.Reporter().RunAsync(Token);
+
+        await fixture.Environment.Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Deprovisioned - Manufacturer", buyer.CustomerAwsAccountId!, buyer.LicenseArn!), Token);
+        var recorded = await world.SubscriberHoldingAsync(keyId);
+        Assert.True(await world.Ledger.TryReplaceAsync(recorded with { Status = SubscriberStatus.Cancelled, Subscribed = false }, recorded.Version, Token));
+        world.CountMarketplace(keyId, world.Today, 2);
+        var flushed = await world.MarketplaceMetering().FlushAsync(keyId, Token);
+        world.Clock.Advance(TimeSpan.FromHours(1));
+        var nextHour = await world.Reporter().RunAsync(Token);
+
+        Assert.Equal(1, flushed.MarketplaceKeysDeferred);
+        Assert.Equal(0, flushed.MarketplaceRecordsSent);
+        Assert.Equal(2, nextHour.MarketplaceUnitsReported);
+        Assert.Equal([2, 3], world.MeteredFor(buyer).Select(m => m.Quantity).Order());
     }
 
     [Fact]
