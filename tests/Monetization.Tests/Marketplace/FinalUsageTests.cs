@@ -23,7 +23,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         var granted = await Marketplace.DeliverEventBridgeAsync(
             new AgreementEvent("License Updated - Manufacturer", account, license, Time: DateTimeOffset.UtcNow.AddMinutes(-10)), Cancel);
         Assert.True(granted.Succeeded, granted.Error);
-        var key = Assert.Single(await channel.KeysNamedAsync($"marketplace-acct-{account}-{license[(license.LastIndexOf(':') + 1)..]}"));
+        var key = Assert.Single(await channel.KeysNamedByLicenseAsync(account, license));
         Assert.True(key.Enabled);
         return (account, license, key.Id);
     }
@@ -49,7 +49,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         var record = Assert.Single(MeteredFor(account, license));
         Assert.Equal(7, record.Quantity);
         Assert.Equal("requests", record.Dimension);
-        var key = Assert.Single(await channel.KeysNamedAsync($"marketplace-acct-{account}-{license[(license.LastIndexOf(':') + 1)..]}"));
+        var key = Assert.Single(await channel.KeysNamedByLicenseAsync(account, license));
         Assert.False(key.Enabled);
         Assert.DoesNotContain(keyId, await channel.MarketplacePlanKeyIdsAsync());
     }

@@ -78,6 +78,10 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
     public async Task<IReadOnlyList<(string Id, string Name, bool Enabled, string Value)>> KeysNamedAsync(string name) =>
         [.. (await Environment.ApiKeysAsync(TestContext.Current.CancellationToken)).Where(k => k.Name == name)];
 
+    /// <summary>The keys of a buyer known by AWS account + license, by the name the flows give them.</summary>
+    public Task<IReadOnlyList<(string Id, string Name, bool Enabled, string Value)>> KeysNamedByLicenseAsync(string accountId, string licenseArn) =>
+        KeysNamedAsync($"marketplace-acct-{accountId}-{licenseArn[(licenseArn.LastIndexOf(':') + 1)..]}");
+
     public Task<IReadOnlyList<string>> MarketplacePlanKeyIdsAsync() =>
         Environment.UsagePlanKeyIdsAsync(Environment.MarketplaceUsagePlanId, TestContext.Current.CancellationToken);
 

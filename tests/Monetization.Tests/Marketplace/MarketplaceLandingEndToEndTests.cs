@@ -143,7 +143,7 @@ public sealed class MarketplaceLandingEndToEndTests(MarketplaceChannelFixture ch
     }
 
     private Task<IReadOnlyList<(string Id, string Name, bool Enabled, string Value)>> KeysNamedByLicenseAsync(MintedToken buyer) =>
-        channel.KeysNamedAsync($"marketplace-acct-{buyer.CustomerAwsAccountId}-{buyer.LicenseArn[(buyer.LicenseArn.LastIndexOf(':') + 1)..]}");
+        channel.KeysNamedByLicenseAsync(buyer.CustomerAwsAccountId, buyer.LicenseArn);
 
     [Fact]
     public async Task AnUnknownTokenGetsAPageSendingTheBuyerBackToMarketplace()
