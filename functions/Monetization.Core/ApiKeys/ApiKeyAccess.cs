@@ -99,12 +99,24 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         return changed;
     }
 
+    /// <param name="whileDisabled">
+    /// Work for the moment the key no longer works but is still in the plan (metering its final usage: API Gateway
+    /// reports usage for the keys in a plan). Given, the key is disabled first, then this runs, then the key leaves
+    /// the plan; when it throws, the key stays disabled in the plan and a retry picks up from there.
+    /// </param>
     /// <returns>Whether anything changed.</returns>
-    public async Task<bool> RevokeAsync(ApiKey key, string usagePlanId, CancellationToken cancellationToken)
+    public async Task<bool> RevokeAsync(
+        ApiKey key, string usagePlanId, CancellationToken cancellationToken, Func<CancellationToken, Task>? whileDisabled = null)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
         var disable = key.Enabled ? apiKeys.SetEnabledAsync(key.Id, false, cancellationToken) : Task.CompletedTask;
+        if (whileDisabled is not null)
+        {
+            await disable;
+            await whileDisabled(cancellationToken);
+        }
+
         var remove = apiKeys.RemoveFromUsagePlanAsync(usagePlanId, key.Id, cancellationToken);
         await Task.WhenAll(disable, remove);
         var changed = key.Enabled || await remove;

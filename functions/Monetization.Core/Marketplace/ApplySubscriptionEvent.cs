@@ -32,9 +32,10 @@ public sealed record SubscriptionEventResult(SubscriptionEventStatus Status, boo
 /// duplicate event therefore repairs drift toward the recorded state but can never re-grant or revoke by itself.
 /// An event naming the buyer by account + license lands on the buyer's one record once the landing has linked the two
 /// names (see <see cref="MarketplaceAccess"/>).
-/// When the event ends the subscription, what the buyer's key used is metered right after access converged: the key
-/// no longer counts, and Marketplace takes the buyer's records for one hour only. A redelivery meters again and finds
-/// nothing new, so a flush that failed (the event fails and is retried) converges too.
+/// When the event ends the subscription, what the buyer's key used is metered while access converges: the key is
+/// disabled, metered, and only then leaves the plan, inside the hour Marketplace still takes the buyer's records. When
+/// metering fails the event fails with the key disabled in the plan; the redelivery is a duplicate for the ledger and
+/// meters again through the same claims, so it bills every unit once and then removes the key.
 /// </remarks>
 public sealed partial class ApplySubscriptionEvent(
     ISubscriberLedger ledger,
@@ -64,7 +65,10 @@ public sealed partial class ApplySubscriptionEvent(
         }
 
         LogDecided(subscriptionEvent.EventId, subscriptionEvent.Action.WireName(), buyer.SubscriberId, subscriptionEvent.Timestamp, kind);
-        var converged = await access.ConvergeAsync(buyer, recorded, cancellationToken);
+        Func<string, CancellationToken, Task>? meterFinalUsage = SubscriptionRules.EndsSubscription(subscriptionEvent.Action)
+            ? (keyId, ct) => MeterFinalUsageAsync(subscriptionEvent.EventId, keyId, ct)
+            : null;
+        var converged = await access.ConvergeAsync(buyer, recorded, cancellationToken, meterFinalUsage);
         if (buyer.CustomerIdentifier is null
             && await ledger.FindAliasAsync(named.SubscriberId, cancellationToken) is { } linkedOwner)
         {
@@ -73,13 +77,8 @@ public sealed partial class ApplySubscriptionEvent(
             var linked = MarketplaceAccess.Linked(linkedOwner, named);
             if (await access.FoldAsync(linked, cancellationToken) is { } folded)
             {
-                converged = await access.ConvergeAsync(linked, folded, cancellationToken);
+                converged = await access.ConvergeAsync(linked, folded, cancellationToken, meterFinalUsage);
             }
-        }
-
-        if (SubscriptionRules.EndsSubscription(subscriptionEvent.Action) && converged.ApiKeyId is { } keyId)
-        {
-            await FlushUsageAsync(subscriptionEvent.EventId, keyId, cancellationToken);
         }
 
         var status = kind switch
@@ -115,13 +114,14 @@ public sealed partial class ApplySubscriptionEvent(
         return (update.Result, update.Stored!);
     }
 
-    private async Task FlushUsageAsync(string eventId, string apiKeyId, CancellationToken cancellationToken)
+    private async Task MeterFinalUsageAsync(string eventId, string apiKeyId, CancellationToken cancellationToken)
     {
         var flushed = await usage.FlushAsync(apiKeyId, cancellationToken);
         LogFlushed(eventId, apiKeyId, flushed.MarketplaceUnitsReported, flushed.MarketplaceKeysDeferred, flushed.Failures);
         if (flushed.Failures > 0)
         {
-            // Access already converged; failing the event has it delivered again, and the hourly report meters the buyer too.
+            // The key no longer works but stays in the plan; failing the event has it delivered again, and the hourly
+            // report meters the buyer too.
             throw new DependencyUnavailableException(
                 "aws-marketplace",
                 "BatchMeterUsage (final usage)",

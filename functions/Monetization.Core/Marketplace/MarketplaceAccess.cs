@@ -58,7 +58,16 @@ public sealed partial class MarketplaceAccess
         _logger = loggerFactory.CreateLogger<MarketplaceAccess>();
     }
 
-    public async Task<ConvergedAccess> ConvergeAsync(MarketplaceCustomer customer, Subscriber subscriber, CancellationToken cancellationToken)
+    /// <param name="meterFinalUsage">
+    /// When the subscription ends: meters the key's usage (given its id). A revoked key is disabled first, metered, and
+    /// only then leaves the plan (API Gateway reports usage for the keys in a plan), so no request goes unmetered; a
+    /// key that keeps access is metered after the grant.
+    /// </param>
+    public async Task<ConvergedAccess> ConvergeAsync(
+        MarketplaceCustomer customer,
+        Subscriber subscriber,
+        CancellationToken cancellationToken,
+        Func<string, CancellationToken, Task>? meterFinalUsage = null)
     {
         ArgumentNullException.ThrowIfNull(customer);
         ArgumentNullException.ThrowIfNull(subscriber);
@@ -78,9 +87,20 @@ public sealed partial class MarketplaceAccess
                 continue;
             }
 
-            _ = recorded.Subscribed
-                ? await _keyAccess.GrantAsync(key, _options.UsagePlanId, cancellationToken)
-                : await _keyAccess.RevokeAsync(key, _options.UsagePlanId, cancellationToken);
+            if (recorded.Subscribed)
+            {
+                await _keyAccess.GrantAsync(key, _options.UsagePlanId, cancellationToken);
+                if (meterFinalUsage is not null)
+                {
+                    await meterFinalUsage(key.Id, cancellationToken);
+                }
+            }
+            else
+            {
+                await _keyAccess.RevokeAsync(
+                    key, _options.UsagePlanId, cancellationToken, meterFinalUsage is null ? null : ct => meterFinalUsage(key.Id, ct));
+            }
+
             var latest = await _ledger.GetAsync(recorded.Id, cancellationToken)
                 ?? throw new InvalidOperationException($"Subscriber {recorded.Id} disappeared from the ledger while converging.");
             if (latest.Version == recorded.Version)

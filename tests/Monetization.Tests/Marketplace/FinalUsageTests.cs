@@ -55,7 +55,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
     }
 
     [Fact]
-    public async Task WhenMeteringIsDownTheEventFailsAfterAccessEndedAndItsRetryMetersTheUsageOnce()
+    public async Task WhenMeteringIsDownTheEventFailsWithTheKeyDisabledAndItsRetryMetersTheUsageOnceAndRemovesTheKey()
     {
         var (account, license, keyId) = await SubscribedBuyerAsync();
         channel.Environment.Usage.Count(channel.Environment.MarketplaceUsagePlanId, keyId, Today, 4);
@@ -70,9 +70,11 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
             Marketplace.Faults.Clear();
         }
 
+        // The key no longer works, and stays in the plan until its usage is metered (API Gateway reports usage for a plan's keys).
         Assert.False(failed.Succeeded);
         Assert.Empty(MeteredFor(account, license));
-        Assert.DoesNotContain(keyId, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.False(Assert.Single(await channel.KeysNamedByLicenseAsync(account, license)).Enabled);
+        Assert.Contains(keyId, await channel.MarketplacePlanKeyIdsAsync());
 
         var retried = await Marketplace.DeliverRawAsync(failed.Payload, Cancel);
         var again = await Marketplace.DeliverRawAsync(failed.Payload, Cancel);
@@ -80,6 +82,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         Assert.True(retried.Succeeded, retried.Error);
         Assert.True(again.Succeeded, again.Error);
         Assert.Equal(4, Assert.Single(MeteredFor(account, license)).Quantity);
+        Assert.DoesNotContain(keyId, await channel.MarketplacePlanKeyIdsAsync());
     }
 
     [Fact]
