@@ -26,12 +26,16 @@ public static class StripeServiceCollectionExtensions
             .AddHttpMessageHandler<StripeRetryHandler>();
     }
 
-    /// <summary><see cref="IBilling"/> on Stripe; also requires <see cref="StripeOptions.PriceId"/> and <see cref="StripeOptions.MeterEventName"/>.</summary>
+    /// <summary>
+    /// <see cref="IBilling"/> on Stripe, and <see cref="IUsageMeter"/> for the usage of subscriptions that stop being
+    /// paid for; also requires <see cref="StripeOptions.PriceId"/> and <see cref="StripeOptions.MeterEventName"/>.
+    /// </summary>
     public static IServiceCollection AddStripeBilling(this IServiceCollection services, Action<StripeOptions> configure)
     {
         services.AddStripeClient(configure);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeOptions>, StripeBillingOptionsValidator>());
         services.TryAddTransient<IBilling, StripeBilling>();
+        services.TryAddSingleton<IUsageMeter, StripeUsageMeter>();
         return services;
     }
 

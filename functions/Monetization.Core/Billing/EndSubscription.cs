@@ -13,9 +13,10 @@ public enum EndSubscriptionOutcome
 }
 
 /// <summary>
-/// Ends a Stripe subscriber's subscription from our side: cancels it at once with a final invoice for the metered
-/// usage not yet invoiced (Stripe drops that usage otherwise), then lets access follow the canceled subscription.
-/// Repeating it is harmless: Stripe answers a second cancel with the canceled subscription.
+/// Ends a Stripe subscriber's subscription from our side: withdraws access and reports the key's last usage, cancels
+/// the subscription at once with a final invoice for the metered usage not yet invoiced (Stripe drops that usage
+/// otherwise), then records the canceled subscription. Repeating it is harmless: Stripe answers a second cancel with
+/// the canceled subscription, and the usage is reported once through its claims.
 /// </summary>
 public sealed partial class EndSubscription(ISubscriberLedger ledger, IBilling billing, SubscriptionAccess access, ILogger<EndSubscription> logger)
 {
@@ -28,6 +29,7 @@ public sealed partial class EndSubscription(ISubscriberLedger ledger, IBilling b
             return EndSubscriptionOutcome.NotSubscribed;
         }
 
+        await access.WithdrawAsync(record, cancellationToken);
         await billing.CancelSubscriptionAsync(subscriptionId, $"end-subscription:{subscriberId}:{subscriptionId}", cancellationToken);
         var subscription = await billing.GetSubscriptionAsync(subscriptionId, cancellationToken)
             ?? new BillingSubscription(subscriptionId, record.StripeCustomerId ?? string.Empty, BillingSubscriptionStatus.Canceled);

@@ -1,14 +1,17 @@
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Ledger;
+using Monetization.Core.Usage;
 
 namespace Monetization.Core.Billing;
 
 /// <summary>
 /// Makes a Stripe subscriber's key follow the subscription's current status: decides with <see cref="BillingRules"/>,
 /// grants or revokes through <see cref="ApiKeyAccess"/>, and records the outcome. Both halves are idempotent, so a
-/// retry after a failure in between converges.
+/// retry after a failure in between converges. A revoked key is disabled, its usage since the last report is reported
+/// to Stripe, and only then does it leave the plan and the ledger record change; when Stripe does not take the usage
+/// the call fails with the key disabled, and the retry reports it once through the same claims.
 /// </summary>
-public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess access, BillingOptions options, TimeProvider clock)
+public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess access, ReportStripeUsage usage, BillingOptions options, TimeProvider clock)
 {
     public async Task<AccessChange> FollowAsync(Subscriber record, BillingSubscription subscription, CancellationToken cancellationToken)
     {
@@ -27,7 +30,7 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
                     await access.GrantAsync(key, planId, cancellationToken);
                     break;
                 case AccessChange.Revoke:
-                    await access.RevokeAsync(key, planId, cancellationToken);
+                    await RevokeAsync(key, planId, now, cancellationToken);
                     break;
             }
         }
@@ -46,5 +49,34 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
         }
 
         return decision.Access;
+    }
+
+    /// <summary>
+    /// Takes the subscriber's access away and reports its usage, without recording anything: for ending a subscription
+    /// from our side, before Stripe cancels it with the final invoice the usage should be on.
+    /// </summary>
+    public async Task WithdrawAsync(Subscriber record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (record.ApiKeyId is { } keyId)
+        {
+            var key = new ApiKey(keyId, string.Empty, Enabled: true, CustomerId: null, new Dictionary<string, string>(), Value: null);
+            await RevokeAsync(key, record.UsagePlanId ?? options.StripeUsagePlanId, clock.GetUtcNow(), cancellationToken);
+        }
+    }
+
+    private Task RevokeAsync(ApiKey key, string planId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        access.RevokeAsync(key, planId, cancellationToken, ct => ReportFinalUsageAsync(key.Id, now, ct));
+
+    private async Task ReportFinalUsageAsync(string apiKeyId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var reported = await usage.FlushAsync(apiKeyId, now, cancellationToken);
+        if (reported.Failures > 0)
+        {
+            throw new DependencyUnavailableException(
+                "stripe",
+                "meter events (final usage)",
+                new InvalidOperationException($"{reported.Failures} usage reports of key {apiKeyId} were not accepted; their claims stay."));
+        }
     }
 }

@@ -46,9 +46,24 @@ public sealed partial class ReportStripeUsage
     /// memory stays bounded however many keys the plan has; events that do not fill a batch wait for the next chunk,
     /// so every request but the last carries a full batch.
     /// </remarks>
-    public async Task<UsageReportSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    public Task<UsageReportSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        ReportAsync(now, null, cancellationToken);
+
+    /// <summary>
+    /// Reports what one key used up to now, for the billing flow to call while a subscription stops being paid for:
+    /// the key is already disabled and its subscriber still recorded active, and it leaves the plan (whose usage
+    /// API Gateway reports) only afterwards. Stripe puts the units on the subscription's next invoice, or on the final
+    /// one while that is still a draft.
+    /// </summary>
+    public Task<UsageReportSummary> FlushAsync(string apiKeyId, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var counted = await _claims.CountedDaysAsync(_options.StripeUsagePlanId, now, null, cancellationToken);
+        ArgumentException.ThrowIfNullOrEmpty(apiKeyId);
+        return ReportAsync(now, apiKeyId, cancellationToken);
+    }
+
+    private async Task<UsageReportSummary> ReportAsync(DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)
+    {
+        var counted = await _claims.CountedDaysAsync(_options.StripeUsagePlanId, now, onlyKey, cancellationToken);
         var totals = new Totals();
         var waiting = new List<(UsageWork Work, MeterUsage Usage)>();
         var reached = 0;

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Monetization.Core.Billing;
 using Monetization.Core.Ledger;
+using Monetization.Emulators.Faults;
 using Monetization.Emulators.Stripe;
 
 namespace Monetization.Tests.Billing;
@@ -198,6 +199,61 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     }
 
     [Fact]
+    public async Task UsageUpToTheCancellationIsReportedToStripeBeforeTheKeyLeavesThePlan()
+    {
+        portal.DeliverWebhooks(true);
+        const string email = "checkout-final-usage@example.com";
+        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
+        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: true, Ct);
+        var customerId = (await portal.RecordAsync(email))!.StripeCustomerId!;
+        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, DateOnly.FromDateTime(DateTime.UtcNow), 9);
+
+        var canceled = await portal.Stripe.SetSubscriptionStatusAsync(paid.SubscriptionId!, "canceled", Ct);
+        var redelivered = await portal.Stripe.DeliverEventAsync(canceled!.EventId, Ct);
+
+        Assert.Equal(200, canceled.StatusCode);
+        Assert.Equal(200, redelivered.StatusCode);
+        var reported = Assert.Single(portal.Stripe.MeterEvents, e => e.CustomerId == customerId);
+        Assert.Equal(9, reported.Value);
+        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Equal(SubscriberStatus.Cancelled, (await portal.RecordAsync(email))!.Status);
+    }
+
+    [Fact]
+    public async Task WhenStripeRefusesTheFinalUsageTheWebhookFailsWithTheKeyDisabledAndStripesRetryReportsItOnce()
+    {
+        portal.DeliverWebhooks(true);
+        const string email = "checkout-final-usage-retry@example.com";
+        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
+        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: true, Ct);
+        var customerId = (await portal.RecordAsync(email))!.StripeCustomerId!;
+        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, DateOnly.FromDateTime(DateTime.UtcNow), 4);
+        portal.Stripe.Faults.Add(new FaultRule { Method = "POST", PathPrefix = "/v1/billing/meter_events", Status = 500, Count = 50 });
+        WebhookDelivery? unpaid;
+        try
+        {
+            unpaid = await portal.Stripe.SetSubscriptionStatusAsync(paid.SubscriptionId!, "unpaid", Ct);
+        }
+        finally
+        {
+            portal.Stripe.Faults.Clear();
+        }
+
+        Assert.NotEqual(200, unpaid!.StatusCode);
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
+        Assert.DoesNotContain(portal.Stripe.MeterEvents, e => e.CustomerId == customerId);
+
+        var retried = await portal.Stripe.DeliverEventAsync(unpaid.EventId, Ct);
+        var again = await portal.Stripe.DeliverEventAsync(unpaid.EventId, Ct);
+
+        Assert.Equal(200, retried.StatusCode);
+        Assert.Equal(200, again.StatusCode);
+        Assert.Equal(4, Assert.Single(portal.Stripe.MeterEvents, e => e.CustomerId == customerId).Value);
+        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Equal(SubscriberStatus.Suspended, (await portal.RecordAsync(email))!.Status);
+    }
+
+    [Fact]
     public async Task ALateDeliveryOfAnOlderEventCannotRestoreACanceledSubscription()
     {
         portal.DeliverWebhooks(true);
@@ -217,7 +273,7 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     }
 
     [Fact]
-    public async Task EndingASubscriptionCancelsItWithAFinalInvoiceAndWithdrawsAccess()
+    public async Task EndingASubscriptionReportsItsLastUsageThenCancelsItWithAFinalInvoiceAndWithdrawsAccess()
     {
         portal.DeliverWebhooks(false);
         const string email = "checkout-ended@example.com";
@@ -227,9 +283,17 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
         {
         }
 
+        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, DateOnly.FromDateTime(DateTime.UtcNow), 6);
+
         var outcome = await portal.Services.GetRequiredService<EndSubscription>().EndAsync(CheckoutPortalFixture.SubscriberIdOf(email), Ct);
 
         Assert.Equal(EndSubscriptionOutcome.Ended, outcome);
+        var customerId = (await portal.RecordAsync(email))!.StripeCustomerId;
+        Assert.Equal(6, Assert.Single(portal.Stripe.MeterEvents, e => e.CustomerId == customerId).Value);
+        var requests = portal.Stripe.Requests.ToList();
+        Assert.True(
+            requests.FindIndex(r => r.Method == "POST" && r.Path == "/v1/billing/meter_events") < requests.FindIndex(r => r.Method == "DELETE" && r.Path == $"/v1/subscriptions/{paid.SubscriptionId}"),
+            "the last usage is reported before the cancellation's final invoice");
         Assert.Equal("canceled", portal.Stripe.Subscriptions.Single(s => s.Id == paid.SubscriptionId).Status);
         Assert.Contains(portal.Stripe.Invoices, i => i.SubscriptionId == paid.SubscriptionId && i.BillingReason == "subscription_cycle");
         Assert.Contains(portal.Stripe.Requests, r => r.Method == "DELETE" && r.Path == $"/v1/subscriptions/{paid.SubscriptionId}");
