@@ -42,6 +42,22 @@ public sealed class CallBudget
     }
 
     /// <summary>
+    /// Marks the calls made from the current async context, until the result is disposed, as clean-up after a failure:
+    /// they may run until <see cref="CleanupDeadline"/> even when the work's deadline is not yet quite reached (work
+    /// that failed at its deadline fails a moment before it, which would leave the clean-up almost nothing).
+    /// </summary>
+    public static IDisposable Cleanup()
+    {
+        var previous = Ambient.Value;
+        if (previous is not null)
+        {
+            Ambient.Value = new CallBudget(previous._time, previous.CleanupDeadline, previous.CleanupDeadline);
+        }
+
+        return new Scope(previous);
+    }
+
+    /// <summary>
     /// How long an outside call (or one attempt of it) started now may take: <paramref name="limit"/>, cut to what is
     /// left of the budget. Never zero, which timeout strategies read as "no timeout": an exhausted budget gives a
     /// call a millisecond, so it fails as timed out at once.

@@ -369,6 +369,7 @@ public sealed partial class RegisterSubscriber(
     /// </summary>
     private async Task WithdrawAsync(Progress progress)
     {
+        using var cleanup = CallBudget.Cleanup();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         var cancellationToken = timeout.Token;
         var tasks = new List<Task> { BestEffort(() => RecordAsync(progress, SubscriberStatus.Pending, known: null, cancellationToken), "record progress") };

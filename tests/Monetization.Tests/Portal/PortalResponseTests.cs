@@ -26,7 +26,7 @@ public sealed class PortalResponseTests : IAsyncLifetime
         settings["Monetization:MarketplacePermitsPerMinute"] = "2";
         settings["Monetization:MaxRequestBodyBytes"] = "2048";
         _portal = new PortalFactory(settings, services => services.Replace(ServiceDescriptor.Singleton<IMarketplaceMetering>(new BrokenMetering())));
-        _portal.UseKestrel(FreePort.Next());
+        _portal.UseKestrel(0);
         _portal.StartServer();
         _http = _portal.CreateClient();
         return ValueTask.CompletedTask;
