@@ -198,17 +198,23 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
         Assert.Equal(SubscriberStatus.Cancelled, (await portal.RecordAsync(email))!.Status);
     }
 
+    /// <summary>A subscriber who paid at checkout (webhooks on) and whose key API Gateway counted <paramref name="units"/> requests for today.</summary>
+    private async Task<(string KeyId, string SubscriptionId, string CustomerId)> PaidSubscriberWithUsageAsync(string email, long units)
+    {
+        portal.DeliverWebhooks(true);
+        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
+        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: true, Ct);
+        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, DateOnly.FromDateTime(DateTime.UtcNow), units);
+        return (keyId, paid.SubscriptionId!, (await portal.RecordAsync(email))!.StripeCustomerId!);
+    }
+
     [Fact]
     public async Task UsageUpToTheCancellationIsReportedToStripeBeforeTheKeyLeavesThePlan()
     {
-        portal.DeliverWebhooks(true);
         const string email = "checkout-final-usage@example.com";
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: true, Ct);
-        var customerId = (await portal.RecordAsync(email))!.StripeCustomerId!;
-        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, DateOnly.FromDateTime(DateTime.UtcNow), 9);
+        var (keyId, subscriptionId, customerId) = await PaidSubscriberWithUsageAsync(email, 9);
 
-        var canceled = await portal.Stripe.SetSubscriptionStatusAsync(paid.SubscriptionId!, "canceled", Ct);
+        var canceled = await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "canceled", Ct);
         var redelivered = await portal.Stripe.DeliverEventAsync(canceled!.EventId, Ct);
 
         Assert.Equal(200, canceled.StatusCode);
@@ -222,17 +228,13 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     [Fact]
     public async Task WhenStripeRefusesTheFinalUsageTheWebhookFailsWithTheKeyDisabledAndStripesRetryReportsItOnce()
     {
-        portal.DeliverWebhooks(true);
         const string email = "checkout-final-usage-retry@example.com";
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: true, Ct);
-        var customerId = (await portal.RecordAsync(email))!.StripeCustomerId!;
-        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, DateOnly.FromDateTime(DateTime.UtcNow), 4);
+        var (keyId, subscriptionId, customerId) = await PaidSubscriberWithUsageAsync(email, 4);
         portal.Stripe.Faults.Add(new FaultRule { Method = "POST", PathPrefix = "/v1/billing/meter_events", Status = 500, Count = 50 });
         WebhookDelivery? unpaid;
         try
         {
-            unpaid = await portal.Stripe.SetSubscriptionStatusAsync(paid.SubscriptionId!, "unpaid", Ct);
+            unpaid = await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "unpaid", Ct);
         }
         finally
         {
