@@ -22,8 +22,7 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
         var planId = record.UsagePlanId ?? options.StripeUsagePlanId;
         if (record.ApiKeyId is { } keyId)
         {
-            // The stored enabled flag is unknown here: claiming the opposite makes each call set it.
-            var key = new ApiKey(keyId, string.Empty, Enabled: decision.Access == AccessChange.Revoke, CustomerId: null, new Dictionary<string, string>(), Value: null);
+            var key = KeyOf(keyId, enabled: decision.Access == AccessChange.Revoke);
             switch (decision.Access)
             {
                 case AccessChange.Grant:
@@ -60,23 +59,14 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
         ArgumentNullException.ThrowIfNull(record);
         if (record.ApiKeyId is { } keyId)
         {
-            var key = new ApiKey(keyId, string.Empty, Enabled: true, CustomerId: null, new Dictionary<string, string>(), Value: null);
-            await RevokeAsync(key, record.UsagePlanId ?? options.StripeUsagePlanId, clock.GetUtcNow(), cancellationToken);
+            await RevokeAsync(KeyOf(keyId, enabled: true), record.UsagePlanId ?? options.StripeUsagePlanId, clock.GetUtcNow(), cancellationToken);
         }
     }
+
+    /// <summary>The key's record-side stand-in: its stored enabled flag is unknown here, so claiming the opposite of the goal makes the call set it.</summary>
+    private static ApiKey KeyOf(string keyId, bool enabled) =>
+        new(keyId, string.Empty, enabled, CustomerId: null, new Dictionary<string, string>(), Value: null);
 
     private Task RevokeAsync(ApiKey key, string planId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        access.RevokeAsync(key, planId, cancellationToken, ct => ReportFinalUsageAsync(key.Id, now, ct));
-
-    private async Task ReportFinalUsageAsync(string apiKeyId, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var reported = await usage.FlushAsync(apiKeyId, now, cancellationToken);
-        if (reported.Failures > 0)
-        {
-            throw new DependencyUnavailableException(
-                "stripe",
-                "meter events (final usage)",
-                new InvalidOperationException($"{reported.Failures} usage reports of key {apiKeyId} were not accepted; their claims stay."));
-        }
-    }
+        access.RevokeAsync(key, planId, cancellationToken, ct => usage.FlushAsync(key.Id, now, ct));
 }

@@ -116,17 +116,10 @@ public sealed partial class ApplySubscriptionEvent(
 
     private async Task MeterFinalUsageAsync(string eventId, string apiKeyId, CancellationToken cancellationToken)
     {
+        // Not all accepted: the key stays disabled in the plan, the event fails and is delivered again, and the hourly
+        // report meters the buyer too.
         var flushed = await usage.FlushAsync(apiKeyId, cancellationToken);
-        LogFlushed(eventId, apiKeyId, flushed.MarketplaceUnitsReported, flushed.MarketplaceKeysDeferred, flushed.Failures);
-        if (flushed.Failures > 0)
-        {
-            // The key no longer works but stays in the plan; failing the event has it delivered again, and the hourly
-            // report meters the buyer too.
-            throw new DependencyUnavailableException(
-                "aws-marketplace",
-                "BatchMeterUsage (final usage)",
-                new InvalidOperationException($"{flushed.Failures} usage records of key {apiKeyId} were not accepted; their claims stay."));
-        }
+        LogFlushed(eventId, apiKeyId, flushed.MarketplaceUnitsReported, flushed.MarketplaceKeysDeferred);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored Marketplace event {EventId} for product {ProductCode}, which is not one we sell")]
@@ -135,6 +128,6 @@ public sealed partial class ApplySubscriptionEvent(
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ({Action}) for {SubscriberId} at {EventTime}: {Decision}")]
     private partial void LogDecided(string eventId, string action, string subscriberId, DateTimeOffset eventTime, DecisionKind decision);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ended a subscription: key {ApiKeyId} metered {Units} more units ({Deferred} deferred to the next hour, {Failures} failures)")]
-    private partial void LogFlushed(string eventId, string apiKeyId, long units, int deferred, int failures);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ended a subscription: key {ApiKeyId} metered {Units} more units ({Deferred} deferred to the next hour)")]
+    private partial void LogFlushed(string eventId, string apiKeyId, long units, int deferred);
 }

@@ -60,10 +60,13 @@ public sealed partial class MeterMarketplaceUsage
     /// ended: the revoked key stops counting, and Marketplace takes the buyer's records for one more hour only. Units
     /// of an hour already metered wait for the next hourly run, which still meters the buyer.
     /// </summary>
+    /// <exception cref="DependencyUnavailableException">Marketplace did not accept all of it; the claims stay for a retry.</exception>
     public async Task<UsageReportSummary> FlushAsync(string apiKeyId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(apiKeyId);
-        return Enabled ? await MeterAsync(_time.GetUtcNow(), apiKeyId, cancellationToken) : new UsageReportSummary();
+        return Enabled
+            ? (await MeterAsync(_time.GetUtcNow(), apiKeyId, cancellationToken)).EnsureAccepted("aws-marketplace", apiKeyId)
+            : new UsageReportSummary();
     }
 
     private async Task<UsageReportSummary> MeterAsync(DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)

@@ -55,10 +55,11 @@ public sealed partial class ReportStripeUsage
     /// API Gateway reports) only afterwards. Stripe puts the units on the subscription's next invoice, or on the final
     /// one while that is still a draft.
     /// </summary>
-    public Task<UsageReportSummary> FlushAsync(string apiKeyId, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <exception cref="DependencyUnavailableException">Stripe did not accept all of it; the claims stay for a retry.</exception>
+    public async Task<UsageReportSummary> FlushAsync(string apiKeyId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(apiKeyId);
-        return ReportAsync(now, apiKeyId, cancellationToken);
+        return (await ReportAsync(now, apiKeyId, cancellationToken)).EnsureAccepted("stripe", apiKeyId);
     }
 
     private async Task<UsageReportSummary> ReportAsync(DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)

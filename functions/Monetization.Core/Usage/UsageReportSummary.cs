@@ -52,6 +52,21 @@ public sealed record UsageReportSummary
     /// <summary>Events or records claimed and not accepted; their claims stay and the next run sends them again.</summary>
     public int Failures { get; init; }
 
+    /// <summary>
+    /// For a flush, whose caller must not move on (take the key out of its plan) while usage is unbilled: fails when
+    /// anything claimed was not accepted. The claims stay, so the caller's retry sends exactly them again.
+    /// </summary>
+    /// <exception cref="DependencyUnavailableException">Some of the key's usage was not accepted.</exception>
+    public UsageReportSummary EnsureAccepted(string dependency, string apiKeyId)
+    {
+        return Failures == 0
+            ? this
+            : throw new DependencyUnavailableException(
+                dependency,
+                "final usage of a key",
+                new InvalidOperationException($"{Failures} usage reports of key {apiKeyId} were not accepted; their claims stay."));
+    }
+
     /// <summary>Two parts of one run (the channels, the chunks of keys) added up.</summary>
     public static UsageReportSummary operator +(UsageReportSummary left, UsageReportSummary right)
     {

@@ -149,8 +149,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         world.CountStripe(keyId, world.Today, 10);
         await world.Reporter().RunAsync(Token);
 
-        var subscriber = await world.SubscriberHoldingAsync(keyId);
-        Assert.True(await world.Ledger.TryReplaceAsync(subscriber with { Status = SubscriberStatus.Cancelled, Subscribed = false }, subscriber.Version, Token));
+        await world.EndSubscriptionAsync(keyId);
         world.CountStripe(keyId, world.Today, 5);
         var afterEnd = await world.Reporter().RunAsync(Token);
 
@@ -269,8 +268,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
 
         await fixture.Environment.Marketplace.DeliverEventBridgeAsync(
             new AgreementEvent("License Deprovisioned - Manufacturer", buyer.CustomerAwsAccountId!, buyer.LicenseArn!), Token);
-        var recorded = await world.SubscriberHoldingAsync(keyId);
-        Assert.True(await world.Ledger.TryReplaceAsync(recorded with { Status = SubscriberStatus.Cancelled, Subscribed = false }, recorded.Version, Token));
+        await world.EndSubscriptionAsync(keyId);
         world.CountMarketplace(keyId, world.Today, 2);
         var flushed = await world.MarketplaceMetering().FlushAsync(keyId, Token);
         world.Clock.Advance(TimeSpan.FromHours(1));

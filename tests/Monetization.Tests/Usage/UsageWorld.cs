@@ -174,6 +174,13 @@ internal sealed class UsageWorld : IAsyncDisposable
     public async Task<Subscriber> SubscriberHoldingAsync(string apiKeyId) =>
         (await new DynamoDbUsageLedger(_dynamoDb, TableName).FindSubscribersByApiKeyAsync([apiKeyId], CancellationToken.None))[apiKeyId];
 
+    /// <summary>Records that the subscription of whoever holds <paramref name="apiKeyId"/> ended, as the flows would.</summary>
+    public async Task EndSubscriptionAsync(string apiKeyId)
+    {
+        var subscriber = await SubscriberHoldingAsync(apiKeyId);
+        Assert.True(await Ledger.TryReplaceAsync(subscriber with { Status = SubscriberStatus.Cancelled, Subscribed = false }, subscriber.Version, CancellationToken.None));
+    }
+
     public void CountStripe(string apiKeyId, DateOnly day, long requests) => Environment.Usage.Count(StripePlanId, apiKeyId, day, requests);
 
     public void CountMarketplace(string apiKeyId, DateOnly day, long requests) => Environment.Usage.Count(MarketplacePlanId, apiKeyId, day, requests);
