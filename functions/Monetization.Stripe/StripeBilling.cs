@@ -1,53 +1,74 @@
-using Microsoft.Extensions.Logging;
+using System.Net;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Billing;
-using Monetization.Stripe.Operations;
-using Monetization.Stripe.Wire;
+using Stripe;
+using Checkout = Stripe.Checkout;
 
 namespace Monetization.Stripe;
 
-/// <summary>The billing port on Stripe: customers, one metered subscription each, usage as meter events.</summary>
-public sealed partial class StripeBilling : IBilling
+/// <summary>
+/// The billing port on Stripe.net's services: customers, one metered subscription each (started by a hosted Checkout or
+/// billed by e-mailed invoice). Every POST carries the caller's ledger-derived idempotency key.
+/// </summary>
+public sealed class StripeBilling : IBilling
 {
-    private readonly StripeClient _client;
+    private readonly StripeClient _stripe;
     private readonly StripeOptions _options;
-    private readonly ILogger<StripeBilling> _logger;
 
-    public StripeBilling(StripeClient client, IOptions<StripeOptions> options, ILogger<StripeBilling> logger)
+    public StripeBilling(StripeClient stripe, IOptions<StripeOptions> options)
     {
-        ArgumentNullException.ThrowIfNull(client);
+        ArgumentNullException.ThrowIfNull(stripe);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(logger);
-        _client = client;
+        _stripe = stripe;
         _options = options.Value;
-        _logger = logger;
     }
 
     public async Task<string> CreateCustomerAsync(NewBillingCustomer customer, string idempotencyKey, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(customer);
-        var created = await _client.CreateCustomerAsync(new CreateCustomer(customer.Email, customer.Name, customer.Metadata), idempotencyKey, cancellationToken);
+        var created = await _stripe.V1.Customers.CreateAsync(
+            new CustomerCreateOptions { Email = customer.Email, Name = customer.Name, Metadata = new(customer.Metadata) },
+            StripeRequests.Idempotent(idempotencyKey),
+            cancellationToken);
         return created.Id;
     }
 
     public Task SetCustomerMetadataAsync(string customerId, IReadOnlyDictionary<string, string> metadata, string idempotencyKey, CancellationToken cancellationToken) =>
-        _client.UpdateCustomerMetadataAsync(new UpdateCustomerMetadata(customerId, metadata), idempotencyKey, cancellationToken);
+        _stripe.V1.Customers.UpdateAsync(
+            customerId,
+            new CustomerUpdateOptions { Metadata = new(metadata) },
+            StripeRequests.Idempotent(idempotencyKey),
+            cancellationToken);
 
     public async Task<BillingSubscription> SubscribeByInvoiceAsync(string customerId, int daysUntilDue, string idempotencyKey, CancellationToken cancellationToken) =>
-        ToBilling(await _client.CreateSubscriptionAsync(new CreateSubscription(customerId, _options.PriceId, DaysUntilDue: daysUntilDue), idempotencyKey, cancellationToken));
+        ToBilling(await _stripe.V1.Subscriptions.CreateAsync(
+            new SubscriptionCreateOptions
+            {
+                Customer = customerId,
+                Items = [new SubscriptionItemOptions { Price = _options.PriceId }],
+                CollectionMethod = "send_invoice",
+                DaysUntilDue = daysUntilDue,
+            },
+            StripeRequests.Idempotent(idempotencyKey),
+            cancellationToken));
 
     public async Task<BillingCheckout> StartCheckoutAsync(NewCheckout checkout, string idempotencyKey, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(checkout);
-        var session = await _client.SendAsync(
-            new CreateCheckoutSession(
-                checkout.CustomerId,
-                _options.PriceId,
-                checkout.SuccessUrl,
-                checkout.CancelUrl,
-                checkout.SubscriberId,
-                new Dictionary<string, string>(StringComparer.Ordinal) { ["subscriberId"] = checkout.SubscriberId }),
-            idempotencyKey,
+
+        // A metered price takes no quantity: Stripe refuses one.
+        var session = await _stripe.V1.Checkout.Sessions.CreateAsync(
+            new Checkout.SessionCreateOptions
+            {
+                Mode = "subscription",
+                Customer = checkout.CustomerId,
+                LineItems = [new Checkout.SessionLineItemOptions { Price = _options.PriceId }],
+                SuccessUrl = checkout.SuccessUrl,
+                CancelUrl = checkout.CancelUrl,
+                ClientReferenceId = checkout.SubscriberId,
+                Metadata = new() { ["subscriberId"] = checkout.SubscriberId },
+            },
+            StripeRequests.Idempotent(idempotencyKey),
             cancellationToken);
         return ToBilling(session);
     }
@@ -56,9 +77,9 @@ public sealed partial class StripeBilling : IBilling
     {
         try
         {
-            return ToBilling(await _client.SendAsync(new RetrieveCheckoutSession(checkoutId), null, cancellationToken));
+            return ToBilling(await _stripe.V1.Checkout.Sessions.GetAsync(checkoutId, null, null, cancellationToken));
         }
-        catch (StripeException e) when (e.HttpStatus == 404 && e.IsResourceMissing)
+        catch (StripeException e) when (StripeRequests.IsMissing(e))
         {
             return null;
         }
@@ -66,7 +87,7 @@ public sealed partial class StripeBilling : IBilling
 
     public async Task<IReadOnlyList<BillingCheckout>> ListCheckoutsAsync(string customerId, CancellationToken cancellationToken)
     {
-        var sessions = await _client.SendAsync(new ListCheckoutSessions(customerId), null, cancellationToken);
+        var sessions = await _stripe.V1.Checkout.Sessions.ListAsync(new Checkout.SessionListOptions { Customer = customerId, Limit = 10 }, null, cancellationToken);
         return [.. sessions.Data.Select(ToBilling)];
     }
 
@@ -74,10 +95,10 @@ public sealed partial class StripeBilling : IBilling
     {
         try
         {
-            var customer = await _client.SendAsync(new RetrieveCustomer(customerId), null, cancellationToken);
-            return customer.Metadata.TryGetValue("subscriberId", out var subscriberId) && subscriberId.Length > 0 ? subscriberId : null;
+            var customer = await _stripe.V1.Customers.GetAsync(customerId, null, null, cancellationToken);
+            return customer.Metadata is { } metadata && metadata.TryGetValue("subscriberId", out var subscriberId) && subscriberId.Length > 0 ? subscriberId : null;
         }
-        catch (StripeException e) when (e.HttpStatus == 404 && e.IsResourceMissing)
+        catch (StripeException e) when (StripeRequests.IsMissing(e))
         {
             return null;
         }
@@ -87,32 +108,21 @@ public sealed partial class StripeBilling : IBilling
     {
         try
         {
-            return ToBilling(await _client.RetrieveSubscriptionAsync(new RetrieveSubscription(subscriptionId), cancellationToken));
+            return ToBilling(await _stripe.V1.Subscriptions.GetAsync(subscriptionId, null, null, cancellationToken));
         }
-        catch (StripeException e) when (e.HttpStatus == 404 && e.IsResourceMissing)
+        catch (StripeException e) when (StripeRequests.IsMissing(e))
         {
             return null;
         }
     }
 
+    /// <summary><c>invoice_now</c>: a final invoice bills the metered usage not yet invoiced; without it Stripe drops that usage.</summary>
     public Task CancelSubscriptionAsync(string subscriptionId, string idempotencyKey, CancellationToken cancellationToken) =>
-        _client.CancelSubscriptionAsync(new CancelSubscription(subscriptionId, InvoiceNow: true), idempotencyKey, cancellationToken);
-
-    public async Task ReportUsageAsync(MeterUsage usage, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(usage);
-        var meterEvent = new CreateMeterEvent(_options.MeterEventName, usage.CustomerId, usage.Value, usage.Timestamp, usage.Identifier);
-        try
-        {
-            // The identifier doubles as the idempotency key: a retry after a lost answer replays the first result.
-            await _client.CreateMeterEventAsync(meterEvent, $"meter-event:{usage.Identifier}", cancellationToken);
-        }
-        catch (StripeException e) when (e.IsDuplicateMeterEvent)
-        {
-            // Stripe already holds this exact report (an earlier run delivered it), which is the outcome we wanted.
-            LogAlreadyReported(_logger, usage.Identifier, e.RequestId);
-        }
-    }
+        _stripe.V1.Subscriptions.CancelAsync(
+            subscriptionId,
+            new SubscriptionCancelOptions { InvoiceNow = true },
+            StripeRequests.Idempotent(idempotencyKey),
+            cancellationToken);
 
     public static BillingSubscriptionStatus MapStatus(string status) => status switch
     {
@@ -134,17 +144,29 @@ public sealed partial class StripeBilling : IBilling
         _ => BillingCheckoutStatus.Expired,
     };
 
-    private static BillingCheckout ToBilling(StripeCheckoutSession session) => new(
+    private static BillingCheckout ToBilling(Checkout.Session session) => new(
         session.Id,
         MapCheckoutStatus(session.Status),
-        session.Customer,
-        session.Subscription,
+        session.CustomerId,
+        session.SubscriptionId,
         session.ClientReferenceId,
         session.Url is { Length: > 0 } url ? new Uri(url, UriKind.Absolute) : null);
 
-    private static BillingSubscription ToBilling(StripeSubscription subscription) =>
-        new(subscription.Id, subscription.Customer, MapStatus(subscription.Status));
+    private static BillingSubscription ToBilling(Subscription subscription) =>
+        new(subscription.Id, subscription.CustomerId, MapStatus(subscription.Status));
+}
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Meter event {Identifier} was already recorded by Stripe (request {RequestId})")]
-    private static partial void LogAlreadyReported(ILogger logger, string identifier, string? requestId);
+/// <summary>What every adapter says to Stripe.net the same way.</summary>
+internal static class StripeRequests
+{
+    /// <summary>The caller's ledger-derived key: a retried flow replays Stripe's first answer.</summary>
+    public static RequestOptions Idempotent(string idempotencyKey)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(idempotencyKey);
+        return new RequestOptions { IdempotencyKey = idempotencyKey };
+    }
+
+    /// <summary>Stripe has no object with that id.</summary>
+    public static bool IsMissing(StripeException e) =>
+        e.HttpStatusCode == HttpStatusCode.NotFound && e.StripeError?.Code == "resource_missing";
 }

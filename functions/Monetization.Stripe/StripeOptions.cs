@@ -7,6 +7,7 @@ public sealed class StripeOptions
 {
     public Secret? SecretKey { get; set; }
 
+    /// <summary>Where the v1 API (and the v2 meter event session) is served.</summary>
     public Uri ApiBase { get; set; } = new("https://api.stripe.com");
 
     /// <summary>Where the v2 meter event stream is served (its own host at Stripe).</summary>
@@ -33,4 +34,14 @@ public sealed class StripeOptions
 
     /// <summary>The least a retry waits after a 429: rate limits clear more slowly than transient faults.</summary>
     public TimeSpan RateLimitDelay { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// A base URI as Stripe.net wants it: it appends each path (<c>/v1/...</c>) to the string, so a trailing slash
+    /// would make every path start with two.
+    /// </summary>
+    public static string BaseUrl(Uri baseUri)
+    {
+        ArgumentNullException.ThrowIfNull(baseUri);
+        return baseUri.GetLeftPart(UriPartial.Path).TrimEnd('/');
+    }
 }

@@ -17,10 +17,19 @@ internal sealed class StripeOptionsValidator : IValidateOptions<StripeOptions>
         {
             failures.Add("Stripe:SecretKey must be a secret (sk_) or restricted (rk_) key.");
         }
+        else if (key.Any(char.IsWhiteSpace))
+        {
+            failures.Add("Stripe:SecretKey must not contain whitespace (a copied line break, say).");
+        }
 
         if (options.ApiBase is null || !options.ApiBase.IsAbsoluteUri || options.ApiBase.Scheme is not ("https" or "http"))
         {
             failures.Add("Stripe:ApiBase must be an absolute http(s) URI.");
+        }
+
+        if (options.MeterEventsBase is null || !options.MeterEventsBase.IsAbsoluteUri || options.MeterEventsBase.Scheme is not ("https" or "http"))
+        {
+            failures.Add("Stripe:MeterEventsBase must be an absolute http(s) URI.");
         }
 
         if (options.AttemptTimeout <= TimeSpan.Zero)

@@ -78,12 +78,13 @@ public static class PreflightCommand
     private static async Task<int> CheckAsync(StackSettings stack, ApiGatewayClient apiGateway, AwsClientOptions aws, TextWriter output, CancellationToken cancellationToken)
     {
         using var secretsHttp = AwsHttp.CreateClient(AwsConnection.Resolve(AwsService.SecretsManager, aws), aws);
-        using var stripeHttp = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        var stripeOptions = new StripeOptions { ApiBase = stack.StripeApiBase, AttemptTimeout = TimeSpan.FromSeconds(30) };
+        using var stripeHttp = new HttpClient(new StripeTransport(Options.Create(stripeOptions), TimeProvider.System) { InnerHandler = new SocketsHttpHandler() });
         using var web = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
         var checks = new SetupChecks(
             apiGateway,
             new SecretsManagerClient(secretsHttp),
-            key => new StripeClient(stripeHttp, Options.Create(new StripeOptions { ApiBase = stack.StripeApiBase, SecretKey = key })),
+            key => StripeServiceCollectionExtensions.Create(new StripeOptions { ApiBase = stack.StripeApiBase, SecretKey = key }, stripeHttp),
             web);
         var problems = await checks.RunAsync(stack, cancellationToken);
         foreach (var problem in problems)

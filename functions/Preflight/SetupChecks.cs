@@ -6,7 +6,9 @@ using Monetization.Aws.Http;
 using Monetization.Aws.Secrets;
 using Monetization.Core;
 using Monetization.Stripe;
-using Monetization.Stripe.Operations;
+using Monetization.Stripe.Webhooks;
+using Stripe;
+using Stripe.Billing;
 
 namespace Monetization.Preflight;
 
@@ -26,7 +28,11 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
         var stripeKey = await CheckSecretAsync(stack, problems, cancellationToken);
         if (stripeKey is not null)
         {
-            await CheckPriceAsync(stack, stripeFor(stripeKey), problems, cancellationToken);
+            var stripe = stripeFor(stripeKey);
+            if (await CheckPriceAsync(stack, stripe, problems, cancellationToken))
+            {
+                await CheckWebhookEndpointAsync(stack, stripe, problems, cancellationToken);
+            }
         }
 
         await CheckSubscriptionUrlAsync(stack, problems, cancellationToken);
@@ -186,25 +192,26 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
         return fields;
     }
 
-    private static async Task CheckPriceAsync(StackSettings stack, StripeClient stripe, List<SetupProblem> problems, CancellationToken cancellationToken)
+    /// <returns>False when Stripe refused the key, so no other Stripe check can say anything.</returns>
+    private static async Task<bool> CheckPriceAsync(StackSettings stack, StripeClient stripe, List<SetupProblem> problems, CancellationToken cancellationToken)
     {
         var newPrice = "curl https://api.stripe.com/v1/prices -u \"$STRIPE_SECRET_KEY:\" -d product=<prod_...> -d currency=usd " +
             "-d unit_amount_decimal=<price per request> -d 'recurring[interval]=month' -d 'recurring[usage_type]=metered' " +
             "-d 'recurring[meter]=<mtr_...>' && " + SamDeploy(stack, "StripePriceId", "<price_... it printed>");
-        Monetization.Stripe.Wire.StripePrice price;
+        Price price;
         try
         {
-            price = await stripe.SendAsync(new RetrievePrice(stack.PriceId), null, cancellationToken);
+            price = await stripe.V1.Prices.GetAsync(stack.PriceId, null, null, cancellationToken);
         }
-        catch (StripeException e) when (e.HttpStatus == 401)
+        catch (StripeKeyRejectedException e)
         {
             problems.Add(new("stripe-secret", $"Stripe does not accept the SecretKey in {stack.SecretArn}: {e.Message}", PutStripeSecret(stack)));
-            return;
+            return false;
         }
-        catch (StripeException e)
+        catch (Exception e) when (e is StripeException or DependencyUnavailableException)
         {
             problems.Add(new("stripe-price", $"The Stripe price {stack.PriceId} could not be read: {e.Message}", newPrice));
-            return;
+            return true;
         }
 
         if (price.Recurring is not { UsageType: "metered", Meter: { Length: > 0 } meterId })
@@ -212,19 +219,19 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
             problems.Add(new(
                 "stripe-price",
                 $"The Stripe price {stack.PriceId} is not a metered price on a billing meter (recurring.usage_type={price.Recurring?.UsageType ?? "none"}, recurring.meter={price.Recurring?.Meter ?? "none"}); usage reported to the meter would never be billed.",
-                newPrice.Replace("<prod_...>", Shell.Quote(price.Product ?? "<prod_...>"), StringComparison.Ordinal)));
-            return;
+                newPrice.Replace("<prod_...>", Shell.Quote(price.ProductId ?? "<prod_...>"), StringComparison.Ordinal)));
+            return true;
         }
 
-        Monetization.Stripe.Wire.StripeMeter meter;
+        Meter meter;
         try
         {
-            meter = await stripe.SendAsync(new RetrieveMeter(meterId), null, cancellationToken);
+            meter = await stripe.V1.Billing.Meters.GetAsync(meterId, null, null, cancellationToken);
         }
-        catch (StripeException e)
+        catch (Exception e) when (e is StripeException or DependencyUnavailableException)
         {
             problems.Add(new("stripe-meter", $"The billing meter {meterId} of price {stack.PriceId} could not be read: {e.Message}", newPrice));
-            return;
+            return true;
         }
 
         if (!string.Equals(meter.EventName, stack.MeterEventName, StringComparison.Ordinal))
@@ -233,6 +240,73 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
                 "stripe-meter",
                 $"The billing meter {meterId} behind price {stack.PriceId} counts events named {meter.EventName}, but the stack reports usage as {stack.MeterEventName}.",
                 SamDeploy(stack, "StripeMeterEventName", meter.EventName ?? "<event_name>")));
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The endpoint at the Portal's <c>/stripe/webhook</c>: enabled, at the API version the Portal reads events at (Stripe
+    /// writes each endpoint's events at the version it was created with, and that cannot be changed afterwards), and
+    /// sending every event the Portal acts on.
+    /// </summary>
+    private static async Task CheckWebhookEndpointAsync(StackSettings stack, StripeClient stripe, List<SetupProblem> problems, CancellationToken cancellationToken)
+    {
+        var url = stack.StripeWebhookUrl.AbsoluteUri;
+        var create = "curl https://api.stripe.com/v1/webhook_endpoints -u \"$STRIPE_SECRET_KEY:\" " +
+            $"-d url={Shell.Quote(url)} -d api_version={StripeWebhookVerifier.ApiVersion} " +
+            string.Join(' ', StripeWebhookEvents.Required.Select(e => $"-d 'enabled_events[]={e}'")) +
+            " && " + PutStripeSecret(stack).Replace("<whsec_...>", "<the secret it printed>", StringComparison.Ordinal);
+        List<WebhookEndpoint> endpoints = [];
+        try
+        {
+            var options = new WebhookEndpointListOptions { Limit = 100 };
+            await foreach (var endpoint in stripe.V1.WebhookEndpoints.ListAutoPagingAsync(options, null, cancellationToken))
+            {
+                if (string.Equals(endpoint.Url, url, StringComparison.Ordinal))
+                {
+                    endpoints.Add(endpoint);
+                }
+            }
+        }
+        catch (Exception e) when (e is StripeException or DependencyUnavailableException or StripeKeyRejectedException)
+        {
+            problems.Add(new("stripe-webhook", $"Stripe's webhook endpoints could not be read: {e.Message}", "curl https://api.stripe.com/v1/webhook_endpoints -u \"$STRIPE_SECRET_KEY:\""));
+            return;
+        }
+
+        var live = endpoints.Where(e => e.Status == "enabled").ToList();
+        if (live.Count == 0)
+        {
+            problems.Add(new(
+                "stripe-webhook",
+                endpoints.Count == 0
+                    ? $"No Stripe webhook endpoint sends events to {url}, so no payment or cancellation reaches the Portal."
+                    : $"The Stripe webhook endpoint {endpoints[0].Id} at {url} is disabled, so no payment or cancellation reaches the Portal.",
+                endpoints.Count == 0 ? create : $"curl https://api.stripe.com/v1/webhook_endpoints/{endpoints[0].Id} -u \"$STRIPE_SECRET_KEY:\" -d disabled=false"));
+            return;
+        }
+
+        foreach (var endpoint in live)
+        {
+            if (endpoint.ApiVersion is not { } version || !EventUtility.IsCompatibleApiVersion(version))
+            {
+                problems.Add(new(
+                    "stripe-webhook-version",
+                    $"The Stripe webhook endpoint {endpoint.Id} writes events at API version {endpoint.ApiVersion ?? "the account default"}; the Portal reads {StripeWebhookVerifier.ApiVersion} and answers other versions 400. An endpoint's version is fixed when it is created: create one at {StripeWebhookVerifier.ApiVersion}, put its secret into the Stripe secret, then delete {endpoint.Id}.",
+                    create + $" && curl -X DELETE https://api.stripe.com/v1/webhook_endpoints/{endpoint.Id} -u \"$STRIPE_SECRET_KEY:\""));
+            }
+
+            var enabled = endpoint.EnabledEvents ?? [];
+            var missing = enabled.Contains("*") ? [] : StripeWebhookEvents.Required.Except(enabled, StringComparer.Ordinal).ToList();
+            if (missing.Count > 0)
+            {
+                problems.Add(new(
+                    "stripe-webhook-events",
+                    $"The Stripe webhook endpoint {endpoint.Id} does not send {string.Join(", ", missing)}, which the Portal acts on.",
+                    $"curl https://api.stripe.com/v1/webhook_endpoints/{endpoint.Id} -u \"$STRIPE_SECRET_KEY:\" " +
+                    string.Join(' ', enabled.Union(StripeWebhookEvents.Required, StringComparer.Ordinal).Select(e => $"-d 'enabled_events[]={e}'"))));
+            }
         }
     }
 

@@ -33,6 +33,9 @@ public sealed record StackSettings
     public Uri StripeApiBase { get; init; } = new("https://api.stripe.com");
 
     public Uri SubscriptionUrl => new(PortalUrl, "marketplace");
+
+    /// <summary>Where Stripe must send the webhooks (the stack output <c>StripeWebhookUrl</c>).</summary>
+    public Uri StripeWebhookUrl => new(PortalUrl, "stripe/webhook");
 }
 
 /// <summary>One thing wrong with the setup and the command that puts it right.</summary>

@@ -15,7 +15,7 @@ using Monetization.Emulators.Marketplace;
 using Monetization.Emulators.Moto;
 using Monetization.Emulators.Stripe;
 using Monetization.Stripe;
-using Monetization.Stripe.Operations;
+using Stripe;
 
 namespace Monetization.Emulators;
 
@@ -174,13 +174,10 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         new BasicAWSCredentials(LocalCredentials.AccessKey, LocalCredentials.SecretKey),
         new AmazonDynamoDBConfig { ServiceURL = Moto.Endpoint.ToString(), AuthenticationRegion = Region });
 
-    public StripeClient StripeClient(HttpClient http) => new(http, Options.Create(new StripeOptions
-    {
-        ApiBase = Stripe.Endpoint,
-        SecretKey = new Secret(Stripe.SecretKey),
-        PriceId = PriceId,
-        MeterEventName = MeterEventName,
-    }));
+    /// <summary>Stripe.net on the emulator, for setting things up the way an API owner would (no retries, no transport).</summary>
+    public StripeClient StripeClient(HttpClient http) => StripeServiceCollectionExtensions.Create(
+        new StripeOptions { ApiBase = Stripe.Endpoint, MeterEventsBase = Stripe.Endpoint, SecretKey = new Secret(Stripe.SecretKey) },
+        http);
 
     /// <summary>Ids of the API keys in a usage plan, read from moto.</summary>
     public async Task<IReadOnlyList<string>> UsagePlanKeyIdsAsync(string usagePlanId, CancellationToken cancellationToken = default)
@@ -239,12 +236,32 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     {
         using var http = new HttpClient();
         var stripe = StripeClient(http);
-        var product = await stripe.CreateProductAsync(new CreateProduct("Monetized API"), "setup-product", cancellationToken).ConfigureAwait(false);
-        var meter = await stripe.CreateMeterAsync(new CreateMeter("API requests", MeterEventName), "setup-meter", cancellationToken).ConfigureAwait(false);
-        var price = await stripe.CreateMeteredPriceAsync(new CreateMeteredPrice(product.Id, meter.Id, "usd", "0.1"), "setup-price", cancellationToken).ConfigureAwait(false);
+        var product = await stripe.V1.Products.CreateAsync(new ProductCreateOptions { Name = "Monetized API" }, Idempotent("setup-product"), cancellationToken).ConfigureAwait(false);
+        var meter = await stripe.V1.Billing.Meters.CreateAsync(
+            new global::Stripe.Billing.MeterCreateOptions
+            {
+                DisplayName = "API requests",
+                EventName = MeterEventName,
+                DefaultAggregation = new global::Stripe.Billing.MeterDefaultAggregationOptions { Formula = "sum" },
+                CustomerMapping = new global::Stripe.Billing.MeterCustomerMappingOptions { Type = "by_id", EventPayloadKey = "stripe_customer_id" },
+            },
+            Idempotent("setup-meter"),
+            cancellationToken).ConfigureAwait(false);
+        var price = await stripe.V1.Prices.CreateAsync(
+            new PriceCreateOptions
+            {
+                Product = product.Id,
+                Currency = "usd",
+                UnitAmountDecimal = 0.1m,
+                Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered", Meter = meter.Id },
+            },
+            Idempotent("setup-price"),
+            cancellationToken).ConfigureAwait(false);
         MeterId = meter.Id;
         PriceId = price.Id;
     }
+
+    private static RequestOptions Idempotent(string key) => new() { IdempotencyKey = key };
 
     private static async Task<JsonElement> PostJsonAsync(HttpClient http, string path, string json, CancellationToken cancellationToken)
     {

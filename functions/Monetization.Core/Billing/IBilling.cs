@@ -74,6 +74,4 @@ public interface IBilling
 
     /// <summary>Cancels at once with a final invoice for the usage not yet invoiced, so ending a subscription never forgives usage.</summary>
     Task CancelSubscriptionAsync(string subscriptionId, string idempotencyKey, CancellationToken cancellationToken);
-
-    Task ReportUsageAsync(MeterUsage usage, CancellationToken cancellationToken);
 }

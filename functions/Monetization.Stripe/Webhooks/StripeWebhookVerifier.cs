@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Monetization.Core;
-using Monetization.Stripe.Wire;
+using Stripe;
+using Checkout = Stripe.Checkout;
 
 namespace Monetization.Stripe.Webhooks;
 
@@ -15,12 +15,15 @@ public enum StripeWebhookOutcome
     SignatureMismatch,
     OutsideTolerance,
     MalformedPayload,
+
+    /// <summary>Signed by Stripe, but written at another API version than the one the project reads (the endpoint's version is wrong).</summary>
+    ApiVersionMismatch,
 }
 
 /// <summary>What the verified event says, as far as subscription handling needs it.</summary>
 /// <param name="SubscriptionId">
 /// The subscription the event's object is (a subscription) or names (a checkout session's <c>subscription</c>, an
-/// invoice's <c>parent.subscription_details.subscription</c> since 2025-03-31.basil, else its older <c>subscription</c>).
+/// invoice's <c>parent.subscription_details.subscription</c>).
 /// </param>
 /// <param name="ObjectId">The id of the event's object.</param>
 public sealed record StripeWebhookEvent(string Id, string Type, DateTimeOffset Created, string? ObjectType, string? SubscriptionId, string? CustomerId, string? Status, string? ObjectId = null);
@@ -31,15 +34,18 @@ public sealed record StripeWebhookVerification(StripeWebhookOutcome Outcome, Str
 }
 
 /// <summary>
-/// Checks a <c>Stripe-Signature</c> header against the raw request body: HMAC-SHA256 keyed by the whole
-/// <c>whsec_</c> string over <c>"{t}.{body}"</c>, compared in constant time with every <c>v1</c> the header
-/// carries (Stripe sends several while a secret is being rolled), and a timestamp within the tolerance of now.
+/// Checks a <c>Stripe-Signature</c> header against the raw request body with Stripe.net's <see cref="EventUtility"/>
+/// (HMAC-SHA256 keyed by the whole <c>whsec_</c> string over <c>"{t}.{body}"</c>, compared in constant time with every
+/// <c>v1</c> the header carries, as Stripe sends several while a secret is being rolled), a timestamp within the
+/// tolerance of now, and reads the event at the API version Stripe.net is pinned to. Every way a request can fail is
+/// an outcome, never an exception: <see cref="EventUtility"/> throws on a missing header and on timestamps it cannot
+/// convert, so the header's shape is checked first.
 /// </summary>
 public sealed class StripeWebhookVerifier
 {
-    public static readonly TimeSpan DefaultTolerance = TimeSpan.FromSeconds(300);
+    public static readonly TimeSpan DefaultTolerance = TimeSpan.FromSeconds(EventUtility.DefaultTimeTolerance);
 
-    private readonly byte[] _key;
+    private readonly string _secret;
     private readonly TimeProvider _timeProvider;
     private readonly TimeSpan _tolerance;
 
@@ -47,155 +53,122 @@ public sealed class StripeWebhookVerifier
     {
         ArgumentNullException.ThrowIfNull(webhookSecret);
         ArgumentNullException.ThrowIfNull(timeProvider);
-        _key = Encoding.UTF8.GetBytes(webhookSecret.Reveal());
+        _secret = webhookSecret.Reveal();
         _timeProvider = timeProvider;
         _tolerance = tolerance ?? DefaultTolerance;
     }
 
+    /// <summary>The API version events must be written at: Stripe.net's, which the webhook endpoint must be created with.</summary>
+    public static string ApiVersion => StripeConfiguration.ApiVersion;
+
+    /// <param name="payload">The body exactly as received: re-serialised JSON would not match the signature.</param>
+    public StripeWebhookVerification Verify(ReadOnlySpan<byte> payload, string? signatureHeader) => Verify(Encoding.UTF8.GetString(payload), signatureHeader);
+
     public StripeWebhookVerification Verify(string payload, string? signatureHeader)
     {
         ArgumentNullException.ThrowIfNull(payload);
-        return Verify(Encoding.UTF8.GetBytes(payload), signatureHeader);
-    }
-
-    /// <param name="payload">The body exactly as received: re-serialised JSON would not match the signature.</param>
-    public StripeWebhookVerification Verify(ReadOnlySpan<byte> payload, string? signatureHeader)
-    {
         if (string.IsNullOrWhiteSpace(signatureHeader))
         {
             return new(StripeWebhookOutcome.MissingSignature, null);
         }
 
-        if (!TryParseHeader(signatureHeader, out var timestamp, out var signatures))
+        if (SignedAt(signatureHeader) is not { } signedAt)
         {
             return new(StripeWebhookOutcome.MalformedSignature, null);
         }
 
-        var expected = Encoding.ASCII.GetBytes(Convert.ToHexStringLower(ComputeMac(timestamp, payload)));
-        var matched = false;
-        foreach (var signature in signatures)
+        try
         {
-            // Every candidate is compared, so the time taken does not reveal which one matched.
-            matched |= CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(signature));
+            // The signature alone (no time limit here): the window is judged below with the injected clock, so a
+            // replay and a forgery get outcomes of their own.
+            EventUtility.ValidateSignature(payload, signatureHeader, _secret, long.MaxValue, signedAt);
         }
-
-        if (!matched)
+        catch (StripeException)
         {
             return new(StripeWebhookOutcome.SignatureMismatch, null);
         }
 
         // A signature from the future is as suspect as a stale one: both mean a replay or a broken clock.
-        var age = _timeProvider.GetUtcNow() - DateTimeOffset.FromUnixTimeSeconds(timestamp);
-        if (age.Duration() > _tolerance)
+        if ((_timeProvider.GetUtcNow() - DateTimeOffset.FromUnixTimeSeconds(signedAt)).Duration() > _tolerance)
         {
             return new(StripeWebhookOutcome.OutsideTolerance, null);
         }
 
-        var parsed = Parse(payload);
-        return parsed is null ? new(StripeWebhookOutcome.MalformedPayload, null) : new(StripeWebhookOutcome.Valid, parsed);
+        Event stripeEvent;
+        try
+        {
+            stripeEvent = EventUtility.ParseEvent(payload, throwOnApiVersionMismatch: false);
+        }
+        catch (Exception e) when (e is JsonException or StripeException or ArgumentException or InvalidOperationException or FormatException or InvalidCastException or NotSupportedException)
+        {
+            return new(StripeWebhookOutcome.MalformedPayload, null);
+        }
+
+        if (stripeEvent is not { Id: { Length: > 0 } id, Type: { Length: > 0 } type })
+        {
+            return new(StripeWebhookOutcome.MalformedPayload, null);
+        }
+
+        if (stripeEvent.ApiVersion is not { } version || !EventUtility.IsCompatibleApiVersion(version))
+        {
+            return new(StripeWebhookOutcome.ApiVersionMismatch, null);
+        }
+
+        return new(StripeWebhookOutcome.Valid, Read(id, type, stripeEvent));
     }
 
-    private byte[] ComputeMac(long timestamp, ReadOnlySpan<byte> payload)
+    /// <summary>The header's <c>t</c> when the header has one (a Unix time Stripe.net can convert) and at least one <c>v1</c>.</summary>
+    private static long? SignedAt(string header)
     {
-        using var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
-        hmac.AppendData(Encoding.UTF8.GetBytes(timestamp.ToString(CultureInfo.InvariantCulture) + "."));
-        hmac.AppendData(payload);
-        return hmac.GetHashAndReset();
-    }
-
-    private static bool TryParseHeader(string header, out long timestamp, out List<string> signatures)
-    {
-        timestamp = 0;
-        signatures = [];
-        var haveTimestamp = false;
-        foreach (var part in header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        long? timestamp = null;
+        var signatures = 0;
+        foreach (var part in header.Split(','))
         {
             var equals = part.IndexOf('=', StringComparison.Ordinal);
             if (equals <= 0)
             {
-                continue;
+                // Stripe.net refuses an element without a value; so does this check.
+                return null;
             }
 
-            var name = part[..equals];
+            var name = part[..equals].Trim();
             var value = part[(equals + 1)..];
-            if (name == "t" && !haveTimestamp)
+            if (name == "t")
             {
-                haveTimestamp = long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out timestamp);
-                if (!haveTimestamp)
+                if (timestamp is not null || !int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
                 {
-                    return false;
+                    return null;
                 }
+
+                timestamp = seconds;
             }
             else if (name == "v1" && value.Length > 0)
             {
-                signatures.Add(value);
+                signatures++;
             }
         }
 
-        return haveTimestamp && signatures.Count > 0;
+        return signatures > 0 ? timestamp : null;
     }
 
-    private static StripeWebhookEvent? Parse(ReadOnlySpan<byte> payload)
+    private static StripeWebhookEvent Read(string id, string type, Event stripeEvent)
     {
-        StripeEventEnvelope? envelope;
-        try
+        var (objectType, objectId, subscriptionId, customerId, status) = stripeEvent.Data?.Object switch
         {
-            envelope = JsonSerializer.Deserialize(payload, StripeJsonContext.Default.StripeEventEnvelope);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-
-        if (envelope is not { Id: { Length: > 0 } id, Type: { Length: > 0 } type })
-        {
-            return null;
-        }
-
-        var data = envelope.Data?.Object;
-        var objectType = Text(data, "object");
-        var objectId = Text(data, "id");
-        var subscriptionId = objectType switch
-        {
-            "subscription" => objectId,
-            "checkout.session" => Text(data, "subscription"),
-            "invoice" => Text(Child(Child(data, "parent"), "subscription_details"), "subscription") ?? Text(data, "subscription"),
-            _ => null,
+            Subscription s => (s.Object, s.Id, s.Id, s.CustomerId, s.Status),
+            Checkout.Session c => (c.Object, c.Id, c.SubscriptionId, c.CustomerId, c.Status),
+            Invoice i => (i.Object, i.Id, i.Parent?.SubscriptionDetails?.SubscriptionId, i.CustomerId, i.Status),
+            IHasObject other => (other.Object, (other as IHasId)?.Id, null, null, null),
+            _ => ((string?)null, (string?)null, (string?)null, (string?)null, (string?)null),
         };
         return new StripeWebhookEvent(
             id,
             type,
-            DateTimeOffset.FromUnixTimeSeconds(envelope.Created),
+            new DateTimeOffset(DateTime.SpecifyKind(stripeEvent.Created, DateTimeKind.Utc)),
             objectType,
             subscriptionId,
-            Text(data, "customer"),
-            Text(data, "status"),
+            customerId,
+            status,
             objectId);
     }
-
-    private static JsonElement? Child(JsonElement? element, string property) =>
-        element is { ValueKind: JsonValueKind.Object } e && e.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Object
-            ? value
-            : null;
-
-    private static string? Text(JsonElement? element, string property) =>
-        element is { ValueKind: JsonValueKind.Object } e && e.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()
-            : null;
-}
-
-public sealed record StripeEventEnvelope
-{
-    public string? Id { get; init; }
-
-    public string? Type { get; init; }
-
-    public long Created { get; init; }
-
-    public StripeEventData? Data { get; init; }
-}
-
-public sealed record StripeEventData
-{
-    public JsonElement? Object { get; init; }
 }

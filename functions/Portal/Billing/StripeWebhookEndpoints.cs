@@ -25,10 +25,21 @@ public static class StripeWebhookEndpoints
         var verification = verifier.Verify(body.GetBuffer().AsSpan(0, (int)body.Length), request.Headers["Stripe-Signature"].ToString());
         if (verification is not { IsValid: true, Event: { } stripeEvent })
         {
-            return TypedResults.Problem(
-                $"The Stripe-Signature header does not prove this body came from Stripe ({verification.Outcome}).",
-                statusCode: StatusCodes.Status400BadRequest,
-                title: "Invalid signature");
+            return verification.Outcome switch
+            {
+                StripeWebhookOutcome.ApiVersionMismatch => TypedResults.Problem(
+                    $"The event is written at another Stripe API version; create the webhook endpoint with api_version {StripeWebhookVerifier.ApiVersion}.",
+                    statusCode: StatusCodes.Status400BadRequest,
+                    title: "Wrong API version"),
+                StripeWebhookOutcome.MalformedPayload => TypedResults.Problem(
+                    "The signed body is not a Stripe event.",
+                    statusCode: StatusCodes.Status400BadRequest,
+                    title: "Not an event"),
+                _ => TypedResults.Problem(
+                    $"The Stripe-Signature header does not prove this body came from Stripe ({verification.Outcome}).",
+                    statusCode: StatusCodes.Status400BadRequest,
+                    title: "Invalid signature"),
+            };
         }
 
         var outcome = await flow.ApplyAsync(

@@ -61,7 +61,7 @@ internal sealed partial class StripeApi
             {
                 return session.ExpiresAt > now
                     ? null
-                    : new StripeApiException(401, Invalid, "The meter event session has expired. Create a new session.", "billing_meter_event_session_expired");
+                    : new StripeApiException(401, "temporary_session_expired", "The meter event session has expired. Create a new session.", "billing_meter_event_session_expired");
             }
 
             return new StripeApiException(401, "invalid_request_error", "The provided authentication token is not valid for the meter event stream.", "invalid_authentication_token");

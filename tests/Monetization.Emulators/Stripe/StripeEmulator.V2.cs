@@ -6,7 +6,8 @@ using Monetization.Emulators.Faults;
 namespace Monetization.Emulators.Stripe;
 
 // The v2 billing meter event endpoints: JSON in and out. Sessions authenticate with the secret key; the stream (served
-// here on the same port, meter-events.stripe.com at Stripe) with a session's token and answers 202.
+// here on the same port, meter-events.stripe.com at Stripe) with a session's token and answers 200 with an empty
+// object, as Stripe's API reference shows and its SDKs (which take only 200 as success) expect.
 public sealed partial class StripeEmulator
 {
     /// <summary>How many meter event sessions were created.</summary>
@@ -74,7 +75,7 @@ public sealed partial class StripeEmulator
                     return;
                 }
 
-                await WriteAsync(context, new ApiOutcome(202, "{}", new Dictionary<string, string>(), false));
+                await WriteAsync(context, new ApiOutcome(200, "{}", new Dictionary<string, string>(), false));
                 return;
             default:
                 await WriteAsync(context, Error(new StripeApiException(404, "invalid_request_error", $"Unrecognized request URL (POST: {path}).")));

@@ -76,6 +76,9 @@ public sealed partial class StripeEmulator : IAsyncDisposable
 
     public IReadOnlyList<EmulatedInvoice> Invoices => _api.Invoices;
 
+    /// <summary>The webhook endpoints created through the API (configuration only: deliveries go to <see cref="WebhookUrl"/>).</summary>
+    public IReadOnlyList<EmulatedWebhookEndpoint> WebhookEndpoints => _api.WebhookEndpoints;
+
     /// <summary>Every event the account emitted, oldest first, delivered or not.</summary>
     public IReadOnlyList<EmulatedEvent> Events => [.. _events.Values.OrderBy(e => e.Sequence).Select(e => e.Event)];
 

@@ -15,5 +15,5 @@ public sealed record StripeEmulatorOptions
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>The <c>api_version</c> written into webhook events.</summary>
-    public string ApiVersion { get; init; } = "2025-03-31.basil";
+    public string ApiVersion { get; init; } = "2026-10-28.endive";
 }

@@ -3,8 +3,10 @@ using System.Text.Json.Nodes;
 namespace Monetization.Emulators.Stripe;
 
 /// <summary>
-/// Renders emulated resources in the shapes of Stripe's published example objects (API version 2025-03-31.basil and
-/// later: billing periods live on subscription items, prices carry <c>recurring.meter</c>).
+/// Renders emulated resources in the shapes of Stripe's published example objects at API version 2026-10-28.endive
+/// (since 2025-03-31.basil billing periods live on subscription items and prices carry <c>recurring.meter</c>; since
+/// 2025-09-30.clover subscriptions created through the API bill in flexible mode; since 2026-03-25.dahlia a hosted
+/// Checkout page is <c>ui_mode: hosted_page</c>).
 /// </summary>
 internal static class StripeJson
 {
@@ -127,6 +129,7 @@ internal static class StripeJson
             ["automatic_tax"] = new JsonObject { ["disabled_reason"] = null, ["enabled"] = false, ["liability"] = null },
             ["billing_cycle_anchor"] = s.CurrentPeriodStart,
             ["billing_cycle_anchor_config"] = null,
+            ["billing_mode"] = new JsonObject { ["flexible"] = new JsonObject { ["proration_discounts"] = "itemized" }, ["type"] = "flexible", ["updated_at"] = s.Created },
             ["billing_thresholds"] = null,
             ["cancel_at"] = null,
             ["cancel_at_period_end"] = false,
@@ -233,7 +236,7 @@ internal static class StripeJson
         ["subscription"] = s.SubscriptionId,
         ["success_url"] = s.SuccessUrl,
         ["total_details"] = new JsonObject { ["amount_discount"] = 0, ["amount_shipping"] = 0, ["amount_tax"] = 0 },
-        ["ui_mode"] = "hosted",
+        ["ui_mode"] = "hosted_page",
         ["url"] = s.Status == "open" ? s.Url : null,
     };
 

@@ -105,3 +105,16 @@ public sealed record RecordedRequest(string Method, string Path, string? Idempot
 
 /// <summary>The outcome of one signed webhook POST (<see cref="StatusCode"/> 0 when the endpoint could not be reached).</summary>
 public sealed record WebhookDelivery(string EventId, string Type, int StatusCode, string Payload);
+
+/// <param name="ApiVersion">The version events are written at for this endpoint; null means the account's default.</param>
+/// <param name="Status"><c>enabled</c> or <c>disabled</c>.</param>
+public sealed record EmulatedWebhookEndpoint(
+    string Id,
+    long Created,
+    string Url,
+    IReadOnlyList<string> EnabledEvents,
+    string? ApiVersion,
+    string Status,
+    string? Description,
+    string Secret,
+    IReadOnlyDictionary<string, string> Metadata);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Monetization.Emulators.Stripe;
+using Stripe;
 
 namespace Monetization.Tests.Billing;
 
@@ -68,9 +69,17 @@ public sealed class StripeWebhookEndpointTests(CheckoutPortalFixture portal) : I
         // A subscription started by hand in the dashboard, for a customer this system never created.
         using var http = new HttpClient();
         var stripe = portal.Environment.StripeClient(http);
-        var customer = await stripe.CreateCustomerAsync(new Monetization.Stripe.Operations.CreateCustomer(null, null, null), $"foreign-{Guid.NewGuid():N}", Ct);
-        var subscription = await stripe.CreateSubscriptionAsync(
-            new Monetization.Stripe.Operations.CreateSubscription(customer.Id, portal.Environment.PriceId, DaysUntilDue: 30), $"foreign-sub-{Guid.NewGuid():N}", Ct);
+        var customer = await stripe.V1.Customers.CreateAsync(new CustomerCreateOptions(), new RequestOptions { IdempotencyKey = $"foreign-{Guid.NewGuid():N}" }, Ct);
+        var subscription = await stripe.V1.Subscriptions.CreateAsync(
+            new SubscriptionCreateOptions
+            {
+                Customer = customer.Id,
+                Items = [new SubscriptionItemOptions { Price = portal.Environment.PriceId }],
+                CollectionMethod = "send_invoice",
+                DaysUntilDue = 30,
+            },
+            new RequestOptions { IdempotencyKey = $"foreign-sub-{Guid.NewGuid():N}" },
+            Ct);
         portal.DeliverWebhooks(true);
 
         var delivery = await portal.Stripe.SendSubscriptionEventAsync(subscription.Id, "customer.subscription.updated", Ct);

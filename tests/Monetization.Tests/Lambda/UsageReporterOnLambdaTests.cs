@@ -6,7 +6,7 @@ using Monetization.Emulators;
 using Monetization.Emulators.Lambda;
 using Monetization.Emulators.Marketplace;
 using Monetization.Emulators.Recording;
-using Monetization.Stripe.Operations;
+using Stripe;
 
 namespace Monetization.Tests.Lambda;
 
@@ -87,7 +87,7 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
     {
         var keyId = await KeyInPlanAsync(Environment.StripeUsagePlanId);
         using var http = new HttpClient();
-        var customer = await Environment.StripeClient(http).CreateCustomerAsync(new CreateCustomer(null, "Usage on Lambda", null), $"usage-lambda-{Guid.NewGuid():N}", Cancel);
+        var customer = await Environment.StripeClient(http).V1.Customers.CreateAsync(new CustomerCreateOptions { Name = "Usage on Lambda" }, new RequestOptions { IdempotencyKey = $"usage-lambda-{Guid.NewGuid():N}" }, Cancel);
         var now = DateTimeOffset.UtcNow;
         await CreateSubscriberAsync(new Subscriber
         {

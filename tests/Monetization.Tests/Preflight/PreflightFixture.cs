@@ -9,8 +9,9 @@ using Monetization.Aws;
 using Monetization.Emulators;
 using Monetization.Portal.Hosting;
 using Monetization.Preflight;
-using Monetization.Stripe.Operations;
+using Monetization.Stripe.Webhooks;
 using Monetization.Tests.Aws;
+using Stripe;
 
 namespace Monetization.Tests.Preflight;
 
@@ -35,6 +36,9 @@ public sealed class PreflightFixture : IAsyncLifetime
         _portal = PortalApp.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(Environment.PortalConfiguration());
+
+            // Every check GETs the subscription URL from this one client address; the suite runs more than a minute's permits.
+            builder.Configuration.AddInMemoryCollection([new("Monetization:MarketplacePermitsPerMinute", "100000")]);
             builder.WebHost.UseUrls(url);
         });
         await _portal.StartAsync(Ct);
@@ -57,6 +61,7 @@ public sealed class PreflightFixture : IAsyncLifetime
         var marketplacePlan = (await PostAsync(http, "/usageplans", new { name = "seller-marketplace", apiStages = stages })).GetProperty("id").GetString()!;
         var secretArn = await CreateSecretAsync(JsonSerializer.Serialize(new { SecretKey = Environment.Stripe.SecretKey, WebhookSecret = Environment.Stripe.WebhookSecret }));
         var setup = new SellerSetup(apiId, items, stripePlan, marketplacePlan, secretArn, Environment.PriceId, OfflineEnvironment.MeterEventName, PortalUrl);
+        await ReplaceWebhookEndpointAsync(PortalUrl, StripeWebhookVerifier.ApiVersion, StripeWebhookEvents.Required);
         var (exit, _, _) = await RunAsync(["link-product-code", "--region", OfflineEnvironment.Region, "--marketplace-plan", marketplacePlan, "--product-code", SellerSetup.ProductCode, "--endpoint-url", Environment.Moto.Endpoint.ToString()]);
         Assert.Equal(PreflightCommand.Clean, exit);
         return setup;
@@ -133,12 +138,44 @@ public sealed class PreflightFixture : IAsyncLifetime
         return document.RootElement.GetProperty("ARN").GetString()!;
     }
 
+    /// <summary>
+    /// Deletes every webhook endpoint at the Portal's <c>/stripe/webhook</c> and, with events given, creates one at
+    /// <paramref name="apiVersion"/> (the account default when null), as an owner would in Stripe's dashboard.
+    /// </summary>
+    /// <returns>The new endpoint's id, or null when none was created.</returns>
+    public async Task<string?> ReplaceWebhookEndpointAsync(Uri portalUrl, string? apiVersion, IReadOnlyList<string>? events, bool disabled = false)
+    {
+        using var http = new HttpClient();
+        var stripe = Environment.StripeClient(http);
+        var url = new Uri(portalUrl, "stripe/webhook").AbsoluteUri;
+        foreach (var existing in (await stripe.V1.WebhookEndpoints.ListAsync(new WebhookEndpointListOptions { Limit = 100 }, cancellationToken: Ct)).Data.Where(e => e.Url == url))
+        {
+            await stripe.V1.WebhookEndpoints.DeleteAsync(existing.Id, cancellationToken: Ct);
+        }
+
+        if (events is null)
+        {
+            return null;
+        }
+
+        var endpoint = await stripe.V1.WebhookEndpoints.CreateAsync(
+            new WebhookEndpointCreateOptions { Url = url, ApiVersion = apiVersion, EnabledEvents = [.. events] },
+            new RequestOptions { IdempotencyKey = $"webhook-endpoint-{Guid.NewGuid():N}" },
+            Ct);
+        if (disabled)
+        {
+            await stripe.V1.WebhookEndpoints.UpdateAsync(endpoint.Id, new WebhookEndpointUpdateOptions { Disabled = true }, new RequestOptions { IdempotencyKey = $"disable-{endpoint.Id}" }, Ct);
+        }
+
+        return endpoint.Id;
+    }
+
     /// <summary>A recurring price that is not metered, as an owner might pick by mistake.</summary>
     public async Task<string> CreateLicensedPriceAsync()
     {
         using var http = new HttpClient();
         var stripe = Environment.StripeClient(http);
-        var product = await stripe.CreateProductAsync(new CreateProduct("Flat plan"), $"product-{Guid.NewGuid():N}", Ct);
+        var product = await stripe.V1.Products.CreateAsync(new ProductCreateOptions { Name = "Flat plan" }, new RequestOptions { IdempotencyKey = $"product-{Guid.NewGuid():N}" }, Ct);
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Environment.Stripe.Endpoint, "/v1/prices"))
         {
             Content = new FormUrlEncodedContent(new Dictionary<string, string>

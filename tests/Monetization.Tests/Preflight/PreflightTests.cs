@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Monetization.Emulators;
 using Monetization.Preflight;
+using Monetization.Stripe.Webhooks;
 
 namespace Monetization.Tests.Preflight;
 
@@ -176,9 +177,71 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
     }
 
     [Fact]
+    public async Task NoWebhookEndpointAtThePortalIsReportedWithTheCommandThatCreatesOneAtEndive()
+    {
+        var setup = await world.CleanSetupAsync();
+        await world.ReplaceWebhookEndpointAsync(setup.PortalUrl, null, null);
+
+        var fix = await OnlyProblemAsync(setup, "stripe-webhook");
+
+        Assert.Contains($"-d url={new Uri(setup.PortalUrl, "stripe/webhook").AbsoluteUri}", fix, StringComparison.Ordinal);
+        Assert.Contains("-d api_version=2026-10-28.endive", fix, StringComparison.Ordinal);
+        Assert.All(StripeWebhookEvents.Required, e => Assert.Contains($"-d 'enabled_events[]={e}'", fix, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DisabledWebhookEndpointIsReportedWithTheCommandThatEnablesIt()
+    {
+        var setup = await world.CleanSetupAsync();
+        var id = await world.ReplaceWebhookEndpointAsync(setup.PortalUrl, StripeWebhookVerifier.ApiVersion, StripeWebhookEvents.Required, disabled: true);
+
+        var fix = await OnlyProblemAsync(setup, "stripe-webhook");
+
+        Assert.Contains($"/v1/webhook_endpoints/{id} ", fix, StringComparison.Ordinal);
+        Assert.EndsWith("-d disabled=false", fix, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("2025-03-31.basil")]
+    [InlineData(null)]
+    public async Task WebhookEndpointAtAnotherApiVersionIsReportedWithTheCommandsThatReplaceIt(string? version)
+    {
+        var setup = await world.CleanSetupAsync();
+        var id = await world.ReplaceWebhookEndpointAsync(setup.PortalUrl, version, StripeWebhookEvents.Required);
+
+        var fix = await OnlyProblemAsync(setup, "stripe-webhook-version");
+
+        Assert.Contains("-d api_version=2026-10-28.endive", fix, StringComparison.Ordinal);
+        Assert.EndsWith($"curl -X DELETE https://api.stripe.com/v1/webhook_endpoints/{id} -u \"$STRIPE_SECRET_KEY:\"", fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WebhookEndpointMissingAnEventThePortalActsOnIsReportedWithTheFullList()
+    {
+        var setup = await world.CleanSetupAsync();
+        await world.ReplaceWebhookEndpointAsync(setup.PortalUrl, StripeWebhookVerifier.ApiVersion, [.. StripeWebhookEvents.Required.Where(e => e != "invoice.paid")]);
+
+        var fix = await OnlyProblemAsync(setup, "stripe-webhook-events");
+
+        Assert.All(StripeWebhookEvents.Required, e => Assert.Contains($"-d 'enabled_events[]={e}'", fix, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task WebhookEndpointSendingEveryEventIsAccepted()
+    {
+        var setup = await world.CleanSetupAsync();
+        await world.ReplaceWebhookEndpointAsync(setup.PortalUrl, StripeWebhookVerifier.ApiVersion, ["*"]);
+
+        var (exit, output, error) = await world.CheckAsync(setup);
+
+        Assert.True(exit == PreflightCommand.Clean, output + error);
+    }
+
+    [Fact]
     public async Task SubscriptionUrlThatIsNotFoundIsReported()
     {
         var setup = await world.CleanSetupAsync() with { PortalUrl = new Uri(world.PortalUrl, "elsewhere/") };
+        await world.ReplaceWebhookEndpointAsync(setup.PortalUrl, StripeWebhookVerifier.ApiVersion, StripeWebhookEvents.Required);
 
         var fix = await OnlyProblemAsync(setup, "subscription-url");
 
@@ -197,6 +260,7 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
         });
         await failing.StartAsync(Ct);
         var setup = await world.CleanSetupAsync() with { PortalUrl = new Uri($"http://127.0.0.1:{port}/") };
+        await world.ReplaceWebhookEndpointAsync(setup.PortalUrl, StripeWebhookVerifier.ApiVersion, StripeWebhookEvents.Required);
 
         var (exit, output, _) = await world.CheckAsync(setup);
 

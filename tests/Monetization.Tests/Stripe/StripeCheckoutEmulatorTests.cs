@@ -8,8 +8,10 @@ using Microsoft.Extensions.Logging;
 using Monetization.Core;
 using Monetization.Emulators;
 using Monetization.Emulators.Stripe;
-using Monetization.Stripe.Operations;
+using Monetization.Core.Billing;
 using Monetization.Stripe.Webhooks;
+using Stripe;
+using StripeCheckout = Stripe.Checkout;
 
 namespace Monetization.Tests.Stripe;
 
@@ -34,15 +36,30 @@ public sealed class StripeCheckoutEmulatorTests
     private static async Task<(StripeTestBed Bed, string CustomerId)> BedWithCustomerAsync()
     {
         var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
-        var customer = await bed.Client.CreateCustomerAsync(new CreateCustomer("c@example.com", "C", null), "c", Ct);
+        var customer = await bed.Stripe.V1.Customers.CreateAsync(new CustomerCreateOptions { Email = "c@example.com", Name = "C" }, StripeTestBed.Key("c"), Ct);
         return (bed, customer.Id);
     }
 
-    private static CreateCheckoutSession Checkout(string customerId, string priceId) =>
-        new(customerId, priceId, "https://portal.example/checkout/return?session_id={CHECKOUT_SESSION_ID}", "https://portal.example/checkout/cancelled", "stripe#abc", new Dictionary<string, string> { ["subscriberId"] = "stripe#abc" });
+    private static Task<StripeCheckout.Session> CheckoutAsync(StripeTestBed bed, string customerId, string idempotencyKey) =>
+        bed.Stripe.V1.Checkout.Sessions.CreateAsync(
+            new StripeCheckout.SessionCreateOptions
+            {
+                Mode = "subscription",
+                Customer = customerId,
+                LineItems = [new StripeCheckout.SessionLineItemOptions { Price = bed.PriceId }],
+                SuccessUrl = "https://portal.example/checkout/return?session_id={CHECKOUT_SESSION_ID}",
+                CancelUrl = "https://portal.example/checkout/cancelled",
+                ClientReferenceId = "stripe#abc",
+                Metadata = new() { ["subscriberId"] = "stripe#abc" },
+            },
+            StripeTestBed.Key(idempotencyKey),
+            Ct);
+
+    private static Task<StripeCheckout.Session> RetrieveAsync(StripeTestBed bed, string sessionId) =>
+        bed.Stripe.V1.Checkout.Sessions.GetAsync(sessionId, cancellationToken: Ct);
 
     private static JsonObject Documented(string kind) =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Stripe", "Fixtures", kind + ".json")))!.AsObject();
+        JsonNode.Parse(System.IO.File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Stripe", "Fixtures", kind + ".json")))!.AsObject();
 
     [Theory]
     [InlineData("checkout.session")]
@@ -52,7 +69,7 @@ public sealed class StripeCheckoutEmulatorTests
     {
         var (bed, customerId) = await BedWithCustomerAsync();
         await using var _ = bed;
-        var session = await bed.Client.SendAsync(Checkout(customerId, bed.PriceId), "k", Ct);
+        var session = await CheckoutAsync(bed, customerId, "k");
         await bed.Emulator.CompleteCheckoutAsync(session.Id, deliver: false, Ct);
         var rendered = kind switch
         {
@@ -74,19 +91,21 @@ public sealed class StripeCheckoutEmulatorTests
         var (bed, customerId) = await BedWithCustomerAsync();
         await using var _ = bed;
 
-        var session = await bed.Client.SendAsync(Checkout(customerId, bed.PriceId), "k", Ct);
+        var session = await CheckoutAsync(bed, customerId, "k");
 
         Assert.Equal("open", session.Status);
         Assert.Equal("subscription", session.Mode);
-        Assert.Equal(customerId, session.Customer);
+        Assert.Equal(customerId, session.CustomerId);
         Assert.Equal("stripe#abc", session.ClientReferenceId);
         Assert.Equal("stripe#abc", session.Metadata["subscriberId"]);
-        Assert.Null(session.Subscription);
+        Assert.Null(session.SubscriptionId);
         Assert.StartsWith("cs_test_", session.Id, StringComparison.Ordinal);
         Assert.Equal(new Uri(bed.Emulator.Endpoint, $"_emulator/checkout/{session.Id}").ToString(), session.Url);
-        var retrieved = await bed.Client.SendAsync(new RetrieveCheckoutSession(session.Id), null, Ct);
-        Assert.Equal(session with { Metadata = retrieved.Metadata }, retrieved);
-        Assert.Equal(session.Metadata, retrieved.Metadata);
+
+        // Since 2026-03-25.dahlia the hosted page's mode is named hosted_page.
+        Assert.Equal("hosted_page", session.UiMode);
+        var retrieved = await RetrieveAsync(bed, session.Id);
+        Assert.Equal(session.ToJson(), retrieved.ToJson());
     }
 
     [Theory]
@@ -126,13 +145,13 @@ public sealed class StripeCheckoutEmulatorTests
     {
         var (bed, customerId) = await BedWithCustomerAsync();
         await using var _ = bed;
-        var first = await bed.Client.SendAsync(Checkout(customerId, bed.PriceId), "k1", Ct);
-        var second = await bed.Client.SendAsync(Checkout(customerId, bed.PriceId), "k2", Ct);
+        var first = await CheckoutAsync(bed, customerId, "k1");
+        var second = await CheckoutAsync(bed, customerId, "k2");
         using var http = Http(bed.Emulator);
 
         var (expired, body) = await PostAsync(http, $"/v1/checkout/sessions/{first.Id}/expire");
         var (again, refusal) = await PostAsync(http, $"/v1/checkout/sessions/{first.Id}/expire");
-        var listed = await bed.Client.SendAsync(new ListCheckoutSessions(customerId), null, Ct);
+        var listed = await bed.Stripe.V1.Checkout.Sessions.ListAsync(new StripeCheckout.SessionListOptions { Customer = customerId }, cancellationToken: Ct);
         using var page = await http.GetAsync(new Uri($"/_emulator/checkout/{first.Id}", UriKind.Relative), Ct);
 
         Assert.Equal(HttpStatusCode.OK, expired);
@@ -150,7 +169,7 @@ public sealed class StripeCheckoutEmulatorTests
     {
         var (bed, customerId) = await BedWithCustomerAsync();
         await using var _ = bed;
-        var session = await bed.Client.SendAsync(Checkout(customerId, bed.PriceId), "k", Ct);
+        var session = await CheckoutAsync(bed, customerId, "k");
         using var http = Http(bed.Emulator, redirects: false);
 
         using var form = await http.GetAsync(new Uri(session.Url!), Ct);
@@ -164,11 +183,11 @@ public sealed class StripeCheckoutEmulatorTests
         Assert.Equal(0, afterDecline);
         Assert.Equal(HttpStatusCode.SeeOther, paid.StatusCode);
         Assert.Equal(new Uri($"https://portal.example/checkout/return?session_id={session.Id}"), paid.Headers.Location);
-        var completed = await bed.Client.SendAsync(new RetrieveCheckoutSession(session.Id), null, Ct);
+        var completed = await RetrieveAsync(bed, session.Id);
         Assert.Equal("complete", completed.Status);
         Assert.Null(completed.Url);
         var subscription = Assert.Single(bed.Emulator.Subscriptions);
-        Assert.Equal(completed.Subscription, subscription.Id);
+        Assert.Equal(completed.SubscriptionId, subscription.Id);
         Assert.Equal("active", subscription.Status);
         Assert.Equal("charge_automatically", subscription.CollectionMethod);
         Assert.StartsWith("pm_", subscription.DefaultPaymentMethod, StringComparison.Ordinal);
@@ -201,7 +220,7 @@ public sealed class StripeCheckoutEmulatorTests
         bed.Emulator.WebhookUrl = new Uri($"http://127.0.0.1:{port}/hook");
         var customerId = await bed.Billing.CreateCustomerAsync(new("u@example.com", "U", new Dictionary<string, string>()), "c", Ct);
         var subscription = await bed.Billing.SubscribeByInvoiceAsync(customerId, 30, "s", Ct);
-        await bed.Billing.ReportUsageAsync(new(customerId, 40, DateTimeOffset.UtcNow, "usage-1"), Ct);
+        await bed.Meter.ReportAsync([new MeterUsage(customerId, 40, DateTimeOffset.UtcNow, "usage-1")], Ct);
 
         await bed.Billing.CancelSubscriptionAsync(subscription.Id, "end", Ct);
 

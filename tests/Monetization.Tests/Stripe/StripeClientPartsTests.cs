@@ -7,26 +7,20 @@ namespace Monetization.Tests.Stripe;
 public sealed class StripeClientPartsTests
 {
     [Fact]
-    public void FormEncoderEscapesNestedKeysAndOrdersMapsStably()
+    public void KeyRejectionNamesTheSettingTheCallAndStripesRequest()
     {
-        var form = new StripeForm()
-            .Add("items[0][price]", "price_1")
-            .AddMap("metadata", new Dictionary<string, string> { ["z"] = "last", ["a b"] = "x&y=z" })
-            .Add("skipped", (string?)null)
-            .Add("limit", 3L);
+        var error = new StripeKeyRejectedException("GET /v1/prices/price_1", 401, "req_1");
 
-        Assert.Equal("items%5B0%5D%5Bprice%5D=price_1&metadata%5Ba%20b%5D=x%26y%3Dz&metadata%5Bz%5D=last&limit=3", form.Encode());
+        Assert.Contains("Stripe:SecretKey", error.Message, StringComparison.Ordinal);
+        Assert.Contains("GET /v1/prices/price_1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("req_1", error.ToString(), StringComparison.Ordinal);
     }
 
     [Fact]
-    public void ExceptionTextNeverCarriesAKey()
+    public void BaseUrlsLoseTheirTrailingSlashBecauseStripeNetAppendsPathsToThem()
     {
-        var error = new StripeException("Invalid API Key provided: sk_live_abcdef123456 (whsec_zzz9)", 401, "invalid_request_error", null, null, "req_1", null);
-
-        Assert.DoesNotContain("abcdef", error.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain("zzz9", error.ToString(), StringComparison.Ordinal);
-        Assert.Contains("sk_live_***", error.Message, StringComparison.Ordinal);
-        Assert.Contains("req_1", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal("http://127.0.0.1:5000", StripeOptions.BaseUrl(new Uri("http://127.0.0.1:5000/")));
+        Assert.Equal("https://proxy.example/stripe", StripeOptions.BaseUrl(new Uri("https://proxy.example/stripe/")));
     }
 
     [Fact]

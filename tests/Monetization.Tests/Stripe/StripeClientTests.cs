@@ -3,12 +3,12 @@ using System.Net.Http.Headers;
 using Monetization.Core.Billing;
 using Monetization.Emulators.Stripe;
 using Monetization.Stripe;
-using Monetization.Stripe.Operations;
-using Monetization.Stripe.Wire;
 using Microsoft.Extensions.DependencyInjection;
+using Stripe;
 
 namespace Monetization.Tests.Stripe;
 
+/// <summary>The billing adapter and Stripe.net against the emulator: what each call creates, and what Stripe refuses.</summary>
 public sealed class StripeClientTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -46,10 +46,10 @@ public sealed class StripeClientTests
     public async Task ListingCustomersByEmailReturnsOnlyThatEmail()
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
-        var wanted = await bed.Client.CreateCustomerAsync(new CreateCustomer("x@example.com", "X", null), "c-x", Ct);
-        await bed.Client.CreateCustomerAsync(new CreateCustomer("y@example.com", "Y", null), "c-y", Ct);
+        var wanted = await bed.Stripe.V1.Customers.CreateAsync(new CustomerCreateOptions { Email = "x@example.com", Name = "X" }, StripeTestBed.Key("c-x"), cancellationToken: Ct);
+        await bed.Stripe.V1.Customers.CreateAsync(new CustomerCreateOptions { Email = "y@example.com", Name = "Y" }, StripeTestBed.Key("c-y"), cancellationToken: Ct);
 
-        var list = await bed.Client.ListCustomersByEmailAsync(new ListCustomersByEmail("x@example.com"), Ct);
+        var list = await bed.Stripe.V1.Customers.ListAsync(new CustomerListOptions { Email = "x@example.com", Limit = 10 }, cancellationToken: Ct);
 
         Assert.Equal(wanted.Id, Assert.Single(list.Data).Id);
         Assert.False(list.HasMore);
@@ -74,21 +74,19 @@ public sealed class StripeClientTests
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         var product = Assert.Single(bed.Emulator.Products);
-        var operation = new RawOperation<StripePrice>(
-            HttpMethod.Post,
-            "/v1/prices",
-            StripeJsonContext.Default.StripePrice,
-            new("product", product.Id),
-            new("currency", "usd"),
-            new("unit_amount", "1"),
-            new("recurring[interval]", "month"),
-            new("recurring[usage_type]", "metered"));
+        var options = new PriceCreateOptions
+        {
+            Product = product.Id,
+            Currency = "usd",
+            UnitAmount = 1,
+            Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered" },
+        };
 
-        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Client.SendAsync(operation, "price-no-meter", Ct));
+        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Stripe.V1.Prices.CreateAsync(options, StripeTestBed.Key("price-no-meter"), Ct));
 
-        Assert.Equal(400, error.HttpStatus);
-        Assert.Equal("parameter_missing", error.Code);
-        Assert.Equal("recurring[meter]", error.Param);
+        Assert.Equal(HttpStatusCode.BadRequest, error.HttpStatusCode);
+        Assert.Equal("parameter_missing", error.StripeError.Code);
+        Assert.Equal("recurring[meter]", error.StripeError.Param);
         Assert.Single(bed.Emulator.Prices);
     }
 
@@ -96,20 +94,16 @@ public sealed class StripeClientTests
     public async Task UnknownParameterIsRejectedNamingTheParameter()
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
-        var operation = new RawOperation<StripeCustomer>(
-            HttpMethod.Post,
-            "/v1/customers",
-            StripeJsonContext.Default.StripeCustomer,
-            new("email", "a@example.com"),
-            new("favourite_colour", "teal"));
+        var options = new CustomerCreateOptions { Email = "a@example.com" };
+        options.AddExtraParam("favourite_colour", "teal");
 
-        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Client.SendAsync(operation, "unknown-param", Ct));
+        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Stripe.V1.Customers.CreateAsync(options, StripeTestBed.Key("unknown-param"), Ct));
 
-        Assert.Equal(400, error.HttpStatus);
-        Assert.Equal("invalid_request_error", error.Type);
-        Assert.Equal("parameter_unknown", error.Code);
-        Assert.Equal("favourite_colour", error.Param);
-        Assert.StartsWith("req_", error.RequestId, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, error.HttpStatusCode);
+        Assert.Equal("invalid_request_error", error.StripeError.Type);
+        Assert.Equal("parameter_unknown", error.StripeError.Code);
+        Assert.Equal("favourite_colour", error.StripeError.Param);
+        Assert.StartsWith("req_", error.StripeResponse.RequestId, StringComparison.Ordinal);
         Assert.Empty(bed.Emulator.Customers);
     }
 
@@ -134,16 +128,23 @@ public sealed class StripeClientTests
     public async Task RetrievedSubscriptionCarriesItsItemBillingPeriod()
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
-        var customer = await bed.Client.CreateCustomerAsync(new CreateCustomer("p@example.com", null, null), "c-p", Ct);
-        var created = await bed.Client.CreateSubscriptionAsync(new CreateSubscription(customer.Id, bed.PriceId, Meta(("plan", "basic"))), "c-p-sub", Ct);
+        var customer = await bed.Stripe.V1.Customers.CreateAsync(new CustomerCreateOptions { Email = "p@example.com" }, StripeTestBed.Key("c-p"), Ct);
+        var created = await bed.Stripe.V1.Subscriptions.CreateAsync(
+            new SubscriptionCreateOptions { Customer = customer.Id, Items = [new SubscriptionItemOptions { Price = bed.PriceId }], Metadata = Meta(("plan", "basic")) },
+            StripeTestBed.Key("c-p-sub"),
+            Ct);
 
-        var subscription = await bed.Client.RetrieveSubscriptionAsync(new RetrieveSubscription(created.Id), Ct);
+        var subscription = await bed.Stripe.V1.Subscriptions.GetAsync(created.Id, cancellationToken: Ct);
 
-        var item = Assert.Single(subscription.Items!.Data);
-        Assert.Equal(bed.MeterId, item.Price!.Recurring!.Meter);
-        Assert.Null(item.Quantity);
+        var item = Assert.Single(subscription.Items.Data);
+        Assert.Equal(bed.MeterId, item.Price.Recurring.Meter);
+        // Stripe.net reads a missing quantity as 0; the wire must carry none, since a metered price takes no quantity.
+        Assert.True(item.RawJsonElement is { } raw && (!raw.TryGetProperty("quantity", out var quantity) || quantity.ValueKind == System.Text.Json.JsonValueKind.Null));
         Assert.True(item.CurrentPeriodEnd > item.CurrentPeriodStart);
         Assert.Equal("basic", subscription.Metadata["plan"]);
+
+        // Since 2025-09-30.clover a subscription created through the API bills in flexible mode unless asked otherwise.
+        Assert.Equal("flexible", subscription.BillingMode.Type);
     }
 
     [Fact]
@@ -169,13 +170,12 @@ public sealed class StripeClientTests
     }
 
     [Fact]
-    public async Task EveryRequestCarriesThePinnedStripeVersion()
+    public async Task EveryRequestCarriesTheEndiveApiVersion()
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
-        await bed.Client.ListCustomersByEmailAsync(new ListCustomersByEmail("nobody@example.com"), Ct);
+        await bed.Stripe.V1.Customers.ListAsync(new CustomerListOptions { Email = "nobody@example.com" }, cancellationToken: Ct);
 
-        Assert.All(bed.Emulator.Requests, r => Assert.Equal(StripeClient.ApiVersion, r.StripeVersion));
-        Assert.EndsWith(".basil", StripeClient.ApiVersion, StringComparison.Ordinal);
+        Assert.All(bed.Emulator.Requests, r => Assert.Equal("2026-10-28.endive", r.StripeVersion));
     }
 
     [Fact]
@@ -183,14 +183,16 @@ public sealed class StripeClientTests
     {
         await using var emulator = await StripeEmulator.StartAsync(cancellationToken: Ct);
         await using var services = StripeTestBed.Services(emulator, billing: false, null, o => o.SecretKey = new("sk_test_wrongwrongwrong"));
-        var client = services.GetRequiredService<StripeClient>();
+        var stripe = services.GetRequiredService<StripeClient>();
 
-        var error = await Assert.ThrowsAsync<StripeException>(() => client.ListCustomersByEmailAsync(new ListCustomersByEmail("a@example.com"), Ct));
+        var error = await Assert.ThrowsAsync<StripeKeyRejectedException>(() => stripe.V1.Customers.ListAsync(new CustomerListOptions { Email = "a@example.com" }, cancellationToken: Ct));
 
         Assert.Equal(401, error.HttpStatus);
-        Assert.Equal("invalid_request_error", error.Type);
-        Assert.DoesNotContain("wrongwrong", error.Message, StringComparison.Ordinal);
+        Assert.Equal("GET /v1/customers", error.Operation);
+        Assert.Contains(StripeKeyRejectedException.Setting, error.Message, StringComparison.Ordinal);
+        Assert.StartsWith("req_", error.RequestId, StringComparison.Ordinal);
         Assert.DoesNotContain("wrongwrong", error.ToString(), StringComparison.Ordinal);
+        Assert.Single(emulator.Requests);
     }
 
     [Fact]
@@ -211,13 +213,18 @@ public sealed class StripeClientTests
     }
 
     [Fact]
-    public async Task PostWithoutAnIdempotencyKeyIsRefusedBeforeAnythingIsSent()
+    public async Task PostWithoutALedgerIdempotencyKeyIsRefusedBeforeAnythingIsSent()
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         var before = bed.Emulator.Requests.Count;
 
-        await Assert.ThrowsAsync<ArgumentException>(() => bed.Client.SendAsync(new CreateCustomer("a@example.com", null, null), null, Ct));
+        // Stripe.net gives such a POST a random GUID key, which a retried flow would not repeat.
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => bed.Stripe.V1.Customers.CreateAsync(new CustomerCreateOptions { Email = "a@example.com" }, cancellationToken: Ct));
+        await Assert.ThrowsAsync<InvalidOperationException>(
+            () => bed.Stripe.V1.Customers.CreateAsync(new CustomerCreateOptions { Email = "a@example.com" }, StripeTestBed.Key(Guid.NewGuid().ToString()), Ct));
 
+        Assert.Contains("POST /v1/customers", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, bed.Emulator.Requests.Count);
+        Assert.Empty(bed.Emulator.Customers);
     }
 }

@@ -1,8 +1,9 @@
 using Monetization.Core.Billing;
 using Monetization.Emulators.Stripe;
 using Monetization.Stripe;
-using Monetization.Stripe.Operations;
 using Monetization.Tests.Infrastructure;
+using Stripe;
+using BillingV1 = Stripe.Billing;
 
 namespace Monetization.Tests.Stripe;
 
@@ -16,7 +17,17 @@ public sealed class StripeMeteringTests
         StripeTestBed.StartAsync(emulatorOptions: new StripeEmulatorOptions { TimeProvider = new ManualTimeProvider(Noon) }, cancellationToken: Ct);
 
     private static async Task<string> CustomerAsync(StripeTestBed bed, string email) =>
-        (await bed.Client.CreateCustomerAsync(new CreateCustomer(email, null, null), $"customer:{email}", Ct)).Id;
+        (await bed.Stripe.V1.Customers.CreateAsync(new CustomerCreateOptions { Email = email }, StripeTestBed.Key($"customer:{email}"), Ct)).Id;
+
+    private static Task ReportAsync(StripeTestBed bed, MeterUsage usage) => bed.Meter.ReportAsync([usage], Ct);
+
+    private static BillingV1.MeterEventCreateOptions MeterEvent(string customerId, long value, DateTimeOffset at, string identifier) => new()
+    {
+        EventName = StripeTestBed.MeterEventName,
+        Identifier = identifier,
+        Payload = new() { ["stripe_customer_id"] = customerId, ["value"] = value.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        Timestamp = at.UtcDateTime,
+    };
 
     [Fact]
     public async Task ReportingUsagePostsAMeterEventForTheCustomer()
@@ -24,7 +35,7 @@ public sealed class StripeMeteringTests
         await using var bed = await StartAtNoonAsync();
         var customerId = await CustomerAsync(bed, "u@example.com");
 
-        await bed.Billing.ReportUsageAsync(new MeterUsage(customerId, 42, Noon.AddMinutes(-5), "key1:2026-03-10T11"), Ct);
+        await ReportAsync(bed, new MeterUsage(customerId, 42, Noon.AddMinutes(-5), "key1:2026-03-10T11"));
 
         var meterEvent = Assert.Single(bed.Emulator.MeterEvents);
         Assert.Equal(StripeTestBed.MeterEventName, meterEvent.EventName);
@@ -39,13 +50,12 @@ public sealed class StripeMeteringTests
     {
         await using var bed = await StartAtNoonAsync();
         var customerId = await CustomerAsync(bed, "d@example.com");
-        var report = new CreateMeterEvent(StripeTestBed.MeterEventName, customerId, 5, Noon, "key1:hour-11");
-        await bed.Client.CreateMeterEventAsync(report, "first-run", Ct);
+        await bed.Stripe.V1.Billing.MeterEvents.CreateAsync(MeterEvent(customerId, 5, Noon, "key1:hour-11"), cancellationToken: Ct);
 
-        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Client.CreateMeterEventAsync(report with { Value = 6 }, "second-run", Ct));
+        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Stripe.V1.Billing.MeterEvents.CreateAsync(MeterEvent(customerId, 6, Noon, "key1:hour-11"), cancellationToken: Ct));
 
-        Assert.True(error.IsDuplicateMeterEvent);
-        Assert.Equal(1, bed.RequestsWithKey("second-run"));
+        Assert.True(StripeUsageMeter.IsDuplicate(error));
+        Assert.Equal(2, bed.Emulator.Requests.Count(r => r.Path == "/v1/billing/meter_events"));
         Assert.Equal(5, Assert.Single(bed.Emulator.MeterEvents).Value);
     }
 
@@ -55,10 +65,10 @@ public sealed class StripeMeteringTests
         await using var bed = await StartAtNoonAsync();
         var customerId = await CustomerAsync(bed, "o@example.com");
         var usage = new MeterUsage(customerId, 7, Noon, "key1:hour-11");
-        await bed.Client.CreateMeterEventAsync(new CreateMeterEvent(StripeTestBed.MeterEventName, customerId, 7, Noon, usage.Identifier), "earlier-process", Ct);
+        await bed.Stripe.V1.Billing.MeterEvents.CreateAsync(MeterEvent(customerId, 7, Noon, usage.Identifier), cancellationToken: Ct);
 
-        await bed.Billing.ReportUsageAsync(usage, Ct);
-        await bed.Billing.ReportUsageAsync(usage, Ct);
+        await ReportAsync(bed, usage);
+        await ReportAsync(bed, usage);
 
         Assert.Single(bed.Emulator.MeterEvents);
     }
@@ -70,9 +80,9 @@ public sealed class StripeMeteringTests
         var customerId = await CustomerAsync(bed, "old@example.com");
 
         var error = await Assert.ThrowsAsync<StripeException>(
-            () => bed.Billing.ReportUsageAsync(new MeterUsage(customerId, 1, Noon.AddDays(-36), "old"), Ct));
+            () => ReportAsync(bed, new MeterUsage(customerId, 1, Noon.AddDays(-36), "old")));
 
-        Assert.Equal("timestamp", error.Param);
+        Assert.Equal("timestamp", error.StripeError.Param);
         Assert.Empty(bed.Emulator.MeterEvents);
     }
 
@@ -83,9 +93,9 @@ public sealed class StripeMeteringTests
         var customerId = await CustomerAsync(bed, "ahead@example.com");
 
         var error = await Assert.ThrowsAsync<StripeException>(
-            () => bed.Billing.ReportUsageAsync(new MeterUsage(customerId, 1, Noon.AddMinutes(6), "ahead"), Ct));
+            () => ReportAsync(bed, new MeterUsage(customerId, 1, Noon.AddMinutes(6), "ahead")));
 
-        Assert.Equal("timestamp", error.Param);
+        Assert.Equal("timestamp", error.StripeError.Param);
     }
 
     [Fact]
@@ -94,10 +104,10 @@ public sealed class StripeMeteringTests
         await using var bed = await StartAtNoonAsync();
 
         var error = await Assert.ThrowsAsync<StripeException>(
-            () => bed.Billing.ReportUsageAsync(new MeterUsage("cus_missing", 1, Noon, "ghost"), Ct));
+            () => ReportAsync(bed, new MeterUsage("cus_missing", 1, Noon, "ghost")));
 
-        Assert.True(error.IsResourceMissing);
-        Assert.Equal("payload[stripe_customer_id]", error.Param);
+        Assert.Equal("resource_missing", error.StripeError.Code);
+        Assert.Equal("payload[stripe_customer_id]", error.StripeError.Param);
     }
 
     [Fact]
@@ -106,17 +116,20 @@ public sealed class StripeMeteringTests
         await using var bed = await StartAtNoonAsync();
         var ada = await CustomerAsync(bed, "ada@example.com");
         var bob = await CustomerAsync(bed, "bob@example.com");
-        await bed.Billing.ReportUsageAsync(new MeterUsage(ada, 10, Noon.AddHours(-2), "ada-1"), Ct);
-        await bed.Billing.ReportUsageAsync(new MeterUsage(ada, 32, Noon.AddMinutes(-30), "ada-2"), Ct);
-        await bed.Billing.ReportUsageAsync(new MeterUsage(ada, 1000, Noon.AddHours(-5), "ada-outside"), Ct);
-        await bed.Billing.ReportUsageAsync(new MeterUsage(bob, 500, Noon.AddMinutes(-30), "bob-1"), Ct);
+        await ReportAsync(bed, new MeterUsage(ada, 10, Noon.AddHours(-2), "ada-1"));
+        await ReportAsync(bed, new MeterUsage(ada, 32, Noon.AddMinutes(-30), "ada-2"));
+        await ReportAsync(bed, new MeterUsage(ada, 1000, Noon.AddHours(-5), "ada-outside"));
+        await ReportAsync(bed, new MeterUsage(bob, 500, Noon.AddMinutes(-30), "bob-1"));
 
-        var summaries = await bed.Client.ListMeterEventSummariesAsync(new ListMeterEventSummaries(bed.MeterId, ada, Noon.AddHours(-3), Noon), Ct);
+        var summaries = await bed.Stripe.V1.Billing.Meters.EventSummaries.ListAsync(
+            bed.MeterId,
+            new BillingV1.MeterEventSummaryListOptions { Customer = ada, StartTime = Noon.AddHours(-3).UtcDateTime, EndTime = Noon.UtcDateTime },
+            cancellationToken: Ct);
 
         var summary = Assert.Single(summaries.Data);
         Assert.Equal(42, summary.AggregatedValue);
         Assert.Equal(bed.MeterId, summary.Meter);
-        Assert.Equal(Noon.AddHours(-3).ToUnixTimeSeconds(), summary.StartTime);
-        Assert.Equal(Noon.ToUnixTimeSeconds(), summary.EndTime);
+        Assert.Equal(Noon.AddHours(-3).UtcDateTime, summary.StartTime);
+        Assert.Equal(Noon.UtcDateTime, summary.EndTime);
     }
 }

@@ -2,25 +2,29 @@ using System.Diagnostics;
 using System.Net;
 using Monetization.Core;
 using Monetization.Emulators.Faults;
-using Monetization.Stripe.Operations;
 using Monetization.Stripe;
 using Polly;
+using Stripe;
 
 namespace Monetization.Tests.Stripe;
 
+/// <summary>Stripe.net through <see cref="StripeTransport"/>: idempotency, Stripe's retry rules and the one failure policy.</summary>
 public sealed class StripeResilienceTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static CreateCustomer Ada => new("ada@example.com", "Ada", null);
+    private static CustomerCreateOptions Ada => new() { Email = "ada@example.com", Name = "Ada" };
+
+    private static Task<Customer> CreateAsync(StripeTestBed bed, string idempotencyKey, CustomerCreateOptions? options = null) =>
+        bed.Stripe.V1.Customers.CreateAsync(options ?? Ada, StripeTestBed.Key(idempotencyKey), Ct);
 
     [Fact]
     public async Task ReplayingAnIdempotencyKeyReturnsTheSameCustomer()
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
 
-        var first = await bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct);
-        var second = await bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct);
+        var first = await CreateAsync(bed, "signup:ada");
+        var second = await CreateAsync(bed, "signup:ada");
 
         Assert.Equal(first.Id, second.Id);
         Assert.Single(bed.Emulator.Customers, c => c.Email == "ada@example.com");
@@ -31,13 +35,13 @@ public sealed class StripeResilienceTests
     public async Task ReusingAKeyWithOtherParametersIsAnIdempotencyError()
     {
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
-        await bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct);
+        await CreateAsync(bed, "signup:ada");
 
         var error = await Assert.ThrowsAsync<StripeException>(
-            () => bed.Client.CreateCustomerAsync(Ada with { Email = "eve@example.com" }, "signup:ada", Ct));
+            () => CreateAsync(bed, "signup:ada", new CustomerCreateOptions { Email = "eve@example.com", Name = "Ada" }));
 
-        Assert.True(error.IsIdempotencyError);
-        Assert.Equal(400, error.HttpStatus);
+        Assert.Equal("idempotency_error", error.StripeError.Type);
+        Assert.Equal(HttpStatusCode.BadRequest, error.HttpStatusCode);
         Assert.Single(bed.Emulator.Customers);
     }
 
@@ -47,7 +51,7 @@ public sealed class StripeResilienceTests
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         bed.Emulator.Faults.AddLatency(TimeSpan.FromMilliseconds(50), "POST", "/v1/customers");
 
-        var customers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct)));
+        var customers = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => CreateAsync(bed, "signup:ada")));
 
         Assert.Single(customers.Select(c => c.Id).Distinct());
         Assert.Single(bed.Emulator.Customers);
@@ -59,7 +63,7 @@ public sealed class StripeResilienceTests
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Status, Status = 500, Count = 2 });
 
-        var customer = await bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct);
+        var customer = await CreateAsync(bed, "signup:ada");
 
         Assert.Equal(3, bed.RequestsWithKey("signup:ada"));
         Assert.Equal(customer.Id, Assert.Single(bed.Emulator.Customers).Id);
@@ -71,10 +75,10 @@ public sealed class StripeResilienceTests
         await using var bed = await StripeTestBed.StartAsync(o => o.MaxRetries = 1, cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Status, Status = 429, Count = 2 });
 
-        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
+        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => CreateAsync(bed, "signup:ada"));
 
         Assert.Equal("POST /v1/customers", unavailable.Operation);
-        Assert.Equal(429, Assert.IsType<StripeException>(unavailable.InnerException).HttpStatus);
+        Assert.Equal(HttpStatusCode.TooManyRequests, Assert.IsType<HttpRequestException>(unavailable.InnerException).StatusCode);
         Assert.Equal(2, bed.RequestsWithKey("signup:ada"));
     }
 
@@ -84,7 +88,7 @@ public sealed class StripeResilienceTests
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Status, Status = 409, Count = 1 });
 
-        await bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct);
+        await CreateAsync(bed, "signup:ada");
 
         Assert.Equal(2, bed.RequestsWithKey("signup:ada"));
     }
@@ -95,9 +99,9 @@ public sealed class StripeResilienceTests
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Status, Status = 400, Count = 1 });
 
-        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
+        var error = await Assert.ThrowsAsync<StripeException>(() => CreateAsync(bed, "signup:ada"));
 
-        Assert.Equal(400, error.HttpStatus);
+        Assert.Equal(HttpStatusCode.BadRequest, error.HttpStatusCode);
         Assert.Equal(1, bed.RequestsWithKey("signup:ada"));
     }
 
@@ -114,10 +118,10 @@ public sealed class StripeResilienceTests
             Headers = new Dictionary<string, string> { ["Stripe-Should-Retry"] = "false" },
         });
 
-        var error = await Assert.ThrowsAsync<StripeException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
+        var error = await Assert.ThrowsAsync<StripeException>(() => CreateAsync(bed, "signup:ada"));
 
-        Assert.Equal(500, error.HttpStatus);
-        Assert.Equal("api_error", error.Type);
+        Assert.Equal(HttpStatusCode.InternalServerError, error.HttpStatusCode);
+        Assert.Equal("api_error", error.StripeError.Type);
         Assert.Equal(1, bed.RequestsWithKey("signup:ada"));
     }
 
@@ -134,7 +138,7 @@ public sealed class StripeResilienceTests
             Headers = new Dictionary<string, string> { ["Stripe-Should-Retry"] = "true" },
         });
 
-        await bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct);
+        await CreateAsync(bed, "signup:ada");
 
         Assert.Equal(2, bed.RequestsWithKey("signup:ada"));
     }
@@ -149,7 +153,7 @@ public sealed class StripeResilienceTests
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Status, Status = 429, Count = 1 });
 
         var clock = Stopwatch.StartNew();
-        await bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct);
+        await CreateAsync(bed, "signup:ada");
 
         // .NET's timers count whole milliseconds of a coarse tick, so a delay can end a tick early; more is a shorter wait.
         Assert.True(clock.Elapsed >= rateLimitDelay - TimerResolution, $"retried after {clock.Elapsed}");
@@ -166,9 +170,9 @@ public sealed class StripeResilienceTests
         using var limited = new HttpResponseMessage(HttpStatusCode.TooManyRequests);
         using var failed = new HttpResponseMessage(HttpStatusCode.InternalServerError);
 
-        Assert.True(StripeRetryHandler.RetryDelay(attempt, limited, options, jitter) >= options.RateLimitDelay);
-        Assert.True(StripeRetryHandler.RetryDelay(attempt, failed, options, jitter) <= options.RetryMaxDelay);
-        Assert.True(StripeRetryHandler.RetryDelay(attempt, failed, options, jitter) >= options.RetryBaseDelay / 2);
+        Assert.True(StripeTransport.RetryDelay(attempt, limited, options, jitter) >= options.RateLimitDelay);
+        Assert.True(StripeTransport.RetryDelay(attempt, failed, options, jitter) <= options.RetryMaxDelay);
+        Assert.True(StripeTransport.RetryDelay(attempt, failed, options, jitter) >= options.RetryBaseDelay / 2);
     }
 
     [Theory]
@@ -188,7 +192,7 @@ public sealed class StripeResilienceTests
             response.Headers.Add("Stripe-Should-Retry", shouldRetry);
         }
 
-        Assert.Equal(retried, StripeRetryHandler.ShouldRetry(Outcome.FromResult(response)));
+        Assert.Equal(retried, StripeTransport.ShouldRetry(Outcome.FromResult(response)));
     }
 
     [Fact]
@@ -197,7 +201,7 @@ public sealed class StripeResilienceTests
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Reset, Phase = FaultPhase.After, Count = 1 });
 
-        var customer = await bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct);
+        var customer = await CreateAsync(bed, "signup:ada");
 
         Assert.Equal(2, bed.RequestsWithKey("signup:ada"));
         Assert.Equal(customer.Id, Assert.Single(bed.Emulator.Customers).Id);
@@ -209,7 +213,7 @@ public sealed class StripeResilienceTests
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { Method = "GET", PathPrefix = "/v1/customers", Kind = FaultKind.Reset, Count = 1 });
 
-        var list = await bed.Client.ListCustomersByEmailAsync(new ListCustomersByEmail("nobody@example.com"), Ct);
+        var list = await bed.Stripe.V1.Customers.ListAsync(new CustomerListOptions { Email = "nobody@example.com" }, cancellationToken: Ct);
 
         Assert.Empty(list.Data);
         Assert.Equal(2, bed.Emulator.Requests.Count(r => r.Method == "GET" && r.Path == "/v1/customers"));
@@ -227,12 +231,11 @@ public sealed class StripeResilienceTests
             cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Timeout, Count = 2 });
 
-        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
+        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => CreateAsync(bed, "signup:ada"));
 
         Assert.Equal("stripe", unavailable.Dependency);
-        var error = Assert.IsType<StripeException>(unavailable.InnerException);
-        Assert.Null(error.HttpStatus);
-        Assert.Equal(StripeException.ConnectionErrorType, error.Type);
+        Assert.Equal("POST /v1/customers", unavailable.Operation);
+        Assert.IsType<TimeoutException>(unavailable.InnerException);
         Assert.Equal(2, bed.RequestsWithKey("signup:ada"));
         Assert.Empty(bed.Emulator.Customers);
     }
@@ -243,10 +246,9 @@ public sealed class StripeResilienceTests
         await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
         bed.Emulator.Faults.Add(new FaultRule { PathPrefix = "/v1/customers", Kind = FaultKind.Status, Status = 500, Phase = FaultPhase.After, Count = 1 });
 
-        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => bed.Client.CreateCustomerAsync(Ada, "signup:ada", Ct));
+        var unavailable = await Assert.ThrowsAsync<DependencyUnavailableException>(() => CreateAsync(bed, "signup:ada"));
 
-        var error = Assert.IsType<StripeException>(unavailable.InnerException);
-        Assert.Equal(500, error.HttpStatus);
+        Assert.Equal(HttpStatusCode.InternalServerError, Assert.IsType<HttpRequestException>(unavailable.InnerException).StatusCode);
         Assert.Equal(3, bed.RequestsWithKey("signup:ada"));
         Assert.Empty(bed.Emulator.Customers);
     }

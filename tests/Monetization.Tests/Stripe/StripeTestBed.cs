@@ -1,14 +1,16 @@
 using Microsoft.Extensions.DependencyInjection;
 using Monetization.Core;
 using Monetization.Core.Billing;
+using Monetization.Core.Usage;
 using Monetization.Emulators.Stripe;
 using Monetization.Stripe;
-using Monetization.Stripe.Operations;
+using Stripe;
+using BillingV1 = Stripe.Billing;
 
 namespace Monetization.Tests.Stripe;
 
 /// <summary>
-/// One Stripe emulator with a product, a sum meter and a metered price, and the client and billing adapter wired
+/// One Stripe emulator with a product, a sum meter and a metered price, and Stripe.net and the billing adapter wired
 /// through the real DI registration (short retry delays so fault tests stay quick).
 /// </summary>
 internal sealed class StripeTestBed : IAsyncDisposable
@@ -31,9 +33,14 @@ internal sealed class StripeTestBed : IAsyncDisposable
 
     public string PriceId { get; }
 
-    public StripeClient Client => _services.GetRequiredService<StripeClient>();
+    /// <summary>Stripe.net as the adapters get it: through <see cref="StripeTransport"/>.</summary>
+    public StripeClient Stripe => _services.GetRequiredService<StripeClient>();
 
     public IBilling Billing => _services.GetRequiredService<IBilling>();
+
+    public IUsageMeter Meter => _services.GetRequiredService<IUsageMeter>();
+
+    public static RequestOptions Key(string idempotencyKey) => new() { IdempotencyKey = idempotencyKey };
 
     public static async Task<StripeTestBed> StartAsync(
         Action<StripeOptions>? configure = null,
@@ -47,10 +54,28 @@ internal sealed class StripeTestBed : IAsyncDisposable
             string priceId;
             await using (var bootstrap = Services(emulator, billing: false, null, null))
             {
-                var client = bootstrap.GetRequiredService<StripeClient>();
-                var product = await client.CreateProductAsync(new CreateProduct("API access"), "bootstrap-product", cancellationToken);
-                var meter = await client.CreateMeterAsync(new CreateMeter("API requests", MeterEventName), "bootstrap-meter", cancellationToken);
-                var price = await client.CreateMeteredPriceAsync(new CreateMeteredPrice(product.Id, meter.Id, "usd", "0.5"), "bootstrap-price", cancellationToken);
+                var stripe = bootstrap.GetRequiredService<StripeClient>();
+                var product = await stripe.V1.Products.CreateAsync(new ProductCreateOptions { Name = "API access" }, Key("bootstrap-product"), cancellationToken);
+                var meter = await stripe.V1.Billing.Meters.CreateAsync(
+                    new BillingV1.MeterCreateOptions
+                    {
+                        DisplayName = "API requests",
+                        EventName = MeterEventName,
+                        DefaultAggregation = new BillingV1.MeterDefaultAggregationOptions { Formula = "sum" },
+                        CustomerMapping = new BillingV1.MeterCustomerMappingOptions { Type = "by_id", EventPayloadKey = "stripe_customer_id" },
+                    },
+                    Key("bootstrap-meter"),
+                    cancellationToken);
+                var price = await stripe.V1.Prices.CreateAsync(
+                    new PriceCreateOptions
+                    {
+                        Product = product.Id,
+                        Currency = "usd",
+                        UnitAmountDecimal = 0.5m,
+                        Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered", Meter = meter.Id },
+                    },
+                    Key("bootstrap-price"),
+                    cancellationToken);
                 meterId = meter.Id;
                 priceId = price.Id;
             }
@@ -70,6 +95,7 @@ internal sealed class StripeTestBed : IAsyncDisposable
         {
             options.SecretKey = new Secret(emulator.SecretKey);
             options.ApiBase = emulator.Endpoint;
+            options.MeterEventsBase = emulator.Endpoint;
             options.PriceId = priceId ?? string.Empty;
             options.MeterEventName = MeterEventName;
             options.AttemptTimeout = TimeSpan.FromSeconds(10);
@@ -81,6 +107,7 @@ internal sealed class StripeTestBed : IAsyncDisposable
         }
 
         var services = new ServiceCollection();
+        services.AddLogging();
         if (billing)
         {
             services.AddStripeBilling(Configure);

@@ -5,9 +5,12 @@ using Monetization.Core;
 using Monetization.Core.Billing;
 using Monetization.Core.Usage;
 using Monetization.Emulators.Stripe;
+using Monetization.Emulators.Faults;
 using Monetization.Stripe;
-using Monetization.Stripe.Operations;
 using Monetization.Tests.Infrastructure;
+using Stripe;
+using BillingV1 = Stripe.Billing;
+using BillingV2 = Stripe.V2.Billing;
 
 namespace Monetization.Tests.Stripe;
 
@@ -81,11 +84,41 @@ public sealed class StripeUsageMeterTests
     }
 
     [Fact]
+    public async Task MeterEventsCarryNoIdempotencyKeySoAStoredErrorIsNeverReplayed()
+    {
+        await using var bed = await Bed.StartAsync();
+        var small = await bed.BatchAsync(3);
+        var large = await bed.BatchAsync(10);
+
+        await bed.Meter.ReportAsync(small, Ct);
+        await bed.Meter.ReportAsync(large, Ct);
+
+        Assert.All(
+            bed.Emulator.Requests.Where(r => r.Path.Contains("meter_event", StringComparison.Ordinal)),
+            r => Assert.Null(r.IdempotencyKey));
+        Assert.Equal(13, bed.Emulator.MeterEvents.Count);
+    }
+
+    [Fact]
+    public async Task AReportThatStripeFailedWithA500IsBilledByTheNextReport()
+    {
+        await using var bed = await Bed.StartAsync();
+        var batch = await bed.BatchAsync(1);
+
+        // Stripe ran the request and failed it, three times: more than the retries.
+        bed.Emulator.InjectFault(new FaultRule { PathPrefix = "/v1/billing/meter_events", Status = 500, Phase = FaultPhase.After, Count = 3 });
+        await Assert.ThrowsAsync<DependencyUnavailableException>(() => bed.Meter.ReportAsync(batch, Ct));
+        await bed.Meter.ReportAsync(batch, Ct);
+
+        Assert.Equal(batch[0].Value, Assert.Single(bed.Emulator.MeterEvents).Value);
+    }
+
+    [Fact]
     public async Task StripeFailingTheStreamSurfacesAsDependencyUnavailableAndRecordsNothing()
     {
         await using var bed = await Bed.StartAsync();
         var batch = await bed.BatchAsync(10);
-        bed.Emulator.InjectFault(new Emulators.Faults.FaultRule { PathPrefix = "/v2/billing/meter_event_stream", Status = 500, Count = 10 });
+        bed.Emulator.InjectFault(new FaultRule { PathPrefix = "/v2/billing/meter_event_stream", Status = 500, Count = 10 });
 
         var failure = await Assert.ThrowsAsync<DependencyUnavailableException>(() => bed.Meter.ReportAsync(batch, Ct));
 
@@ -98,7 +131,7 @@ public sealed class StripeUsageMeterTests
     {
         await using var bed = await Bed.StartAsync();
         var batch = await bed.BatchAsync(10);
-        bed.Emulator.InjectFault(new Emulators.Faults.FaultRule { PathPrefix = "/v2/billing/meter_event_stream", Status = 429, Count = 2 });
+        bed.Emulator.InjectFault(new FaultRule { PathPrefix = "/v2/billing/meter_event_stream", Status = 429, Count = 2 });
 
         await bed.Meter.ReportAsync(batch, Ct);
 
@@ -110,7 +143,7 @@ public sealed class StripeUsageMeterTests
     public async Task TheStreamRefusesJsonItDoesNotKnowAndMoreThanAHundredEvents()
     {
         await using var bed = await Bed.StartAsync();
-        var session = await bed.Client.CreateMeterEventSessionAsync("session-1", Ct);
+        var session = await bed.Stripe.V2.Billing.MeterEventSession.CreateAsync(new BillingV2.MeterEventSessionCreateOptions(), cancellationToken: Ct);
         using var http = new HttpClient();
 
         async Task<(HttpStatusCode, string)> StreamAsync(string json)
@@ -143,8 +176,10 @@ public sealed class StripeUsageMeterTests
         await bed.Meter.ReportAsync(batch, Ct);
         await bed.Meter.ReportAsync([batch[0] with { Identifier = "again-" + batch[0].Identifier, Value = 4 }], Ct);
 
-        var summaries = await bed.Client.ListMeterEventSummariesAsync(
-            new ListMeterEventSummaries(bed.MeterId, batch[0].CustomerId, Noon.AddHours(-1), Noon.AddHours(1)), Ct);
+        var summaries = await bed.Stripe.V1.Billing.Meters.EventSummaries.ListAsync(
+            bed.MeterId,
+            new BillingV1.MeterEventSummaryListOptions { Customer = batch[0].CustomerId, StartTime = Noon.AddHours(-1).UtcDateTime, EndTime = Noon.AddHours(1).UtcDateTime },
+            cancellationToken: Ct);
         using var http = new HttpClient();
         using var list = new HttpRequestMessage(HttpMethod.Get, new Uri(bed.Emulator.Endpoint, "/v1/billing/meters"));
         list.Headers.Authorization = new("Bearer", bed.Emulator.SecretKey);
@@ -175,7 +210,7 @@ public sealed class StripeUsageMeterTests
 
         public IUsageMeter Meter => _services.GetRequiredService<IUsageMeter>();
 
-        public StripeClient Client => _services.GetRequiredService<StripeClient>();
+        public StripeClient Stripe => _services.GetRequiredService<StripeClient>();
 
         public static async Task<Bed> StartAsync(ManualTimeProvider? stripeClock = null)
         {
@@ -194,8 +229,16 @@ public sealed class StripeUsageMeterTests
                     o.RateLimitDelay = TimeSpan.FromMilliseconds(20);
                 })
                 .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
-            var client = services.GetRequiredService<StripeClient>();
-            var meter = await client.CreateMeterAsync(new CreateMeter("API requests", StripeTestBed.MeterEventName), "meter", Ct);
+            var meter = await services.GetRequiredService<StripeClient>().V1.Billing.Meters.CreateAsync(
+                new BillingV1.MeterCreateOptions
+                {
+                    DisplayName = "API requests",
+                    EventName = StripeTestBed.MeterEventName,
+                    DefaultAggregation = new BillingV1.MeterDefaultAggregationOptions { Formula = "sum" },
+                    CustomerMapping = new BillingV1.MeterCustomerMappingOptions { Type = "by_id", EventPayloadKey = "stripe_customer_id" },
+                },
+                StripeTestBed.Key("meter"),
+                Ct);
             return new Bed(emulator, services, clock, meter.Id);
         }
 
@@ -206,7 +249,7 @@ public sealed class StripeUsageMeterTests
             for (var i = 0; i < customers; i++)
             {
                 var n = Interlocked.Increment(ref _next);
-                var customer = await Client.CreateCustomerAsync(new CreateCustomer(null, $"c{n}", null), $"customer-{n}", Ct);
+                var customer = await Stripe.V1.Customers.CreateAsync(new CustomerCreateOptions { Name = $"c{n}" }, StripeTestBed.Key($"customer-{n}"), Ct);
                 batch.Add(new MeterUsage(customer.Id, n, Noon.AddMinutes(-n % 30), $"usage:k{n}:20260310:{n}"));
             }
 

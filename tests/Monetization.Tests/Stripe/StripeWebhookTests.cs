@@ -17,7 +17,7 @@ namespace Monetization.Tests.Stripe;
 public sealed class StripeWebhookTests
 {
     private const string Secret = "whsec_test_4eC39HqLyjWDarjtT1zdp7dc";
-    private const string Payload = """{"id":"evt_1","object":"event","type":"customer.subscription.updated","created":1773144000,"data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"past_due"}}}""";
+    private const string Payload = """{"id":"evt_1","object":"event","api_version":"2026-10-28.endive","type":"customer.subscription.updated","created":1773144000,"data":{"object":{"id":"sub_1","object":"subscription","customer":"cus_1","status":"past_due"}}}""";
 
     private static readonly DateTimeOffset Now = DateTimeOffset.FromUnixTimeSeconds(1773144000);
 
@@ -84,12 +84,55 @@ public sealed class StripeWebhookTests
     [Theory]
     [InlineData(null, StripeWebhookOutcome.MissingSignature)]
     [InlineData("", StripeWebhookOutcome.MissingSignature)]
+    [InlineData("   ", StripeWebhookOutcome.MissingSignature)]
     [InlineData("v1=abc", StripeWebhookOutcome.MalformedSignature)]
     [InlineData("t=1773144000", StripeWebhookOutcome.MalformedSignature)]
     [InlineData("t=soon,v1=abc", StripeWebhookOutcome.MalformedSignature)]
+    [InlineData("t=99999999999,v1=abc", StripeWebhookOutcome.MalformedSignature)]
+    [InlineData("t=1773144000,v1=abc,", StripeWebhookOutcome.MalformedSignature)]
+    [InlineData("t=1773144000,junk,v1=abc", StripeWebhookOutcome.MalformedSignature)]
+    [InlineData("t=1773144000,t=1773144001,v1=abc", StripeWebhookOutcome.MalformedSignature)]
+    [InlineData("t=1773144000,v1=abc", StripeWebhookOutcome.SignatureMismatch)]
     public void MissingOrMalformedHeaderIsRejected(string? header, StripeWebhookOutcome outcome)
     {
         Assert.Equal(outcome, Verifier(Now).Verify(Payload, header).Outcome);
+    }
+
+    [Theory]
+    [InlineData("2025-03-31.basil")]
+    [InlineData("2026-03-25.dahlia")]
+    [InlineData(null)]
+    public void SignedEventAtAnotherApiVersionIsRefusedAsSuch(string? version)
+    {
+        var body = version is null
+            ? Payload.Replace("\"api_version\":\"2026-10-28.endive\",", string.Empty, StringComparison.Ordinal)
+            : Payload.Replace("2026-10-28.endive", version, StringComparison.Ordinal);
+        var header = StripeWebhookSignature.Compute(Secret, body, Now);
+
+        var result = Verifier(Now).Verify(body, header);
+
+        Assert.Equal(StripeWebhookOutcome.ApiVersionMismatch, result.Outcome);
+        Assert.Null(result.Event);
+    }
+
+    [Fact]
+    public void AnInvoiceEventNamesItsSubscriptionThroughItsParent()
+    {
+        const string invoice = """{"id":"evt_2","object":"event","api_version":"2026-10-28.endive","type":"invoice.paid","created":1773144000,"data":{"object":{"id":"in_1","object":"invoice","customer":"cus_1","status":"paid","parent":{"type":"subscription_details","subscription_details":{"subscription":"sub_9","metadata":{}}}}}}""";
+        var header = StripeWebhookSignature.Compute(Secret, invoice, Now);
+
+        var result = Verifier(Now).Verify(invoice, header);
+
+        Assert.Equal(new StripeWebhookEvent("evt_2", "invoice.paid", Now, "invoice", "sub_9", "cus_1", "paid", "in_1"), result.Event);
+    }
+
+    [Fact]
+    public void SignedBodyThatIsNotJsonIsReportedAsMalformed()
+    {
+        const string notJson = "not json {";
+        var header = StripeWebhookSignature.Compute(Secret, notJson, Now);
+
+        Assert.Equal(StripeWebhookOutcome.MalformedPayload, Verifier(Now).Verify(notJson, header).Outcome);
     }
 
     [Fact]

@@ -10,9 +10,9 @@ using Monetization.Core.Usage;
 using Monetization.Emulators;
 using Monetization.Emulators.Marketplace;
 using Monetization.Emulators.Stripe;
-using Monetization.Stripe.Operations;
 using Monetization.Tests.Infrastructure;
 using Monetization.UsageReporter;
+using Stripe;
 
 namespace Monetization.Tests.Usage;
 
@@ -118,7 +118,7 @@ internal sealed class UsageWorld : IAsyncDisposable
     public async Task<string> StripeSubscriberAsync(string apiKeyId, CancellationToken cancellationToken)
     {
         using var http = new HttpClient();
-        var customer = await Environment.StripeClient(http).CreateCustomerAsync(new CreateCustomer(null, "Usage test", null), $"usage-customer-{Guid.NewGuid():N}", cancellationToken);
+        var customer = await Environment.StripeClient(http).V1.Customers.CreateAsync(new CustomerCreateOptions { Name = "Usage test" }, new RequestOptions { IdempotencyKey = $"usage-customer-{Guid.NewGuid():N}" }, cancellationToken);
         var now = Clock.GetUtcNow();
         Assert.True(await Ledger.TryCreateAsync(
             new Subscriber
