@@ -27,7 +27,8 @@ public static class RegisterLatency
     {
         if (args.Contains("--startup"))
         {
-            return await StartupLatency.RunAsync(Option(args, "--runs", 10), CancellationToken.None);
+            var compare = Array.IndexOf(args, "--compare") is var at and >= 0 && at + 1 < args.Length ? Path.GetFullPath(args[at + 1]) : null;
+            return await StartupLatency.RunAsync(Option(args, "--runs", 10), compare, CancellationToken.None);
         }
 
         if (args is ["usage", ..])

@@ -1,3 +1,4 @@
+using System.Net.Http.Json;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -9,16 +10,19 @@ namespace Monetization.Benchmarks;
 /// <summary>
 /// Start-up to first answer of each deployed artifact, started as Lambda starts it, against an empty program published
 /// the same way: SubscriptionEvents (process start to its first invocation response, an SNS subscribe-success applied
-/// against moto) against an empty Runtime API function; the Portal (process start to the first 200 on /healthz)
-/// against an empty ASP.NET Core app. Runs are interleaved so machine noise spreads over all four.
+/// against moto) against an empty Runtime API function; the Portal (process start to the first 200 on /healthz, then
+/// the first <c>POST /register</c> answered, which calls Stripe) against an empty ASP.NET Core app. With a second
+/// checkout to compare with (<c>--compare DIR</c>), its Portal is published by its own Makefile and measured in the same
+/// runs. Runs are interleaved so machine noise spreads over all of them.
 /// </summary>
 public static class StartupLatency
 {
-    public static async Task<int> RunAsync(int runs, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(int runs, string? compareWith, CancellationToken cancellationToken)
     {
-        Console.WriteLine("publishing the four artifacts with their Makefile targets ...");
+        Console.WriteLine("publishing the artifacts with their Makefile targets ...");
         using var subscriptionEvents = await FunctionArtifact.PublishAsync("SubscriptionEventsFunction", cancellationToken);
         using var portal = await FunctionArtifact.PublishAsync("PortalFunction", cancellationToken);
+        using var comparedPortal = compareWith is null ? null : await FunctionArtifact.PublishAsync("PortalFunction", compareWith, cancellationToken);
         using var emptyFunction = await FunctionArtifact.PublishAsync("EmptyFunction", cancellationToken);
         using var emptyWebApp = await FunctionArtifact.PublishAsync("EmptyWebApp", cancellationToken);
         await using var environment = await OfflineEnvironment.StartAsync(cancellationToken);
@@ -32,19 +36,32 @@ public static class StartupLatency
             Add("SubscriptionEvents", first);
             Add("SubscriptionEventsWarm", warm);
             Add("EmptyFunction", (await FirstInvocationAsync(emptyFunction, "EmptyFunction", api => BaselineEnvironment(emptyFunction, "EmptyFunction", api), cancellationToken)).First);
-            Add("Portal", await FirstHealthyAsync(portal, api =>
+            foreach (var (name, artifact) in new[] { ("Portal", portal), ("ComparedPortal", comparedPortal) })
             {
-                var variables = OfflineLambda.FunctionEnvironment(environment, portal, "Portal", api, secretArn);
-                OfflineLambda.AddPortalEmulators(environment, variables);
-                return variables;
-            }, cancellationToken));
-            Add("EmptyWebApp", await FirstHealthyAsync(emptyWebApp, api =>
+                if (artifact is null)
+                {
+                    continue;
+                }
+
+                var (healthy, register) = await FirstHealthyAsync(artifact, api =>
+                {
+                    // This checkout's template and emulators: the compared Portal reads the same settings.
+                    var variables = OfflineLambda.FunctionEnvironment(environment, artifact, "Portal", api, secretArn);
+                    OfflineLambda.AddPortalEmulators(environment, variables);
+                    return variables;
+                }, FirstRegisterAsync, cancellationToken);
+                Add(name, healthy);
+                Add(name + "Register", register);
+                Add(name + "StartToRegister", healthy + register);
+            }
+
+            Add("EmptyWebApp", (await FirstHealthyAsync(emptyWebApp, api =>
             {
                 var variables = BaselineEnvironment(emptyWebApp, "EmptyWebApp", api);
                 variables["AWS_LWA_PORT"] = "8080";
                 variables["ASPNETCORE_URLS"] = "http://127.0.0.1:8080";
                 return variables;
-            }, cancellationToken));
+            }, null, cancellationToken)).Healthy);
         }
 
         Console.WriteLine($"start-up to first answer, median of {runs} runs (min-max), ReadyToRun linux-x64 as the Makefile publishes:");
@@ -53,7 +70,33 @@ public static class StartupLatency
         Print("  the same delivery again, warm (moto's share of the work)", timings["SubscriptionEventsWarm"], null);
         Print("Portal (start -> first 200 on /healthz)", timings["Portal"], timings["EmptyWebApp"]);
         Print("  empty ASP.NET Core app", timings["EmptyWebApp"], null);
+        Print("Portal: first POST /register after /healthz (Stripe calls)", timings["PortalRegister"], null);
+        Print("Portal: start -> first POST /register answered", timings["PortalStartToRegister"], null);
+        if (comparedPortal is not null)
+        {
+            Console.WriteLine($"compared with the Portal of {compareWith} (this one's time / that one's):");
+            Print("  its start -> first 200 on /healthz", timings["ComparedPortal"], null);
+            Print("  its first POST /register after /healthz", timings["ComparedPortalRegister"], null);
+            Print("  its start -> first POST /register answered", timings["ComparedPortalStartToRegister"], null);
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"  ratios (this / compared): /healthz {Median(timings["Portal"]) / Median(timings["ComparedPortal"]):0.000}, first /register {Median(timings["PortalRegister"]) / Median(timings["ComparedPortalRegister"]):0.000}, start -> /register {Median(timings["PortalStartToRegister"]) / Median(timings["ComparedPortalStartToRegister"]):0.000}"));
+        }
+
         return 0;
+    }
+
+    /// <summary>A new address's signup as the page's script posts it: the Portal creates the Stripe customer and checkout.</summary>
+    private static async Task FirstRegisterAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        using var response = await http.PostAsJsonAsync(
+            "/register",
+            new { email = $"first-{Guid.NewGuid():N}@example.com", firstname = "First", lastname = "Signup" },
+            cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"The first /register answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        }
     }
 
     /// <returns>Start to first response, and the duration of a second, warm invocation of the same kind.</returns>
@@ -83,18 +126,28 @@ public static class StartupLatency
         }
     }
 
-    private static async Task<double> FirstHealthyAsync(FunctionArtifact artifact, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, CancellationToken cancellationToken)
+    /// <returns>Start to the first 200 on /healthz, then how long the first request after it took (0 without one).</returns>
+    private static async Task<(double Healthy, double First)> FirstHealthyAsync(
+        FunctionArtifact artifact, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, Func<HttpClient, CancellationToken, Task>? firstRequest, CancellationToken cancellationToken)
     {
         await using var api = await LambdaRuntimeApi.StartAsync(cancellationToken);
         var variables = environment(api);
         var port = FreePort.Next();
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), Timeout = TimeSpan.FromSeconds(10) };
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), Timeout = TimeSpan.FromSeconds(30) };
         var stopwatch = Stopwatch.StartNew();
         var (process, _) = OfflineLambda.StartWebApp(artifact, variables, port);
         await using (process)
         {
             await OfflineLambda.WaitForOkAsync(http, process, "/healthz", TimeSpan.FromSeconds(120), cancellationToken);
-            return stopwatch.Elapsed.TotalMilliseconds;
+            var healthy = stopwatch.Elapsed.TotalMilliseconds;
+            if (firstRequest is null)
+            {
+                return (healthy, 0);
+            }
+
+            stopwatch.Restart();
+            await firstRequest(http, cancellationToken);
+            return (healthy, stopwatch.Elapsed.TotalMilliseconds);
         }
     }
 
@@ -144,6 +197,9 @@ public static class StartupLatency
         Console.WriteLine(line);
     }
 
-    private static double Median(List<double> sorted) =>
-        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    private static double Median(List<double> timings)
+    {
+        var sorted = timings.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
 }

@@ -130,6 +130,9 @@ public static class PortalApp
         services.AddAwsApiGateway(o => aws.ApplyTo(AwsService.ApiGateway, o));
         services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName, aws.ServiceUrl, aws.Region);
         services.AddStripeBilling(_ => { });
+
+        // Before the server listens, so readiness (/healthz) waits for it and no signup pays for Stripe.net's first use.
+        services.AddHostedService<StripeWarmUp>();
         services.AddOptions<StripeOptions>().Configure<IOptions<StripeSettings>>((o, bound) =>
         {
             var stripe = bound.Value;

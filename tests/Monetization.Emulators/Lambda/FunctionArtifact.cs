@@ -19,7 +19,11 @@ public sealed class FunctionArtifact : IDisposable
 
     public string LogicalId { get; }
 
-    public static async Task<FunctionArtifact> PublishAsync(string logicalId, CancellationToken cancellationToken = default)
+    public static Task<FunctionArtifact> PublishAsync(string logicalId, CancellationToken cancellationToken = default) =>
+        PublishAsync(logicalId, Repository.Root, cancellationToken);
+
+    /// <param name="repositoryRoot">The checkout whose Makefile builds the artifact (another one to compare with, say).</param>
+    public static async Task<FunctionArtifact> PublishAsync(string logicalId, string repositoryRoot, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(logicalId);
         if (!OperatingSystem.IsLinux())
@@ -33,7 +37,7 @@ public sealed class FunctionArtifact : IDisposable
         var taskRoot = Path.Combine(parent.FullName, "task");
         var start = new ProcessStartInfo("make")
         {
-            WorkingDirectory = Repository.Root,
+            WorkingDirectory = repositoryRoot,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             ArgumentList = { "--no-print-directory", $"build-{logicalId}", $"ARTIFACTS_DIR={taskRoot}" },

@@ -39,6 +39,21 @@ public sealed class StripeWebhookEndpointTests(CheckoutPortalFixture portal) : I
     }
 
     [Fact]
+    public async Task AnEventWrittenAtAnotherApiVersionIsRefusedWith400NamingTheVersionToUseAndChangesNothing()
+    {
+        var (keyId, canceled) = await PaidThenCanceledWithoutDeliveryAsync("webhook-basil@example.com");
+        var payload = canceled.Payload.Replace("\"api_version\":\"2026-10-28.endive\"", "\"api_version\":\"2025-03-31.basil\"", StringComparison.Ordinal);
+        Assert.NotEqual(canceled.Payload, payload);
+
+        using var response = await portal.PostWebhookAsync(payload, StripeWebhookSignature.Compute(portal.Stripe.WebhookSecret, payload, DateTimeOffset.UtcNow));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("api_version 2026-10-28.endive", await response.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal((true, true), await portal.AccessAsync(keyId));
+        Assert.False(await portal.LedgerHasAsync($"IDEM#stripe-event#{canceled.Id}"));
+    }
+
+    [Fact]
     public async Task WhileASecretIsRolledTheHeaderCarriesTwoSignaturesAndEitherMatchingIsEnough()
     {
         var (keyId, canceled) = await PaidThenCanceledWithoutDeliveryAsync("webhook-rotated@example.com");
@@ -55,7 +70,7 @@ public sealed class StripeWebhookEndpointTests(CheckoutPortalFixture portal) : I
     [Fact]
     public async Task AnEventTypeThatDoesNotTouchAccessIsAnswered200AndIgnored()
     {
-        const string payload = """{"id":"evt_plan_created","object":"event","type":"plan.created","created":1773144000,"data":{"object":{"id":"price_1","object":"plan"}}}""";
+        const string payload = """{"id":"evt_plan_created","object":"event","api_version":"2026-10-28.endive","type":"plan.created","created":1773144000,"data":{"object":{"id":"price_1","object":"plan"}}}""";
 
         using var response = await portal.PostWebhookAsync(payload, StripeWebhookSignature.Compute(portal.Stripe.WebhookSecret, payload, DateTimeOffset.UtcNow));
 

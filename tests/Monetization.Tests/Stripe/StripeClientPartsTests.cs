@@ -17,6 +17,13 @@ public sealed class StripeClientPartsTests
     }
 
     [Fact]
+    public async Task WarmingUpRunsTheSignupAndWebhookCallsOnCannedAnswersWithoutTheNetwork()
+    {
+        // No StripeClient of the process is involved and no server exists: the warm-up answers its own requests.
+        await StripeWarmUp.RunAsync(TestContext.Current.CancellationToken);
+    }
+
+    [Fact]
     public void BaseUrlsLoseTheirTrailingSlashBecauseStripeNetAppendsPathsToThem()
     {
         Assert.Equal("http://127.0.0.1:5000", StripeOptions.BaseUrl(new Uri("http://127.0.0.1:5000/")));
