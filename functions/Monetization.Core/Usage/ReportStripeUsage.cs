@@ -66,10 +66,44 @@ public sealed partial class ReportStripeUsage
     {
         var counted = await _claims.CountedDaysAsync(_options.StripeUsagePlanId, now, onlyKey, cancellationToken);
         var totals = new Totals();
+        var (reached, failures) = await PassAsync(counted, counted.Keys, now, totals, cancellationToken);
+
+        // A day whose claim an earlier run left in flight gets no second claim while that claim is resent, so units
+        // counted above it would wait for the next run, which for a key whose subscription just ended never comes.
+        // Once the resends are in, one more pass claims and sends what they left behind.
+        var behind = totals.ResentCommitted
+            .Where(w => counted[w.Day.ApiKeyId].UsedOn(w.Day.Day) > w.Claim.To)
+            .Select(w => w.Day.ApiKeyId)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        if (failures == 0 && behind.Count > 0)
+        {
+            (_, failures) = await PassAsync(counted, behind, now, totals, cancellationToken);
+        }
+
+        return new UsageReportSummary
+        {
+            StripeKeysWithUsage = counted.Count,
+            StripeKeysSkipped = totals.Skipped,
+            StripeKeysNotReached = counted.Count - reached,
+            StripeEventsSent = totals.Sent,
+            StripeEventsResent = totals.Resent,
+            StripeUnitsReported = totals.Units,
+            StripeRequests = totals.Requests,
+            DaysClaimedElsewhere = totals.ClaimedElsewhere,
+            Failures = failures,
+        };
+    }
+
+    /// <summary>Claims and sends the units of <paramref name="keyIds"/> above their watermarks, chunk by chunk.</summary>
+    /// <returns>How many keys were reached before Stripe failed (all of them when it did not), and the events left unsent.</returns>
+    private async Task<(int Reached, int Failures)> PassAsync(
+        Dictionary<string, OpenDays> counted, IReadOnlyCollection<string> keyIds, DateTimeOffset now, Totals totals, CancellationToken cancellationToken)
+    {
         var waiting = new List<(UsageWork Work, MeterUsage Usage)>();
         var reached = 0;
         var delivering = true;
-        foreach (var keys in counted.Keys.Chunk(_options.KeysPerChunk))
+        foreach (var keys in keyIds.Chunk(_options.KeysPerChunk))
         {
             reached += keys.Length;
             var subscribers = await _ledger.FindSubscribersByApiKeyAsync(keys, cancellationToken);
@@ -101,18 +135,7 @@ public sealed partial class ReportStripeUsage
             await SendAsync(waiting, fullBatchesOnly: false, totals, cancellationToken);
         }
 
-        return new UsageReportSummary
-        {
-            StripeKeysWithUsage = counted.Count,
-            StripeKeysSkipped = totals.Skipped,
-            StripeKeysNotReached = counted.Count - reached,
-            StripeEventsSent = totals.Sent,
-            StripeEventsResent = totals.Resent,
-            StripeUnitsReported = totals.Units,
-            StripeRequests = totals.Requests,
-            DaysClaimedElsewhere = totals.ClaimedElsewhere,
-            Failures = waiting.Count,
-        };
+        return (reached, waiting.Count);
     }
 
     /// <summary>
@@ -149,6 +172,7 @@ public sealed partial class ReportStripeUsage
             }
 
             await _claims.CommitAsync(batch.Select(e => e.Work), cancellationToken);
+            totals.ResentCommitted.AddRange(batch.Select(e => e.Work).Where(w => w.Resend));
             totals.Sent += batch.Count;
             totals.Resent += batch.Count(e => e.Work.Resend);
             totals.Units += batch.Sum(e => e.Usage.Value);
@@ -215,6 +239,8 @@ public sealed partial class ReportStripeUsage
         public int Requests { get; set; }
 
         public int ClaimedElsewhere { get; set; }
+
+        public List<UsageWork> ResentCommitted { get; } = [];
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe did not accept a batch of {Count} meter events; their claims stay for the next run")]

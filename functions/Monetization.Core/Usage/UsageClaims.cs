@@ -36,7 +36,8 @@ internal sealed class UsageClaims(IApiKeys apiKeys, IUsageLedger ledger, int led
 
     /// <summary>
     /// What to send this run: every claim left in flight (unchanged), then a new claim for each day counted above its
-    /// watermark. A day with a claim in flight gets no second one this run; its newer units follow next run. A key
+    /// watermark. A day with a claim in flight gets no second one in the same call; the caller claims its newer units
+    /// once the resend is committed. A key
     /// <paramref name="deferOf"/> picks (by any of its watermarks) gets no new claim at all: its new units come back
     /// marked deferred.
     /// </summary>
@@ -123,6 +124,8 @@ internal sealed record UsageWork(UsageDay Day, UsageClaim Claim, bool Resend, bo
 /// <summary>A key's counts on the two UTC days still open.</summary>
 internal readonly record struct OpenDays(DateOnly TodayDate, long Yesterday, long Today)
 {
+    public long UsedOn(DateOnly day) => day == TodayDate ? Today : day == TodayDate.AddDays(-1) ? Yesterday : 0;
+
     public IEnumerable<(DateOnly Day, long Used)> Counted
     {
         get

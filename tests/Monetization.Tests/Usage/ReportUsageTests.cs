@@ -65,12 +65,14 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var recovery = await world.Reporter().RunAsync(Token);
         var next = await world.Reporter().RunAsync(Token);
 
+        // The resend of the claim in flight, then the units counted above it, in the same run.
         Assert.Equal(1, recovery.StripeEventsResent);
+        Assert.Equal(2, recovery.StripeEventsSent);
         Assert.Equal(15, world.EventsOf(customerId).Sum(e => e.Value));
         Assert.Equal(
             [$"usage:{keyId}:{world.Today:yyyyMMdd}:10", $"usage:{keyId}:{world.Today:yyyyMMdd}:15"],
             world.EventsOf(customerId).Select(e => e.Identifier).Order(StringComparer.Ordinal));
-        Assert.Equal(5, next.StripeUnitsReported);
+        Assert.Equal(0, next.StripeEventsSent);
     }
 
     [Fact]
@@ -350,6 +352,32 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         Assert.Equal(1, failed.Failures);
         Assert.Equal(1, retried.StripeEventsResent);
         Assert.Equal(4, Assert.Single(world.EventsOf(customerId)).Value);
+    }
+
+    [Fact]
+    public async Task AFlushAfterAFailedReportBillsThePendingClaimAndEverythingCountedAboveIt()
+    {
+        // A report fails and leaves units 0-10 in flight; 5 more are served; then the subscription stops being paid for.
+        await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
+        var keyId = UsageWorld.NewKeyId();
+        var customerId = await world.StripeSubscriberAsync(keyId, Token);
+        world.CountStripe(keyId, world.Today, 10);
+        fixture.Environment.Stripe.InjectFault(new Emulators.Faults.FaultRule { PathPrefix = "/v1/billing/meter_events", Status = 500, Count = 20 });
+        try
+        {
+            Assert.Equal(1, (await world.Reporter().RunAsync(Token)).Failures);
+        }
+        finally
+        {
+            fixture.Environment.Stripe.ClearFaults();
+        }
+
+        world.CountStripe(keyId, world.Today, 5);
+        var flush = await world.StripeReporting().FlushAsync(keyId, world.Clock.GetUtcNow(), Token);
+
+        Assert.Equal(1, flush.StripeEventsResent);
+        Assert.Equal(15, flush.StripeUnitsReported);
+        Assert.Equal(15, world.EventsOf(customerId).Sum(e => e.Value));
     }
 
     [Fact]

@@ -84,6 +84,9 @@ internal sealed class UsageWorld : IAsyncDisposable
     public ReportUsage Reporter(Func<IUsageLedger, IUsageLedger>? wrapLedger = null, IReadOnlyDictionary<string, string?>? settings = null) =>
         Services(wrapLedger, settings).GetRequiredService<ReportUsage>();
 
+    /// <summary>The Stripe half alone, as the reporter wires it (the billing flow flushes a key whose subscription ends through it).</summary>
+    public ReportStripeUsage StripeReporting() => Services(null, null).GetRequiredService<ReportStripeUsage>();
+
     /// <summary>The Marketplace half alone, as the reporter wires it (and SubscriptionEvents, which flushes a buyer whose subscription ends).</summary>
     public MeterMarketplaceUsage MarketplaceMetering() => Services(null, null).GetRequiredService<MeterMarketplaceUsage>();
 
