@@ -44,6 +44,21 @@ public sealed class FaultProxy : IAsyncDisposable
     /// <summary>What was forwarded while <see cref="RecordExchanges"/> was on, in order of completion.</summary>
     public IReadOnlyList<ProxiedExchange> Exchanges => [.. _exchanges];
 
+    /// <summary>
+    /// The exchanges once at least <paramref name="count"/> are recorded: an exchange is recorded when the proxy's
+    /// pipeline finishes, which can be a moment after its client already read the whole answer.
+    /// </summary>
+    public async Task<IReadOnlyList<ProxiedExchange>> ExchangesAsync(int count, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(10);
+        while (_exchanges.Count < count && DateTimeOffset.UtcNow < deadline)
+        {
+            await Task.Delay(5, cancellationToken).ConfigureAwait(false);
+        }
+
+        return Exchanges;
+    }
+
     public static Task<FaultProxy> StartAsync(Uri target, CancellationToken cancellationToken = default) =>
         StartAsync(target, null, cancellationToken);
 

@@ -42,19 +42,20 @@ public sealed class RegistrationRoundTripTests(LedgerRecordingPortalFixture port
     {
         // A first registration opens the connections: on a cold client the second of two concurrent requests waits for
         // its own connection, which the proxy would see as no overlap although the flow sent both at once.
+        var beforeWarmUp = portal.DynamoDb.Exchanges.Count;
         using (var warmUp = await portal.RegisterAsync("round-trips-warm-up@example.com"))
         {
             Assert.Equal(HttpStatusCode.Created, warmUp.StatusCode);
         }
 
-        var ledgerBefore = portal.DynamoDb.Exchanges.Count;
+        var ledgerBefore = (await portal.DynamoDb.ExchangesAsync(beforeWarmUp + 4, TestContext.Current.CancellationToken)).Count;
         var stripeBefore = portal.Environment.Stripe.Requests.Count;
         var apiGatewayBefore = portal.Environment.ApiGateway.Exchanges.Count;
 
         using var response = await portal.RegisterAsync("round-trips@example.com");
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        var ledger = portal.DynamoDb.Exchanges.Skip(ledgerBefore).OrderBy(e => e.Started).ToList();
+        var ledger = (await portal.DynamoDb.ExchangesAsync(ledgerBefore + 4, TestContext.Current.CancellationToken)).Skip(ledgerBefore).OrderBy(e => e.Started).ToList();
         Assert.Equal(4, ledger.Count);
 
         // The claim and the pending record are in flight together; the pointer follows them and the final write waits for it.
