@@ -77,7 +77,10 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     public string PriceId { get; private set; } = string.Empty;
 
-    public static async Task<OfflineEnvironment> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<OfflineEnvironment> StartAsync(CancellationToken cancellationToken = default) => StartAsync(null, cancellationToken);
+
+    /// <param name="limits">A throttle and daily quota on both usage plans, as an API owner sets them; none when null.</param>
+    public static async Task<OfflineEnvironment> StartAsync(UsagePlanLimits? limits, CancellationToken cancellationToken = default)
     {
         UseLocalCredentials();
 
@@ -94,7 +97,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         {
             await Task.WhenAll(
                 environment.CreateLedgerTableAsync(cancellationToken),
-                environment.CreateUsagePlansAsync(cancellationToken),
+                environment.CreateUsagePlansAsync(limits, cancellationToken),
                 environment.CreateMeteredPriceAsync(cancellationToken)).ConfigureAwait(false);
             environment.Usage = usage.Value = await ApiGatewayUsageStandIn.StartAsync(
                 environment.ApiGatewayHttp(), environment.RestApiId, ApiStage, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -220,14 +223,17 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         await LedgerTable.CreateAsync(dynamoDb, LedgerTableName, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task CreateUsagePlansAsync(CancellationToken cancellationToken)
+    private async Task CreateUsagePlansAsync(UsagePlanLimits? limits, CancellationToken cancellationToken)
     {
         using var http = ApiGatewayHttp();
         var api = await PostJsonAsync(http, "/restapis", """{"name":"monetized-api","description":"The API being sold"}""", cancellationToken).ConfigureAwait(false);
         RestApiId = api.GetProperty("id").GetString()!;
         var stage = $$"""[{"apiId":"{{RestApiId}}","stage":"{{ApiStage}}"}]""";
-        var stripePlan = await PostJsonAsync(http, "/usageplans", $$"""{"name":"monetization-stripe","apiStages":{{stage}}}""", cancellationToken).ConfigureAwait(false);
-        var marketplacePlan = await PostJsonAsync(http, "/usageplans", $$"""{"name":"monetization-marketplace","apiStages":{{stage}}}""", cancellationToken).ConfigureAwait(false);
+        var limited = limits is { } l
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $$""","throttle":{"rateLimit":{{l.RateLimit}},"burstLimit":{{l.BurstLimit}}},"quota":{"limit":{{l.DailyQuota}},"period":"DAY"}""")
+            : string.Empty;
+        var stripePlan = await PostJsonAsync(http, "/usageplans", $$"""{"name":"monetization-stripe","apiStages":{{stage}}{{limited}}}""", cancellationToken).ConfigureAwait(false);
+        var marketplacePlan = await PostJsonAsync(http, "/usageplans", $$"""{"name":"monetization-marketplace","apiStages":{{stage}}{{limited}}}""", cancellationToken).ConfigureAwait(false);
         StripeUsagePlanId = stripePlan.GetProperty("id").GetString()!;
         MarketplaceUsagePlanId = marketplacePlan.GetProperty("id").GetString()!;
     }
@@ -278,3 +284,6 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }
+
+/// <summary>A usage plan's throttle (requests per second, burst) and quota (requests a day per key).</summary>
+public sealed record UsagePlanLimits(double RateLimit, int BurstLimit, long DailyQuota);

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using System.Runtime.InteropServices;
@@ -16,6 +18,13 @@ namespace Monetization.Sandbox;
 /// </summary>
 public static class SandboxProgram
 {
+    /// <summary>The sandbox's usage plans: low enough that a person can see the 429 with curl.</summary>
+    public const double ThrottleRate = 5;
+
+    public const int ThrottleBurst = 10;
+
+    public const long DailyQuota = 1000;
+
     public static async Task<int> Main(string[] args)
     {
         using var stop = new CancellationTokenSource();
@@ -30,15 +39,31 @@ public static class SandboxProgram
             stop.Cancel();
         });
 
-        var port = PortFrom(args) ?? FreePort.Next();
-        await using var environment = await OfflineEnvironment.StartAsync(stop.Token);
-        var portalUrl = $"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}";
+        return await RunAsync(args, Console.Out, Console.Error, stop.Token);
+    }
+
+    /// <summary>Starts everything, prints where it is, and runs until <paramref name="stop"/> is cancelled.</summary>
+    /// <returns>0 after an orderly stop; 2 when the arguments cannot be used (one line on <paramref name="error"/>).</returns>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken stop)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        var (port, problem) = PortFrom(args);
+        if (problem is not null)
+        {
+            await error.WriteLineAsync(problem);
+            return 2;
+        }
+
+        await using var environment = await OfflineEnvironment.StartAsync(new UsagePlanLimits(ThrottleRate, ThrottleBurst, DailyQuota), stop);
+        var portalUrl = $"http://127.0.0.1:{(port ?? FreePort.Next()).ToString(CultureInfo.InvariantCulture)}";
         await using var portal = PortalApp.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(environment.PortalConfiguration());
             builder.WebHost.UseUrls(portalUrl);
         });
-        await portal.StartAsync(stop.Token);
+        await portal.StartAsync(stop);
 
         // Marketplace sends buyers to the Portal's landing and its subscription events to the SubscriptionEvents
         // function, here run in process with the container and validation its Lambda process starts with.
@@ -52,19 +77,22 @@ public static class SandboxProgram
         // Stripe's webhook endpoint, as an API owner adds it in the dashboard: the emulator delivers its events there.
         environment.Stripe.WebhookUrl = new Uri(portalUrl + "/stripe/webhook");
 
-        await using var control = await SandboxControl.StartAsync(environment, stop.Token);
+        await using var control = await SandboxControl.StartAsync(environment, stop);
 
-        Console.WriteLine($"Portal: {portalUrl}");
-        Console.WriteLine($"AWS endpoint: {environment.Moto.Endpoint}");
-        Console.WriteLine($"Stripe endpoint: {environment.Stripe.Endpoint} (webhooks to {environment.Stripe.WebhookUrl})");
-        Console.WriteLine($"Marketplace simulator: {environment.Marketplace.Endpoint}");
-        Console.WriteLine($"Demo API: {new Uri(environment.Usage.DemoApiEndpoint, $"/{OfflineEnvironment.ApiStage}/")}");
-        Console.WriteLine($"Sandbox control: {control.Endpoint}");
-        Console.WriteLine("Press Ctrl+C to stop.");
+        // One AWS endpoint for every service: moto behind the proxy that also answers what moto lacks (GetUsage).
+        await output.WriteLineAsync($"Portal: {portalUrl}");
+        await output.WriteLineAsync($"AWS endpoint: {environment.ApiGateway.Endpoint}");
+        await output.WriteLineAsync($"Stripe endpoint: {environment.Stripe.Endpoint} (webhooks to {environment.Stripe.WebhookUrl})");
+        await output.WriteLineAsync($"Marketplace simulator: {environment.Marketplace.Endpoint}");
+        await output.WriteLineAsync(string.Create(
+            CultureInfo.InvariantCulture,
+            $"Demo API: {new Uri(environment.Usage.DemoApiEndpoint, $"/{OfflineEnvironment.ApiStage}/")} (usage plans: {ThrottleRate} requests/s, burst {ThrottleBurst}, {DailyQuota} a day per key)"));
+        await output.WriteLineAsync($"Sandbox control: {control.Endpoint}");
+        await output.WriteLineAsync("Press Ctrl+C to stop.");
 
         try
         {
-            await Task.Delay(Timeout.Infinite, stop.Token);
+            await Task.Delay(Timeout.Infinite, stop);
         }
         catch (OperationCanceledException)
         {
@@ -75,9 +103,31 @@ public static class SandboxProgram
         return 0;
     }
 
-    private static int? PortFrom(string[] args)
+    /// <returns>The port asked for (null: any free one), or the one line that says why it cannot be used.</returns>
+    private static (int? Port, string? Problem) PortFrom(string[] args)
     {
         var index = Array.IndexOf(args, "--port");
-        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var port) ? port : null;
+        if (index < 0)
+        {
+            return (null, null);
+        }
+
+        if (index + 1 >= args.Length || !int.TryParse(args[index + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            return (null, "--port takes a TCP port number from 1 to 65535.");
+        }
+
+        // Checked before anything starts: a busy port found by the Portal would surface as a stack trace after the set-up.
+        try
+        {
+            using var probe = new TcpListener(IPAddress.Loopback, port);
+            probe.Start();
+        }
+        catch (SocketException)
+        {
+            return (null, $"Port {port.ToString(CultureInfo.InvariantCulture)} is already in use on 127.0.0.1: stop what holds it, pick another with --port, or leave --port out to take a free one.");
+        }
+
+        return (port, null);
     }
 }

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Monetization.Aws;
+using Monetization.Emulators;
+using Monetization.Sandbox;
+using Monetization.Tests.Aws;
+
+namespace Monetization.Tests.Sandbox;
+
+/// <summary>The offline sandbox as the README tells a new user to start it, and the ways its command line goes wrong.</summary>
+public sealed partial class SandboxTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task ABusyPortGivesOneClearLineAndStartsNothing()
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = await SandboxProgram.RunAsync(["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)], output, error, Ct);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(output.ToString());
+        var line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"Port {port} is already in use", line, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--port")]
+    [InlineData("--port", "http")]
+    [InlineData("--port", "70000")]
+    public async Task APortThatIsNotAPortNumberIsRefusedInOneLine(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exit = await SandboxProgram.RunAsync(args, output, error, Ct);
+
+        Assert.Equal(2, exit);
+        Assert.Equal("--port takes a TCP port number from 1 to 65535.", error.ToString().Trim());
+    }
+
+    [Fact]
+    public async Task ThePrintedAwsEndpointServesGetUsageAndTheDemoApiShowsThePlansThrottle()
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var output = new LineWriter();
+        using var error = new StringWriter();
+        var running = SandboxProgram.RunAsync([], output, error, stop.Token);
+        try
+        {
+            var printed = await output.WaitForAsync("Press Ctrl+C to stop.", running, Ct);
+            var aws = new Uri(Printed(printed, "AWS endpoint"));
+            var demo = new Uri(PrintedUrl().Match(Printed(printed, "Demo API")).Value);
+            using var apiGateway = AwsTestClients.Http(AwsService.ApiGateway, AwsTestClients.Options(aws, OfflineEnvironment.LocalCredentials));
+
+            using var plans = JsonDocument.Parse(await apiGateway.GetStringAsync(new Uri(aws, "/usageplans"), Ct));
+            var stripePlan = plans.RootElement.GetProperty("item").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "monetization-stripe");
+            Assert.Equal(SandboxProgram.ThrottleBurst, stripePlan.GetProperty("throttle").GetProperty("burstLimit").GetInt32());
+            Assert.Equal(SandboxProgram.DailyQuota, stripePlan.GetProperty("quota").GetProperty("limit").GetInt64());
+            var planId = stripePlan.GetProperty("id").GetString()!;
+
+            using var keyAnswer = await apiGateway.PostAsync(new Uri(aws, "/apikeys"), Json("""{"name":"sandbox-test","enabled":true}"""), Ct);
+            using var key = JsonDocument.Parse(await keyAnswer.Content.ReadAsStringAsync(Ct));
+            var keyId = key.RootElement.GetProperty("id").GetString()!;
+            using var member = await apiGateway.PostAsync(new Uri(aws, $"/usageplans/{planId}/keys"), Json($$"""{"keyId":"{{keyId}}","keyType":"API_KEY"}"""), Ct);
+            Assert.Equal(HttpStatusCode.Created, member.StatusCode);
+
+            using var caller = new HttpClient();
+            var statuses = new List<HttpStatusCode>();
+            var deadline = DateTimeOffset.UtcNow.AddSeconds(20);
+            while (!statuses.Contains(HttpStatusCode.TooManyRequests) && DateTimeOffset.UtcNow < deadline)
+            {
+                // The key reaches the stand-in within its one-second snapshot; then the burst runs out.
+                var calls = Enumerable.Range(0, SandboxProgram.ThrottleBurst * 3).Select(async _ =>
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(demo, "hello"));
+                    request.Headers.Add("x-api-key", key.RootElement.GetProperty("value").GetString());
+                    using var answer = await caller.SendAsync(request, Ct);
+                    return answer.StatusCode;
+                });
+                statuses.AddRange(await Task.WhenAll(calls));
+            }
+
+            Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+            var served = statuses.Count(s => s == HttpStatusCode.OK);
+            Assert.True(served > 0, string.Join(", ", statuses));
+            var today = DateTime.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+            using var usage = JsonDocument.Parse(await apiGateway.GetStringAsync(new Uri(aws, $"/usageplans/{planId}/usage?startDate={today}&endDate={today}&keyId={keyId}"), Ct));
+            Assert.Equal(served, usage.RootElement.GetProperty("values").GetProperty(keyId)[0][0].GetInt64());
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await running);
+        }
+    }
+
+    private static string Printed(IReadOnlyList<string> lines, string label) =>
+        lines.Single(l => l.StartsWith(label + ": ", StringComparison.Ordinal))[(label.Length + 2)..];
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    [GeneratedRegex(@"^\S+")]
+    private static partial Regex PrintedUrl();
+
+    /// <summary>Collects what the sandbox prints, line by line, and lets a test wait for a line.</summary>
+    private sealed class LineWriter : TextWriter
+    {
+        private readonly StringBuilder _text = new();
+
+        public override Encoding Encoding => Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            lock (_text)
+            {
+                _text.Append(value);
+            }
+        }
+
+        public async Task<IReadOnlyList<string>> WaitForAsync(string line, Task running, CancellationToken cancellationToken)
+        {
+            var deadline = DateTimeOffset.UtcNow.AddSeconds(120);
+            while (DateTimeOffset.UtcNow < deadline)
+            {
+                if (running.IsCompleted)
+                {
+                    await running;
+                    throw new InvalidOperationException("The sandbox stopped before it was ready:\n" + Lines());
+                }
+
+                var lines = Lines();
+                if (lines.Contains(line))
+                {
+                    return lines;
+                }
+
+                await Task.Delay(50, cancellationToken);
+            }
+
+            throw new TimeoutException("The sandbox did not get ready:\n" + string.Join('\n', Lines()));
+        }
+
+        private List<string> Lines()
+        {
+            lock (_text)
+            {
+                return [.. _text.ToString().Split('\n').Select(l => l.TrimEnd('\r'))];
+            }
+        }
+    }
+}
