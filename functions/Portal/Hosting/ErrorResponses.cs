@@ -35,14 +35,17 @@ public static class ErrorResponses
         return html > json;
     }
 
-    public static Task WriteAsync(HttpContext context, int status, string title, string detail)
+    /// <summary>Where a page sends its reader on (HTML): the sign-up page, unless the reader came from elsewhere.</summary>
+    public const string SignUpLink = """<a href="/">Go to the sign-up page</a>""";
+
+    public static Task WriteAsync(HttpContext context, int status, string title, string detail, string link = SignUpLink)
     {
         ArgumentNullException.ThrowIfNull(context);
         IResult result = PrefersHtml(context.Request)
             ? Html.Page(title, $"""
                 <h1>{Html.Encode(title)}</h1>
                 <p class="error" role="alert">{Html.Encode(detail)}</p>
-                <p><a href="/">Go to the sign-up page</a></p>
+                <p>{link}</p>
                 """, status)
             : TypedResults.Problem(detail, statusCode: status, title: title);
         return result.ExecuteAsync(context);

@@ -1,3 +1,4 @@
+using Monetization.Portal.Marketplace;
 using Microsoft.AspNetCore.Diagnostics;
 using Monetization.Core;
 
@@ -63,11 +64,20 @@ public static partial class Failures
             var unavailable = FindUnavailable(error)!;
             LogUnavailable(context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(Failures)), unavailable, unavailable.Dependency, unavailable.Operation);
             context.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            return ErrorResponses.WriteAsync(
-                context,
-                status,
-                "Please try again in a moment",
-                "A service we depend on did not answer, so nothing was set up and nothing was charged. Please try again in a moment.");
+
+            // A buyer AWS Marketplace sent here pays through AWS, never signed up here, and gets back by AWS's link.
+            return context.Request.Path.StartsWithSegments(MarketplaceLandingEndpoints.Path)
+                ? ErrorResponses.WriteAsync(
+                    context,
+                    status,
+                    "Please try again in a moment",
+                    "A service we depend on did not answer, so your access is not set up yet. Your AWS Marketplace subscription is not affected: reload this page in a moment.",
+                    LandingPages.ReturnToMarketplace)
+                : ErrorResponses.WriteAsync(
+                    context,
+                    status,
+                    "Please try again in a moment",
+                    "A service we depend on did not answer, so nothing was set up and nothing was charged. Please try again in a moment.");
         }
 
         return status switch

@@ -8,7 +8,7 @@ namespace Monetization.Portal.Marketplace;
 /// <summary>What a buyer arriving from AWS Marketplace sees. Only the key is dynamic, and it is encoded.</summary>
 public static class LandingPages
 {
-    private const string ReturnToMarketplace =
+    public const string ReturnToMarketplace =
         "Please go back to AWS Marketplace, open <strong>Your software subscriptions</strong>, choose this product and " +
         "select <strong>Set up your account</strong> to be sent here again.";
 

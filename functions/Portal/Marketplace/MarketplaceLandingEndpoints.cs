@@ -17,6 +17,8 @@ namespace Monetization.Portal.Marketplace;
 /// </remarks>
 public static class MarketplaceLandingEndpoints
 {
+    public const string Path = "/marketplace";
+
     public const string TokenField = "x-amzn-marketplace-token";
 
     public const string RateLimitPolicy = "marketplace";
@@ -27,7 +29,7 @@ public static class MarketplaceLandingEndpoints
     public static IEndpointRouteBuilder MapMarketplaceLanding(this IEndpointRouteBuilder app)
     {
         // Each landing costs a ResolveCustomer call, forged tokens included, so each client address gets a few a minute.
-        var group = app.MapGroup("/marketplace").DisableAntiforgery().RequireRateLimiting(RateLimitPolicy);
+        var group = app.MapGroup(Path).DisableAntiforgery().RequireRateLimiting(RateLimitPolicy);
         group.MapPost(string.Empty, LandFromFormAsync);
         group.MapGet(string.Empty, LandFromQueryAsync);
         return app;

@@ -197,6 +197,11 @@ public sealed class MarketplaceLandingEndToEndTests(MarketplaceChannelFixture ch
 
         Assert.Equal(503, purchase.StatusCode);
         Assert.Contains("try again", purchase.Html, StringComparison.OrdinalIgnoreCase);
+
+        // Spoken to a buyer AWS sent here: their subscription is at AWS, and they never signed up on this site.
+        Assert.Contains("Your AWS Marketplace subscription is not affected", purchase.Html, StringComparison.Ordinal);
+        Assert.DoesNotContain("sign-up page", purchase.Html, StringComparison.Ordinal);
+        Assert.DoesNotContain("nothing was charged", purchase.Html, StringComparison.Ordinal);
         Assert.Empty(await channel.KeysNamedAsync("marketplace-cid-" + purchase.Buyer.CustomerIdentifier));
         AssertNoLogLineNames(purchase.Buyer.Token);
     }
