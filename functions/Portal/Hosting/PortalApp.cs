@@ -185,6 +185,10 @@ public static class PortalApp
         var options = new Lazy<PortalOptions>(() => app.Services.GetRequiredService<IOptions<PortalOptions>>().Value);
         app.UseForwardedHeaders();
         app.UseSecurityHeaders();
+        app.UseHeadAsGet();
+
+        // Explicit, so endpoints are matched after HEAD became GET (WebApplication would otherwise route first).
+        app.UseRouting();
         app.UseFailurePages();
         app.UseStatusCodePages(context =>
         {
@@ -217,6 +221,32 @@ public static class PortalApp
         app.UseRateLimiter();
         app.UseAntiforgery();
     }
+
+    /// <summary>
+    /// HEAD is GET without the body (RFC 9110): routed as GET, so every page and asset answers it with GET's status
+    /// and headers, and the body is dropped whatever server runs the Portal.
+    /// </summary>
+    private static void UseHeadAsGet(this WebApplication app) => app.Use(async (context, next) =>
+    {
+        if (!HttpMethods.IsHead(context.Request.Method))
+        {
+            await next(context);
+            return;
+        }
+
+        context.Request.Method = HttpMethods.Get;
+        var body = context.Response.Body;
+        context.Response.Body = Stream.Null;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            context.Response.Body = body;
+            context.Request.Method = HttpMethods.Head;
+        }
+    });
 
     private static string StatusDetail(int status) => status switch
     {

@@ -38,6 +38,25 @@ public sealed class PortalResponseTests : IAsyncLifetime
         await _portal.DisposeAsync();
     }
 
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/site.css")]
+    [InlineData("/app.js")]
+    [InlineData("/healthz")]
+    public async Task HeadAnswersLikeGetWithoutABody(string path)
+    {
+        using var get = await SendAsync(HttpMethod.Get, path, accept: "text/html");
+        using var head = await SendAsync(HttpMethod.Head, path, accept: "text/html");
+
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(get.StatusCode, head.StatusCode);
+        Assert.Equal(get.Content.Headers.ContentType, head.Content.Headers.ContentType);
+        Assert.Equal(get.Headers.CacheControl, head.Headers.CacheControl);
+        Assert.Equal("nosniff", head.Headers.GetValues("X-Content-Type-Options").Single());
+        Assert.NotEmpty(await get.Content.ReadAsByteArrayAsync(Ct));
+        Assert.Empty(await head.Content.ReadAsByteArrayAsync(Ct));
+    }
+
     private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? accept = null, HttpContent? content = null, string? forwardedProto = null)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
