@@ -12,8 +12,8 @@ namespace Monetization.Emulators.AwsStandIn;
 /// (an enabled key in a usage plan covering the stage, else 403 <c>{"message":"Forbidden"}</c>; the plan's throttle and
 /// quota answer 429) and counts each accepted request for its key and UTC day, and <c>GET /usageplans/{id}/usage</c>
 /// answered from those counts in botocore's shape (the <c>items</c> map travels as <c>values</c>), paged by <c>position</c>. Keys, usage plans and plan keys are read
-/// from moto, the source of truth; put <see cref="AnswerAsync"/> in front of moto (a <see cref="Faults.FaultProxy"/>)
-/// so a client sees one API Gateway.
+/// from moto, the source of truth, every page of them; put <see cref="AnswerAsync"/> in front of moto (a
+/// <see cref="Faults.FaultProxy"/>) so a client sees one API Gateway.
 /// </summary>
 public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
 {
@@ -281,12 +281,20 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
                 return current;
             }
 
-            var keys = (await GetItemsAsync("/apikeys?includeValues=true&limit=500", cancellationToken))
-                .Select(k => new KeyInfo(k["id"]!.GetValue<string>(), k["value"]?.GetValue<string>() ?? string.Empty, k["enabled"]?.GetValue<bool>() ?? false))
-                .ToList();
+            var keysByValue = new Dictionary<string, KeyInfo>(StringComparer.Ordinal);
+            foreach (var k in await GetAllItemsAsync("/apikeys?includeValues=true", cancellationToken))
+            {
+                var key = new KeyInfo(k["id"]!.GetValue<string>(), k["value"]?.GetValue<string>() ?? string.Empty, k["enabled"]?.GetValue<bool>() ?? false);
+                if (key.Value.Length > 0)
+                {
+                    // Assigned, not added: a list read in pages while keys are created may show a key twice.
+                    keysByValue[key.Value] = key;
+                }
+            }
+
             var plans = new Dictionary<string, PlanInfo>(StringComparer.Ordinal);
             var planOfKey = new Dictionary<string, PlanInfo>(StringComparer.Ordinal);
-            foreach (var node in await GetItemsAsync("/usageplans", cancellationToken))
+            foreach (var node in await GetAllItemsAsync("/usageplans", cancellationToken))
             {
                 var plan = new PlanInfo(
                     node["id"]!.GetValue<string>(),
@@ -302,13 +310,13 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
                     continue;
                 }
 
-                foreach (var member in await GetItemsAsync($"/usageplans/{Uri.EscapeDataString(plan.Id)}/keys", cancellationToken))
+                foreach (var member in await GetAllItemsAsync($"/usageplans/{Uri.EscapeDataString(plan.Id)}/keys", cancellationToken))
                 {
                     planOfKey[member["id"]!.GetValue<string>()] = plan;
                 }
             }
 
-            var snapshot = new Snapshot(now, keys.Where(k => k.Value.Length > 0).ToDictionary(k => k.Value, StringComparer.Ordinal), plans, planOfKey);
+            var snapshot = new Snapshot(now, keysByValue, plans, planOfKey);
             Volatile.Write(ref _snapshot, snapshot);
             return snapshot;
         }
@@ -318,12 +326,40 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
         }
     }
 
-    private async Task<List<JsonNode>> GetItemsAsync(string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every item of an API Gateway list, following <c>position</c> to the last page at API Gateway's largest page
+    /// (500; without <c>limit</c> it answers 25). moto ignores both and answers everything on the first page, so against
+    /// moto this is one read; against API Gateway's paging (<see cref="ApiGatewayPaging"/>) it is one read per 500.
+    /// </summary>
+    private async Task<List<JsonNode>> GetAllItemsAsync(string path, CancellationToken cancellationToken)
     {
-        using var response = await _moto.GetAsync(new Uri(_moto.BaseAddress!, path), cancellationToken);
-        response.EnsureSuccessStatusCode();
-        var document = await JsonNode.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-        return document?["item"] is JsonArray array ? [.. array.OfType<JsonNode>()] : [];
+        var items = new List<JsonNode>();
+        var positions = new HashSet<string>(StringComparer.Ordinal);
+        var separator = path.Contains('?', StringComparison.Ordinal) ? '&' : '?';
+        string? position = null;
+        do
+        {
+            var page = $"{path}{separator}limit={MaxLimit.ToString(CultureInfo.InvariantCulture)}"
+                + (position is null ? string.Empty : $"&position={Uri.EscapeDataString(position)}");
+            using var response = await _moto.GetAsync(new Uri(_moto.BaseAddress!, page), cancellationToken);
+            response.EnsureSuccessStatusCode();
+            var document = await JsonNode.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+            if (document?["item"] is JsonArray array)
+            {
+                items.AddRange(array.OfType<JsonNode>());
+            }
+
+            position = document?["position"]?.GetValue<string>() is { Length: > 0 } next ? next : null;
+
+            // A service that hands back a position it already gave would be read forever; that is a fault, not the end.
+            if (position is not null && !positions.Add(position))
+            {
+                throw new InvalidOperationException($"GET {path} answered the position {position} twice.");
+            }
+        }
+        while (position is not null);
+
+        return items;
     }
 
     private static async Task WriteAsync(HttpContext context, int status, JsonObject body)

@@ -80,18 +80,30 @@ internal sealed partial class StripeApi
         }
     }
 
-    /// <summary>The test-side status switch; Stripe itself moves these states as invoices are paid or not.</summary>
+    /// <summary>
+    /// The test-side status switch; Stripe itself moves these states as invoices are paid or not. A subscription that
+    /// ended (<c>canceled</c>, <c>incomplete_expired</c>) stays as it is: Stripe never reactivates one, a returning
+    /// customer gets a new subscription. Setting the same ended status again changes nothing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The subscription has ended and <paramref name="status"/> is another status.</exception>
     public (EmulatedSubscription Before, EmulatedSubscription After, JsonObject Json) SetSubscriptionStatus(string id, string status, DateTimeOffset now)
     {
         lock (_lock)
         {
             var before = FindSubscription(id, 404);
+            if (IsEnded(before.Status) && status != before.Status)
+            {
+                throw new InvalidOperationException(
+                    $"Subscription {id} is {before.Status}, which is final at Stripe: it cannot become {status}. "
+                    + "A returning customer needs a new subscription (a new checkout).");
+            }
+
             var at = now.ToUnixTimeSeconds();
             var after = before with
             {
                 Status = status,
                 CanceledAt = status == "canceled" ? before.CanceledAt ?? at : before.CanceledAt,
-                EndedAt = status is "canceled" or "incomplete_expired" ? before.EndedAt ?? at : before.EndedAt,
+                EndedAt = IsEnded(status) ? before.EndedAt ?? at : before.EndedAt,
             };
             Replace(_subscriptions, before, after);
             return (before, after, Render(after));
@@ -380,7 +392,7 @@ internal sealed partial class StripeApi
             {
                 null => s.Status != "canceled",
                 "all" => true,
-                "ended" => s.Status is "canceled" or "incomplete_expired",
+                "ended" => IsEnded(s.Status),
                 _ => s.Status == status,
             });
         return page.Apply(matches, s => s.Id, Render, "/v1/subscriptions");
@@ -538,6 +550,9 @@ internal sealed partial class StripeApi
         _meterEvents.Add(meterEvent);
         _identifierCreated[meterEvent.Identifier] = meterEvent.Created;
     }
+
+    /// <summary>The statuses Stripe never leaves: a subscription in one is over for good.</summary>
+    private static bool IsEnded(string status) => status is "canceled" or "incomplete_expired";
 
     private EmulatedSubscription FindSubscription(string id, int status) => Find(_subscriptions, id, "subscription", "id", status, s => s.Id);
 

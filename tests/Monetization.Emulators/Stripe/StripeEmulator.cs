@@ -112,6 +112,11 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     /// <c>customer.subscription.updated</c>).
     /// </summary>
     /// <returns>The delivery, or <c>null</c> when no webhook URL is set.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// The subscription is <c>canceled</c> or <c>incomplete_expired</c> and <paramref name="status"/> is another status:
+    /// Stripe never reactivates an ended subscription, so nothing changes and nothing is delivered. Setting the ended
+    /// status it already has changes nothing but still delivers a new event about it, as for any status set twice.
+    /// </exception>
     public async Task<WebhookDelivery?> SetSubscriptionStatusAsync(string subscriptionId, string status, CancellationToken cancellationToken = default)
     {
         if (!SubscriptionStatuses.Contains(status, StringComparer.Ordinal))

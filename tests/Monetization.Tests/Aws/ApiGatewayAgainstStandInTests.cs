@@ -1,9 +1,16 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
 using System.Text.Json;
+using Monetization.Aws;
 using Monetization.Aws.ApiGateway;
 using Monetization.Aws.Http;
 using Monetization.Core.ApiKeys;
 using Monetization.Core;
 using Monetization.Emulators.AwsStandIn;
+using Monetization.Emulators.Faults;
+using Monetization.Emulators.Moto;
+using Monetization.Tests.Infrastructure;
 
 namespace Monetization.Tests.Aws;
 
@@ -211,5 +218,207 @@ public sealed class ApiGatewayAgainstStandInTests
         var request = Assert.Single(server.Requests);
         Assert.Equal("/apikeys/a%2Fb%3Fc?includeValue=true", request.RawTarget);
         Assert.Equal("true", request.QueryValue("includeValue"));
+    }
+}
+
+/// <summary>
+/// moto with a REST API, a usage plan covering its <c>prod</c> stage and 520 enabled keys in that plan: more than one
+/// API Gateway page (500) holds. Created once for the class, eight requests at a time.
+/// </summary>
+public sealed class ManyKeysInMoto : IAsyncLifetime
+{
+    public const string Stage = "prod";
+    public const int KeyCount = 520;
+
+    private MotoServer? _server;
+
+    public MotoServer Server => _server ?? throw new InvalidOperationException("moto_server is not started.");
+
+    public string Name { get; } = $"many-{Guid.NewGuid():N}";
+
+    public string ApiId { get; private set; } = string.Empty;
+
+    public string PlanId { get; private set; } = string.Empty;
+
+    /// <summary>The plan's keys, in id order, as API Gateway's paging orders them.</summary>
+    public IReadOnlyList<(string Id, string Value)> Keys { get; private set; } = [];
+
+    /// <summary>How long creating the keys and their plan memberships took.</summary>
+    public TimeSpan Setup { get; private set; }
+
+    public HttpClient Moto() => AwsTestClients.Http(AwsService.ApiGateway, AwsTestClients.Options(Server.Endpoint));
+
+    /// <summary>A client for moto as API Gateway would answer it: paging outermost, so the rewritten query is what gets signed.</summary>
+    public (ApiGatewayPaging Paging, HttpClient Http) PagedMoto()
+    {
+        var options = AwsTestClients.Options(Server.Endpoint);
+        var paging = new ApiGatewayPaging(AwsHttp.CreateHandlers(
+            AwsConnection.Resolve(AwsService.ApiGateway, options, _ => null), options, TimeProvider.System, new SocketsHttpHandler()));
+        return (paging, new HttpClient(paging, disposeHandler: true) { BaseAddress = Server.Endpoint, Timeout = options.Timeout });
+    }
+
+    public async ValueTask InitializeAsync()
+    {
+        var cancel = TestContext.Current.CancellationToken;
+        _server = await MotoServer.StartAsync(cancellationToken: cancel);
+        var started = Stopwatch.GetTimestamp();
+        using var http = Moto();
+        var api = await SendAsync(http, HttpMethod.Post, "/restapis", $$"""{"name":"{{Name}}-api"}""", cancel);
+        ApiId = api.GetProperty("id").GetString()!;
+        var plan = await SendAsync(http, HttpMethod.Post, "/usageplans", $$"""{"name":"{{Name}}","apiStages":[{"apiId":"{{ApiId}}","stage":"{{Stage}}"}]}""", cancel);
+        PlanId = plan.GetProperty("id").GetString()!;
+        Keys = await CreateKeysAsync(http, Name, KeyCount, PlanId, cancel);
+        Setup = Stopwatch.GetElapsedTime(started);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    public static async Task<JsonElement> SendAsync(HttpClient http, HttpMethod method, string path, string? json, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(http.BaseAddress!, path));
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        using var response = await http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        Assert.True(response.IsSuccessStatusCode, $"{method} {path} answered {(int)response.StatusCode}: {body}");
+        using var document = JsonDocument.Parse(body);
+        return document.RootElement.Clone();
+    }
+
+    /// <summary>
+    /// <paramref name="count"/> enabled keys named <paramref name="name"/>-NNNN, each in the plan when one is given,
+    /// created eight at a time. The first is added to the plan alone: moto creates a plan's member table on its first
+    /// member without a lock, and two first members at once could lose one.
+    /// </summary>
+    public static async Task<IReadOnlyList<(string Id, string Value)>> CreateKeysAsync(HttpClient http, string name, int count, string? planId, CancellationToken cancellationToken)
+    {
+        var keys = new ConcurrentBag<(string Id, string Value)>();
+        async Task CreateAsync(int index, CancellationToken ct)
+        {
+            var key = await SendAsync(http, HttpMethod.Post, "/apikeys", $$"""{"name":"{{name}}-{{index:D4}}","enabled":true}""", ct);
+            var id = key.GetProperty("id").GetString()!;
+            if (planId is not null)
+            {
+                await SendAsync(http, HttpMethod.Post, $"/usageplans/{planId}/keys", $$"""{"keyId":"{{id}}","keyType":"API_KEY"}""", ct);
+            }
+
+            keys.Add((id, key.GetProperty("value").GetString()!));
+        }
+
+        await CreateAsync(0, cancellationToken);
+        await Parallel.ForEachAsync(
+            Enumerable.Range(1, count - 1),
+            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (index, ct) => await CreateAsync(index, ct));
+        return [.. keys.OrderBy(k => k.Id, StringComparer.Ordinal)];
+    }
+}
+
+/// <summary>
+/// The usage stand-in and the adapter with more keys than one API Gateway page holds. moto lists every key on one page
+/// whatever <c>limit</c> and <c>position</c> say; API Gateway does not, so the tests also run over moto paged the way API
+/// Gateway pages (<see cref="ApiGatewayPaging"/>), where a reader that stops after one page misses keys.
+/// </summary>
+public sealed class ApiGatewayUsageStandInPagingTests(ManyKeysInMoto world) : IClassFixture<ManyKeysInMoto>
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 10, 12, 0, 0, TimeSpan.Zero);
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static Task<JsonElement> GetAsync(HttpClient http, string path) => ManyKeysInMoto.SendAsync(http, HttpMethod.Get, path, null, Cancel);
+
+    [Fact]
+    public async Task MotoPagedLikeApiGatewayAnswers25KeysByDefaultAndAPositionToTheRest()
+    {
+        using var setup = world.Moto();
+        var name = $"paging-{Guid.NewGuid():N}";
+        var created = await ManyKeysInMoto.CreateKeysAsync(setup, name, 30, planId: null, Cancel);
+        var (_, paged) = world.PagedMoto();
+        using var http = paged;
+
+        var unpaged = await GetAsync(setup, $"/apikeys?name={name}&limit=1");
+        var first = await GetAsync(http, $"/apikeys?name={name}");
+        var position = first.GetProperty("position").GetString()!;
+        var second = await GetAsync(http, $"/apikeys?name={name}&position={Uri.EscapeDataString(position)}");
+        var whole = await GetAsync(http, $"/apikeys?name={name}&limit=500");
+        using var tooMany = await http.GetAsync(new Uri($"/apikeys?name={name}&limit=501", UriKind.Relative), Cancel);
+
+        // The kindness the handler takes away: moto ignores limit and answers everything.
+        Assert.Equal(30, unpaged.GetProperty("item").GetArrayLength());
+        Assert.False(unpaged.TryGetProperty("position", out _));
+        Assert.Equal(25, first.GetProperty("item").GetArrayLength());
+        Assert.Equal(5, second.GetProperty("item").GetArrayLength());
+        Assert.False(second.TryGetProperty("position", out _));
+        Assert.Equal(
+            created.Select(k => k.Id),
+            first.GetProperty("item").EnumerateArray().Concat(second.GetProperty("item").EnumerateArray()).Select(k => k.GetProperty("id").GetString()));
+        Assert.Equal(30, whole.GetProperty("item").GetArrayLength());
+        Assert.False(whole.TryGetProperty("position", out _));
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.StartsWith("BadRequestException", tooMany.Headers.GetValues("x-amzn-ErrorType").Single(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task KeysBeyondTheFirstPageOf500AreServedByTheDemoApiAndCounted()
+    {
+        var output = TestContext.Current.TestOutputHelper;
+        output?.WriteLine($"{ManyKeysInMoto.KeyCount} keys created and added to the plan in {world.Setup.TotalSeconds:0.0} s (class fixture)");
+        var keys = world.Keys;
+        var today = DateOnly.FromDateTime(Now.UtcDateTime);
+
+        // moto as it is lists every key on one page; paged like API Gateway, keys[500..] are on a second page.
+        var (paging, paged) = world.PagedMoto();
+        foreach (var (label, client) in new[] { ("moto", world.Moto()), ("moto paged like API Gateway", paged) })
+        {
+            var started = Stopwatch.GetTimestamp();
+            await using var standIn = await ApiGatewayUsageStandIn.StartAsync(client, world.ApiId, ManyKeysInMoto.Stage, new ManualTimeProvider(Now), Cancel);
+            using var caller = new HttpClient { BaseAddress = standIn.DemoApiEndpoint };
+            var statuses = new ConcurrentDictionary<string, HttpStatusCode>(StringComparer.Ordinal);
+            await Parallel.ForEachAsync(
+                keys,
+                new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Cancel },
+                async (key, ct) =>
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"/{ManyKeysInMoto.Stage}/items", UriKind.Relative));
+                    request.Headers.Add("x-api-key", key.Value);
+                    using var response = await caller.SendAsync(request, ct);
+                    statuses[key.Id] = response.StatusCode;
+                });
+
+            Assert.All(keys, key => Assert.True(statuses[key.Id] == HttpStatusCode.OK, $"{label}: key {key.Id} answered {statuses[key.Id]}"));
+            Assert.All(keys, key => Assert.Equal(1, standIn.CountOf(world.PlanId, key.Id, today)));
+
+            // What the usage reporter reads: GetUsage through the stand-in, which the adapter pages 500 keys at a time.
+            await using var apiGateway = await FaultProxy.StartAnsweringAsync(world.Server.Endpoint, standIn.AnswerAsync, Cancel);
+            var usage = await new ApiGatewayApiKeys(AwsTestClients.ApiGateway(apiGateway.Endpoint)).GetUsageAsync(world.PlanId, today, today, keyId: null, Cancel);
+            Assert.Equal(keys.Select(k => k.Id), usage.Keys.Order(StringComparer.Ordinal));
+            Assert.All(keys, key => Assert.Equal(1, Assert.Single(usage[key.Id]).Used));
+            Assert.Equal(2, standIn.GetUsageRequests);
+            output?.WriteLine($"{label}: {keys.Count} keys served, counted and read back in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.0} s");
+        }
+
+        Assert.Contains(paging.Pages, p => p.StartsWith("/apikeys?", StringComparison.Ordinal) && p.Contains("position=", StringComparison.Ordinal));
+        Assert.Contains(paging.Pages, p => p.StartsWith($"/usageplans/{world.PlanId}/keys?", StringComparison.Ordinal) && p.Contains("position=", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task TheAdaptersKeyListFollowsApiGatewaysPagesToTheLastKey()
+    {
+        var (paging, paged) = world.PagedMoto();
+        using var http = paged;
+
+        var listed = await new ApiGatewayClient(http).GetApiKeysAsync(new GetApiKeysRequest(Name: world.Name, IncludeValues: true), Cancel);
+
+        Assert.Equal(world.Keys, listed.Select(k => (k.Id, k.Value!)).OrderBy(k => k.Id, StringComparer.Ordinal));
+        Assert.Equal(2, paging.Pages.Count);
     }
 }

@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Monetization.Emulators;
 using Monetization.Emulators.Stripe;
 
 namespace Monetization.Tests.Stripe;
@@ -176,5 +179,106 @@ public sealed class StripeEmulatorTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("unpaid", (string?)body["subscription"]!["status"]);
         Assert.Equal("unpaid", Assert.Single(bed.Emulator.Subscriptions).Status);
+    }
+
+    private static readonly string[] Statuses = ["active", "trialing", "past_due", "unpaid", "paused", "canceled", "incomplete", "incomplete_expired"];
+
+    /// <summary>
+    /// A subscription that ended the way Stripe ends one: <c>canceled</c> through <c>DELETE /v1/subscriptions/{id}</c>,
+    /// <c>incomplete_expired</c> after its first payment stayed incomplete. Deliveries go to a port nothing listens
+    /// on, so a call that tried to deliver would fail with <see cref="HttpRequestException"/> (502 on the control API).
+    /// </summary>
+    private static async Task<EmulatedSubscription> EndedSubscriptionAsync(StripeTestBed bed, string ended)
+    {
+        var customerId = await bed.Billing.CreateCustomerAsync(new($"{ended}@example.com", "E", new Dictionary<string, string>()), $"c-{ended}", Ct);
+        var subscription = await bed.Billing.SubscribeByInvoiceAsync(customerId, 30, $"s-{ended}", Ct);
+        if (ended == "canceled")
+        {
+            await bed.Billing.CancelSubscriptionAsync(subscription.Id, $"cancel-{ended}", Ct);
+        }
+        else
+        {
+            await bed.Emulator.SetSubscriptionStatusAsync(subscription.Id, "incomplete", Ct);
+            await bed.Emulator.SetSubscriptionStatusAsync(subscription.Id, "incomplete_expired", Ct);
+        }
+
+        bed.Emulator.WebhookUrl = new Uri($"http://127.0.0.1:{FreePort.Next()}/stripe/webhook");
+        var after = Assert.Single(bed.Emulator.Subscriptions);
+        Assert.Equal(ended, after.Status);
+        Assert.NotNull(after.EndedAt);
+        return after;
+    }
+
+    [Theory]
+    [InlineData("canceled")]
+    [InlineData("incomplete_expired")]
+    public async Task AnEndedSubscriptionCannotBeMovedToAnotherStatusAndStaysAsItWas(string ended)
+    {
+        await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
+        var before = await EndedSubscriptionAsync(bed, ended);
+        var events = bed.Emulator.Events.Count;
+
+        foreach (var status in Statuses.Where(s => s != ended))
+        {
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => bed.Emulator.SetSubscriptionStatusAsync(before.Id, status, Ct));
+
+            Assert.Contains($"is {ended}", refused.Message, StringComparison.Ordinal);
+            Assert.Contains($"cannot become {status}", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("new subscription", refused.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(before, Assert.Single(bed.Emulator.Subscriptions));
+        Assert.Equal(ended, (await bed.Stripe.V1.Subscriptions.GetAsync(before.Id, null, null, Ct)).Status);
+        Assert.Equal(events, bed.Emulator.Events.Count);
+        Assert.Empty(bed.Emulator.Deliveries);
+    }
+
+    [Theory]
+    [InlineData("canceled", true)]
+    [InlineData("canceled", false)]
+    [InlineData("incomplete_expired", true)]
+    [InlineData("incomplete_expired", false)]
+    public async Task TheControlApiRefusesToReactivateAnEndedSubscriptionWith400AndChangesNothing(string ended, bool deliver)
+    {
+        await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
+        var before = await EndedSubscriptionAsync(bed, ended);
+        var events = bed.Emulator.Events.Count;
+        using var http = Http(bed.Emulator);
+
+        using var response = await http.PostAsJsonAsync(new Uri($"/_emulator/subscriptions/{before.Id}/status", UriKind.Relative), new { status = "active", deliver }, Ct);
+        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!;
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        var message = (string?)body["error"];
+        Assert.Contains($"is {ended}", message, StringComparison.Ordinal);
+        Assert.Contains("cannot become active", message, StringComparison.Ordinal);
+        Assert.Equal(before, Assert.Single(bed.Emulator.Subscriptions));
+        Assert.Equal(events, bed.Emulator.Events.Count);
+        Assert.Empty(bed.Emulator.Deliveries);
+    }
+
+    [Fact]
+    public async Task CancelingACanceledSubscriptionAgainKeepsItsCancellationTimeAndDeliversAnotherDeletedEvent()
+    {
+        await using var bed = await StripeTestBed.StartAsync(cancellationToken: Ct);
+        var before = await EndedSubscriptionAsync(bed, "canceled");
+        await using var receiver = await LoopbackServer.OnFreePortAsync(
+            async (port, ct) =>
+            {
+                var app = LoopbackServer.CreateApp(port);
+                app.MapPost("/stripe/webhook", () => Results.Ok());
+                await app.StartAsync(ct);
+                bed.Emulator.WebhookUrl = new Uri($"http://127.0.0.1:{port}/stripe/webhook");
+                return app;
+            },
+            Ct);
+
+        var delivery = await bed.Emulator.SetSubscriptionStatusAsync(before.Id, "canceled", Ct);
+
+        Assert.Equal(200, delivery!.StatusCode);
+        Assert.Equal("customer.subscription.deleted", delivery.Type);
+        Assert.Equal("canceled", (string?)JsonNode.Parse(delivery.Payload)!["data"]!["object"]!["status"]);
+        Assert.Equal(before, Assert.Single(bed.Emulator.Subscriptions));
     }
 }
