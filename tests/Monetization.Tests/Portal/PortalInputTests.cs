@@ -36,6 +36,9 @@ public sealed partial class PortalInputTests
     [InlineData("email=ada%40example.com&firstname=\u00FF\u00FE&lastname=Lovelace")]
     [InlineData("email=ada%40example.com&firstname=\u00C3(&lastname=Lovelace")]
     [InlineData("email=ada%40example.com&firstname=\u00ED\u00A0\u0080&lastname=Lovelace")]
+    [InlineData("email=ada%40example.com&firstname=%FF%FE&lastname=Lovelace")]
+    [InlineData("email=ada%40example.com&firstname=Ada&lastname=Love%C3%28lace")]
+    [InlineData("email=ada%FF%40example.com&firstname=Ada&lastname=Lovelace")]
     [InlineData("email=ada%40example.com&email=eve%40example.com&firstname=Ada&lastname=Lovelace")]
     [InlineData("email=ada%40example.com&firstname=Ada&firstname=Eve&lastname=Lovelace")]
     [InlineData("email=&firstname=&lastname=")]
@@ -56,6 +59,7 @@ public sealed partial class PortalInputTests
     [Theory]
     [InlineData("x-amzn-marketplace-token=abc%00def")]
     [InlineData("x-amzn-marketplace-token=\u00FF\u00FE\u00FD")]
+    [InlineData("x-amzn-marketplace-token=abc%FF%FEdef")]
     [InlineData("x-amzn-marketplace-token=a&x-amzn-marketplace-token=b")]
     [InlineData("x-amzn-marketplace-token=")]
     public async Task AHostileMarketplaceLandingIsABadRequestPage(string fields)
