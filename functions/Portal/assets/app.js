@@ -112,9 +112,8 @@ async function submitSignup(event) {
       return;
     }
     const first = showErrors(form, body);
-    const retry = response.headers.get("Retry-After");
-    const detail = body.detail || body.title || "Something went wrong. Please try again.";
-    showMessage(retry ? `${detail} (You can try again in ${retry} seconds.)` : detail);
+    // The server's detail already says when to try again (a 429 names the seconds left in its window), so it is shown alone.
+    showMessage(body.detail || body.title || "Something went wrong. Please try again.");
     if (body.checkoutUrl) document.getElementById("signup-message").append(paymentLink(body.checkoutUrl));
     if (first) first.focus();
   } catch {
