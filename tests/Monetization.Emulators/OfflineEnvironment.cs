@@ -242,32 +242,8 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     {
         using var http = new HttpClient();
         var stripe = StripeClient(http);
-        var product = await stripe.V1.Products.CreateAsync(new ProductCreateOptions { Name = "Monetized API" }, Idempotent("setup-product"), cancellationToken).ConfigureAwait(false);
-        var meter = await stripe.V1.Billing.Meters.CreateAsync(
-            new global::Stripe.Billing.MeterCreateOptions
-            {
-                DisplayName = "API requests",
-                EventName = MeterEventName,
-                DefaultAggregation = new global::Stripe.Billing.MeterDefaultAggregationOptions { Formula = "sum" },
-                CustomerMapping = new global::Stripe.Billing.MeterCustomerMappingOptions { Type = "by_id", EventPayloadKey = "stripe_customer_id" },
-            },
-            Idempotent("setup-meter"),
-            cancellationToken).ConfigureAwait(false);
-        var price = await stripe.V1.Prices.CreateAsync(
-            new PriceCreateOptions
-            {
-                Product = product.Id,
-                Currency = "usd",
-                UnitAmountDecimal = 0.1m,
-                Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered", Meter = meter.Id },
-            },
-            Idempotent("setup-price"),
-            cancellationToken).ConfigureAwait(false);
-        MeterId = meter.Id;
-        PriceId = price.Id;
+        (MeterId, PriceId) = await StripeSetup.CreateMeteredPriceAsync(stripe, "Monetized API", MeterEventName, 0.1m, "setup", cancellationToken).ConfigureAwait(false);
     }
-
-    private static RequestOptions Idempotent(string key) => new() { IdempotencyKey = key };
 
     private static async Task<JsonElement> PostJsonAsync(HttpClient http, string path, string json, CancellationToken cancellationToken)
     {

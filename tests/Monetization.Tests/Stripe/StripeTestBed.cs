@@ -5,7 +5,6 @@ using Monetization.Core.Usage;
 using Monetization.Emulators.Stripe;
 using Monetization.Stripe;
 using Stripe;
-using BillingV1 = Stripe.Billing;
 
 namespace Monetization.Tests.Stripe;
 
@@ -54,30 +53,8 @@ internal sealed class StripeTestBed : IAsyncDisposable
             string priceId;
             await using (var bootstrap = Services(emulator, billing: false, null, null))
             {
-                var stripe = bootstrap.GetRequiredService<StripeClient>();
-                var product = await stripe.V1.Products.CreateAsync(new ProductCreateOptions { Name = "API access" }, Key("bootstrap-product"), cancellationToken);
-                var meter = await stripe.V1.Billing.Meters.CreateAsync(
-                    new BillingV1.MeterCreateOptions
-                    {
-                        DisplayName = "API requests",
-                        EventName = MeterEventName,
-                        DefaultAggregation = new BillingV1.MeterDefaultAggregationOptions { Formula = "sum" },
-                        CustomerMapping = new BillingV1.MeterCustomerMappingOptions { Type = "by_id", EventPayloadKey = "stripe_customer_id" },
-                    },
-                    Key("bootstrap-meter"),
-                    cancellationToken);
-                var price = await stripe.V1.Prices.CreateAsync(
-                    new PriceCreateOptions
-                    {
-                        Product = product.Id,
-                        Currency = "usd",
-                        UnitAmountDecimal = 0.5m,
-                        Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered", Meter = meter.Id },
-                    },
-                    Key("bootstrap-price"),
-                    cancellationToken);
-                meterId = meter.Id;
-                priceId = price.Id;
+                (meterId, priceId) = await StripeSetup.CreateMeteredPriceAsync(
+                    bootstrap.GetRequiredService<StripeClient>(), "API access", MeterEventName, 0.5m, "bootstrap", cancellationToken);
             }
 
             return new StripeTestBed(emulator, Services(emulator, billing: true, priceId, configure), meterId, priceId);

@@ -229,16 +229,7 @@ public sealed class StripeUsageMeterTests
                     o.RateLimitDelay = TimeSpan.FromMilliseconds(20);
                 })
                 .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
-            var meter = await services.GetRequiredService<StripeClient>().V1.Billing.Meters.CreateAsync(
-                new BillingV1.MeterCreateOptions
-                {
-                    DisplayName = "API requests",
-                    EventName = StripeTestBed.MeterEventName,
-                    DefaultAggregation = new BillingV1.MeterDefaultAggregationOptions { Formula = "sum" },
-                    CustomerMapping = new BillingV1.MeterCustomerMappingOptions { Type = "by_id", EventPayloadKey = "stripe_customer_id" },
-                },
-                StripeTestBed.Key("meter"),
-                Ct);
+            var meter = await StripeSetup.CreateMeterAsync(services.GetRequiredService<StripeClient>(), StripeTestBed.MeterEventName, "meter", Ct);
             return new Bed(emulator, services, clock, meter.Id);
         }
 
