@@ -24,6 +24,7 @@ public static class UsageReportOutput
             ("EventsSent", summary.StripeEventsSent + summary.MarketplaceRecordsSent),
             ("KeysSkipped", summary.StripeKeysSkipped + summary.MarketplaceKeysSkipped),
             ("Failures", summary.Failures),
+            ("MarketplaceBuyersUnmeterable", summary.MarketplaceBuyersUnmeterable),
         };
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))

@@ -59,6 +59,12 @@ public sealed class AwsMarketplaceMetering : IMarketplaceMetering
             {
                 throw new ArgumentException("Each record names exactly one of CustomerIdentifier or CustomerAwsAccountId.", nameof(records));
             }
+
+            if (record.LicenseArn is not null && !LicenseArns.IsMeterable(record.LicenseArn))
+            {
+                // The service would refuse the whole batch, every other buyer in it with this one.
+                throw new ArgumentException("A record's LicenseArn is not in the shape BatchMeterUsage accepts.", nameof(records));
+            }
         }
 
         var wire = records.Select(ToWire).ToList();

@@ -21,6 +21,8 @@ namespace Monetization.Core.Marketplace;
 /// AWS prints the same license in two shapes: <c>ResolveCustomer</c> returns <c>arn:aws:license-manager::…:license:l-…</c>
 /// while the documented EventBridge license events carry <c>aws:license-manager:us-east-1:…:l-…</c>. Keying on the id
 /// lets the landing and the events meet on one subscriber. Equality follows <see cref="Key"/> for the same reason.
+/// Identity therefore takes either shape, while only the first is one BatchMeterUsage accepts: which ARN a buyer is
+/// metered with is decided by <see cref="LicenseArns"/>, never by refusing a name here.
 /// </para>
 /// </remarks>
 public sealed partial record MarketplaceCustomer

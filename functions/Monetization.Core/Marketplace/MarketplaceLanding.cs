@@ -35,7 +35,8 @@ public abstract record LandingOutcome
 /// buyer registered (linking the buyer's two names when AWS gives both), and hand out the buyer's one API key.
 /// </summary>
 /// <remarks>
-/// The landing only ever sets <c>Registered</c> and fills identity fields that are still empty; subscription state
+/// The landing only ever sets <c>Registered</c> and fills identity fields that are still empty, except that the license
+/// ARN ResolveCustomer gives replaces a recorded one Metering would refuse (<see cref="LicenseArns"/>); subscription state
 /// (<c>Subscribed</c>, <c>LastEventAt</c>) belongs to the lifecycle events, whichever of the two arrives first. Access
 /// then follows the ledger through the same convergence as the events, so the key is usable right away when
 /// subscribe-success came first and waits for it otherwise.
@@ -124,7 +125,7 @@ public sealed partial class MarketplaceLanding(
                     Registered = true,
                     MarketplaceCustomerIdentifier = baseline.MarketplaceCustomerIdentifier ?? customer.CustomerIdentifier,
                     CustomerAwsAccountId = baseline.CustomerAwsAccountId ?? customer.CustomerAwsAccountId ?? customerAwsAccountId,
-                    LicenseArn = baseline.LicenseArn ?? customer.LicenseArn,
+                    LicenseArn = LicenseArns.Keep(baseline.LicenseArn, customer.LicenseArn),
                     ProductCode = baseline.ProductCode ?? productCode,
                 };
                 return next == current

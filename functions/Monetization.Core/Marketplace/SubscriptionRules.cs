@@ -14,7 +14,10 @@ public enum DecisionKind
     Stale,
 }
 
-/// <param name="Next">The record to write when <see cref="Kind"/> is <see cref="DecisionKind.Applied"/>; otherwise null.</param>
+/// <param name="Next">
+/// The record to write: the new record when <see cref="Kind"/> is <see cref="DecisionKind.Applied"/>; for a stale or
+/// duplicate event null, unless the event mends a license ARN Metering would refuse (see <see cref="LicenseArns"/>).
+/// </param>
 public sealed record SubscriptionDecision(DecisionKind Kind, Subscriber? Next);
 
 /// <summary>
@@ -56,17 +59,18 @@ public static class SubscriptionRules
         var order = decides
             ? Compare(subscriptionEvent, current?.LastEventAt, current?.LastEvent)
             : Compare(subscriptionEvent, current?.LastNoticeAt, current?.LastNotice);
-        if (order < 0)
-        {
-            return new SubscriptionDecision(DecisionKind.Stale, null);
-        }
-
-        if (order == 0)
-        {
-            return new SubscriptionDecision(DecisionKind.Duplicate, null);
-        }
-
         var customer = subscriptionEvent.Customer;
+        if (order <= 0)
+        {
+            var kind = order < 0 ? DecisionKind.Stale : DecisionKind.Duplicate;
+
+            // Too old to decide anything, the event still names the license: a buyer held back from metering by an ARN
+            // Metering refuses must not wait for a newer event to bring the shape it takes.
+            return current is not null && LicenseArns.Mends(current.LicenseArn, customer.LicenseArn)
+                ? new SubscriptionDecision(kind, current with { LicenseArn = customer.LicenseArn, UpdatedAt = now })
+                : new SubscriptionDecision(kind, null);
+        }
+
         var baseline = current ?? new Subscriber
         {
             Id = customer.SubscriberId,
@@ -91,7 +95,7 @@ public static class SubscriptionRules
         {
             MarketplaceCustomerIdentifier = next.MarketplaceCustomerIdentifier ?? customer.CustomerIdentifier,
             CustomerAwsAccountId = next.CustomerAwsAccountId ?? customer.CustomerAwsAccountId,
-            LicenseArn = next.LicenseArn ?? customer.LicenseArn,
+            LicenseArn = LicenseArns.Keep(next.LicenseArn, customer.LicenseArn),
             ProductCode = next.ProductCode ?? subscriptionEvent.ProductCode,
             UpdatedAt = now,
         };
@@ -102,7 +106,8 @@ public static class SubscriptionRules
     /// Folds what <paramref name="source"/> (the record kept under another name of the same buyer) recorded into
     /// <paramref name="target"/>, the buyer's one record: its newest access decision and its newest notice are decided
     /// as if they arrived now, so the newer of the two records' events wins, exactly as had every event come under one
-    /// name. Returns the record to write, or null when the target already holds as new or newer.
+    /// name. Returns the record to write, or null when the target already holds as new or newer (and its license ARN
+    /// needs no mending).
     /// </summary>
     public static Subscriber? Merge(Subscriber? target, Subscriber source, MarketplaceCustomer buyer, DateTimeOffset now)
     {

@@ -7,7 +7,8 @@ namespace Monetization.Core.Usage;
 
 /// <summary>
 /// Meters the Marketplace plan's usage with BatchMeterUsage for buyers known by AWS account + license: one hourly
-/// record per buyer, claimed in the ledger before it is sent and committed once Marketplace answered for it. Buyers
+/// record per buyer, claimed in the ledger before it is sent and committed once Marketplace answered for it. A buyer
+/// whose license ARN fails Metering's pattern (<see cref="LicenseArns"/>) is not claimed and is counted instead. Buyers
 /// with a CustomerIdentifier are left to API Gateway, which meters their keys itself through the usage plan's product
 /// code, so nobody is metered twice. The hourly reporter meters every buyer; the subscription-event flow flushes one
 /// buyer whose subscription ends, inside the final hour Marketplace still accepts their records.
@@ -94,7 +95,7 @@ public sealed partial class MeterMarketplaceUsage
     {
         var subscribers = await _ledger.FindSubscribersByApiKeyAsync(keys, cancellationToken);
         var buyers = new Dictionary<string, Subscriber>(StringComparer.Ordinal);
-        int byApiGateway = 0, skipped = 0;
+        int byApiGateway = 0, skipped = 0, unmeterable = 0;
         foreach (var keyId in keys)
         {
             // A buyer whose subscription ended is still metered: what their key used before access ended is owed, and
@@ -109,9 +110,16 @@ public sealed partial class MeterMarketplaceUsage
                 // API Gateway meters this key itself (the usage plan's product code, the key's customerId).
                 byApiGateway++;
             }
-            else if (subscriber is { CustomerAwsAccountId: { Length: > 0 }, LicenseArn: { Length: > 0 } })
+            else if (subscriber.CustomerAwsAccountId is { Length: > 0 } && LicenseArns.IsMeterable(subscriber.LicenseArn))
             {
                 buyers[keyId] = subscriber;
+            }
+            else if (subscriber is { CustomerAwsAccountId: { Length: > 0 }, LicenseArn: { Length: > 0 } })
+            {
+                // One such record would fail the whole batch. Nothing is claimed, so the units stay above the watermark
+                // and the first run after a license ARN Metering takes arrives meters them.
+                unmeterable++;
+                LogUnmeterable(_logger, keyId, subscriber.Id);
             }
             else
             {
@@ -205,6 +213,7 @@ public sealed partial class MeterMarketplaceUsage
             MarketplaceKeysWithUsage = keys.Length,
             MarketplaceKeysMeteredByApiGateway = byApiGateway,
             MarketplaceKeysSkipped = skipped,
+            MarketplaceBuyersUnmeterable = unmeterable,
             MarketplaceKeysDeferred = deferred,
             MarketplaceRecordsSent = sent,
             MarketplaceUnitsReported = units,
@@ -221,6 +230,9 @@ public sealed partial class MeterMarketplaceUsage
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "A Marketplace claim of {Units} units of key {ApiKeyId} stamped {Timestamp:O} is past the six-hour window; written off")]
     private static partial void LogClaimWrittenOff(ILogger logger, long units, string apiKeyId, DateTimeOffset timestamp);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key {ApiKeyId} of Marketplace buyer {SubscriberId} is not metered: its license ARN is not in the shape BatchMeterUsage accepts; the usage waits for ResolveCustomer or a license event to give one")]
+    private static partial void LogUnmeterable(ILogger logger, string apiKeyId, string subscriberId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace answered CustomerNotSubscribed for {Quantity} units of key {ApiKeyId}; written off")]
     private static partial void LogNotSubscribed(ILogger logger, int quantity, string apiKeyId);

@@ -34,6 +34,13 @@ public sealed record UsageReportSummary
 
     public int MarketplaceKeysSkipped { get; init; }
 
+    /// <summary>
+    /// Buyers known by account + license whose recorded license ARN fails BatchMeterUsage's pattern (one such record
+    /// fails the whole request). Nothing of theirs is claimed: their units wait above the watermark and are metered by
+    /// the first run after ResolveCustomer or a license event records an ARN Metering takes.
+    /// </summary>
+    public int MarketplaceBuyersUnmeterable { get; init; }
+
     /// <summary>Records Marketplace answered CustomerNotSubscribed for; their units are written off.</summary>
     public int MarketplaceNotSubscribed { get; init; }
 
@@ -87,6 +94,7 @@ public sealed record UsageReportSummary
             MarketplaceRequests = left.MarketplaceRequests + right.MarketplaceRequests,
             MarketplaceKeysMeteredByApiGateway = left.MarketplaceKeysMeteredByApiGateway + right.MarketplaceKeysMeteredByApiGateway,
             MarketplaceKeysSkipped = left.MarketplaceKeysSkipped + right.MarketplaceKeysSkipped,
+            MarketplaceBuyersUnmeterable = left.MarketplaceBuyersUnmeterable + right.MarketplaceBuyersUnmeterable,
             MarketplaceNotSubscribed = left.MarketplaceNotSubscribed + right.MarketplaceNotSubscribed,
             MarketplaceUnitsWrittenOff = left.MarketplaceUnitsWrittenOff + right.MarketplaceUnitsWrittenOff,
             MarketplaceKeysDeferred = left.MarketplaceKeysDeferred + right.MarketplaceKeysDeferred,

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -348,7 +349,17 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
             {
                 return Error(400, "ValidationException", "1 validation error detected: " + problem);
             }
+        }
 
+        // Input validation comes before any record is looked at, so one record's ARN refuses everyone's records.
+        if (LicenseArnViolations(records) is { Count: > 0 } violations)
+        {
+            var count = violations.Count == 1 ? "1 validation error" : $"{violations.Count} validation errors";
+            return Error(400, "ValidationException", $"{count} detected: {string.Join("; ", violations)}");
+        }
+
+        foreach (var wire in records.Cast<JsonObject>())
+        {
             var record = Read(wire);
             if (record.Timestamp < now - MeteringWindow)
             {
@@ -450,6 +461,37 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
 
         return null;
     }
+
+    /// <summary>
+    /// The service's constraint messages for every <c>LicenseArn</c> outside the model's pattern, numbered from 1 as AWS
+    /// numbers list members.
+    /// </summary>
+    private static List<string> LicenseArnViolations(JsonArray records)
+    {
+        var violations = new List<string>();
+        for (var i = 0; i < records.Count; i++)
+        {
+            if (records[i]!["LicenseArn"]?.GetValue<string>() is { } arn && !LicenseArnPattern().IsMatch(arn))
+            {
+                violations.Add(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"Value '{arn}' at 'usageRecords.{i + 1}.member.licenseArn' failed to satisfy constraint: Member must satisfy regular expression pattern: {LicenseArnModelPattern}"));
+            }
+        }
+
+        return violations;
+    }
+
+    /// <summary>botocore data meteringmarketplace/2016-01-14, shape <c>LicenseArn</c>, as the service prints it in its refusal.</summary>
+    private const string LicenseArnModelPattern =
+        "^arn:aws[a-zA-Z-]*:[A-Za-z0-9][A-Za-z0-9_/.-]{0,62}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,1023}$";
+
+    // The emulator keeps its own copy of the pattern rather than the production one, so a mistake in either shows.
+    // `\z` for the model's `$`: .NET's `$` also matches before a trailing newline.
+    [GeneratedRegex(
+        @"^arn:aws[a-zA-Z-]*:[A-Za-z0-9][A-Za-z0-9_/.-]{0,62}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,1023}\z",
+        RegexOptions.CultureInvariant)]
+    private static partial Regex LicenseArnPattern();
 
     /// <summary>The <c>Credential=</c> scope (access key, date, region, service, terminator), or null without a SigV4 header.</summary>
     private static string[]? CredentialScope(string authorization)

@@ -133,17 +133,17 @@ public sealed class MarketplaceMeteringAgainstStandInTests
     public async Task MeteringSendsEpochSecondsAndMapsEveryResultBackToTheCallersRecord()
     {
         var hour = new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero);
-        var byAccount = new MeteringRecord(hour, null, "111122223333", "arn:l-1", "requests", 40);
+        var byAccount = new MeteringRecord(hour, null, "111122223333", "arn:aws:license-manager::123456789012:license:l-1", "requests", 40);
         var legacy = new MeteringRecord(hour, "cust-legacy", null, null, "requests", 2);
-        var duplicate = new MeteringRecord(hour.AddHours(1), null, "444455556666", "arn:l-2", "requests", 1);
-        var unprocessed = new MeteringRecord(hour, null, "777788889999", "arn:l-3", "requests", 9);
+        var duplicate = new MeteringRecord(hour.AddHours(1), null, "444455556666", "arn:aws:license-manager::123456789012:license:l-2", "requests", 1);
+        var unprocessed = new MeteringRecord(hour, null, "777788889999", "arn:aws:license-manager::123456789012:license:l-3", "requests", 9);
         await using var server = await AwsStandInServer.StartAsync(
             _ => Ok($$"""
                 {"Results":[
-                  {"UsageRecord":{"Timestamp":{{hour.ToUnixTimeSeconds()}},"CustomerAWSAccountId":"111122223333","LicenseArn":"arn:l-1","Dimension":"requests","Quantity":40},"MeteringRecordId":"m-1","Status":"Success"},
+                  {"UsageRecord":{"Timestamp":{{hour.ToUnixTimeSeconds()}},"CustomerAWSAccountId":"111122223333","LicenseArn":"arn:aws:license-manager::123456789012:license:l-1","Dimension":"requests","Quantity":40},"MeteringRecordId":"m-1","Status":"Success"},
                   {"UsageRecord":{"Timestamp":{{hour.ToUnixTimeSeconds()}}.0,"CustomerIdentifier":"cust-legacy","Dimension":"requests","Quantity":2},"MeteringRecordId":"m-2","Status":"CustomerNotSubscribed"},
-                  {"UsageRecord":{"Timestamp":{{hour.AddHours(1).ToUnixTimeSeconds()}},"CustomerAWSAccountId":"444455556666","LicenseArn":"arn:l-2","Dimension":"requests","Quantity":1},"MeteringRecordId":"m-3","Status":"DuplicateRecord"}],
-                 "UnprocessedRecords":[{"Timestamp":{{hour.ToUnixTimeSeconds()}},"CustomerAWSAccountId":"777788889999","LicenseArn":"arn:l-3","Dimension":"requests","Quantity":9}]}
+                  {"UsageRecord":{"Timestamp":{{hour.AddHours(1).ToUnixTimeSeconds()}},"CustomerAWSAccountId":"444455556666","LicenseArn":"arn:aws:license-manager::123456789012:license:l-2","Dimension":"requests","Quantity":1},"MeteringRecordId":"m-3","Status":"DuplicateRecord"}],
+                 "UnprocessedRecords":[{"Timestamp":{{hour.ToUnixTimeSeconds()}},"CustomerAWSAccountId":"777788889999","LicenseArn":"arn:aws:license-manager::123456789012:license:l-3","Dimension":"requests","Quantity":9}]}
                 """),
             Cancel);
         var metering = new AwsMarketplaceMetering(AwsTestClients.Metering(server.Endpoint));
@@ -166,7 +166,7 @@ public sealed class MarketplaceMeteringAgainstStandInTests
         Assert.Equal(JsonValueKind.Number, first.GetProperty("Timestamp").ValueKind);
         Assert.Equal(hour.ToUnixTimeSeconds(), first.GetProperty("Timestamp").GetInt64());
         Assert.Equal("111122223333", first.GetProperty("CustomerAWSAccountId").GetString());
-        Assert.Equal("arn:l-1", first.GetProperty("LicenseArn").GetString());
+        Assert.Equal("arn:aws:license-manager::123456789012:license:l-1", first.GetProperty("LicenseArn").GetString());
         Assert.False(first.TryGetProperty("CustomerIdentifier", out _));
         Assert.Equal(40, first.GetProperty("Quantity").GetInt32());
         Assert.Equal("cust-legacy", body.RootElement.GetProperty("UsageRecords")[1].GetProperty("CustomerIdentifier").GetString());
@@ -178,8 +178,24 @@ public sealed class MarketplaceMeteringAgainstStandInTests
         await using var server = await AwsStandInServer.StartAsync(_ => Ok("{}"), Cancel);
         var metering = new AwsMarketplaceMetering(AwsTestClients.Metering(server.Endpoint));
         var records = Enumerable.Range(0, 26)
-            .Select(i => new MeteringRecord(DateTimeOffset.UnixEpoch.AddDays(20_000), null, $"{i:D12}", "arn:l", "requests", 1))
+            .Select(i => new MeteringRecord(DateTimeOffset.UnixEpoch.AddDays(20_000), null, $"{i:D12}", $"arn:aws:license-manager::123456789012:license:l-{i}", "requests", 1))
             .ToList();
+
+        await Assert.ThrowsAsync<ArgumentException>(() => metering.BatchMeterUsageAsync("prod-1", records, Cancel));
+        Assert.Empty(server.Requests);
+    }
+
+    [Fact]
+    public async Task ARecordWhoseLicenseArnBatchMeterUsageWouldRefuseIsRefusedBeforeAnyCall()
+    {
+        await using var server = await AwsStandInServer.StartAsync(_ => Ok("""{"Results":[],"UnprocessedRecords":[]}"""), Cancel);
+        var metering = new AwsMarketplaceMetering(AwsTestClients.Metering(server.Endpoint));
+        var hour = new DateTimeOffset(2026, 3, 1, 10, 0, 0, TimeSpan.Zero);
+        MeteringRecord[] records =
+        [
+            new(hour, null, "111122223333", "arn:aws:license-manager::123456789012:license:l-1", "requests", 4),
+            new(hour, null, "444455556666", "aws:license-manager:us-east-1:123456789012:l-2", "requests", 1),
+        ];
 
         await Assert.ThrowsAsync<ArgumentException>(() => metering.BatchMeterUsageAsync("prod-1", records, Cancel));
         Assert.Empty(server.Requests);

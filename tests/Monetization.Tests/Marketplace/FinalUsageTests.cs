@@ -86,6 +86,32 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
     }
 
     [Fact]
+    public async Task ABuyerFirstNamedByTheDocumentedLicenseArnIsMeteredWithTheArnResolveCustomerGaveThoughTheLastEventUsesTheDocumentedOne()
+    {
+        var account = "7" + Random.Shared.NextInt64(10_000_000_000, 99_999_999_999).ToString(CultureInfo.InvariantCulture);
+        var licenseId = $"l-{Guid.NewGuid():N}";
+        var documented = $"aws:license-manager:us-east-1:{MarketplaceEmulator.SellerAccountId}:{licenseId}";
+        var resolved = $"arn:aws:license-manager::{MarketplaceEmulator.SellerAccountId}:license:{licenseId}";
+        var granted = await Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Updated - Manufacturer", account, documented, Time: DateTimeOffset.UtcNow.AddMinutes(-10)), Cancel);
+        var purchase = await Marketplace.SimulatePurchaseAsync(
+            new MintTokenRequest { Style = BuyerStyle.NewStyle, CustomerAwsAccountId = account, LicenseArn = resolved }, Cancel);
+        var key = Assert.Single(await channel.KeysNamedByLicenseAsync(account, resolved));
+        channel.Environment.Usage.Count(channel.Environment.MarketplaceUsagePlanId, key.Id, Today, 9);
+
+        var revoked = await Marketplace.DeliverEventBridgeAsync(
+            new AgreementEvent("License Deprovisioned - Manufacturer", account, documented, Time: DateTimeOffset.UtcNow.AddMinutes(-1)), Cancel);
+
+        Assert.True(granted.Succeeded, granted.Error);
+        Assert.Equal(200, purchase.StatusCode);
+        Assert.Equal(key.Value, MarketplaceChannelFixture.KeyOnPage(purchase.Html));
+        Assert.True(revoked.Succeeded, revoked.Error);
+        Assert.Equal(9, Assert.Single(MeteredFor(account, resolved)).Quantity);
+        Assert.Empty(MeteredFor(account, documented));
+        Assert.DoesNotContain(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+    }
+
+    [Fact]
     public async Task ALegacyBuyersKeyIsLeftToApiGatewaysOwnMetering()
     {
         var purchase = await Marketplace.SimulatePurchaseAsync(new MintTokenRequest { CustomerIdentifier = "final" + Guid.NewGuid().ToString("N")[..12] }, Cancel);

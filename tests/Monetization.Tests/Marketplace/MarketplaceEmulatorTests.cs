@@ -128,6 +128,55 @@ public sealed class MarketplaceEmulatorTests
     }
 
     [Fact]
+    public async Task ARecordWhoseLicenseArnFailsTheModelsPatternRefusesTheWholeBatchAsAValidationError()
+    {
+        await using var emulator = await MarketplaceEmulator.StartAsync(cancellationToken: Cancel);
+        var legacy = emulator.MintToken();
+        await emulator.DeliverSnsAsync(new SnsNotification("subscribe-success", legacy.CustomerIdentifier!), Cancel);
+        const string account = "845735284135";
+        const string documented = "aws:license-manager:us-east-1:123456789012:l-e52ca6f38bf84d0fafb8802ca15ac11x";
+        await emulator.DeliverEventBridgeAsync(new AgreementEvent("License Updated - Manufacturer", account, documented), Cancel);
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        object Legacy() => new { Timestamp = now, Dimension = "requests", Quantity = 1, legacy.CustomerIdentifier };
+        object ByLicense(string licenseArn) => new { Timestamp = now, Dimension = "requests", Quantity = 2, CustomerAWSAccountId = account, LicenseArn = licenseArn };
+
+        // The production client refuses to send such a record, so the raw request goes out signed by hand.
+        using var http = AwsTestClients.Http(Monetization.Aws.AwsService.MarketplaceMetering, AwsTestClients.Options(emulator.Endpoint, maxRetries: 0));
+        async Task<(HttpStatusCode Status, JsonElement Body)> SendAsync(params object[] records)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/")
+            {
+                Content = new StringContent(
+                    JsonSerializer.Serialize(new { ProductCode = "prod-sandbox1234", UsageRecords = records }),
+                    Encoding.UTF8,
+                    "application/x-amz-json-1.1"),
+            };
+            request.Headers.TryAddWithoutValidation("X-Amz-Target", "AWSMPMeteringService.BatchMeterUsage");
+            using var response = await http.SendAsync(request, Cancel);
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancel));
+            return (response.StatusCode, body.RootElement.Clone());
+        }
+
+        var refused = await SendAsync(Legacy(), ByLicense(documented));
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Equal(["__type", "message"], refused.Body.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("ValidationException", refused.Body.GetProperty("__type").GetString());
+        Assert.Equal(
+            $"1 validation error detected: Value '{documented}' at 'usageRecords.2.member.licenseArn' failed to satisfy constraint: "
+            + "Member must satisfy regular expression pattern: ^arn:aws[a-zA-Z-]*:[A-Za-z0-9][A-Za-z0-9_/.-]{0,62}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9_/.-]{0,63}:[A-Za-z0-9][A-Za-z0-9:_/+=,@.-]{0,1023}$",
+            refused.Body.GetProperty("message").GetString());
+        Assert.Equal("ValidationException", emulator.Requests[^1].ErrorType);
+        Assert.Empty(emulator.Metered);
+
+        var accepted = await SendAsync(Legacy(), ByLicense("arn:aws:license-manager::123456789012:license:l-e52ca6f38bf84d0fafb8802ca15ac11x"));
+
+        Assert.Equal(HttpStatusCode.OK, accepted.Status);
+        Assert.Equal(["Success", "Success"], accepted.Body.GetProperty("Results").EnumerateArray().Select(r => r.GetProperty("Status").GetString()));
+        Assert.Equal(2, emulator.Metered.Count);
+    }
+
+    [Fact]
     public async Task ARecordOlderThanSixHoursRefusesTheWholeBatch()
     {
         await using var emulator = await MarketplaceEmulator.StartAsync(cancellationToken: Cancel);

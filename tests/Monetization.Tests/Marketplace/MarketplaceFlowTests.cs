@@ -369,4 +369,24 @@ public sealed class MarketplaceFlowTests
         Assert.Equal([NotificationStatus.Failed, NotificationStatus.Applied], results.Select(r => r.Status));
         Assert.True(world.HasAccess(Legacy));
     }
+
+    [Fact]
+    public async Task ANewStyleBuyerFirstNamedByTheDocumentedLicenseArnKeepsTheArnResolveCustomerGaveAfterwards()
+    {
+        var world = new MarketplaceWorld();
+        var resolved = MarketplaceCustomer.FromLicense("845735284135", "arn:aws:license-manager::123456789012:license:l-0123456789abcdef0123456789abcdef");
+        var documented = MarketplaceCustomer.FromLicense("845735284135", "aws:license-manager:us-east-1:123456789012:l-0123456789abcdef0123456789abcdef");
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, documented, 10), Ct);
+        var beforeLanding = await world.Ledger.GetAsync(documented.SubscriberId, Ct);
+
+        var landing = Assert.IsType<LandingOutcome.Granted>(await world.Landing.ExecuteAsync(world.TokenFor(resolved), Ct));
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.UnsubscribePending, documented, 20), Ct);
+
+        Assert.Equal(documented.LicenseArn, beforeLanding!.LicenseArn);
+        var buyer = Assert.Single(world.Ledger.All);
+        Assert.Equal(resolved.SubscriberId, buyer.Id);
+        Assert.Equal(resolved.LicenseArn, buyer.LicenseArn);
+        Assert.Equal("unsubscribe-pending", buyer.LastNotice);
+        Assert.Equal(Assert.Single(world.Keys.Keys).Value, landing.ApiKey);
+    }
 }

@@ -165,6 +165,40 @@ public sealed class SubscriptionRulesTests
         Assert.Null(SubscriptionRules.Merge(target, source, Buyer.Link(licensed), Now));
     }
 
+    [Fact]
+    public void ALicenseArnMeteringTakesReplacesTheDocumentedEventFormAndIsNotReplacedByItAgain()
+    {
+        var first = Apply(null, ByLicense(SubscriptionAction.SubscribeSuccess, DocumentedArn, 10));
+        var mended = Apply(first, ByLicense(SubscriptionAction.EntitlementUpdated, ResolvedArn, 11));
+        var again = Apply(mended, ByLicense(SubscriptionAction.UnsubscribePending, DocumentedArn, 12));
+
+        Assert.Equal(DocumentedArn, first.LicenseArn);
+        Assert.Equal(ResolvedArn, mended.LicenseArn);
+        Assert.Equal(ResolvedArn, again.LicenseArn);
+        Assert.Equal(first.Id, again.Id);
+    }
+
+    [Fact]
+    public void AStaleLicenseEventMendsADocumentedFormLicenseArnAndDecidesNothingElseButNeverTheOtherWayRound()
+    {
+        var cancelled = Apply(null, ByLicense(SubscriptionAction.UnsubscribeSuccess, DocumentedArn, 20));
+
+        var mending = SubscriptionRules.Decide(cancelled, ByLicense(SubscriptionAction.SubscribeSuccess, ResolvedArn, 10), Now);
+        var unmending = SubscriptionRules.Decide(mending.Next, ByLicense(SubscriptionAction.SubscribeSuccess, DocumentedArn, 5), Now);
+
+        Assert.Equal(DecisionKind.Stale, mending.Kind);
+        Assert.Equal(cancelled with { LicenseArn = ResolvedArn }, mending.Next);
+        Assert.Equal(DecisionKind.Stale, unmending.Kind);
+        Assert.Null(unmending.Next);
+    }
+
+    private const string ResolvedArn = "arn:aws:license-manager::123456789012:license:l-e52ca6f38bf84d0fafb8802ca15ac11x";
+
+    private const string DocumentedArn = "aws:license-manager:us-east-1:123456789012:l-e52ca6f38bf84d0fafb8802ca15ac11x";
+
+    private static SubscriptionEvent ByLicense(SubscriptionAction action, string licenseArn, int minute) =>
+        MarketplaceWorld.Event(action, MarketplaceCustomer.FromLicense("845735284135", licenseArn), minute);
+
     private static SubscriptionEvent At(SubscriptionAction action, int minute, string? id = null) =>
         MarketplaceWorld.Event(action, Buyer, minute, id);
 

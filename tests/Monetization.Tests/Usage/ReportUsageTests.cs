@@ -406,6 +406,50 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         Assert.Equal(1, retried.MarketplaceRecordsSent);
     }
 
+    [Fact]
+    public async Task AMarketplaceBuyerWhoseOnlyLicenseArnIsTheDocumentedEventFormIsCountedNotMeteredAndIsMeteredOnceAValidArnArrives()
+    {
+        await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
+        var keyId = UsageWorld.NewKeyId();
+        var buyer = await world.MarketplaceBuyerAsync(keyId, legacy: false, subscribedAtMarketplace: true, Token);
+        var resolved = buyer.LicenseArn!;
+        var documented = $"aws:license-manager:us-east-1:{MarketplaceEmulator.SellerAccountId}:{resolved[(resolved.LastIndexOf(':') + 1)..]}";
+        var seeded = (await world.Ledger.GetAsync(buyer.Id, Token))!;
+        Assert.True(await world.Ledger.TryReplaceAsync(seeded with { LicenseArn = documented }, seeded.Version, Token));
+        var otherKey = UsageWorld.NewKeyId();
+        var other = await world.MarketplaceBuyerAsync(otherKey, legacy: false, subscribedAtMarketplace: true, Token);
+        world.CountMarketplace(keyId, world.Today, 5);
+        world.CountMarketplace(otherKey, world.Today, 3);
+        int Refused() => fixture.Environment.Marketplace.Requests.Count(r => r.Operation == "BatchMeterUsage" && r.StatusCode != 200);
+        var refusedBefore = Refused();
+
+        var held = await world.Reporter().RunAsync(Token);
+
+        Assert.Equal(1, held.MarketplaceBuyersUnmeterable);
+        Assert.Equal(0, held.Failures);
+        Assert.Equal(3, Assert.Single(world.MeteredFor(other)).Quantity);
+        Assert.DoesNotContain(fixture.Environment.Marketplace.Metered, m => m.CustomerAwsAccountId == buyer.CustomerAwsAccountId);
+        Assert.Equal(refusedBefore, Refused());
+
+        // A license event brings the ARN in the shape Metering takes, decided as the SubscriptionEvents function decides it.
+        var stored = (await world.Ledger.GetAsync(buyer.Id, Token))!;
+        var licenseUpdated = new Monetization.Core.Marketplace.SubscriptionEvent(
+            Monetization.Core.Marketplace.SubscriptionAction.SubscribeSuccess,
+            Monetization.Core.Marketplace.MarketplaceCustomer.FromLicense(buyer.CustomerAwsAccountId!, resolved),
+            OfflineEnvironment.MarketplaceProductCode,
+            world.Clock.GetUtcNow(),
+            "license-updated-" + Guid.NewGuid(),
+            Monetization.Core.Marketplace.NotificationSource.EventBridge);
+        var mended = Monetization.Core.Marketplace.SubscriptionRules.Decide(stored, licenseUpdated, world.Clock.GetUtcNow()).Next!;
+        Assert.True(await world.Ledger.TryReplaceAsync(mended, stored.Version, Token));
+        var metered = await world.Reporter().RunAsync(Token);
+
+        Assert.Equal(0, metered.MarketplaceBuyersUnmeterable);
+        Assert.Equal(1, metered.MarketplaceRecordsSent);
+        Assert.Equal(5, Assert.Single(world.MeteredFor(buyer)).Quantity);
+        Assert.Equal(refusedBefore, Refused());
+    }
+
     private async Task<List<int>> CallDemoAsync(string apiKey, int times)
     {
         using var caller = new HttpClient();

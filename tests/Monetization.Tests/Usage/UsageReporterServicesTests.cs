@@ -70,8 +70,8 @@ public sealed class UsageReporterServicesTests
         Assert.Equal(1772323200000, root.GetProperty("_aws").GetProperty("Timestamp").GetInt64());
         Assert.Equal("Monetization/Usage", directive.GetProperty("Namespace").GetString());
         var names = directive.GetProperty("Metrics").EnumerateArray().Select(m => m.GetProperty("Name").GetString()!).ToList();
-        Assert.Equal(["UnitsReported", "EventsSent", "KeysSkipped", "Failures"], names);
-        Assert.Equal([42L, 4L, 5L, 1L], names.Select(n => root.GetProperty(n).GetInt64()));
+        Assert.Equal(["UnitsReported", "EventsSent", "KeysSkipped", "Failures", "MarketplaceBuyersUnmeterable"], names);
+        Assert.Equal([42L, 4L, 5L, 1L, 0L], names.Select(n => root.GetProperty(n).GetInt64()));
         Assert.Equal("UsageReporter", root.GetProperty(directive.GetProperty("Dimensions")[0][0].GetString()!).GetString());
     }
 
