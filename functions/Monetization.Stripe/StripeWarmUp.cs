@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using Stripe;
 using Checkout = Stripe.Checkout;
 
@@ -7,18 +8,38 @@ namespace Monetization.Stripe;
 
 /// <summary>
 /// Makes the calls a signup and a webhook make once while the host starts, in process, against canned answers and
-/// never over the network: Stripe.net's assembly loads, its form encoder and serializer build their per-type metadata,
-/// and its event parser runs, before the host reports ready, so no person's request pays for them.
+/// never over the network: the process's <see cref="StripeClient"/> and its HTTP handlers are built, and a client built
+/// the same way (Stripe.net's <see cref="SystemNetHttpClient"/> over <see cref="StripeTransport"/>) runs the calls on an
+/// innermost handler that answers them, so Stripe.net's form encoder, request building and serializer have their
+/// per-type metadata and its event parser has run before the host reports ready, and no person's request pays for them.
 /// </summary>
-public sealed class StripeWarmUp : IHostedService
+public sealed class StripeWarmUp(StripeClient stripe, IOptions<StripeOptions> options, TimeProvider time) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken) => RunAsync(cancellationToken);
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        // Resolving it built the client the requests will use (its requestor, serializer settings, HTTP handlers).
+        _ = stripe.ApiBase;
+        return RunAsync(options.Value, time, cancellationToken);
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public static async Task RunAsync(CancellationToken cancellationToken)
+    public static async Task RunAsync(StripeOptions settings, TimeProvider time, CancellationToken cancellationToken)
     {
-        var stripe = new StripeClient(new StripeClientOptions { ApiKey = "sk_test_warmup", HttpClient = new CannedAnswers() });
+        ArgumentNullException.ThrowIfNull(settings);
+        var canned = new StripeOptions
+        {
+            SecretKey = new Core.Secret("sk_test_warmup"),
+            ApiBase = new Uri("https://warm-up.invalid"),
+            MeterEventsBase = new Uri("https://warm-up.invalid"),
+            AttemptTimeout = settings.AttemptTimeout,
+            MaxRetries = settings.MaxRetries,
+            RetryBaseDelay = settings.RetryBaseDelay,
+            RetryMaxDelay = settings.RetryMaxDelay,
+            RateLimitDelay = settings.RateLimitDelay,
+        };
+        using var http = new HttpClient(new StripeTransport(Options.Create(canned), time) { InnerHandler = new CannedAnswers() });
+        var stripe = StripeServiceCollectionExtensions.Create(canned, http);
         var key = new RequestOptions { IdempotencyKey = "warm-up" };
         var customer = await stripe.V1.Customers.CreateAsync(
             new CustomerCreateOptions { Email = "warm-up@example.invalid", Name = "Warm Up", Metadata = new() { ["subscriberId"] = "stripe#0" } },
@@ -50,7 +71,7 @@ public sealed class StripeWarmUp : IHostedService
     }
 
     /// <summary>Answers every request with a small object of the kind its path names.</summary>
-    private sealed class CannedAnswers : IHttpClient
+    private sealed class CannedAnswers : HttpMessageHandler
     {
         private const string Subscription = """{"id":"sub_warm","object":"subscription","customer":"cus_warm","status":"active","collection_method":"send_invoice","billing_mode":{"type":"flexible"},"items":{"object":"list","data":[{"id":"si_warm","object":"subscription_item","current_period_start":1,"current_period_end":2,"price":{"id":"price_warm","object":"price","recurring":{"interval":"month","usage_type":"metered","meter":"mtr_warm"}}}],"has_more":false},"metadata":{}}""";
 
@@ -60,20 +81,17 @@ public sealed class StripeWarmUp : IHostedService
             "{\"id\":\"evt_warm\",\"object\":\"event\",\"api_version\":\"" + StripeConfiguration.ApiVersion
             + "\",\"type\":\"customer.subscription.updated\",\"created\":1,\"data\":{\"object\":" + Subscription + "}}";
 
-        public async Task<StripeResponse> MakeRequestAsync(StripeRequest request, CancellationToken cancellationToken = default)
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             ArgumentNullException.ThrowIfNull(request);
 
             // Reading the body is what runs the form encoder.
             if (request.Content is { } content)
             {
-                using (content)
-                {
-                    await content.ReadAsStringAsync(cancellationToken);
-                }
+                await content.ReadAsStringAsync(cancellationToken);
             }
 
-            var path = request.Uri.AbsolutePath;
+            var path = request.RequestUri!.AbsolutePath;
             var body = path switch
             {
                 _ when path.StartsWith("/v1/customers", StringComparison.Ordinal) => """{"id":"cus_warm","object":"customer","email":"warm-up@example.invalid","metadata":{"subscriberId":"stripe#0"}}""",
@@ -81,11 +99,7 @@ public sealed class StripeWarmUp : IHostedService
                 _ when path.StartsWith("/v1/checkout/sessions", StringComparison.Ordinal) => Session,
                 _ => Subscription,
             };
-            using var answer = new HttpResponseMessage(HttpStatusCode.OK);
-            return new StripeResponse(HttpStatusCode.OK, answer.Headers, body);
+            return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
         }
-
-        public Task<StripeStreamedResponse> MakeStreamingRequestAsync(StripeRequest request, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException("The warm-up streams nothing.");
     }
 }

@@ -20,7 +20,7 @@ public sealed class StripeClientPartsTests
     public async Task WarmingUpRunsTheSignupAndWebhookCallsOnCannedAnswersWithoutTheNetwork()
     {
         // No StripeClient of the process is involved and no server exists: the warm-up answers its own requests.
-        await StripeWarmUp.RunAsync(TestContext.Current.CancellationToken);
+        await StripeWarmUp.RunAsync(new StripeOptions(), TimeProvider.System, TestContext.Current.CancellationToken);
     }
 
     [Fact]
