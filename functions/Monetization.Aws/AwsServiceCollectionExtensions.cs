@@ -7,6 +7,7 @@ using Monetization.Aws.Http;
 using Monetization.Aws.Marketplace;
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Marketplace;
+using Monetization.Http;
 
 namespace Monetization.Aws;
 
@@ -54,7 +55,8 @@ public static class AwsServiceCollectionExtensions
             {
                 var connection = sp.GetRequiredKeyedService<AwsConnection>(name);
                 return new AwsSigningHandler(connection.Credentials, connection.Region, service.SigningName, sp.GetRequiredService<TimeProvider>());
-            });
+            })
+            .LogCallsAs(service.SigningName);
     }
 
     private static IHttpClientBuilder AddTypedService<TService, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(this IHttpClientBuilder builder)

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Billing;
 using Monetization.Core.Usage;
+using Monetization.Http;
 using Stripe;
 
 namespace Monetization.Stripe;
@@ -26,7 +27,7 @@ public static class StripeServiceCollectionExtensions
         services.TryAddTransient<StripeTransport>();
 
         // Attempts are timed by the transport; a whole-call HttpClient timeout would cut retries short.
-        services.AddHttpClient(HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan).AddHttpMessageHandler<StripeTransport>();
+        services.AddHttpClient(HttpClientName, http => http.Timeout = Timeout.InfiniteTimeSpan).AddHttpMessageHandler<StripeTransport>().LogCallsAs("stripe");
         services.TryAddSingleton(sp => Create(
             sp.GetRequiredService<IOptions<StripeOptions>>().Value,
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(HttpClientName)));

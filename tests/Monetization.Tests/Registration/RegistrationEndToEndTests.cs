@@ -152,6 +152,47 @@ public sealed partial class RegistrationEndToEndTests(PortalFixture portal) : IC
     }
 
     [Fact]
+    public async Task EveryOutgoingCallIsOneInformationLineWithoutIdsOrQueryStrings()
+    {
+        var before = portal.Logs.Lines.Count;
+        var stripeBefore = portal.Environment.Stripe.Requests.Count;
+
+        using var response = await portal.RegisterAsync("outgoing-calls@example.com");
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        var lines = portal.Logs.Lines.Skip(before).ToList();
+        var calls = lines.Where(l => l.Contains(" Monetization.Http.OutgoingCallLogger ", StringComparison.Ordinal)).ToList();
+        var stripeCalls = calls.Where(l => l.Contains("Service=stripe", StringComparison.Ordinal)).ToList();
+        var stripeRequests = portal.Environment.Stripe.Requests.Skip(stripeBefore).ToList();
+
+        // The factory's own four lines a call (with whole URLs) are gone; each call is one line, in its own category.
+        Assert.DoesNotContain(lines, l => l.Contains("System.Net.Http.HttpClient", StringComparison.Ordinal));
+        Assert.NotEmpty(stripeRequests);
+        Assert.Equal(stripeRequests.Count, stripeCalls.Count);
+        Assert.Contains(calls, l => l.Contains("Service=apigateway", StringComparison.Ordinal));
+        Assert.All(calls, l => Assert.StartsWith("Information ", l, StringComparison.Ordinal));
+        foreach (var request in stripeRequests)
+        {
+            var ids = request.Path.Split('/', StringSplitOptions.RemoveEmptyEntries).Where(s => s.Contains('_', StringComparison.Ordinal) && s.Any(char.IsDigit));
+            Assert.All(ids, id => Assert.DoesNotContain(calls, l => l.Contains(id, StringComparison.Ordinal)));
+        }
+
+        Assert.DoesNotContain(calls, l => l.Contains('?', StringComparison.Ordinal) || l.Contains("cus_", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("https://api.stripe.com/v1/customers/cus_Q1w2E3?expand[]=x", "/v1/customers/{id}")]
+    [InlineData("https://api.stripe.com/v1/checkout/sessions?customer=cus_1", "/v1/checkout/sessions")]
+    [InlineData("https://apigateway.us-east-1.amazonaws.com/usageplans/abc123/keys/k9x8", "/usageplans/{id}/keys/{id}")]
+    [InlineData("https://api.stripe.com/v1/unknownthing/value", "/v1/{id}/{id}")]
+    public void TheLoggedRouteNamesNoIdAndNoQuery(string url, string route)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+
+        Assert.Equal(route, Monetization.Http.OutgoingCallLogger.Route(request));
+    }
+
+    [Fact]
     public async Task NoKeyValueOrSecretReachesALogLine()
     {
         using var response = await portal.RegisterAsync("logs@example.com");
