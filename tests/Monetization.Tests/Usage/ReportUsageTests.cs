@@ -328,6 +328,20 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         Assert.Equal(2, fixture.Environment.Usage.CountOf(quota.GetProperty("id").GetString()!, (await KeyIdOfAsync(http, quotaKey))!, DateOnly.FromDateTime(DateTime.UtcNow)));
     }
 
+    /// <summary>One hourly run while Stripe answers every meter event with 500, more often than the retries.</summary>
+    private async Task<UsageReportSummary> RunWithStripeMeterEventsFailingAsync(UsageWorld world)
+    {
+        fixture.Environment.Stripe.InjectFault(new Emulators.Faults.FaultRule { PathPrefix = "/v1/billing/meter_events", Status = 500, Count = 20 });
+        try
+        {
+            return await world.Reporter().RunAsync(Token);
+        }
+        finally
+        {
+            fixture.Environment.Stripe.ClearFaults();
+        }
+    }
+
     [Fact]
     public async Task StripeFailingLeavesTheClaimForTheNextRunWhichSendsItOnce()
     {
@@ -335,17 +349,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var keyId = UsageWorld.NewKeyId();
         var customerId = await world.StripeSubscriberAsync(keyId, Token);
         world.CountStripe(keyId, world.Today, 4);
-        fixture.Environment.Stripe.InjectFault(new Emulators.Faults.FaultRule { PathPrefix = "/v1/billing/meter_events", Status = 500, Count = 20 });
-
-        UsageReportSummary failed;
-        try
-        {
-            failed = await world.Reporter().RunAsync(Token);
-        }
-        finally
-        {
-            fixture.Environment.Stripe.ClearFaults();
-        }
+        var failed = await RunWithStripeMeterEventsFailingAsync(world);
 
         var retried = await world.Reporter().RunAsync(Token);
 
@@ -362,15 +366,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var keyId = UsageWorld.NewKeyId();
         var customerId = await world.StripeSubscriberAsync(keyId, Token);
         world.CountStripe(keyId, world.Today, 10);
-        fixture.Environment.Stripe.InjectFault(new Emulators.Faults.FaultRule { PathPrefix = "/v1/billing/meter_events", Status = 500, Count = 20 });
-        try
-        {
-            Assert.Equal(1, (await world.Reporter().RunAsync(Token)).Failures);
-        }
-        finally
-        {
-            fixture.Environment.Stripe.ClearFaults();
-        }
+        Assert.Equal(1, (await RunWithStripeMeterEventsFailingAsync(world)).Failures);
 
         world.CountStripe(keyId, world.Today, 5);
         var flush = await world.StripeReporting().FlushAsync(keyId, world.Clock.GetUtcNow(), Token);
