@@ -8,12 +8,20 @@ namespace Monetization.Stripe;
 
 /// <summary>
 /// The billing port on Stripe.net's services: customers, one metered subscription each (started by a hosted Checkout or
-/// billed by e-mailed invoice). Every POST carries the caller's ledger-derived idempotency key.
+/// billed by e-mailed invoice), and usage counted after a subscription ended as invoice items on an invoice of their
+/// own. Every POST carries the caller's ledger-derived idempotency key.
 /// </summary>
 public sealed class StripeBilling : IBilling
 {
+    /// <summary>The metadata key that ties an invoice item to the usage it bills.</summary>
+    public const string UsageIdentifierKey = "usage_identifier";
+
+    /// <summary>What the customer reads on the item and on its invoice.</summary>
+    private const string UsageDescription = "API requests after the subscription ended";
+
     private readonly StripeClient _stripe;
     private readonly StripeOptions _options;
+    private Price? _meteredPrice;
 
     public StripeBilling(StripeClient stripe, IOptions<StripeOptions> options)
     {
@@ -116,13 +124,94 @@ public sealed class StripeBilling : IBilling
         }
     }
 
-    /// <summary><c>invoice_now</c>: a final invoice bills the metered usage not yet invoiced; without it Stripe drops that usage.</summary>
-    public Task CancelSubscriptionAsync(string subscriptionId, string idempotencyKey, CancellationToken cancellationToken) =>
-        _stripe.V1.Subscriptions.CancelAsync(
-            subscriptionId,
-            new SubscriptionCancelOptions { InvoiceNow = true },
+    /// <summary>
+    /// <c>invoice_now</c>: a final invoice bills the metered usage not yet invoiced; without it Stripe drops that usage.
+    /// Stripe answers a cancel of a subscription it already canceled with <c>resource_missing</c> (404, "No such
+    /// subscription"), also when a retried flow sends it again: it keeps no idempotency keys for DELETE, so nothing is
+    /// replayed. The subscription itself still reads as canceled, which is what counts.
+    /// </summary>
+    public async Task CancelSubscriptionAsync(string subscriptionId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _stripe.V1.Subscriptions.CancelAsync(
+                subscriptionId,
+                new SubscriptionCancelOptions { InvoiceNow = true },
+                StripeRequests.Idempotent(idempotencyKey),
+                cancellationToken);
+        }
+        catch (StripeException e) when (StripeRequests.IsMissing(e))
+        {
+            if (await GetSubscriptionAsync(subscriptionId, cancellationToken) is not { Status: BillingSubscriptionStatus.Canceled })
+            {
+                throw;
+            }
+        }
+    }
+
+    public async Task BillUsageItemAsync(MeterUsage usage, string attemptKey, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(usage);
+        ArgumentOutOfRangeException.ThrowIfNegative(usage.Value);
+        if (usage.Value == 0 || await FindUsageItemAsync(usage.CustomerId, usage.Identifier, pendingOnly: false, cancellationToken) is not null)
+        {
+            return;
+        }
+
+        // price_data, not pricing[price]: Stripe documents pricing[price] with one-time and licensed prices, not metered
+        // ones; an inline one-off price at the metered price's unit amount bills the same.
+        var price = await MeteredPriceAsync(cancellationToken);
+        var at = usage.Timestamp.UtcDateTime;
+        await _stripe.V1.InvoiceItems.CreateAsync(
+            new InvoiceItemCreateOptions
+            {
+                Customer = usage.CustomerId,
+                Quantity = usage.Value,
+                PriceData = new InvoiceItemPriceDataOptions { Currency = price.Currency, Product = price.ProductId, UnitAmountDecimal = price.UnitAmountDecimal },
+                Description = UsageDescription,
+                Period = new InvoiceItemPeriodOptions { Start = at, End = at },
+                Metadata = new() { [UsageIdentifierKey] = usage.Identifier },
+            },
+            StripeRequests.Idempotent(attemptKey),
+            cancellationToken);
+    }
+
+    public async Task<bool> InvoicePendingUsageAsync(string customerId, string idempotencyKey, CancellationToken cancellationToken)
+    {
+        if (await FindUsageItemAsync(customerId, identifier: null, pendingOnly: true, cancellationToken) is null)
+        {
+            return false;
+        }
+
+        var invoice = await _stripe.V1.Invoices.CreateAsync(
+            new InvoiceCreateOptions
+            {
+                Customer = customerId,
+                PendingInvoiceItemsBehavior = "include",
+                AutoAdvance = true,
+                CollectionMethod = "charge_automatically",
+                Description = UsageDescription,
+            },
             StripeRequests.Idempotent(idempotencyKey),
             cancellationToken);
+        if (invoice.Lines?.Data is { Count: > 0 })
+        {
+            return true;
+        }
+
+        // Another call invoiced the items between the look-up and the create: with include Stripe then makes an empty
+        // draft (no error), which would otherwise be finalized as a zero invoice within the hour.
+        try
+        {
+            await _stripe.V1.Invoices.DeleteAsync(invoice.Id, null, null, cancellationToken);
+        }
+        catch (StripeException e) when (StripeRequests.IsMissing(e))
+        {
+            // A replay of an earlier attempt whose empty draft is gone already.
+        }
+
+        return false;
+    }
 
     public static BillingSubscriptionStatus MapStatus(string status) => status switch
     {
@@ -143,6 +232,44 @@ public sealed class StripeBilling : IBilling
         "complete" => BillingCheckoutStatus.Complete,
         _ => BillingCheckoutStatus.Expired,
     };
+
+    /// <summary>The customer's first invoice item (pending ones only, if asked) billing usage: the one with <paramref name="identifier"/>, or any.</summary>
+    private async Task<InvoiceItem?> FindUsageItemAsync(string customerId, string? identifier, bool pendingOnly, CancellationToken cancellationToken)
+    {
+        var items = _stripe.V1.InvoiceItems.ListAutoPagingAsync(
+            new InvoiceItemListOptions { Customer = customerId, Pending = pendingOnly ? true : null, Limit = 100 },
+            null,
+            cancellationToken);
+        await foreach (var item in items.WithCancellation(cancellationToken))
+        {
+            if (item.Metadata is { } metadata && metadata.TryGetValue(UsageIdentifierKey, out var billed) && (identifier is null || billed == identifier))
+            {
+                return item;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The configured price, read once: what one unit of usage billed as an invoice item costs.</summary>
+    private async Task<Price> MeteredPriceAsync(CancellationToken cancellationToken)
+    {
+        if (_meteredPrice is { } known)
+        {
+            return known;
+        }
+
+        var price = await _stripe.V1.Prices.GetAsync(_options.PriceId, null, null, cancellationToken);
+        if (price.BillingScheme == "tiered" || price.UnitAmountDecimal is null)
+        {
+            throw new InvalidOperationException(
+                $"Stripe:PriceId ({price.Id}) is {(price.BillingScheme == "tiered" ? "a tiered price" : "a price without a unit amount")}: "
+                + "usage billed after a subscription ended is priced per unit, so the price needs billing_scheme per_unit and a unit amount.");
+        }
+
+        _meteredPrice = price;
+        return price;
+    }
 
     private static BillingCheckout ToBilling(Checkout.Session session) => new(
         session.Id,

@@ -16,8 +16,9 @@ namespace Monetization.UsageReporter;
 
 /// <summary>
 /// The reporter's wiring from configuration. Required: <c>Monetization:LedgerTableName</c>,
-/// <c>Usage:StripeUsagePlanId</c>, <c>Stripe:SecretKey</c>, <c>Stripe:MeterEventName</c>; with Marketplace metering
-/// also <c>Usage:MarketplaceUsagePlanId</c> and <c>Usage:MarketplaceProductCode</c>. Optional: <c>Usage:MarketplaceDimension</c>,
+/// <c>Usage:StripeUsagePlanId</c>, <c>Stripe:SecretKey</c>, <c>Stripe:MeterEventName</c>, <c>Stripe:PriceId</c> (usage
+/// after a cancellation is invoiced at its unit price); with Marketplace metering also <c>Usage:MarketplaceUsagePlanId</c>
+/// and <c>Usage:MarketplaceProductCode</c>. Optional: <c>Usage:MarketplaceDimension</c>, <c>Usage:SettleWindow</c>,
 /// <c>Usage:LedgerParallelism</c>, <c>Usage:KeysPerChunk</c>, <c>Stripe:ApiBase</c>, <c>Stripe:MeterEventsBase</c>, <c>Aws:Region</c>,
 /// <c>Aws:ServiceUrl</c>, <c>Aws:ApiGatewayServiceUrl</c>, <c>Aws:MarketplaceMeteringServiceUrl</c>; in AWS
 /// <c>Stripe:SecretArn</c> instead of <c>Stripe:SecretKey</c> (see <see cref="BuildFromEnvironment"/>). A missing or wrong
@@ -94,10 +95,11 @@ public static class UsageReporterServices
         services.AddUsageMetering(configuration, aws);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, StripeUsagePlanValidator>());
         var stripe = configuration.GetSection("Stripe");
-        services.AddStripeUsageMeter(o =>
+        services.AddStripeBilling(o =>
         {
             o.SecretKey = stripe["SecretKey"] is { Length: > 0 } key ? new Secret(key) : null;
             o.MeterEventName = stripe["MeterEventName"] ?? string.Empty;
+            o.PriceId = stripe["PriceId"] ?? string.Empty;
             if (stripe["ApiBase"] is { Length: > 0 } apiBase)
             {
                 o.ApiBase = new Uri(apiBase, UriKind.Absolute);

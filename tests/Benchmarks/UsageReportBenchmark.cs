@@ -252,6 +252,9 @@ internal sealed class InMemoryUsageLedger(IReadOnlyDictionary<string, string> cu
                 },
                 StringComparer.Ordinal));
 
+    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken) =>
+        Task.FromResult<IReadOnlyList<Subscriber>>([]);
+
     public Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<UsageWatermark>>([.. days.Select(d => _watermarks.GetValueOrDefault(d) ?? new UsageWatermark(d, 0, null, null))]);
 
@@ -284,15 +287,23 @@ internal sealed class CountingUsageLedger(IUsageLedger inner) : IUsageLedger
 {
     private int _batchGets;
     private int _updates;
+    private int _queries;
 
-    public int Requests => _batchGets + _updates;
+    public int Requests => _batchGets + _updates + _queries;
 
-    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"{_batchGets} BatchGetItem, {_updates} UpdateItem");
+    public string Describe() => string.Create(CultureInfo.InvariantCulture, $"{_batchGets} BatchGetItem, {_updates} UpdateItem, {_queries} Query");
 
     public async Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken)
     {
         var found = await inner.FindSubscribersByApiKeyAsync(apiKeyIds, cancellationToken);
         Interlocked.Add(ref _batchGets, Pages(apiKeyIds.Count) + Pages(found.Count));
+        return found;
+    }
+
+    public async Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken)
+    {
+        var found = await inner.FindSettlingAsync(usagePlanId, endedBy, cancellationToken);
+        Interlocked.Increment(ref _queries);
         return found;
     }
 

@@ -167,6 +167,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Stripe:MeterEventsBase"] = Stripe.Endpoint.ToString(),
         ["Stripe:SecretKey"] = Stripe.SecretKey,
         ["Stripe:MeterEventName"] = MeterEventName,
+        ["Stripe:PriceId"] = PriceId,
     };
 
     /// <summary>An API Gateway client signed for moto, for inspecting keys and plans.</summary>

@@ -26,13 +26,21 @@ internal sealed class SandboxControl : IAsyncDisposable
         Endpoint = endpoint;
     }
 
+    public const string SettleWindow = "00:00:10";
+
     public Uri Endpoint { get; }
 
     public static async Task<SandboxControl> StartAsync(OfflineEnvironment environment, CancellationToken cancellationToken)
     {
         var reporter = new ServiceCollection()
             .AddLogging(logging => logging.AddJsonConsole(o => o.IncludeScopes = false))
-            .AddUsageReporter(new ConfigurationBuilder().AddInMemoryCollection(environment.UsageReporterConfiguration()).Build())
+            .AddUsageReporter(new ConfigurationBuilder()
+                .AddInMemoryCollection(environment.UsageReporterConfiguration())
+
+                // Seconds, not the hour production needs for GetUsage to catch up: a revoked key's last units are
+                // billed, and the key leaves its plan, at the first report ten seconds after access ended.
+                .AddInMemoryCollection(new Dictionary<string, string?> { ["Usage:SettleWindow"] = SettleWindow })
+                .Build())
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         UsageReporterServices.ValidateNow(reporter);
         var port = FreePort.Next();

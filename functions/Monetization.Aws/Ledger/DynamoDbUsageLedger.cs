@@ -65,6 +65,39 @@ public sealed class DynamoDbUsageLedger : IUsageLedger
         return found;
     }
 
+    public async Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
+        var found = new List<Subscriber>();
+        Dictionary<string, AttributeValue>? start = null;
+        do
+        {
+            var page = await DynamoDbFaults.CallAsync(
+                "Query",
+                ct => _dynamoDb.QueryAsync(
+                    new QueryRequest
+                    {
+                        TableName = _tableName,
+                        IndexName = LedgerTable.SettlingIndex,
+                        KeyConditionExpression = "#plan = :plan AND #since <= :endedBy",
+                        ExpressionAttributeNames = new() { ["#plan"] = LedgerTable.SettlingPlanAttribute, ["#since"] = LedgerTable.SettlingSinceAttribute },
+                        ExpressionAttributeValues = new()
+                        {
+                            [":plan"] = SubscriberItem.Text(usagePlanId),
+                            [":endedBy"] = SubscriberItem.Text(SubscriberItem.SortableTimestamp(endedBy)),
+                        },
+                        ExclusiveStartKey = start,
+                    },
+                    ct),
+                cancellationToken);
+            found.AddRange(page.Items.Select(SubscriberItem.FromItem));
+            start = page.LastEvaluatedKey is { Count: > 0 } last ? last : null;
+        }
+        while (start is not null);
+
+        return found;
+    }
+
     public async Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(days);

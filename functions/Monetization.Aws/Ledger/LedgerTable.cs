@@ -5,13 +5,21 @@ namespace Monetization.Aws.Ledger;
 
 /// <summary>
 /// The ledger's single table: partition key <c>pk</c> only, items expire through the <c>expiresAt</c> TTL attribute.
-/// The deployed table comes from the SAM template; this creates the same shape for tests and the local sandbox.
+/// One sparse index, <see cref="SettlingIndex"/>, holds the subscribers whose key is settling (disabled, still in its
+/// usage plan), by plan and by when access ended. The deployed table comes from the SAM template; this creates the
+/// same shape for tests and the local sandbox.
 /// </summary>
 public static class LedgerTable
 {
     public const string PartitionKey = "pk";
 
     public const string TtlAttribute = "expiresAt";
+
+    public const string SettlingIndex = "settling";
+
+    public const string SettlingPlanAttribute = "settlingPlan";
+
+    public const string SettlingSinceAttribute = "settlingSince";
 
     public static async Task CreateAsync(IAmazonDynamoDB dynamoDb, string tableName, CancellationToken cancellationToken)
     {
@@ -24,7 +32,21 @@ public static class LedgerTable
                 TableName = tableName,
                 BillingMode = BillingMode.PAY_PER_REQUEST,
                 KeySchema = [new KeySchemaElement(PartitionKey, KeyType.HASH)],
-                AttributeDefinitions = [new AttributeDefinition(PartitionKey, ScalarAttributeType.S)],
+                AttributeDefinitions =
+                [
+                    new AttributeDefinition(PartitionKey, ScalarAttributeType.S),
+                    new AttributeDefinition(SettlingPlanAttribute, ScalarAttributeType.S),
+                    new AttributeDefinition(SettlingSinceAttribute, ScalarAttributeType.S),
+                ],
+                GlobalSecondaryIndexes =
+                [
+                    new GlobalSecondaryIndex
+                    {
+                        IndexName = SettlingIndex,
+                        KeySchema = [new KeySchemaElement(SettlingPlanAttribute, KeyType.HASH), new KeySchemaElement(SettlingSinceAttribute, KeyType.RANGE)],
+                        Projection = new Projection { ProjectionType = ProjectionType.ALL },
+                    },
+                ],
             },
             cancellationToken);
 

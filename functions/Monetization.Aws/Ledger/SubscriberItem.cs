@@ -44,6 +44,7 @@ internal static class SubscriberItem
     private const string UpdatedAt = "updatedAt";
     private const string MergedInto = "mergedInto";
     private const string PastDueSince = "pastDueSince";
+    private const string EndRequestedAt = "endRequestedAt";
 
     public static Dictionary<string, AttributeValue> Key(string subscriberId) => PartitionKey(SubscriberPrefix + subscriberId);
 
@@ -87,6 +88,18 @@ internal static class SubscriberItem
             item[PastDueSince] = Timestamp(pastDueSince);
         }
 
+        if (subscriber.SettlingSince is { } settlingSince && !string.IsNullOrEmpty(subscriber.UsagePlanId))
+        {
+            // Only a settling record carries the index's keys, so the index holds exactly the keys still settling.
+            item[LedgerTable.SettlingPlanAttribute] = Text(subscriber.UsagePlanId);
+            item[LedgerTable.SettlingSinceAttribute] = Text(SortableTimestamp(settlingSince));
+        }
+
+        if (subscriber.EndRequestedAt is { } endRequestedAt)
+        {
+            item[EndRequestedAt] = Timestamp(endRequestedAt);
+        }
+
         item[CreatedAt] = Timestamp(subscriber.CreatedAt);
         item[UpdatedAt] = Timestamp(subscriber.UpdatedAt);
         item[Version] = Number(version);
@@ -117,6 +130,8 @@ internal static class SubscriberItem
         LastNotice = Optional(item, LastNotice),
         MergedInto = Optional(item, MergedInto),
         PastDueSince = Optional(item, PastDueSince) is { } pastDueSince ? ParseTimestamp(pastDueSince) : null,
+        SettlingSince = Optional(item, LedgerTable.SettlingSinceAttribute) is { } settlingSince ? ParseTimestamp(settlingSince) : null,
+        EndRequestedAt = Optional(item, EndRequestedAt) is { } endRequestedAt ? ParseTimestamp(endRequestedAt) : null,
         CreatedAt = ParseTimestamp(item[CreatedAt].S),
         UpdatedAt = ParseTimestamp(item[UpdatedAt].S),
         Version = long.Parse(item[Version].N, CultureInfo.InvariantCulture),
@@ -150,6 +165,9 @@ internal static class SubscriberItem
         item.TryGetValue(name, out var value) ? value.S : null;
 
     private static AttributeValue Timestamp(DateTimeOffset value) => Text(value.ToString("O", CultureInfo.InvariantCulture));
+
+    /// <summary>UTC with a fixed width, so text order is time order (the settling index's range key).</summary>
+    public static string SortableTimestamp(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss.fffffffZ", CultureInfo.InvariantCulture);
 
     private static DateTimeOffset ParseTimestamp(string value) =>
         DateTimeOffset.ParseExact(value, "O", CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind);

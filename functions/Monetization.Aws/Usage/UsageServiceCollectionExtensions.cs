@@ -66,6 +66,11 @@ internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageRep
             failures.Add("Usage:KeysPerChunk must be between 100 and 100000.");
         }
 
+        if (options.SettleWindow < TimeSpan.Zero || options.SettleWindow > TimeSpan.FromDays(1))
+        {
+            failures.Add("Usage:SettleWindow must be between 00:00:00 and 1.00:00:00 (GetUsage's lag plus the time a disabled key takes to stop working).");
+        }
+
         if (options.UnprocessedRetries is < 0 or > 10)
         {
             failures.Add("Usage:UnprocessedRetries must be between 0 and 10.");

@@ -17,8 +17,9 @@ public sealed record KeyHolder(string SubscriberId, Channel Channel, string KeyN
 /// <remarks>
 /// A key gives access only while it is enabled AND in a usage plan that covers the stage. Keys are created disabled and
 /// outside every plan; a grant enables the key and adds it to the plan side by side (either half alone gives no
-/// access), and a revocation disables it and takes it out of the plan side by side (either half alone takes access
-/// away). Both are idempotent: a repeat, or a retry after a partial failure, converges.
+/// access). Ending access takes steps the flows write out: disable the key (access ends there), bill what it used, and
+/// only then take it out of the plan, because API Gateway reports usage for the keys in a plan. Every step is
+/// idempotent: a repeat, or a retry after a partial failure, converges.
 /// </remarks>
 public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess> logger)
 {
@@ -82,51 +83,61 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         return key with { CustomerId = customerId };
     }
 
+    /// <summary>Enables the key and adds it to the plan, side by side (either half alone gives no access).</summary>
+    /// <param name="enabled">What the caller knows of the key's enabled flag; null when it does not know, and the flag is set.</param>
     /// <returns>Whether anything changed.</returns>
-    public async Task<bool> GrantAsync(ApiKey key, string usagePlanId, CancellationToken cancellationToken)
+    public async Task<bool> GrantAsync(string keyId, bool? enabled, string usagePlanId, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(key);
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
         ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
-        var enable = key.Enabled ? Task.CompletedTask : apiKeys.SetEnabledAsync(key.Id, true, cancellationToken);
-        var add = apiKeys.AddToUsagePlanAsync(usagePlanId, key.Id, cancellationToken);
+        var enable = enabled == true ? Task.CompletedTask : apiKeys.SetEnabledAsync(keyId, true, cancellationToken);
+        var add = apiKeys.AddToUsagePlanAsync(usagePlanId, keyId, cancellationToken);
         await Task.WhenAll(enable, add);
-        var changed = !key.Enabled || await add;
+        var changed = enabled == false || await add;
         if (changed)
         {
-            LogGranted(key.Id, usagePlanId);
+            LogGranted(keyId, usagePlanId);
         }
 
         return changed;
     }
 
-    /// <param name="whileDisabled">
-    /// Work for the moment the key no longer works but is still in the plan (metering its final usage: API Gateway
-    /// reports usage for the keys in a plan). Given, the key is disabled first, then this runs, then the key leaves
-    /// the plan; when it throws, the key stays disabled in the plan and a retry picks up from there.
-    /// </param>
-    /// <returns>Whether anything changed.</returns>
-    public async Task<bool> RevokeAsync(
-        ApiKey key, string usagePlanId, CancellationToken cancellationToken, Func<CancellationToken, Task>? whileDisabled = null)
+    /// <summary>
+    /// The first step of ending access: the key stops working but stays in its plan, where API Gateway keeps reporting
+    /// what it counted until that usage is billed (<see cref="LeavePlanAsync"/> is the last step).
+    /// </summary>
+    /// <param name="enabled">What the caller knows of the key's enabled flag; null when it does not know, and the flag is set.</param>
+    public async Task DisableAsync(string keyId, bool? enabled, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(key);
-        ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
-        var disable = key.Enabled ? apiKeys.SetEnabledAsync(key.Id, false, cancellationToken) : Task.CompletedTask;
-        if (whileDisabled is not null)
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        if (enabled != false)
         {
-            await disable;
-            await whileDisabled(cancellationToken);
+            await apiKeys.SetEnabledAsync(keyId, false, cancellationToken);
+            LogDisabled(keyId);
         }
-
-        var remove = apiKeys.RemoveFromUsagePlanAsync(usagePlanId, key.Id, cancellationToken);
-        await Task.WhenAll(disable, remove);
-        var changed = key.Enabled || await remove;
-        if (changed)
-        {
-            LogRevoked(key.Id, usagePlanId);
-        }
-
-        return changed;
     }
+
+    /// <summary>The last step of ending access, once the key's usage is billed: the disabled key leaves its plan.</summary>
+    /// <returns>Whether the key was in the plan.</returns>
+    public async Task<bool> LeavePlanAsync(string keyId, string usagePlanId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
+        var removed = await apiKeys.RemoveFromUsagePlanAsync(usagePlanId, keyId, cancellationToken);
+        if (removed)
+        {
+            LogLeftPlan(keyId, usagePlanId);
+        }
+
+        return removed;
+    }
+
+    /// <summary>
+    /// Takes access away at once, disabling the key and removing it from the plan side by side: only for a key that never
+    /// served anyone (a registration that did not hand it out), so there is no usage to settle.
+    /// </summary>
+    public Task WithdrawUnusedAsync(string keyId, string usagePlanId, CancellationToken cancellationToken) =>
+        Task.WhenAll(DisableAsync(keyId, enabled: null, cancellationToken), LeavePlanAsync(keyId, usagePlanId, cancellationToken));
 
     /// <summary>Deletes every other key with the holder's name: losers of a creation race, which never carried access.</summary>
     public async Task DeleteStraysAsync(KeyHolder holder, string keepKeyId, CancellationToken cancellationToken)
@@ -186,8 +197,11 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     [LoggerMessage(Level = LogLevel.Information, Message = "Granted API key {ApiKeyId} access through usage plan {UsagePlanId}")]
     private partial void LogGranted(string apiKeyId, string usagePlanId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Revoked access of API key {ApiKeyId} through usage plan {UsagePlanId}")]
-    private partial void LogRevoked(string apiKeyId, string usagePlanId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Disabled API key {ApiKeyId}")]
+    private partial void LogDisabled(string apiKeyId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "API key {ApiKeyId} left usage plan {UsagePlanId}")]
+    private partial void LogLeftPlan(string apiKeyId, string usagePlanId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted API key {ApiKeyId} of {SubscriberId}, which must have none")]
     private partial void LogKeyDeleted(string subscriberId, string apiKeyId);

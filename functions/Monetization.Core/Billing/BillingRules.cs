@@ -10,7 +10,7 @@ public enum AccessChange
     /// <summary>The key is enabled and in the Stripe usage plan.</summary>
     Grant,
 
-    /// <summary>The key is disabled and out of the Stripe usage plan.</summary>
+    /// <summary>The key is disabled; it leaves the Stripe usage plan once its usage has settled.</summary>
     Revoke,
 }
 
@@ -43,6 +43,9 @@ public static class BillingRules
 
         var (access, status, pastDueSince) = subscription.Status switch
         {
+            // We ended it ourselves: access stays withdrawn while the key's usage settles and the subscription is canceled.
+            BillingSubscriptionStatus.Active or BillingSubscriptionStatus.Trialing or BillingSubscriptionStatus.PastDue when record.EndRequestedAt is not null
+                => (AccessChange.Revoke, record.Status, record.PastDueSince),
             BillingSubscriptionStatus.Active or BillingSubscriptionStatus.Trialing => (AccessChange.Grant, SubscriberStatus.Active, (DateTimeOffset?)null),
             BillingSubscriptionStatus.PastDue => PastDue(record, now, pastDueGrace),
             BillingSubscriptionStatus.Unpaid or BillingSubscriptionStatus.Paused => (AccessChange.Revoke, SubscriberStatus.Suspended, record.PastDueSince),
@@ -59,6 +62,14 @@ public static class BillingRules
             Subscribed = access switch { AccessChange.Grant => true, AccessChange.Revoke => false, _ => record.Subscribed },
             Registered = true,
             PastDueSince = pastDueSince,
+
+            // Access ending starts the key's settling; access granted again ends it (the key stays in its plan either way).
+            SettlingSince = access switch
+            {
+                AccessChange.Grant => null,
+                AccessChange.Revoke when record.Subscribed && record.ApiKeyId is not null => record.SettlingSince ?? now,
+                _ => record.SettlingSince,
+            },
             LastEvent = $"stripe:{subscription.Status}",
             LastEventAt = now,
             UpdatedAt = now,

@@ -5,18 +5,22 @@ namespace Monetization.Core.Billing;
 
 public enum EndSubscriptionOutcome
 {
-    /// <summary>The subscription is canceled with a final invoice and the key's access is withdrawn.</summary>
-    Ended,
+    /// <summary>
+    /// Access is withdrawn; the subscription is canceled with a final invoice once the key's usage has settled (at once
+    /// for a subscriber without a key).
+    /// </summary>
+    Ending,
 
     /// <summary>The subscriber has no Stripe subscription to end.</summary>
     NotSubscribed,
 }
 
 /// <summary>
-/// Ends a Stripe subscriber's subscription from our side: withdraws access and reports the key's last usage, cancels
-/// the subscription at once with a final invoice for the metered usage not yet invoiced (Stripe drops that usage
-/// otherwise), then records the canceled subscription. Repeating it is harmless: Stripe answers a second cancel with
-/// the canceled subscription, and the usage is reported once through its claims.
+/// Ends a Stripe subscriber's subscription from our side. With a key, access is withdrawn now and the usage reporter
+/// cancels the subscription with a final invoice for the usage not yet invoiced once the key's usage has settled (Stripe
+/// drops uninvoiced usage otherwise, and usage sent after the final invoice would be billed by nothing). Without a key
+/// there is no usage, so the subscription is canceled now. Repeating it is harmless: the request is recorded once, and
+/// Stripe's answer to a second cancel counts as done.
 /// </summary>
 public sealed partial class EndSubscription(ISubscriberLedger ledger, IBilling billing, SubscriptionAccess access, ILogger<EndSubscription> logger)
 {
@@ -29,15 +33,16 @@ public sealed partial class EndSubscription(ISubscriberLedger ledger, IBilling b
             return EndSubscriptionOutcome.NotSubscribed;
         }
 
-        await access.WithdrawAsync(record, cancellationToken);
-        await billing.CancelSubscriptionAsync(subscriptionId, $"end-subscription:{subscriberId}:{subscriptionId}", cancellationToken);
-        var subscription = await billing.GetSubscriptionAsync(subscriptionId, cancellationToken)
-            ?? new BillingSubscription(subscriptionId, record.StripeCustomerId ?? string.Empty, BillingSubscriptionStatus.Canceled);
-        await access.FollowAsync(record, subscription, cancellationToken);
-        LogEnded(logger, subscriberId, subscriptionId);
-        return EndSubscriptionOutcome.Ended;
+        await access.RequestEndAsync(record, cancellationToken);
+        if (record.ApiKeyId is null)
+        {
+            await billing.CancelSubscriptionAsync(subscriptionId, $"end-subscription:{subscriberId}:{subscriptionId}", cancellationToken);
+        }
+
+        LogEnding(logger, subscriberId, subscriptionId);
+        return EndSubscriptionOutcome.Ending;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Ended subscription {SubscriptionId} of {SubscriberId} with a final invoice")]
-    private static partial void LogEnded(ILogger logger, string subscriberId, string subscriptionId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Ending subscription {SubscriptionId} of {SubscriberId}: access withdrawn, canceled with a final invoice once its usage settled")]
+    private static partial void LogEnding(ILogger logger, string subscriberId, string subscriptionId);
 }

@@ -72,6 +72,28 @@ public interface IBilling
 
     Task<BillingSubscription?> GetSubscriptionAsync(string subscriptionId, CancellationToken cancellationToken);
 
-    /// <summary>Cancels at once with a final invoice for the usage not yet invoiced, so ending a subscription never forgives usage.</summary>
+    /// <summary>
+    /// Cancels at once with a final invoice for the usage not yet invoiced, so ending a subscription never forgives usage.
+    /// A subscription that is already canceled counts as done.
+    /// </summary>
     Task CancelSubscriptionAsync(string subscriptionId, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Bills usage counted after the customer's subscription was canceled (its meter events would be invoiced by no
+    /// subscription) as a one-off invoice item on the customer, priced like the metered price, waiting for
+    /// <see cref="InvoicePendingUsageAsync"/>. An item already carrying <paramref name="usage"/>'s identifier counts as
+    /// billed, so a resend after a lost answer or a crash bills nothing twice.
+    /// </summary>
+    /// <param name="attemptKey">
+    /// The idempotency key of this attempt's create; a later attempt passes a new one (the identifier look-up already
+    /// finds what an earlier attempt created), so a failure Stripe stored for one key is never replayed to the next.
+    /// </param>
+    Task BillUsageItemAsync(MeterUsage usage, string attemptKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Puts the customer's pending usage items (<see cref="BillUsageItemAsync"/>) on an invoice of their own, finalized
+    /// and collected as the customer's settings say.
+    /// </summary>
+    /// <returns>Whether there was anything to invoice.</returns>
+    Task<bool> InvoicePendingUsageAsync(string customerId, string idempotencyKey, CancellationToken cancellationToken);
 }

@@ -1,17 +1,16 @@
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Ledger;
-using Monetization.Core.Usage;
 
 namespace Monetization.Core.Billing;
 
 /// <summary>
 /// Makes a Stripe subscriber's key follow the subscription's current status: decides with <see cref="BillingRules"/>,
-/// grants or revokes through <see cref="ApiKeyAccess"/>, and records the outcome. Both halves are idempotent, so a
-/// retry after a failure in between converges. A revoked key is disabled, its usage since the last report is reported
-/// to Stripe, and only then does it leave the plan and the ledger record change; when Stripe does not take the usage
-/// the call fails with the key disabled, and the retry reports it once through the same claims.
+/// grants or disables through <see cref="ApiKeyAccess"/>, and records the outcome. Both halves are idempotent, so a
+/// retry after a failure in between converges. Ending access is the first of three steps: the key is disabled here and
+/// the record says since when it settles; the usage reporter bills what the key used meanwhile, like any other usage,
+/// and takes the key out of the plan once nothing of it is left to bill.
 /// </summary>
-public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess access, ReportStripeUsage usage, BillingOptions options, TimeProvider clock)
+public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess access, BillingOptions options, TimeProvider clock)
 {
     public async Task<AccessChange> FollowAsync(Subscriber record, BillingSubscription subscription, CancellationToken cancellationToken)
     {
@@ -19,17 +18,15 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
         ArgumentNullException.ThrowIfNull(subscription);
         var now = clock.GetUtcNow();
         var decision = BillingRules.Decide(record, subscription, now, options.PastDueGrace);
-        var planId = record.UsagePlanId ?? options.StripeUsagePlanId;
         if (record.ApiKeyId is { } keyId)
         {
-            var key = KeyOf(keyId, enabled: decision.Access == AccessChange.Revoke);
             switch (decision.Access)
             {
                 case AccessChange.Grant:
-                    await access.GrantAsync(key, planId, cancellationToken);
+                    await access.GrantAsync(keyId, enabled: null, record.UsagePlanId ?? options.StripeUsagePlanId, cancellationToken);
                     break;
                 case AccessChange.Revoke:
-                    await RevokeAsync(key, planId, now, cancellationToken);
+                    await access.DisableAsync(keyId, enabled: null, cancellationToken);
                     break;
             }
         }
@@ -38,11 +35,9 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
         {
             await ledger.UpdateAsync(
                 record.Id,
-                current => current is null
-                    ? LedgerChange<bool>.Keep(false)
-                    : BillingRules.Decide(current, subscription, now, options.PastDueGrace).Next is { } next
-                        ? LedgerChange<bool>.Write(next, true)
-                        : LedgerChange<bool>.Keep(false),
+                current => current is not null && BillingRules.Decide(current, subscription, now, options.PastDueGrace).Next is { } next
+                    ? LedgerChange<bool>.Write(next, true)
+                    : LedgerChange<bool>.Keep(false),
                 new KnownRecord(record),
                 cancellationToken);
         }
@@ -51,22 +46,33 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
     }
 
     /// <summary>
-    /// Takes the subscriber's access away and reports its usage, without recording anything: for ending a subscription
-    /// from our side, before Stripe cancels it with the final invoice the usage should be on.
+    /// Ends the subscription from our side: the key is disabled and the record asks for the end, so the usage reporter
+    /// cancels the subscription with its final invoice once the key's usage has settled (the invoice then bills all of
+    /// it), and events for the still-active subscription keep access withdrawn meanwhile.
     /// </summary>
-    public async Task WithdrawAsync(Subscriber record, CancellationToken cancellationToken)
+    public async Task RequestEndAsync(Subscriber record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         if (record.ApiKeyId is { } keyId)
         {
-            await RevokeAsync(KeyOf(keyId, enabled: true), record.UsagePlanId ?? options.StripeUsagePlanId, clock.GetUtcNow(), cancellationToken);
+            await access.DisableAsync(keyId, enabled: null, cancellationToken);
         }
+
+        var now = clock.GetUtcNow();
+        await ledger.UpdateAsync(
+            record.Id,
+            current => current is null || current.EndRequestedAt is not null
+                ? LedgerChange<bool>.Keep(false)
+                : LedgerChange<bool>.Write(
+                    current with
+                    {
+                        EndRequestedAt = now,
+                        Subscribed = false,
+                        SettlingSince = current.ApiKeyId is null ? null : current.SettlingSince ?? now,
+                        UpdatedAt = now,
+                    },
+                    true),
+            new KnownRecord(record),
+            cancellationToken);
     }
-
-    /// <summary>The key's record-side stand-in: its stored enabled flag is unknown here, so claiming the opposite of the goal makes the call set it.</summary>
-    private static ApiKey KeyOf(string keyId, bool enabled) =>
-        new(keyId, string.Empty, enabled, CustomerId: null, new Dictionary<string, string>(), Value: null);
-
-    private Task RevokeAsync(ApiKey key, string planId, DateTimeOffset now, CancellationToken cancellationToken) =>
-        access.RevokeAsync(key, planId, cancellationToken, ct => usage.FlushAsync(key.Id, now, ct));
 }

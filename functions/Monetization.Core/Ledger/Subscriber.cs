@@ -94,6 +94,20 @@ public sealed record Subscriber
     public DateTimeOffset? PastDueSince { get; init; }
 
     /// <summary>
+    /// When the subscriber's access ended. The key was disabled then (it serves nothing more) but stays in its usage
+    /// plan, where API Gateway keeps reporting what it counted, until the usage reporter, a settle window later, finds
+    /// nothing of it left to bill; then the key leaves the plan and this is cleared. Null while access is granted and
+    /// once the key has settled.
+    /// </summary>
+    public DateTimeOffset? SettlingSince { get; init; }
+
+    /// <summary>
+    /// When we ended the Stripe subscription from our side: access was withdrawn then, and the subscription is canceled
+    /// with its final invoice once the key's usage has settled (<see cref="SettlingSince"/>), so that invoice bills all of it.
+    /// </summary>
+    public DateTimeOffset? EndRequestedAt { get; init; }
+
+    /// <summary>
     /// Set once this record turned out to be another name of that subscriber (a Marketplace buyer first seen by account
     /// + license, later by CustomerIdentifier) and its state was folded into it. Writers redirect there.
     /// </summary>

@@ -32,10 +32,9 @@ public sealed record SubscriptionEventResult(SubscriptionEventStatus Status, boo
 /// duplicate event therefore repairs drift toward the recorded state but can never re-grant or revoke by itself.
 /// An event naming the buyer by account + license lands on the buyer's one record once the landing has linked the two
 /// names (see <see cref="MarketplaceAccess"/>).
-/// When the event ends the subscription, what the buyer's key used is metered while access converges: the key is
-/// disabled, metered, and only then leaves the plan, inside the hour Marketplace still takes the buyer's records. When
-/// metering fails the event fails with the key disabled in the plan; the redelivery is a duplicate for the ledger and
-/// meters again through the same claims, so it bills every unit once and then removes the key.
+/// When the event ends the subscription, the buyer's key is disabled and stays in the plan while it settles: what it
+/// counted so far is metered at once, inside the hour Marketplace still takes the buyer's records, and the hourly
+/// report meters the rest through the same claims before it takes the key out of the plan.
 /// </remarks>
 public sealed partial class ApplySubscriptionEvent(
     ISubscriberLedger ledger,
@@ -65,10 +64,7 @@ public sealed partial class ApplySubscriptionEvent(
         }
 
         LogDecided(subscriptionEvent.EventId, subscriptionEvent.Action.WireName(), buyer.SubscriberId, subscriptionEvent.Timestamp, kind);
-        Func<string, CancellationToken, Task>? meterFinalUsage = SubscriptionRules.EndsSubscription(subscriptionEvent.Action)
-            ? (keyId, ct) => MeterFinalUsageAsync(subscriptionEvent.EventId, keyId, ct)
-            : null;
-        var converged = await access.ConvergeAsync(buyer, recorded, cancellationToken, meterFinalUsage);
+        var converged = await access.ConvergeAsync(buyer, recorded, cancellationToken);
         if (buyer.CustomerIdentifier is null
             && await ledger.FindAliasAsync(named.SubscriberId, cancellationToken) is { } linkedOwner)
         {
@@ -77,8 +73,13 @@ public sealed partial class ApplySubscriptionEvent(
             var linked = MarketplaceAccess.Linked(linkedOwner, named);
             if (await access.FoldAsync(linked, cancellationToken) is { } folded)
             {
-                converged = await access.ConvergeAsync(linked, folded, cancellationToken, meterFinalUsage);
+                converged = await access.ConvergeAsync(linked, folded, cancellationToken);
             }
+        }
+
+        if (SubscriptionRules.EndsSubscription(subscriptionEvent.Action) && converged.ApiKeyId is { } keyId)
+        {
+            await MeterFinalUsageAsync(subscriptionEvent.EventId, keyId, cancellationToken);
         }
 
         var status = kind switch
@@ -114,13 +115,26 @@ public sealed partial class ApplySubscriptionEvent(
         return (update.Result, update.Stored!);
     }
 
+    /// <summary>
+    /// Meters what the key counted so far while Marketplace still takes the buyer's records (one hour after the
+    /// subscription ends). The key is settling, so the hourly report meters it too, and whatever this misses; a failure
+    /// here is left to it rather than failing the event.
+    /// </summary>
     private async Task MeterFinalUsageAsync(string eventId, string apiKeyId, CancellationToken cancellationToken)
     {
-        // Not all accepted: the key stays disabled in the plan, the event fails and is delivered again, and the hourly
-        // report meters the buyer too.
-        var flushed = await usage.FlushAsync(apiKeyId, cancellationToken);
-        LogFlushed(eventId, apiKeyId, flushed.MarketplaceUnitsReported, flushed.MarketplaceKeysDeferred);
+        try
+        {
+            var flushed = await usage.FlushAsync(apiKeyId, cancellationToken);
+            LogFlushed(eventId, apiKeyId, flushed.MarketplaceUnitsReported, flushed.MarketplaceKeysDeferred, flushed.Failures);
+        }
+        catch (DependencyUnavailableException e)
+        {
+            LogFlushFailed(e, eventId, apiKeyId);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace event {EventId}: metering key {ApiKeyId} now failed; the hourly report meters it while the key settles")]
+    private partial void LogFlushFailed(Exception exception, string eventId, string apiKeyId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored Marketplace event {EventId} for product {ProductCode}, which is not one we sell")]
     private partial void LogUnknownProduct(string eventId, string productCode);
@@ -128,6 +142,6 @@ public sealed partial class ApplySubscriptionEvent(
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ({Action}) for {SubscriberId} at {EventTime}: {Decision}")]
     private partial void LogDecided(string eventId, string action, string subscriberId, DateTimeOffset eventTime, DecisionKind decision);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ended a subscription: key {ApiKeyId} metered {Units} more units ({Deferred} deferred to the next hour)")]
-    private partial void LogFlushed(string eventId, string apiKeyId, long units, int deferred);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ended a subscription: key {ApiKeyId} metered {Units} more units ({Deferred} deferred to the next hour, {Failures} not accepted yet)")]
+    private partial void LogFlushed(string eventId, string apiKeyId, long units, int deferred, int failures);
 }

@@ -58,16 +58,11 @@ public sealed partial class MarketplaceAccess
         _logger = loggerFactory.CreateLogger<MarketplaceAccess>();
     }
 
-    /// <param name="meterFinalUsage">
-    /// When the subscription ends: meters the key's usage (given its id). A revoked key is disabled first, metered, and
-    /// only then leaves the plan (API Gateway reports usage for the keys in a plan), so no request goes unmetered; a
-    /// key that keeps access is metered after the grant.
-    /// </param>
-    public async Task<ConvergedAccess> ConvergeAsync(
-        MarketplaceCustomer customer,
-        Subscriber subscriber,
-        CancellationToken cancellationToken,
-        Func<string, CancellationToken, Task>? meterFinalUsage = null)
+    /// <summary>
+    /// Converges the buyer's key to the record. A buyer whose access ended has their key disabled only: it stays in the
+    /// plan, where API Gateway keeps reporting its usage, until the usage reporter has metered all of it and takes it out.
+    /// </summary>
+    public async Task<ConvergedAccess> ConvergeAsync(MarketplaceCustomer customer, Subscriber subscriber, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(customer);
         ArgumentNullException.ThrowIfNull(subscriber);
@@ -89,16 +84,11 @@ public sealed partial class MarketplaceAccess
 
             if (recorded.Subscribed)
             {
-                await _keyAccess.GrantAsync(key, _options.UsagePlanId, cancellationToken);
-                if (meterFinalUsage is not null)
-                {
-                    await meterFinalUsage(key.Id, cancellationToken);
-                }
+                await _keyAccess.GrantAsync(key.Id, key.Enabled, _options.UsagePlanId, cancellationToken);
             }
             else
             {
-                await _keyAccess.RevokeAsync(
-                    key, _options.UsagePlanId, cancellationToken, meterFinalUsage is null ? null : ct => meterFinalUsage(key.Id, ct));
+                await _keyAccess.DisableAsync(key.Id, key.Enabled, cancellationToken);
             }
 
             var latest = await _ledger.GetAsync(recorded.Id, cancellationToken)

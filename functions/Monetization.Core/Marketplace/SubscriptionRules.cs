@@ -97,6 +97,12 @@ public static class SubscriptionRules
             CustomerAwsAccountId = next.CustomerAwsAccountId ?? customer.CustomerAwsAccountId,
             LicenseArn = LicenseArns.Keep(next.LicenseArn, customer.LicenseArn),
             ProductCode = next.ProductCode ?? subscriptionEvent.ProductCode,
+
+            // Access ending starts the key's settling (disabled, still in the plan, until its usage is metered); access
+            // granted again ends it.
+            SettlingSince = next.Subscribed ? null
+                : baseline is { Subscribed: true, ApiKeyId: not null } ? baseline.SettlingSince ?? now
+                : baseline.SettlingSince,
             UpdatedAt = now,
         };
         return new SubscriptionDecision(DecisionKind.Applied, next with { Status = DeriveStatus(next) });

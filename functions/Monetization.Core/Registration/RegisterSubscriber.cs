@@ -259,7 +259,7 @@ public sealed partial class RegisterSubscriber(
             progress.Step = "grant access and subscribe";
             progress.AccessMayExist = true;
             await Task.WhenAll(
-                access.GrantAsync(apiKey, options.StripeUsagePlanId, cancellationToken),
+                access.GrantAsync(apiKey.Id, apiKey.Enabled, options.StripeUsagePlanId, cancellationToken),
                 EnsureSubscriptionAsync(subscriber, customerId, progress, cancellationToken),
                 linkKey);
 
@@ -375,8 +375,8 @@ public sealed partial class RegisterSubscriber(
         var tasks = new List<Task> { BestEffort(() => RecordAsync(progress, SubscriberStatus.Pending, known: null, cancellationToken), "record progress") };
         if (progress.Key is { } key && (progress.AccessMayExist || key.Enabled))
         {
-            // The grant may have enabled the key after it was read.
-            tasks.Add(BestEffort(() => access.RevokeAsync(key with { Enabled = true }, options.StripeUsagePlanId, cancellationToken), "revoke the key's access"));
+            // The grant may have enabled the key after it was read; nobody was shown it, so it has no usage to settle.
+            tasks.Add(BestEffort(() => access.WithdrawUnusedAsync(key.Id, options.StripeUsagePlanId, cancellationToken), "withdraw the key's access"));
         }
 
         await Task.WhenAll(tasks);
@@ -428,6 +428,7 @@ public sealed partial class RegisterSubscriber(
                 StripeSubscriptionId = StripeSubscriptionId ?? current.StripeSubscriptionId,
                 Registered = current.Registered || active || keyIssued,
                 Subscribed = current.Subscribed || active,
+                SettlingSince = active ? null : current.SettlingSince,
                 UpdatedAt = now,
             };
         }

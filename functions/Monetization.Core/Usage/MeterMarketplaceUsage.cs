@@ -10,8 +10,10 @@ namespace Monetization.Core.Usage;
 /// record per buyer, claimed in the ledger before it is sent and committed once Marketplace answered for it. A buyer
 /// whose license ARN fails Metering's pattern (<see cref="LicenseArns"/>) is not claimed and is counted instead. Buyers
 /// with a CustomerIdentifier are left to API Gateway, which meters their keys itself through the usage plan's product
-/// code, so nobody is metered twice. The hourly reporter meters every buyer; the subscription-event flow flushes one
-/// buyer whose subscription ends, inside the final hour Marketplace still accepts their records.
+/// code, so nobody is metered twice. The hourly reporter meters every buyer, including those whose key is settling
+/// (access ended, the key disabled but still in the plan), and before it claims anything takes the settled keys out of
+/// the plan; the subscription-event flow also flushes one buyer whose subscription ends, inside the final hour
+/// Marketplace still accepts their records.
 /// </summary>
 public sealed partial class MeterMarketplaceUsage
 {
@@ -21,6 +23,7 @@ public sealed partial class MeterMarketplaceUsage
     private const int BatchSize = 25;
 
     private readonly UsageClaims _claims;
+    private readonly KeySettlement _settlement;
     private readonly IUsageLedger _ledger;
     private readonly IMarketplaceMetering _metering;
     private readonly UsageReportingOptions _options;
@@ -30,6 +33,8 @@ public sealed partial class MeterMarketplaceUsage
     public MeterMarketplaceUsage(
         IApiKeys apiKeys,
         IUsageLedger ledger,
+        ISubscriberLedger subscribers,
+        ApiKeyAccess access,
         IMarketplaceMetering metering,
         UsageReportingOptions options,
         TimeProvider time,
@@ -37,11 +42,14 @@ public sealed partial class MeterMarketplaceUsage
     {
         ArgumentNullException.ThrowIfNull(apiKeys);
         ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(subscribers);
+        ArgumentNullException.ThrowIfNull(access);
         ArgumentNullException.ThrowIfNull(metering);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
+        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options.SettleWindow, time);
         _ledger = ledger;
         _metering = metering;
         _options = options;
@@ -57,17 +65,14 @@ public sealed partial class MeterMarketplaceUsage
         MeterAsync(now, null, cancellationToken);
 
     /// <summary>
-    /// Meters what one buyer's key used up to now, for the subscription-event flow to call once the buyer's access
-    /// ended: the revoked key stops counting, and Marketplace takes the buyer's records for one more hour only. Units
-    /// of an hour already metered wait for the next hourly run, which still meters the buyer.
+    /// Meters what one buyer's key counted up to now, for the subscription-event flow to call once the buyer's access
+    /// ended: Marketplace takes the buyer's records for one more hour only. What this leaves (units of an hour already
+    /// metered, units GetUsage shows later, a failure) is metered by the hourly runs while the key settles.
     /// </summary>
-    /// <exception cref="DependencyUnavailableException">Marketplace did not accept all of it; the claims stay for a retry.</exception>
     public async Task<UsageReportSummary> FlushAsync(string apiKeyId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(apiKeyId);
-        return Enabled
-            ? (await MeterAsync(_time.GetUtcNow(), apiKeyId, cancellationToken)).EnsureAccepted("aws-marketplace", apiKeyId)
-            : new UsageReportSummary();
+        return Enabled ? await MeterAsync(_time.GetUtcNow(), apiKeyId, cancellationToken) : new UsageReportSummary();
     }
 
     private async Task<UsageReportSummary> MeterAsync(DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)
@@ -77,13 +82,35 @@ public sealed partial class MeterMarketplaceUsage
         var productCode = _options.MarketplaceProductCode
             ?? throw new InvalidOperationException("Usage:MarketplaceProductCode is required with Usage:MarketplaceUsagePlanId.");
         var counted = await _claims.CountedDaysAsync(planId, now, onlyKey, cancellationToken);
-        var summary = new UsageReportSummary();
+        var summary = onlyKey is null ? await SettleAsync(planId, counted, now, cancellationToken) : new UsageReportSummary();
         foreach (var keys in counted.Keys.Chunk(_options.KeysPerChunk))
         {
             summary += await MeterChunkAsync(counted, keys, now, productCode, cancellationToken);
         }
 
         return summary;
+    }
+
+    /// <summary>Takes the settled keys out of the plan; they take no part in the rest of the run.</summary>
+    private async Task<UsageReportSummary> SettleAsync(string planId, Dictionary<string, OpenDays> counted, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        int settledKeys = 0, failures = 0;
+        foreach (var settled in await _settlement.SettledAsync(planId, counted, now, cancellationToken))
+        {
+            try
+            {
+                await _settlement.FinishAsync(settled, cancellationToken);
+                counted.Remove(settled.ApiKeyId!);
+                settledKeys++;
+            }
+            catch (DependencyUnavailableException e)
+            {
+                failures++;
+                LogSettleFailed(_logger, settled.ApiKeyId!, e);
+            }
+        }
+
+        return new UsageReportSummary { KeysSettled = settledKeys, Failures = failures };
     }
 
     private async Task<UsageReportSummary> MeterChunkAsync(
@@ -224,6 +251,9 @@ public sealed partial class MeterMarketplaceUsage
             Failures = failures,
         };
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key {ApiKeyId} has settled but could not leave its plan yet; the next run tries again")]
+    private static partial void LogSettleFailed(ILogger logger, string apiKeyId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace did not accept {Count} usage records; their claims stay for the next run")]
     private static partial void LogMarketplaceFailed(ILogger logger, int count, Exception exception);

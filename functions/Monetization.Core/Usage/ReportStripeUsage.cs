@@ -7,29 +7,50 @@ using Monetization.Core.Ledger;
 namespace Monetization.Core.Usage;
 
 /// <summary>
-/// Bills the Stripe plan's usage to Stripe meters: for each key with usage on a day still open and an active Stripe
-/// subscriber, the units above the day's watermark are claimed, sent as one meter event whose identifier names the
-/// claim, and committed once Stripe accepted. A claim a crashed run left behind is sent again unchanged and Stripe
-/// deduplicates it by identifier.
+/// Bills the Stripe plan's usage: for each key with usage on a day still open whose subscriber is active or whose key
+/// is settling (access ended, the key disabled but still in the plan), the units above the day's watermark are claimed,
+/// sent, and committed once Stripe accepted. Units of a subscription that still exists go to the meter as one event
+/// whose identifier names the claim; units counted after the subscription was canceled, which no subscription would
+/// invoice, become one-off invoice items on the customer. A claim a crashed run left behind is sent again unchanged and
+/// Stripe deduplicates it by identifier. Before claiming, the run finishes the settling keys that have nothing left to
+/// bill: a subscription we ended is canceled with its final invoice, a canceled one's invoice items are invoiced, and
+/// the key leaves the plan.
 /// </summary>
 public sealed partial class ReportStripeUsage
 {
     private readonly UsageClaims _claims;
+    private readonly KeySettlement _settlement;
     private readonly IUsageLedger _ledger;
     private readonly IUsageMeter _meter;
+    private readonly IBilling _billing;
     private readonly UsageReportingOptions _options;
     private readonly ILogger<ReportStripeUsage> _logger;
 
-    public ReportStripeUsage(IApiKeys apiKeys, IUsageLedger ledger, IUsageMeter meter, UsageReportingOptions options, ILogger<ReportStripeUsage> logger)
+    public ReportStripeUsage(
+        IApiKeys apiKeys,
+        IUsageLedger ledger,
+        ISubscriberLedger subscribers,
+        ApiKeyAccess access,
+        IUsageMeter meter,
+        IBilling billing,
+        UsageReportingOptions options,
+        TimeProvider time,
+        ILogger<ReportStripeUsage> logger)
     {
         ArgumentNullException.ThrowIfNull(apiKeys);
         ArgumentNullException.ThrowIfNull(ledger);
+        ArgumentNullException.ThrowIfNull(subscribers);
+        ArgumentNullException.ThrowIfNull(access);
         ArgumentNullException.ThrowIfNull(meter);
+        ArgumentNullException.ThrowIfNull(billing);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
+        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options.SettleWindow, time);
         _ledger = ledger;
         _meter = meter;
+        _billing = billing;
         _options = options;
         _logger = logger;
     }
@@ -46,31 +67,16 @@ public sealed partial class ReportStripeUsage
     /// memory stays bounded however many keys the plan has; events that do not fill a batch wait for the next chunk,
     /// so every request but the last carries a full batch.
     /// </remarks>
-    public Task<UsageReportSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        ReportAsync(now, null, cancellationToken);
-
-    /// <summary>
-    /// Reports what one key used up to now, for the billing flow to call while a subscription stops being paid for:
-    /// the key is already disabled and its subscriber still recorded active, and it leaves the plan (whose usage
-    /// API Gateway reports) only afterwards. Stripe puts the units on the subscription's next invoice, or on the final
-    /// one while that is still a draft.
-    /// </summary>
-    /// <exception cref="DependencyUnavailableException">Stripe did not accept all of it; the claims stay for a retry.</exception>
-    public async Task<UsageReportSummary> FlushAsync(string apiKeyId, DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<UsageReportSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(apiKeyId);
-        return (await ReportAsync(now, apiKeyId, cancellationToken)).EnsureAccepted("stripe", apiKeyId);
-    }
-
-    private async Task<UsageReportSummary> ReportAsync(DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)
-    {
-        var counted = await _claims.CountedDaysAsync(_options.StripeUsagePlanId, now, onlyKey, cancellationToken);
+        var counted = await _claims.CountedDaysAsync(_options.StripeUsagePlanId, now, null, cancellationToken);
+        var keysWithUsage = counted.Count;
         var totals = new Totals();
+        var settleFailures = await SettleAsync(counted, now, totals, cancellationToken);
         var (reached, failures) = await PassAsync(counted, counted.Keys, now, totals, cancellationToken);
 
-        // A day whose claim an earlier run left in flight gets no second claim while that claim is resent, so units
-        // counted above it would wait for the next run, which for a key whose subscription just ended never comes.
-        // Once the resends are in, one more pass claims and sends what they left behind.
+        // A day whose claim an earlier run left in flight gets no second claim while that claim is resent; once the
+        // resends are in, one more pass claims and sends what they left behind, so no unit waits behind a failure.
         var behind = totals.ResentCommitted
             .Where(w => counted[w.Day.ApiKeyId].UsedOn(w.Day.Day) > w.Claim.To)
             .Select(w => w.Day.ApiKeyId)
@@ -83,16 +89,55 @@ public sealed partial class ReportStripeUsage
 
         return new UsageReportSummary
         {
-            StripeKeysWithUsage = counted.Count,
+            StripeKeysWithUsage = keysWithUsage,
             StripeKeysSkipped = totals.Skipped,
             StripeKeysNotReached = counted.Count - reached,
             StripeEventsSent = totals.Sent,
             StripeEventsResent = totals.Resent,
             StripeUnitsReported = totals.Units,
+            StripeUnitsInvoiced = totals.Invoiced,
             StripeRequests = totals.Requests,
+            KeysSettled = totals.Settled,
             DaysClaimedElsewhere = totals.ClaimedElsewhere,
-            Failures = failures,
+            Failures = failures + settleFailures,
         };
+    }
+
+    /// <summary>
+    /// Finishes the keys that have settled: a subscription we ended is canceled now with the final invoice its usage is
+    /// on (a run ago, so Stripe has aggregated it), a canceled subscription's invoice items are invoiced, and the key
+    /// leaves the plan. They take no part in the rest of the run.
+    /// </summary>
+    /// <returns>How many could not be finished (Stripe or AWS failed); the next run tries again.</returns>
+    private async Task<int> SettleAsync(Dictionary<string, OpenDays> counted, DateTimeOffset now, Totals totals, CancellationToken cancellationToken)
+    {
+        var failures = 0;
+        var attempt = now.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        foreach (var settled in await _settlement.SettledAsync(_options.StripeUsagePlanId, counted, now, cancellationToken))
+        {
+            try
+            {
+                if (settled is { EndRequestedAt: not null, StripeSubscriptionId: { } subscriptionId })
+                {
+                    await _billing.CancelSubscriptionAsync(subscriptionId, $"end-subscription:{settled.Id}:{subscriptionId}:{attempt}", cancellationToken);
+                }
+                else if (settled is { Status: SubscriberStatus.Cancelled, StripeCustomerId: { } customerId })
+                {
+                    await _billing.InvoicePendingUsageAsync(customerId, $"final-usage:{settled.Id}:{attempt}", cancellationToken);
+                }
+
+                await _settlement.FinishAsync(settled, cancellationToken);
+                counted.Remove(settled.ApiKeyId!);
+                totals.Settled++;
+            }
+            catch (DependencyUnavailableException e)
+            {
+                failures++;
+                LogSettleFailed(_logger, settled.ApiKeyId!, e);
+            }
+        }
+
+        return failures;
     }
 
     /// <summary>Claims and sends the units of <paramref name="keyIds"/> above their watermarks, chunk by chunk.</summary>
@@ -101,19 +146,19 @@ public sealed partial class ReportStripeUsage
         Dictionary<string, OpenDays> counted, IReadOnlyCollection<string> keyIds, DateTimeOffset now, Totals totals, CancellationToken cancellationToken)
     {
         var waiting = new List<(UsageWork Work, MeterUsage Usage)>();
+        var itemized = new List<(UsageWork Work, MeterUsage Usage)>();
         var reached = 0;
         var delivering = true;
         foreach (var keys in keyIds.Chunk(_options.KeysPerChunk))
         {
             reached += keys.Length;
             var subscribers = await _ledger.FindSubscribersByApiKeyAsync(keys, cancellationToken);
-            var billable = new Dictionary<string, string>(StringComparer.Ordinal);
+            var billable = new Dictionary<string, Subscriber>(StringComparer.Ordinal);
             foreach (var keyId in keys)
             {
-                if (subscribers.TryGetValue(keyId, out var subscriber)
-                    && subscriber is { Channel: Channel.Stripe, Status: SubscriberStatus.Active, StripeCustomerId: { Length: > 0 } customerId })
+                if (subscribers.TryGetValue(keyId, out var subscriber) && IsBillable(subscriber))
                 {
-                    billable[keyId] = customerId;
+                    billable[keyId] = subscriber;
                 }
                 else
                 {
@@ -123,7 +168,13 @@ public sealed partial class ReportStripeUsage
 
             var (work, claimedElsewhere) = await _claims.ClaimAsync(counted, billable.Keys, day => Timestamp(day.Day, now), _ => false, cancellationToken);
             totals.ClaimedElsewhere += claimedElsewhere;
-            waiting.AddRange(work.Select(w => (w, new MeterUsage(billable[w.Day.ApiKeyId], w.Claim.Units, w.Claim.Timestamp, Identifier(w.Day, w.Claim.To)))));
+            foreach (var w in work)
+            {
+                var subscriber = billable[w.Day.ApiKeyId];
+                var usage = new MeterUsage(subscriber.StripeCustomerId!, w.Claim.Units, w.Claim.Timestamp, Identifier(w.Day, w.Claim.To));
+                (subscriber.Status == SubscriberStatus.Cancelled ? itemized : waiting).Add((w, usage));
+            }
+
             if (!(delivering = await SendAsync(waiting, fullBatchesOnly: true, totals, cancellationToken)))
             {
                 break;
@@ -132,10 +183,58 @@ public sealed partial class ReportStripeUsage
 
         if (delivering)
         {
-            await SendAsync(waiting, fullBatchesOnly: false, totals, cancellationToken);
+            delivering = await SendAsync(waiting, fullBatchesOnly: false, totals, cancellationToken);
         }
 
-        return (reached, waiting.Count);
+        if (delivering)
+        {
+            await InvoiceAsync(itemized, now, totals, cancellationToken);
+        }
+
+        return (reached, waiting.Count + itemized.Count);
+    }
+
+    /// <summary>
+    /// Active, or settling: a key whose access ended is billed like any other until it leaves the plan, whatever the
+    /// subscription's status; a subscriber still registering has used nothing billable.
+    /// </summary>
+    private static bool IsBillable(Subscriber subscriber) =>
+        subscriber is { Channel: Channel.Stripe, StripeCustomerId: { Length: > 0 } }
+        && (subscriber.Status == SubscriberStatus.Active || subscriber.SettlingSince is not null);
+
+    /// <summary>
+    /// Bills units counted after the subscription was canceled as invoice items, one per claim, committing each once
+    /// Stripe took it; what is billed leaves <paramref name="itemized"/>. Each attempt has its own idempotency key and
+    /// finds what an earlier one created by the claim's identifier, so no failure Stripe stored is replayed.
+    /// </summary>
+    private async Task InvoiceAsync(List<(UsageWork Work, MeterUsage Usage)> itemized, DateTimeOffset now, Totals totals, CancellationToken cancellationToken)
+    {
+        var attempt = now.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        while (itemized.Count > 0)
+        {
+            var (work, usage) = itemized[0];
+            totals.Requests++;
+            try
+            {
+                await _billing.BillUsageItemAsync(usage, $"usage-item:{usage.Identifier}:{attempt}", cancellationToken);
+            }
+            catch (DependencyUnavailableException e)
+            {
+                LogStripeFailed(_logger, itemized.Count, e);
+                return;
+            }
+
+            await _claims.CommitAsync([work], cancellationToken);
+            itemized.RemoveAt(0);
+            totals.Sent++;
+            totals.Resent += work.Resend ? 1 : 0;
+            totals.Units += usage.Value;
+            totals.Invoiced += usage.Value;
+            if (work.Resend)
+            {
+                totals.ResentCommitted.Add(work);
+            }
+        }
     }
 
     /// <summary>
@@ -236,6 +335,10 @@ public sealed partial class ReportStripeUsage
 
         public long Units { get; set; }
 
+        public long Invoiced { get; set; }
+
+        public int Settled { get; set; }
+
         public int Requests { get; set; }
 
         public int ClaimedElsewhere { get; set; }
@@ -243,6 +346,9 @@ public sealed partial class ReportStripeUsage
         public List<UsageWork> ResentCommitted { get; } = [];
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe did not accept a batch of {Count} meter events; their claims stay for the next run")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Key {ApiKeyId} has settled but could not leave its plan yet; the next run tries again")]
+    private static partial void LogSettleFailed(ILogger logger, string apiKeyId, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe did not accept {Count} usage reports; their claims stay for the next run")]
     private static partial void LogStripeFailed(ILogger logger, int count, Exception exception);
 }

@@ -103,6 +103,33 @@ internal sealed class UsageClaims(IApiKeys apiKeys, IUsageLedger ledger, int led
         return ([.. work.OrderByDescending(w => w.Resend).ThenBy(w => w.Day.ApiKeyId, StringComparer.Ordinal).ThenBy(w => w.Day.Day)], elsewhere);
     }
 
+    /// <summary>The keys among <paramref name="keys"/> with units counted above their watermark, or a claim in flight.</summary>
+    public async Task<HashSet<string>> UnbilledAsync(Dictionary<string, OpenDays> counted, IEnumerable<string> keys, CancellationToken cancellationToken)
+    {
+        var usedOf = new Dictionary<UsageDay, long>();
+        foreach (var key in keys.Where(counted.ContainsKey))
+        {
+            foreach (var (day, used) in counted[key].Counted)
+            {
+                usedOf[new UsageDay(key, day)] = used;
+            }
+        }
+
+        var unbilled = new HashSet<string>(StringComparer.Ordinal);
+        if (usedOf.Count > 0)
+        {
+            foreach (var watermark in await ledger.GetWatermarksAsync([.. usedOf.Keys], cancellationToken))
+            {
+                if (watermark.Pending is not null || watermark.Reported < usedOf[watermark.Day])
+                {
+                    unbilled.Add(watermark.Day.ApiKeyId);
+                }
+            }
+        }
+
+        return unbilled;
+    }
+
     /// <summary>Moves each day's watermark to its claim: the provider accepted it (or will never bill it).</summary>
     public Task CommitAsync(IEnumerable<UsageWork> work, CancellationToken cancellationToken) =>
         ForEachAsync([.. work], (w, ct) => ledger.TryCommitAsync(w.Day, w.Claim, ct), cancellationToken);

@@ -21,6 +21,15 @@ public sealed record UsageReportSummary
     /// <summary>Keys a Stripe failure kept this run from reaching; the next run reports them.</summary>
     public int StripeKeysNotReached { get; init; }
 
+    /// <summary>
+    /// Units counted after the subscription was canceled, billed as one-off invoice items on the customer (no subscription
+    /// would invoice their meter events); included in <see cref="StripeUnitsReported"/>.
+    /// </summary>
+    public long StripeUnitsInvoiced { get; init; }
+
+    /// <summary>Keys whose access had ended and whose usage is now all billed: they left their usage plan this run.</summary>
+    public int KeysSettled { get; init; }
+
     public int MarketplaceKeysWithUsage { get; init; }
 
     public long MarketplaceUnitsReported { get; init; }
@@ -59,21 +68,6 @@ public sealed record UsageReportSummary
     /// <summary>Events or records claimed and not accepted; their claims stay and the next run sends them again.</summary>
     public int Failures { get; init; }
 
-    /// <summary>
-    /// For a flush, whose caller must not move on (take the key out of its plan) while usage is unbilled: fails when
-    /// anything claimed was not accepted. The claims stay, so the caller's retry sends exactly them again.
-    /// </summary>
-    /// <exception cref="DependencyUnavailableException">Some of the key's usage was not accepted.</exception>
-    public UsageReportSummary EnsureAccepted(string dependency, string apiKeyId)
-    {
-        return Failures == 0
-            ? this
-            : throw new DependencyUnavailableException(
-                dependency,
-                "final usage of a key",
-                new InvalidOperationException($"{Failures} usage reports of key {apiKeyId} were not accepted; their claims stay."));
-    }
-
     /// <summary>Two parts of one run (the channels, the chunks of keys) added up.</summary>
     public static UsageReportSummary operator +(UsageReportSummary left, UsageReportSummary right)
     {
@@ -88,6 +82,8 @@ public sealed record UsageReportSummary
             StripeRequests = left.StripeRequests + right.StripeRequests,
             StripeKeysSkipped = left.StripeKeysSkipped + right.StripeKeysSkipped,
             StripeKeysNotReached = left.StripeKeysNotReached + right.StripeKeysNotReached,
+            StripeUnitsInvoiced = left.StripeUnitsInvoiced + right.StripeUnitsInvoiced,
+            KeysSettled = left.KeysSettled + right.KeysSettled,
             MarketplaceKeysWithUsage = left.MarketplaceKeysWithUsage + right.MarketplaceKeysWithUsage,
             MarketplaceUnitsReported = left.MarketplaceUnitsReported + right.MarketplaceUnitsReported,
             MarketplaceRecordsSent = left.MarketplaceRecordsSent + right.MarketplaceRecordsSent,

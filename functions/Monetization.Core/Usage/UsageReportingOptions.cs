@@ -17,6 +17,13 @@ public sealed class UsageReportingOptions
     /// <summary>The Marketplace dimension API requests are metered as.</summary>
     public string MarketplaceDimension { get; set; } = "requests";
 
+    /// <summary>
+    /// How long a key whose access ended stays in its usage plan, disabled, before it may leave: long enough for GetUsage
+    /// to show every request the key served (its counts lag, and a disabled key takes a moment to stop working). The
+    /// key leaves at the first report after the window that finds nothing of it left to bill.
+    /// </summary>
+    public TimeSpan SettleWindow { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Ledger writes in flight at once.</summary>
     public int LedgerParallelism { get; set; } = 32;
 

@@ -14,7 +14,6 @@ using Monetization.Core;
 using Monetization.Core.Billing;
 using Monetization.Core.Idempotency;
 using Monetization.Core.Registration;
-using Monetization.Core.Usage;
 using Monetization.Portal.Billing;
 using Monetization.Portal.Marketplace;
 using Monetization.Portal.Pages;
@@ -160,8 +159,6 @@ public static class PortalApp
             new Monetization.Core.Secret(sp.GetRequiredService<IOptions<StripeSettings>>().Value.WebhookSecret!),
             sp.GetRequiredService<TimeProvider>()));
         services.AddTransient<RegisterSubscriber>();
-        services.AddSingleton(sp => new UsageReportingOptions { StripeUsagePlanId = sp.GetRequiredService<IOptions<PortalOptions>>().Value.StripeUsagePlanId });
-        services.AddTransient<ReportStripeUsage>();
         services.AddTransient<SubscriptionAccess>();
         services.AddTransient<ActivateSubscription>();
         services.AddTransient<ApplyBillingEvent>();

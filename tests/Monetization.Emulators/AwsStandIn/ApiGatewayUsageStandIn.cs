@@ -14,6 +14,9 @@ namespace Monetization.Emulators.AwsStandIn;
 /// answered from those counts in botocore's shape (the <c>items</c> map travels as <c>values</c>), paged by <c>position</c>. Keys, usage plans and plan keys are read
 /// from moto, the source of truth, every page of them; put <see cref="AnswerAsync"/> in front of moto (a
 /// <see cref="Faults.FaultProxy"/>) so a client sees one API Gateway.
+/// Like production, GetUsage can lag (<see cref="UsageLag"/>: a request counts at once against the quota but shows in
+/// GetUsage only that much later; AWS re:Post reports half an hour and more), and a key taken out of a plan is no longer
+/// reported for it (AWS does not document that it is, so nothing may depend on it).
 /// </summary>
 public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
 {
@@ -26,6 +29,9 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
     private readonly string _stage;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(string Plan, string Key, DateOnly Day), long> _counts = new();
+    private readonly ConcurrentDictionary<(string Plan, string Key, DateOnly Day), long> _hidden = new();
+    private readonly ConcurrentQueue<(DateTimeOffset At, (string Plan, string Key, DateOnly Day) Count, long Requests)> _recent = new();
+    private readonly ConcurrentDictionary<(string Plan, string Key), bool> _removed = new();
     private readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private Snapshot? _snapshot;
@@ -53,12 +59,29 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
             (server, port, ct) => server.StartServerAsync(port, ct),
             cancellationToken);
 
+    /// <summary>How long a counted request takes to show in GetUsage; zero (the default) shows it at once.</summary>
+    public TimeSpan UsageLag { get; set; }
+
     /// <summary>Adds to a key's count of a day as if that many requests had been accepted (tests, the benchmark).</summary>
     public void Count(string usagePlanId, string apiKeyId, DateOnly day, long requests)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(requests);
-        _counts.AddOrUpdate((usagePlanId, apiKeyId, day), requests, (_, n) => n + requests);
+        var count = (usagePlanId, apiKeyId, day);
+        if (UsageLag > TimeSpan.Zero)
+        {
+            _hidden.AddOrUpdate(count, requests, (_, n) => n + requests);
+            _recent.Enqueue((_time.GetUtcNow(), count, requests));
+        }
+
+        _counts.AddOrUpdate(count, requests, (_, n) => n + requests);
         Interlocked.Increment(ref _countsVersion);
+    }
+
+    /// <summary>What GetUsage shows of a key's day now: its count less what is still inside <see cref="UsageLag"/>.</summary>
+    public long ReportedOf(string usagePlanId, string apiKeyId, DateOnly day)
+    {
+        Reveal();
+        return CountOf(usagePlanId, apiKeyId, day) - _hidden.GetValueOrDefault((usagePlanId, apiKeyId, day));
     }
 
     /// <summary>GetUsage pages answered so far.</summary>
@@ -66,11 +89,35 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
 
     public long CountOf(string usagePlanId, string apiKeyId, DateOnly day) => _counts.GetValueOrDefault((usagePlanId, apiKeyId, day));
 
-    /// <summary>Answers GetUsage; returns <c>false</c> for every other request (to be forwarded to moto).</summary>
+    /// <summary>
+    /// Answers GetUsage; returns <c>false</c> for every other request (to be forwarded to moto), noting on the way which
+    /// keys leave a plan (DeleteUsagePlanKey) or join one again (CreateUsagePlanKey).
+    /// </summary>
     public async Task<bool> AnswerAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var segments = (context.Request.Path.Value ?? "/").Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (HttpMethods.IsDelete(context.Request.Method) && segments is ["usageplans", var leftPlan, "keys", var leftKey])
+        {
+            _removed[(Uri.UnescapeDataString(leftPlan), Uri.UnescapeDataString(leftKey))] = true;
+            Interlocked.Increment(ref _countsVersion);
+            return false;
+        }
+
+        if (HttpMethods.IsPost(context.Request.Method) && segments is ["usageplans", var joinedPlan, "keys"])
+        {
+            context.Request.EnableBuffering();
+            var joined = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted);
+            context.Request.Body.Position = 0;
+            if (joined?["keyId"]?.GetValue<string>() is { } joinedKey)
+            {
+                _removed.TryRemove((Uri.UnescapeDataString(joinedPlan), joinedKey), out _);
+                Interlocked.Increment(ref _countsVersion);
+            }
+
+            return false;
+        }
+
         if (!HttpMethods.IsGet(context.Request.Method) || segments is not ["usageplans", var planId, "usage"])
         {
             return false;
@@ -215,7 +262,7 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
             var days = new JsonArray();
             for (var day = start; day <= end; day = day.AddDays(1))
             {
-                var used = CountOf(planId, key, day);
+                var used = ReportedOf(planId, key, day);
                 days.Add(new JsonArray(used, plan.QuotaLimit is { } quota ? Math.Max(0, quota - used) : 0));
             }
 
@@ -254,6 +301,7 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
         var keys = new SortedSet<string>(StringComparer.Ordinal);
         keys.UnionWith(snapshot.PlanOfKey.Where(p => p.Value.Id == planId).Select(p => p.Key));
         keys.UnionWith(_counts.Keys.Where(k => k.Plan == planId && k.Day >= start && k.Day <= end).Select(k => k.Key));
+        keys.ExceptWith(_removed.Keys.Where(k => k.Plan == planId).Select(k => k.Key));
         var list = keys.ToList();
         Volatile.Write(ref _pageKeys, new PageKeys(planId, start, end, version, snapshot, list));
         return list;
@@ -360,6 +408,19 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
         while (position is not null);
 
         return items;
+    }
+
+    /// <summary>Lets GetUsage show the requests counted <see cref="UsageLag"/> ago or earlier.</summary>
+    private void Reveal()
+    {
+        var shownBy = _time.GetUtcNow() - UsageLag;
+        lock (_recent)
+        {
+            while (_recent.TryPeek(out var head) && head.At <= shownBy && _recent.TryDequeue(out var shown))
+            {
+                _hidden.AddOrUpdate(shown.Count, 0, (_, n) => n - shown.Requests);
+            }
+        }
     }
 
     private static async Task WriteAsync(HttpContext context, int status, JsonObject body)

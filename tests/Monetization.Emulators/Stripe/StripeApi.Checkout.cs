@@ -230,7 +230,7 @@ internal sealed partial class StripeApi
         var usage = price.UsageType == "metered"
             ? _meterEvents.Where(e => e.CustomerId == subscription.CustomerId && e.EventName == _meters.FirstOrDefault(m => m.Id == price.MeterId)?.EventName && e.Timestamp >= start && e.Timestamp <= end).Sum(e => e.Value)
             : 1;
-        var amount = (long)Math.Round(usage * decimal.Parse(price.UnitAmountDecimal, System.Globalization.CultureInfo.InvariantCulture));
+        var amount = LineAmount(price, usage);
         var invoice = new EmulatedInvoice(
             NewId("in_", 24),
             now.ToUnixTimeSeconds(),

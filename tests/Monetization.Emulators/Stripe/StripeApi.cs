@@ -75,6 +75,7 @@ internal sealed partial class StripeApi
                 ("GET", ["v1", "checkout", "sessions", var id]) => Retrieve(p, () => StripeJson.CheckoutSession(FindCheckoutSession(id, now, 404))),
                 ("POST", ["v1", "checkout", "sessions", var id, "expire"]) => ExpireCheckoutSession(id, p, now),
                 (_, ["v1", "webhook_endpoints", ..]) => DispatchWebhookEndpoints(method, path, p, now),
+                (_, ["v1", "invoiceitems" or "invoices", ..]) => DispatchInvoicing(method, path, p, now),
                 _ => null,
             };
         }
@@ -225,6 +226,9 @@ internal sealed partial class StripeApi
         var productId = p.Required("product");
         var unitAmount = p.OptionalInteger("unit_amount");
         var unitAmountDecimal = p.Optional("unit_amount_decimal");
+        var billingScheme = p.OneOf("billing_scheme", "per_unit", "tiered") ?? "per_unit";
+        var tiersMode = p.OneOf("tiers_mode", "graduated", "volume");
+        var tiers = Tiers(p);
         var interval = p.OneOf("recurring[interval]", "day", "week", "month", "year");
         var intervalCount = p.OptionalInteger("recurring[interval_count]");
         var usageType = p.OneOf("recurring[usage_type]", "licensed", "metered");
@@ -244,9 +248,34 @@ internal sealed partial class StripeApi
             throw new StripeApiException(400, Invalid, "You may only specify one of these parameters: unit_amount, unit_amount_decimal.", "parameter_unknown", "unit_amount_decimal", remembered: false);
         }
 
-        if (unitAmount is null && unitAmountDecimal is null)
+        if (billingScheme == "tiered")
         {
-            throw StripeApiException.Missing("unit_amount");
+            if (unitAmount is not null || unitAmountDecimal is not null)
+            {
+                throw StripeApiException.Invalid(unitAmount is null ? "unit_amount_decimal" : "unit_amount", "A price with billing_scheme=tiered takes its amounts from tiers, not unit_amount.");
+            }
+
+            if (tiersMode is null)
+            {
+                throw StripeApiException.Missing("tiers_mode");
+            }
+
+            if (tiers.Count == 0)
+            {
+                throw StripeApiException.Missing("tiers");
+            }
+        }
+        else
+        {
+            if (tiersMode is not null || tiers.Count > 0)
+            {
+                throw StripeApiException.Invalid(tiersMode is null ? "tiers" : "tiers_mode", "Tiers can only be set on a price with billing_scheme=tiered.");
+            }
+
+            if (unitAmount is null && unitAmountDecimal is null)
+            {
+                throw StripeApiException.Missing("unit_amount");
+            }
         }
 
         if (unitAmount is < 0)
@@ -288,15 +317,72 @@ internal sealed partial class StripeApi
             productId,
             currency,
             unitAmount,
-            unitAmountDecimal ?? unitAmount!.Value.ToString(CultureInfo.InvariantCulture),
+            billingScheme == "tiered" ? null : unitAmountDecimal ?? unitAmount!.Value.ToString(CultureInfo.InvariantCulture),
             interval,
             intervalCount ?? (interval is null ? 0 : 1),
             interval is null ? null : usageType ?? "licensed",
             meterId,
             nickname,
-            metadata.ApplyTo(Empty));
+            metadata.ApplyTo(Empty),
+            billingScheme,
+            tiersMode,
+            tiers.Count == 0 ? null : tiers);
         _prices.Add(price);
         return StripeJson.Price(price);
+    }
+
+    /// <summary><c>tiers[i][up_to]</c> (a count, or <c>inf</c> for the last tier) with a unit and a flat amount each.</summary>
+    private static List<EmulatedPriceTier> Tiers(StripeParams p)
+    {
+        var tiers = new List<EmulatedPriceTier>();
+        foreach (var i in p.Indices("tiers"))
+        {
+            var upTo = p.Required($"tiers[{i}][up_to]");
+            var unit = TierAmount(p, i, "unit_amount");
+            var flat = TierAmount(p, i, "flat_amount");
+            if (unit is null && flat is null)
+            {
+                throw StripeApiException.Missing($"tiers[{i}][unit_amount]");
+            }
+
+            long? limit = upTo == "inf"
+                ? null
+                : long.TryParse(upTo, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0
+                    ? n
+                    : throw StripeApiException.Invalid($"tiers[{i}][up_to]", $"Invalid up_to: {upTo}. It must be a positive integer or `inf`.");
+            if (tiers.Count > 0 && (tiers[^1].UpTo is not { } previous || limit <= previous))
+            {
+                throw StripeApiException.Invalid($"tiers[{i}][up_to]", "Tiers must be in ascending order of up_to, and only the last one may be `inf`.");
+            }
+
+            tiers.Add(new EmulatedPriceTier(limit, unit ?? 0, flat ?? 0));
+        }
+
+        return tiers.Count == 0 || tiers[^1].UpTo is null
+            ? tiers
+            : throw StripeApiException.Invalid($"tiers[{tiers.Count - 1}][up_to]", "The last tier must have up_to=inf.");
+    }
+
+    /// <summary>A tier's <c>{name}</c> or <c>{name}_decimal</c>, at most one of them.</summary>
+    private static decimal? TierAmount(StripeParams p, int index, string name)
+    {
+        var whole = p.OptionalInteger($"tiers[{index}][{name}]");
+        var fraction = p.Optional($"tiers[{index}][{name}_decimal]");
+        if (whole is not null && fraction is not null)
+        {
+            throw StripeApiException.Invalid($"tiers[{index}][{name}_decimal]", $"You may only specify one of these parameters: {name}, {name}_decimal.");
+        }
+
+        if (whole is < 0)
+        {
+            throw StripeApiException.Invalid($"tiers[{index}][{name}]", "This value must be greater than or equal to 0.", "parameter_invalid_integer");
+        }
+
+        return fraction is null
+            ? whole
+            : decimal.TryParse(fraction, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var amount)
+                ? amount
+                : throw StripeApiException.Invalid($"tiers[{index}][{name}_decimal]", $"Invalid decimal: {fraction}");
     }
 
     private JsonObject CreateSubscription(StripeParams p, DateTimeOffset now)
@@ -408,8 +494,8 @@ internal sealed partial class StripeApi
         var before = FindSubscription(id, 404);
         if (before.Status == "canceled")
         {
-            // The emulator answers a repeated cancel with the canceled subscription; cancellation is final either way.
-            return Render(before);
+            // Stripe treats a canceled subscription as gone for a second cancel, though it can still be retrieved.
+            throw StripeApiException.NoSuch("subscription", id, "id", 404);
         }
 
         var at = now.ToUnixTimeSeconds();

@@ -74,7 +74,11 @@ public sealed partial class StripeEmulator : IAsyncDisposable
 
     public IReadOnlyList<EmulatedCheckoutSession> CheckoutSessions => _api.CheckoutSessions;
 
+    /// <summary>Subscription invoices and one-off ones (<c>POST /v1/invoices</c>), oldest first.</summary>
     public IReadOnlyList<EmulatedInvoice> Invoices => _api.Invoices;
+
+    /// <summary>Invoice items, oldest first; <see cref="EmulatedInvoiceItem.InvoiceId"/> is null while one is pending.</summary>
+    public IReadOnlyList<EmulatedInvoiceItem> InvoiceItems => _api.InvoiceItems;
 
     /// <summary>The webhook endpoints created through the API (configuration only: deliveries go to <see cref="WebhookUrl"/>).</summary>
     public IReadOnlyList<EmulatedWebhookEndpoint> WebhookEndpoints => _api.WebhookEndpoints;

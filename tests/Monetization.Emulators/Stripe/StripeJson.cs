@@ -87,7 +87,7 @@ internal static class StripeJson
         ["id"] = p.Id,
         ["object"] = "price",
         ["active"] = true,
-        ["billing_scheme"] = "per_unit",
+        ["billing_scheme"] = p.BillingScheme,
         ["created"] = p.Created,
         ["currency"] = p.Currency,
         ["custom_unit_amount"] = null,
@@ -105,7 +105,7 @@ internal static class StripeJson
             ["usage_type"] = p.UsageType,
         },
         ["tax_behavior"] = "unspecified",
-        ["tiers_mode"] = null,
+        ["tiers_mode"] = p.TiersMode,
         ["transform_quantity"] = null,
         ["type"] = p.Interval is null ? "one_time" : "recurring",
         ["unit_amount"] = p.UnitAmount,
@@ -242,54 +242,135 @@ internal static class StripeJson
 
     /// <summary>
     /// Field names as in Stripe's published <c>invoice</c> example. Since 2025-03-31.basil the subscription is named
-    /// under <c>parent.subscription_details</c>; the top-level <c>subscription</c> is no longer filled.
+    /// under <c>parent.subscription_details</c>; the top-level <c>subscription</c> is no longer filled, and a one-off
+    /// invoice has no parent. <paramref name="items"/> are the invoice items it took, rendered as its lines.
     /// </summary>
-    public static JsonObject Invoice(EmulatedInvoice i) => new()
+    public static JsonObject Invoice(EmulatedInvoice i, IReadOnlyList<EmulatedInvoiceItem>? items = null)
+    {
+        var lines = new JsonArray();
+        foreach (var item in items ?? [])
+        {
+            lines.Add(LineItem(item));
+        }
+
+        // Paid invoices never advance; an auto-advancing draft is finalized an hour after it was created.
+        var autoAdvance = i.Status != "paid" && (i.AutoAdvance ?? true);
+        return new JsonObject
+        {
+            ["id"] = i.Id,
+            ["object"] = "invoice",
+            ["account_country"] = "US",
+            ["account_name"] = null,
+            ["amount_due"] = i.AmountDue,
+            ["amount_overpaid"] = 0,
+            ["amount_paid"] = i.Status == "paid" ? i.AmountDue : i.AmountPaid,
+            ["amount_remaining"] = i.Status == "paid" ? 0 : i.AmountDue - i.AmountPaid,
+            ["amount_shipping"] = 0,
+            ["attempt_count"] = i.Status == "paid" ? 1 : 0,
+            ["attempted"] = i.Status == "paid",
+            ["auto_advance"] = autoAdvance,
+            ["automatically_finalizes_at"] = i.Status == "draft" && autoAdvance ? i.Created + 3600 : null,
+            ["billing_reason"] = i.BillingReason,
+            ["collection_method"] = i.CollectionMethod,
+            ["created"] = i.Created,
+            ["currency"] = i.Currency,
+            ["customer"] = i.CustomerId,
+            ["customer_email"] = null,
+            ["customer_name"] = null,
+            ["default_payment_method"] = null,
+            ["description"] = i.Description,
+            ["discounts"] = new JsonArray(),
+            ["due_date"] = i.DueDate,
+            ["effective_at"] = i.Status == "draft" ? null : i.Created,
+            ["hosted_invoice_url"] = null,
+            ["invoice_pdf"] = null,
+            ["issuer"] = new JsonObject { ["type"] = "self" },
+            ["lines"] = new JsonObject { ["object"] = "list", ["data"] = lines, ["has_more"] = false, ["url"] = $"/v1/invoices/{i.Id}/lines" },
+            ["livemode"] = false,
+            ["metadata"] = Map(i.Metadata ?? new Dictionary<string, string>()),
+            ["number"] = null,
+            ["parent"] = i.SubscriptionId is null ? null : new JsonObject
+            {
+                ["quote_details"] = null,
+                ["subscription_details"] = new JsonObject { ["metadata"] = new JsonObject(), ["subscription"] = i.SubscriptionId },
+                ["type"] = "subscription_details",
+            },
+            ["period_end"] = i.PeriodEnd,
+            ["period_start"] = i.PeriodStart,
+            ["status"] = i.Status,
+            ["status_transitions"] = new JsonObject { ["finalized_at"] = i.Status == "draft" ? null : i.Created, ["marked_uncollectible_at"] = null, ["paid_at"] = i.Status == "paid" ? i.Created : null, ["voided_at"] = null },
+            ["subtotal"] = i.AmountDue,
+            ["test_clock"] = null,
+            ["total"] = i.AmountDue,
+        };
+    }
+
+    /// <summary>
+    /// Field names as in Stripe's published <c>invoiceitem</c> example at 2026-10-28.endive: since 2025-03-31.basil the
+    /// price is under <c>pricing.price_details</c> and a subscription under <c>parent</c> (null for a one-off item);
+    /// since 2026-03-25.dahlia the quantity is also a decimal string.
+    /// </summary>
+    public static JsonObject InvoiceItem(EmulatedInvoiceItem i) => new()
     {
         ["id"] = i.Id,
-        ["object"] = "invoice",
-        ["account_country"] = "US",
-        ["account_name"] = null,
-        ["amount_due"] = i.AmountDue,
-        ["amount_overpaid"] = 0,
-        ["amount_paid"] = i.Status == "paid" ? i.AmountDue : i.AmountPaid,
-        ["amount_remaining"] = i.Status == "paid" ? 0 : i.AmountDue - i.AmountPaid,
-        ["amount_shipping"] = 0,
-        ["attempt_count"] = i.Status == "paid" ? 1 : 0,
-        ["attempted"] = i.Status == "paid",
-        ["auto_advance"] = i.Status != "paid",
-        ["billing_reason"] = i.BillingReason,
-        ["collection_method"] = i.CollectionMethod,
-        ["created"] = i.Created,
+        ["object"] = "invoiceitem",
+        ["amount"] = i.Amount,
         ["currency"] = i.Currency,
         ["customer"] = i.CustomerId,
-        ["customer_email"] = null,
-        ["customer_name"] = null,
-        ["default_payment_method"] = null,
-        ["description"] = null,
+        ["customer_account"] = null,
+        ["date"] = i.Created,
+        ["description"] = i.Description,
+        ["discountable"] = i.Discountable,
         ["discounts"] = new JsonArray(),
-        ["due_date"] = i.DueDate,
-        ["effective_at"] = i.Status == "draft" ? null : i.Created,
-        ["hosted_invoice_url"] = null,
-        ["invoice_pdf"] = null,
-        ["issuer"] = new JsonObject { ["type"] = "self" },
-        ["lines"] = new JsonObject { ["object"] = "list", ["data"] = new JsonArray(), ["has_more"] = false, ["url"] = $"/v1/invoices/{i.Id}/lines" },
+        ["invoice"] = i.InvoiceId,
         ["livemode"] = false,
-        ["metadata"] = new JsonObject(),
-        ["number"] = null,
+        ["metadata"] = Map(i.Metadata),
+
+        // After discounts, of which the emulator has none.
+        ["net_amount"] = i.Amount,
+        ["parent"] = null,
+        ["period"] = new JsonObject { ["end"] = i.PeriodEnd, ["start"] = i.PeriodStart },
+        ["pricing"] = Pricing(i),
+        ["proration"] = false,
+        ["quantity"] = i.Quantity,
+        ["quantity_decimal"] = i.Quantity.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["tax_rates"] = new JsonArray(),
+        ["test_clock"] = null,
+    };
+
+    /// <summary>An invoice item on the invoice that took it, as Stripe's published <c>line_item</c> example names the fields.</summary>
+    public static JsonObject LineItem(EmulatedInvoiceItem i) => new()
+    {
+        ["id"] = "il_" + i.Id[3..],
+        ["object"] = "line_item",
+        ["amount"] = i.Amount,
+        ["currency"] = i.Currency,
+        ["description"] = i.Description,
+        ["discount_amounts"] = new JsonArray(),
+        ["discountable"] = i.Discountable,
+        ["discounts"] = new JsonArray(),
+        ["invoice"] = i.InvoiceId,
+        ["livemode"] = false,
+        ["metadata"] = Map(i.Metadata),
         ["parent"] = new JsonObject
         {
-            ["quote_details"] = null,
-            ["subscription_details"] = new JsonObject { ["metadata"] = new JsonObject(), ["subscription"] = i.SubscriptionId },
-            ["type"] = "subscription_details",
+            ["invoice_item_details"] = new JsonObject
+            {
+                ["invoice_item"] = i.Id,
+                ["proration"] = false,
+                ["proration_details"] = new JsonObject { ["credited_items"] = null },
+                ["subscription"] = null,
+            },
+            ["subscription_item_details"] = null,
+            ["type"] = "invoice_item_details",
         },
-        ["period_end"] = i.PeriodEnd,
-        ["period_start"] = i.PeriodStart,
-        ["status"] = i.Status,
-        ["status_transitions"] = new JsonObject { ["finalized_at"] = i.Status == "draft" ? null : i.Created, ["marked_uncollectible_at"] = null, ["paid_at"] = i.Status == "paid" ? i.Created : null, ["voided_at"] = null },
-        ["subtotal"] = i.AmountDue,
-        ["test_clock"] = null,
-        ["total"] = i.AmountDue,
+        ["period"] = new JsonObject { ["end"] = i.PeriodEnd, ["start"] = i.PeriodStart },
+        ["pretax_credit_amounts"] = new JsonArray(),
+        ["pricing"] = Pricing(i),
+        ["quantity"] = i.Quantity,
+        ["quantity_decimal"] = i.Quantity.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["subtotal"] = i.Amount,
+        ["taxes"] = new JsonArray(),
     };
 
     public static JsonObject MeterEvent(EmulatedMeterEvent e) => new()
@@ -371,6 +452,13 @@ internal static class StripeJson
 
         return json;
     }
+
+    private static JsonObject Pricing(EmulatedInvoiceItem i) => new()
+    {
+        ["price_details"] = new JsonObject { ["price"] = i.PriceId, ["product"] = i.ProductId },
+        ["type"] = "price_details",
+        ["unit_amount_decimal"] = i.UnitAmountDecimal,
+    };
 
     private static JsonObject Map(IReadOnlyDictionary<string, string> map)
     {

@@ -23,19 +23,28 @@ public sealed record EmulatedMeter(
     string ValuePayloadKey,
     string? EventTimeWindow);
 
+/// <param name="UnitAmountDecimal">Null for a tiered price: its tiers say what a unit costs.</param>
+/// <param name="BillingScheme"><c>per_unit</c> or <c>tiered</c>.</param>
+/// <param name="TiersMode"><c>graduated</c> or <c>volume</c> for a tiered price.</param>
 public sealed record EmulatedPrice(
     string Id,
     long Created,
     string ProductId,
     string Currency,
     long? UnitAmount,
-    string UnitAmountDecimal,
+    string? UnitAmountDecimal,
     string? Interval,
     long IntervalCount,
     string? UsageType,
     string? MeterId,
     string? Nickname,
-    IReadOnlyDictionary<string, string> Metadata);
+    IReadOnlyDictionary<string, string> Metadata,
+    string BillingScheme = "per_unit",
+    string? TiersMode = null,
+    IReadOnlyList<EmulatedPriceTier>? Tiers = null);
+
+/// <param name="UpTo">The last unit of the tier; null for the last tier (<c>up_to=inf</c>).</param>
+public sealed record EmulatedPriceTier(long? UpTo, decimal UnitAmount, decimal FlatAmount);
 
 public sealed record EmulatedSubscriptionItem(string Id, long Created, string PriceId, long? Quantity);
 
@@ -73,11 +82,13 @@ public sealed record EmulatedCheckoutSession(
     string? SubscriptionId = null,
     string? InvoiceId = null);
 
+/// <param name="SubscriptionId">Null for a one-off invoice (<c>POST /v1/invoices</c>), which has no parent.</param>
+/// <param name="AutoAdvance">As created; null for a subscription's invoice, which advances until it is paid.</param>
 public sealed record EmulatedInvoice(
     string Id,
     long Created,
     string CustomerId,
-    string SubscriptionId,
+    string? SubscriptionId,
     string Status,
     string BillingReason,
     string CollectionMethod,
@@ -86,7 +97,33 @@ public sealed record EmulatedInvoice(
     string Currency,
     long PeriodStart,
     long PeriodEnd,
-    long? DueDate);
+    long? DueDate,
+    string? Description = null,
+    bool? AutoAdvance = null,
+    IReadOnlyDictionary<string, string>? Metadata = null);
+
+/// <summary>
+/// A one-off charge on a customer (<c>POST /v1/invoiceitems</c>), pending until an invoice takes it; its price was
+/// made inline from <c>price_data</c> or is an existing price (<c>pricing[price]</c>).
+/// </summary>
+/// <param name="Amount">Quantity × unit amount, rounded to a whole minor unit as Stripe rounds each line.</param>
+/// <param name="InvoiceId">The invoice that took the item; null while it is pending.</param>
+public sealed record EmulatedInvoiceItem(
+    string Id,
+    long Created,
+    string CustomerId,
+    string Currency,
+    long Quantity,
+    string UnitAmountDecimal,
+    long Amount,
+    string PriceId,
+    string ProductId,
+    string? Description,
+    bool Discountable,
+    long PeriodStart,
+    long PeriodEnd,
+    IReadOnlyDictionary<string, string> Metadata,
+    string? InvoiceId = null);
 
 /// <summary>An event as Stripe keeps it (<c>/v1/events</c>): what happened, rendered when it happened.</summary>
 public sealed record EmulatedEvent(string Id, string Type, long Created, string Payload);

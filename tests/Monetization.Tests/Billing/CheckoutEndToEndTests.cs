@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Monetization.Core.Billing;
 using Monetization.Core.Ledger;
+using Monetization.Core.Usage;
 using Monetization.Emulators.Faults;
 using Monetization.Emulators.Stripe;
 
@@ -185,16 +186,19 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
         Assert.Equal((true, true), await portal.AccessAsync(keyId));
         Assert.NotNull((await portal.RecordAsync(email))!.PastDueSince);
 
+        // Access ends at once; the key settles in its plan until its usage is billed.
         Assert.Equal(200, (await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "unpaid", Ct))!.StatusCode);
-        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
+        Assert.NotNull((await portal.RecordAsync(email))!.SettlingSince);
         Assert.Equal(SubscriberStatus.Suspended, (await portal.RecordAsync(email))!.Status);
 
         Assert.Equal(200, (await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "active", Ct))!.StatusCode);
         Assert.Equal((true, true), await portal.AccessAsync(keyId));
         Assert.Null((await portal.RecordAsync(email))!.PastDueSince);
+        Assert.Null((await portal.RecordAsync(email))!.SettlingSince);
 
         Assert.Equal(200, (await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "canceled", Ct))!.StatusCode);
-        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
         Assert.Equal(SubscriberStatus.Cancelled, (await portal.RecordAsync(email))!.Status);
     }
 
@@ -209,7 +213,7 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     }
 
     [Fact]
-    public async Task UsageUpToTheCancellationIsReportedToStripeBeforeTheKeyLeavesThePlan()
+    public async Task UsageOfACanceledSubscriptionIsInvoicedOnTheCustomerBeforeTheKeyLeavesThePlan()
     {
         const string email = "checkout-final-usage@example.com";
         var (keyId, subscriptionId, customerId) = await PaidSubscriberWithUsageAsync(email, 9);
@@ -219,37 +223,51 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
 
         Assert.Equal(200, canceled.StatusCode);
         Assert.Equal(200, redelivered.StatusCode);
-        var reported = Assert.Single(portal.Stripe.MeterEvents, e => e.CustomerId == customerId);
-        Assert.Equal(9, reported.Value);
-        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
         Assert.Equal(SubscriberStatus.Cancelled, (await portal.RecordAsync(email))!.Status);
+
+        // No subscription would invoice meter events now: the units become an invoice item, then, once nothing is left
+        // to bill, an invoice of their own, and the key leaves the plan.
+        await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
+        await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
+
+        Assert.DoesNotContain(portal.Stripe.MeterEvents, e => e.CustomerId == customerId);
+        var item = Assert.Single(portal.Stripe.InvoiceItems, i => i.CustomerId == customerId);
+        Assert.Equal(9, item.Quantity);
+        var invoice = Assert.Single(portal.Stripe.Invoices, i => i.CustomerId == customerId && i.SubscriptionId is null);
+        Assert.Equal(invoice.Id, item.InvoiceId);
+        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Null((await portal.RecordAsync(email))!.SettlingSince);
     }
 
     [Fact]
-    public async Task WhenStripeRefusesTheFinalUsageTheWebhookFailsWithTheKeyDisabledAndStripesRetryReportsItOnce()
+    public async Task WhenStripeRefusesTheLastUsageTheKeyStaysSettlingAndTheNextReportBillsItOnce()
     {
         const string email = "checkout-final-usage-retry@example.com";
         var (keyId, subscriptionId, customerId) = await PaidSubscriberWithUsageAsync(email, 4);
+        var unpaid = await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "unpaid", Ct);
+        Assert.Equal(200, unpaid!.StatusCode);
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
+
         portal.Stripe.Faults.Add(new FaultRule { Method = "POST", PathPrefix = "/v1/billing/meter_events", Status = 500, Count = 50 });
-        WebhookDelivery? unpaid;
+        UsageReportSummary refused;
         try
         {
-            unpaid = await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "unpaid", Ct);
+            refused = await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
         }
         finally
         {
             portal.Stripe.Faults.Clear();
         }
 
-        Assert.NotEqual(200, unpaid!.StatusCode);
-        Assert.Equal((false, true), await portal.AccessAsync(keyId));
+        Assert.True(refused.Failures > 0);
         Assert.DoesNotContain(portal.Stripe.MeterEvents, e => e.CustomerId == customerId);
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
 
-        var retried = await portal.Stripe.DeliverEventAsync(unpaid.EventId, Ct);
-        var again = await portal.Stripe.DeliverEventAsync(unpaid.EventId, Ct);
+        await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
+        await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
 
-        Assert.Equal(200, retried.StatusCode);
-        Assert.Equal(200, again.StatusCode);
         Assert.Equal(4, Assert.Single(portal.Stripe.MeterEvents, e => e.CustomerId == customerId).Value);
         Assert.Equal((false, false), await portal.AccessAsync(keyId));
         Assert.Equal(SubscriberStatus.Suspended, (await portal.RecordAsync(email))!.Status);
@@ -271,11 +289,11 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
 
         Assert.Equal(200, late.StatusCode);
         Assert.Equal(200, lateInvoice.StatusCode);
-        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
     }
 
     [Fact]
-    public async Task EndingASubscriptionReportsItsLastUsageThenCancelsItWithAFinalInvoiceAndWithdrawsAccess()
+    public async Task EndingASubscriptionWithdrawsAccessAtOnceAndCancelsWithAFinalInvoiceOnlyOnceItsUsageSettled()
     {
         portal.DeliverWebhooks(false);
         const string email = "checkout-ended@example.com";
@@ -285,22 +303,39 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
         {
         }
 
-        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, DateOnly.FromDateTime(DateTime.UtcNow), 6);
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, today, 6);
 
         var outcome = await portal.Services.GetRequiredService<EndSubscription>().EndAsync(CheckoutPortalFixture.SubscriberIdOf(email), Ct);
 
-        Assert.Equal(EndSubscriptionOutcome.Ended, outcome);
+        // Access ends at once; the key settles in its plan and the subscription stays until its usage is billed.
+        Assert.Equal(EndSubscriptionOutcome.Ending, outcome);
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
+        Assert.Equal("active", portal.Stripe.Subscriptions.Single(s => s.Id == paid.SubscriptionId).Status);
+        Assert.Equal(EndSubscriptionOutcome.Ending, await portal.Services.GetRequiredService<EndSubscription>().EndAsync(CheckoutPortalFixture.SubscriberIdOf(email), Ct));
+
+        // Requests the key served before it stopped show in GetUsage after the end: they are billed all the same.
+        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, today, 3);
+        var billed = await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
         var customerId = (await portal.RecordAsync(email))!.StripeCustomerId;
-        Assert.Equal(6, Assert.Single(portal.Stripe.MeterEvents, e => e.CustomerId == customerId).Value);
+        Assert.Equal(9, Assert.Single(portal.Stripe.MeterEvents, e => e.CustomerId == customerId).Value);
+        Assert.Equal("active", portal.Stripe.Subscriptions.Single(s => s.Id == paid.SubscriptionId).Status);
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
+
+        // The next report finds nothing left to bill: the subscription is canceled with its final invoice, the key leaves its plan.
+        var settled = await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
+        Assert.Equal(0, billed.Failures);
+        Assert.True(settled.KeysSettled >= 1);
         var requests = portal.Stripe.Requests.ToList();
         Assert.True(
             requests.FindIndex(r => r.Method == "POST" && r.Path == "/v1/billing/meter_events") < requests.FindIndex(r => r.Method == "DELETE" && r.Path == $"/v1/subscriptions/{paid.SubscriptionId}"),
             "the last usage is reported before the cancellation's final invoice");
         Assert.Equal("canceled", portal.Stripe.Subscriptions.Single(s => s.Id == paid.SubscriptionId).Status);
         Assert.Contains(portal.Stripe.Invoices, i => i.SubscriptionId == paid.SubscriptionId && i.BillingReason == "subscription_cycle");
-        Assert.Contains(portal.Stripe.Requests, r => r.Method == "DELETE" && r.Path == $"/v1/subscriptions/{paid.SubscriptionId}");
         Assert.Equal((false, false), await portal.AccessAsync(keyId));
-        Assert.Equal(SubscriberStatus.Cancelled, (await portal.RecordAsync(email))!.Status);
+        var record = (await portal.RecordAsync(email))!;
+        Assert.Null(record.SettlingSince);
+        Assert.NotNull(record.EndRequestedAt);
     }
 
     [Fact]

@@ -4,9 +4,11 @@ using Amazon.DynamoDBv2.Model;
 using Monetization.Aws.Ledger;
 using Monetization.Core.Ledger;
 using Monetization.Core.Registration;
+using Monetization.Core.Usage;
 using Monetization.Emulators;
 using Monetization.Emulators.Stripe;
 using Monetization.Tests.Registration;
+using Monetization.Tests.Usage;
 
 namespace Monetization.Tests.Billing;
 
@@ -48,6 +50,9 @@ public sealed class CheckoutPortalFixture : PortalFixture
     }
 
     /// <summary>The key as moto holds it: (enabled, in the Stripe plan).</summary>
+    /// <summary>One usage report over this environment, wired as the function wires it, with the settle window given.</summary>
+    public Task<UsageReportSummary> ReportUsageAsync(TimeSpan settleWindow) => UsageReports.RunOnceAsync(Environment, settleWindow);
+
     public async Task<(bool Enabled, bool InPlan)> AccessAsync(string keyId)
     {
         var ct = TestContext.Current.CancellationToken;

@@ -51,7 +51,7 @@ public sealed class InvoiceWebhookTests(PortalFixture portal) : IClassFixture<Po
             Assert.Equal(200, (await portal.Environment.Stripe.SetSubscriptionStatusAsync(subscription.Id, "unpaid", Ct))!.StatusCode);
             var suspended = await RegistrationState.ReadAsync(portal.Environment, email);
             Assert.False(suspended.Keys.Single().Enabled);
-            Assert.Empty(suspended.KeysInPlan);
+            Assert.Equal([keyId], suspended.KeysInPlan);
 
             Assert.Equal(200, (await portal.Environment.Stripe.SetSubscriptionStatusAsync(subscription.Id, "active", Ct))!.StatusCode);
             (await RegistrationState.ReadAsync(portal.Environment, email)).AssertRegistered(keyId, portal.Environment.PriceId);

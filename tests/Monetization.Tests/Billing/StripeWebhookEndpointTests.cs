@@ -64,7 +64,7 @@ public sealed class StripeWebhookEndpointTests(CheckoutPortalFixture portal) : I
         using var response = await portal.PostWebhookAsync(canceled.Payload, $"t={now.ToUnixTimeSeconds()},v1={rolledOut},v1={ours}");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
     }
 
     [Fact]

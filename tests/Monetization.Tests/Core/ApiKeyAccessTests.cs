@@ -46,28 +46,41 @@ public sealed class ApiKeyAccessTests
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
 
-        Assert.True(await access.GrantAsync(key, Plan, TestContext.Current.CancellationToken));
+        Assert.True(await access.GrantAsync(key.Id, key.Enabled, Plan, TestContext.Current.CancellationToken));
         var granted = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
-        Assert.False(await access.GrantAsync(granted, Plan, TestContext.Current.CancellationToken));
+        Assert.False(await access.GrantAsync(granted.Id, granted.Enabled, Plan, TestContext.Current.CancellationToken));
 
         Assert.True(keys.HasAccess(Plan, key.Id));
     }
 
     [Fact]
-    public async Task RevokeTakesAccessAwayAndRepeatingItChangesNothing()
+    public async Task EndingAccessDisablesTheKeyFirstAndItLeavesThePlanOnlyAsTheLastStep()
     {
         var keys = new InMemoryApiKeys();
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
-        await access.GrantAsync(key, Plan, TestContext.Current.CancellationToken);
-        var granted = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
+        await access.GrantAsync(key.Id, key.Enabled, Plan, TestContext.Current.CancellationToken);
 
-        Assert.True(await access.RevokeAsync(granted, Plan, TestContext.Current.CancellationToken));
-        var revoked = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
-        Assert.False(await access.RevokeAsync(revoked, Plan, TestContext.Current.CancellationToken));
+        await access.DisableAsync(key.Id, enabled: null, TestContext.Current.CancellationToken);
+        Assert.False(keys.HasAccess(Plan, key.Id));
+        Assert.True(keys.InPlan(Plan, key.Id));
 
-        Assert.False(revoked.Enabled);
+        Assert.True(await access.LeavePlanAsync(key.Id, Plan, TestContext.Current.CancellationToken));
+        Assert.False(await access.LeavePlanAsync(key.Id, Plan, TestContext.Current.CancellationToken));
         Assert.False(keys.InPlan(Plan, key.Id));
+        Assert.False((await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!.Enabled);
+    }
+
+    [Fact]
+    public async Task DisablingAKeyKnownDisabledCallsNothing()
+    {
+        var faults = new ScriptedFaults().CrashBefore("keys.setEnabled");
+        var keys = new InMemoryApiKeys(faults);
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+
+        await access.DisableAsync(key.Id, enabled: false, TestContext.Current.CancellationToken);
+        await Assert.ThrowsAsync<InjectedFaultException>(() => access.DisableAsync(key.Id, enabled: null, TestContext.Current.CancellationToken));
     }
 
     [Fact]
@@ -78,26 +91,25 @@ public sealed class ApiKeyAccessTests
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
 
-        await Assert.ThrowsAsync<InjectedFaultException>(() => access.GrantAsync(key, Plan, TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<InjectedFaultException>(() => access.GrantAsync(key.Id, key.Enabled, Plan, TestContext.Current.CancellationToken));
         Assert.False(keys.HasAccess(Plan, key.Id));
 
         var current = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
-        await access.GrantAsync(current, Plan, TestContext.Current.CancellationToken);
+        await access.GrantAsync(current.Id, current.Enabled, Plan, TestContext.Current.CancellationToken);
         Assert.True(keys.HasAccess(Plan, key.Id));
     }
 
     [Fact]
-    public async Task ARevocationThatFailsHalfWayAlreadyTookAccessAway()
+    public async Task WithdrawingAnUnusedKeyThatFailsHalfWayAlreadyTookAccessAway()
     {
         var faults = new ScriptedFaults();
         var keys = new InMemoryApiKeys(faults);
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
-        await access.GrantAsync(key, Plan, TestContext.Current.CancellationToken);
-        var granted = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
+        await access.GrantAsync(key.Id, key.Enabled, Plan, TestContext.Current.CancellationToken);
         faults.CrashBefore("keys.removeFromPlan");
 
-        await Assert.ThrowsAsync<InjectedFaultException>(() => access.RevokeAsync(granted, Plan, TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<InjectedFaultException>(() => access.WithdrawUnusedAsync(key.Id, Plan, TestContext.Current.CancellationToken));
 
         Assert.False(keys.HasAccess(Plan, key.Id));
     }
@@ -123,7 +135,7 @@ public sealed class ApiKeyAccessTests
         var keys = new InMemoryApiKeys();
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         var granted = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
-        await access.GrantAsync(granted, Plan, TestContext.Current.CancellationToken);
+        await access.GrantAsync(granted.Id, granted.Enabled, Plan, TestContext.Current.CancellationToken);
         await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
         var other = await access.CreateAsync(Holder with { KeyName = "stripe-abcdef" }, TestContext.Current.CancellationToken);
 

@@ -5,8 +5,9 @@ using Monetization.Emulators.Marketplace;
 namespace Monetization.Tests.Marketplace;
 
 /// <summary>
-/// A buyer known by AWS account + license whose subscription ends: SubscriptionEvents meters what their key used,
-/// through the emulated Marketplace, the API Gateway usage stand-in and moto, as deployed (calls recorded for IAM).
+/// A buyer known by AWS account + license whose subscription ends: SubscriptionEvents disables the key and meters what
+/// it used, the key settles in its plan, and the usage reporter meters the rest and takes it out, through the emulated
+/// Marketplace, the API Gateway usage stand-in and moto, as deployed (calls recorded for IAM).
 /// </summary>
 public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassFixture<MarketplaceChannelFixture>
 {
@@ -51,36 +52,48 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         Assert.Equal("requests", record.Dimension);
         var key = Assert.Single(await channel.KeysNamedByLicenseAsync(account, license));
         Assert.False(key.Enabled);
+        Assert.Contains(keyId, await channel.MarketplacePlanKeyIdsAsync());
+
+        // Served before the key stopped, shown by GetUsage only now: the next hour's report meters it (Marketplace takes
+        // one record a buyer and hour), and the key leaves its plan once a report finds nothing of it left.
+        channel.Environment.Usage.Count(channel.Environment.MarketplaceUsagePlanId, keyId, Today, 2);
+        var nextHour = new Infrastructure.ManualTimeProvider(DateTimeOffset.UtcNow.AddHours(1));
+        await Usage.UsageReports.RunOnceAsync(channel.Environment, TimeSpan.Zero, nextHour);
+        Assert.Contains(keyId, await channel.MarketplacePlanKeyIdsAsync());
+        var settled = await Usage.UsageReports.RunOnceAsync(channel.Environment, TimeSpan.Zero, nextHour);
+        Assert.True(settled.KeysSettled >= 1);
         Assert.DoesNotContain(keyId, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.Equal(9, MeteredFor(account, license).Sum(m => m.Quantity));
     }
 
     [Fact]
-    public async Task WhenMeteringIsDownTheEventFailsWithTheKeyDisabledAndItsRetryMetersTheUsageOnceAndRemovesTheKey()
+    public async Task WhenMeteringIsDownTheEventStillEndsAccessAndTheReporterMetersTheUsageOnceBeforeTheKeyLeavesItsPlan()
     {
         var (account, license, keyId) = await SubscribedBuyerAsync();
         channel.Environment.Usage.Count(channel.Environment.MarketplaceUsagePlanId, keyId, Today, 4);
         Marketplace.Faults.Add(new FaultRule { PathPrefix = "/BatchMeterUsage", Status = 500, Count = 50 });
-        EventDelivery failed;
+        EventDelivery ended;
         try
         {
-            failed = await DeprovisionAsync(account, license);
+            ended = await DeprovisionAsync(account, license);
         }
         finally
         {
             Marketplace.Faults.Clear();
         }
 
-        // The key no longer works, and stays in the plan until its usage is metered (API Gateway reports usage for a plan's keys).
-        Assert.False(failed.Succeeded);
+        // Access ended; the key stays in the plan, disabled, until its usage is metered (API Gateway reports usage for a plan's keys).
+        Assert.True(ended.Succeeded, ended.Error);
         Assert.Empty(MeteredFor(account, license));
         Assert.False(Assert.Single(await channel.KeysNamedByLicenseAsync(account, license)).Enabled);
         Assert.Contains(keyId, await channel.MarketplacePlanKeyIdsAsync());
 
-        var retried = await Marketplace.DeliverRawAsync(failed.Payload, Cancel);
-        var again = await Marketplace.DeliverRawAsync(failed.Payload, Cancel);
+        var metered = await Usage.UsageReports.RunOnceAsync(channel.Environment, TimeSpan.Zero);
+        Assert.Contains(keyId, await channel.MarketplacePlanKeyIdsAsync());
+        var settled = await Usage.UsageReports.RunOnceAsync(channel.Environment, TimeSpan.Zero);
 
-        Assert.True(retried.Succeeded, retried.Error);
-        Assert.True(again.Succeeded, again.Error);
+        Assert.Equal(0, metered.Failures);
+        Assert.True(settled.KeysSettled >= 1);
         Assert.Equal(4, Assert.Single(MeteredFor(account, license)).Quantity);
         Assert.DoesNotContain(keyId, await channel.MarketplacePlanKeyIdsAsync());
     }
@@ -108,7 +121,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         Assert.True(revoked.Succeeded, revoked.Error);
         Assert.Equal(9, Assert.Single(MeteredFor(account, resolved)).Quantity);
         Assert.Empty(MeteredFor(account, documented));
-        Assert.DoesNotContain(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
     }
 
     [Fact]
@@ -127,6 +140,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         Assert.True(pending.Succeeded, pending.Error);
         Assert.True(ended.Succeeded, ended.Error);
         Assert.DoesNotContain(Marketplace.Metered, m => m.CustomerIdentifier == buyer.CustomerIdentifier || m.CustomerAwsAccountId == buyer.CustomerAwsAccountId);
-        Assert.DoesNotContain(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.False(Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + buyer.CustomerIdentifier)).Enabled);
+        Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
     }
 }

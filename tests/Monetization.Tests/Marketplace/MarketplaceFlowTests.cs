@@ -153,7 +153,7 @@ public sealed class MarketplaceFlowTests
     }
 
     [Fact]
-    public async Task UnsubscribeSuccessDisablesTheKeyAndRemovesItFromThePlan()
+    public async Task UnsubscribeSuccessDisablesTheKeyWhichSettlesInThePlanUntilItsUsageIsMetered()
     {
         var world = new MarketplaceWorld();
         await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
@@ -163,7 +163,8 @@ public sealed class MarketplaceFlowTests
         Assert.Equal(new SubscriptionEventResult(SubscriptionEventStatus.Applied, false), result);
         var key = Assert.Single(world.Keys.Keys);
         Assert.False(key.Enabled);
-        Assert.False(world.Keys.InPlan(UsagePlanId, key.Id));
+        Assert.True(world.Keys.InPlan(UsagePlanId, key.Id));
+        Assert.NotNull(Assert.Single(world.Ledger.All, r => r.ApiKeyId == key.Id).SettlingSince);
     }
 
     [Fact]

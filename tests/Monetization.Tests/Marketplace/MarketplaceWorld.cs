@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Monetization.Core;
+using Monetization.Core.ApiKeys;
 using Monetization.Core.Marketplace;
 using Monetization.Core.Usage;
 
@@ -21,7 +22,8 @@ public sealed class MarketplaceWorld
         var time = new FixedTimeProvider(new DateTimeOffset(2026, 7, 1, 9, 0, 0, TimeSpan.Zero));
         Access = new MarketplaceAccess(Ledger, Keys, Options, time, NullLoggerFactory.Instance);
         // Nothing is metered in this world: these keys count no usage (the usage tests meter against the emulators).
-        var usage = new MeterMarketplaceUsage(Keys, new UnusedUsageLedger(), Metering, new UsageReportingOptions(), time, NullLogger<MeterMarketplaceUsage>.Instance);
+        var usage = new MeterMarketplaceUsage(
+            Keys, new UnusedUsageLedger(), Ledger, new ApiKeyAccess(Keys, NullLogger<ApiKeyAccess>.Instance), Metering, new UsageReportingOptions(), time, NullLogger<MeterMarketplaceUsage>.Instance);
         Apply = new ApplySubscriptionEvent(Ledger, Access, usage, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
         Landing = new MarketplaceLanding(Metering, Ledger, Keys, Access, Options, time, NullLogger<MarketplaceLanding>.Instance);
     }

@@ -33,7 +33,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
     }
 
     [Fact]
-    public async Task UnsubscribeSuccessRemovesTheKeyFromThePlanAndDisablesIt()
+    public async Task UnsubscribeSuccessDisablesTheKeyWhichSettlesInItsPlan()
     {
         var customer = NewCustomerIdentifier();
         var subscribedAt = DateTimeOffset.UtcNow.AddMinutes(-5);
@@ -44,7 +44,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
         Assert.Equal(1, revoked.RootElement.GetProperty("applied").GetInt32());
         var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + customer));
         Assert.False(key.Enabled);
-        Assert.DoesNotContain(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
     }
 
     [Fact]
@@ -61,7 +61,6 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
         Assert.Equal(1, redelivered.RootElement.GetProperty("stale").GetInt32());
         var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + customer));
         Assert.False(key.Enabled);
-        Assert.DoesNotContain(key.Id, await channel.MarketplacePlanKeyIdsAsync());
     }
 
     [Fact]
@@ -82,7 +81,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
         Assert.Contains(afterGrant.Id, planAfterGrant);
         Assert.Equal(afterGrant.Id, afterRevoke.Id);
         Assert.False(afterRevoke.Enabled);
-        Assert.DoesNotContain(afterRevoke.Id, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.Contains(afterRevoke.Id, await channel.MarketplacePlanKeyIdsAsync());
     }
 
     [Fact]

@@ -359,7 +359,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
     }
 
     [Fact]
-    public async Task AFlushAfterAFailedReportBillsThePendingClaimAndEverythingCountedAboveIt()
+    public async Task ARevokedKeysPendingClaimAndEverythingCountedAboveItAreBilledWhileItSettles()
     {
         // A report fails and leaves units 0-10 in flight; 5 more are served; then the subscription stops being paid for.
         await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
@@ -369,10 +369,11 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         Assert.Equal(1, (await RunWithStripeMeterEventsFailingAsync(world)).Failures);
 
         world.CountStripe(keyId, world.Today, 5);
-        var flush = await world.StripeReporting().FlushAsync(keyId, world.Clock.GetUtcNow(), Token);
+        await world.RevokeAsync(keyId, SubscriberStatus.Suspended);
+        var report = await world.Reporter().RunAsync(Token);
 
-        Assert.Equal(1, flush.StripeEventsResent);
-        Assert.Equal(15, flush.StripeUnitsReported);
+        Assert.Equal(1, report.StripeEventsResent);
+        Assert.Equal(15, report.StripeUnitsReported);
         Assert.Equal(15, world.EventsOf(customerId).Sum(e => e.Value));
     }
 

@@ -15,6 +15,7 @@ public sealed class UsageReporterServicesTests
         ["Usage:StripeUsagePlanId"] = "plan1",
         ["Stripe:SecretKey"] = "sk_test_x",
         ["Stripe:MeterEventName"] = "api_requests",
+        ["Stripe:PriceId"] = "price_1Test",
         ["Aws:Region"] = "us-east-1",
     };
 

@@ -184,6 +184,14 @@ internal sealed class UsageWorld : IAsyncDisposable
         Assert.True(await Ledger.TryReplaceAsync(subscriber with { Status = SubscriberStatus.Cancelled, Subscribed = false }, subscriber.Version, CancellationToken.None));
     }
 
+    /// <summary>Records that access of whoever holds <paramref name="apiKeyId"/> ended now, as the flows would: the key settles.</summary>
+    public async Task RevokeAsync(string apiKeyId, SubscriberStatus status)
+    {
+        var subscriber = await SubscriberHoldingAsync(apiKeyId);
+        Assert.True(await Ledger.TryReplaceAsync(
+            subscriber with { Status = status, Subscribed = false, SettlingSince = Clock.GetUtcNow() }, subscriber.Version, CancellationToken.None));
+    }
+
     public void CountStripe(string apiKeyId, DateOnly day, long requests) => Environment.Usage.Count(StripePlanId, apiKeyId, day, requests);
 
     public void CountMarketplace(string apiKeyId, DateOnly day, long requests) => Environment.Usage.Count(MarketplacePlanId, apiKeyId, day, requests);
@@ -220,6 +228,9 @@ internal sealed class DiesBeforeCommit(IUsageLedger inner) : IUsageLedger
 {
     public Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken) =>
         inner.FindSubscribersByApiKeyAsync(apiKeyIds, cancellationToken);
+
+    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken) =>
+        inner.FindSettlingAsync(usagePlanId, endedBy, cancellationToken);
 
     public Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken) =>
         inner.GetWatermarksAsync(days, cancellationToken);
