@@ -84,11 +84,15 @@ internal sealed class UsageWorld : IAsyncDisposable
     public ReportUsage Reporter(Func<IUsageLedger, IUsageLedger>? wrapLedger = null, IReadOnlyDictionary<string, string?>? settings = null) =>
         Services(wrapLedger, settings).GetRequiredService<ReportUsage>();
 
-    /// <summary>The Stripe half alone, as the reporter wires it (the billing flow flushes a key whose subscription ends through it).</summary>
-    public ReportStripeUsage StripeReporting() => Services(null, null).GetRequiredService<ReportStripeUsage>();
+    /// <summary>The Stripe half alone, as the reporter wires it.</summary>
+    public ReportStripeUsage StripeReporting(IReadOnlyDictionary<string, string?>? settings = null) => Services(null, settings).GetRequiredService<ReportStripeUsage>();
 
     /// <summary>The Marketplace half alone, as the reporter wires it (and SubscriptionEvents, which flushes a buyer whose subscription ends).</summary>
-    public MeterMarketplaceUsage MarketplaceMetering() => Services(null, null).GetRequiredService<MeterMarketplaceUsage>();
+    public MeterMarketplaceUsage MarketplaceMetering(IReadOnlyDictionary<string, string?>? settings = null) => Services(null, settings).GetRequiredService<MeterMarketplaceUsage>();
+
+    /// <summary>Anything else the reporter's container holds (its API Gateway adapter, key access), wired against this world.</summary>
+    public T Resolve<T>()
+        where T : notnull => Services(null, null).GetRequiredService<T>();
 
     private ServiceProvider Services(Func<IUsageLedger, IUsageLedger>? wrapLedger, IReadOnlyDictionary<string, string?>? settings)
     {
