@@ -121,7 +121,8 @@ public sealed partial class ReportStripeUsage
                 {
                     await _billing.CancelSubscriptionAsync(subscriptionId, $"end-subscription:{settled.Id}:{subscriptionId}:{attempt}", cancellationToken);
                 }
-                else if (settled is { Status: SubscriberStatus.Cancelled, StripeCustomerId: { } customerId })
+
+                if (settled is { Status: SubscriberStatus.Cancelled, StripeCustomerId: { } customerId })
                 {
                     await _billing.InvoicePendingUsageAsync(customerId, $"final-usage:{settled.Id}:{attempt}", cancellationToken);
                 }

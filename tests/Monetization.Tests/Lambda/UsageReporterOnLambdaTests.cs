@@ -35,27 +35,8 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         Environment.Usage.Count(Environment.StripeUsagePlanId, stripeKey, today, 3);
         Environment.Usage.Count(Environment.MarketplaceUsagePlanId, buyer.ApiKeyId!, today, 2);
 
-        await using var recorded = await RecordedHost.StartAsync(
-            RecordedHost.UsageReporter,
-            Environment,
-            new Dictionary<string, string?>
-            {
-                ["Aws:ServiceUrl"] = Environment.Moto.Endpoint.ToString(),
-                ["Aws:ApiGatewayServiceUrl"] = Environment.ApiGateway.Endpoint.ToString(),
-                ["Aws:MarketplaceMeteringServiceUrl"] = Environment.Marketplace.Endpoint.ToString(),
-            },
-            new Dictionary<string, string> { [lambda.StripeSecretArn] = "StripeSecretArn" },
-            Cancel);
-        await using var api = await LambdaRuntimeApi.StartAsync(Cancel);
-        var variables = lambda.FunctionEnvironment(lambda.UsageReporter, "UsageReporter", api);
-        foreach (var (key, value) in recorded.Configuration)
-        {
-            variables[key.Replace(":", "__", StringComparison.Ordinal)] = value!;
-        }
-
-        variables["Stripe__ApiBase"] = Environment.Stripe.Endpoint.ToString();
-        variables["Stripe__MeterEventsBase"] = Environment.Stripe.Endpoint.ToString();
-        await using var process = OfflineLambda.StartExecutableAssembly(lambda.UsageReporter, "UsageReporter", variables);
+        await using var reporter = await StartReporterAsync();
+        var (api, process) = (reporter.Api, reporter.Process);
 
         var first = await InvokeAsync(api, process);
         var second = await InvokeAsync(api, process);
@@ -67,6 +48,73 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         using var summary = JsonDocument.Parse(second.Response!);
         Assert.Equal(0, summary.RootElement.GetProperty("failures").GetInt64());
         Assert.Contains("\"CloudWatchMetrics\"", process.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheScheduledRunBillsSettlingKeysAndTakesThemOutOfTheirPlansOnceNothingIsLeft()
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var (stripeKey, customerId) = await StripeSubscriberAsync(settlingSinceHoursAgo: 2);
+        var buyer = await MarketplaceBuyerAsync(settlingSinceHoursAgo: 2);
+        Environment.Usage.Count(Environment.StripeUsagePlanId, stripeKey, today, 5);
+        Environment.Usage.Count(Environment.MarketplaceUsagePlanId, buyer.ApiKeyId!, today, 4);
+        await using var reporter = await StartReporterAsync();
+
+        var billed = await InvokeAsync(reporter.Api, reporter.Process);
+        var stripePlanAfterBilling = await Environment.UsagePlanKeyIdsAsync(Environment.StripeUsagePlanId, Cancel);
+        var settled = await InvokeAsync(reporter.Api, reporter.Process);
+
+        Assert.True(billed.Error is null, billed.Error?.ErrorMessage + reporter.Process.Output);
+        Assert.True(settled.Error is null, settled.Error?.ErrorMessage + reporter.Process.Output);
+        Assert.Contains(stripeKey, stripePlanAfterBilling);
+
+        // The Stripe subscription was canceled: no meter event, one invoice item, put on an invoice once the key settled.
+        Assert.DoesNotContain(Environment.Stripe.MeterEvents, e => e.CustomerId == customerId);
+        Assert.Equal(5, Assert.Single(Environment.Stripe.InvoiceItems, i => i.CustomerId == customerId).Quantity);
+        Assert.Single(Environment.Stripe.Invoices, i => i.CustomerId == customerId && i.SubscriptionId is null);
+        Assert.Equal(4, Environment.Marketplace.Metered.Where(m => m.CustomerAwsAccountId == buyer.CustomerAwsAccountId).Sum(m => m.Quantity));
+        Assert.DoesNotContain(stripeKey, await Environment.UsagePlanKeyIdsAsync(Environment.StripeUsagePlanId, Cancel));
+        Assert.DoesNotContain(buyer.ApiKeyId!, await Environment.UsagePlanKeyIdsAsync(Environment.MarketplaceUsagePlanId, Cancel));
+        using var dynamoDb = Environment.DynamoDb();
+        Assert.Null((await new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName).GetAsync(buyer.Id, Cancel))!.SettlingSince);
+    }
+
+    /// <summary>The published UsageReporter started as Lambda starts it, its AWS calls recorded for the IAM check.</summary>
+    private async Task<Reporter> StartReporterAsync()
+    {
+        var recorded = await RecordedHost.StartAsync(
+            RecordedHost.UsageReporter,
+            Environment,
+            new Dictionary<string, string?>
+            {
+                ["Aws:ServiceUrl"] = Environment.Moto.Endpoint.ToString(),
+                ["Aws:ApiGatewayServiceUrl"] = Environment.ApiGateway.Endpoint.ToString(),
+                ["Aws:MarketplaceMeteringServiceUrl"] = Environment.Marketplace.Endpoint.ToString(),
+            },
+            new Dictionary<string, string> { [lambda.StripeSecretArn] = "StripeSecretArn" },
+            Cancel);
+        var api = await LambdaRuntimeApi.StartAsync(Cancel);
+        var variables = lambda.FunctionEnvironment(lambda.UsageReporter, "UsageReporter", api);
+        foreach (var (key, value) in recorded.Configuration)
+        {
+            variables[key.Replace(":", "__", StringComparison.Ordinal)] = value!;
+        }
+
+        variables["Stripe__ApiBase"] = Environment.Stripe.Endpoint.ToString();
+        variables["Stripe__MeterEventsBase"] = Environment.Stripe.Endpoint.ToString();
+        var process = OfflineLambda.StartExecutableAssembly(lambda.UsageReporter, "UsageReporter", variables);
+
+        return new Reporter(recorded, api, process);
+    }
+
+    private sealed record Reporter(RecordedHost Recorded, LambdaRuntimeApi Api, LambdaProcess Process) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Process.DisposeAsync();
+            await Api.DisposeAsync();
+            await Recorded.DisposeAsync();
+        }
     }
 
     private static async Task<LambdaInvocationResult> InvokeAsync(LambdaRuntimeApi api, LambdaProcess process)
@@ -83,7 +131,8 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         return await invocation;
     }
 
-    private async Task<(string KeyId, string CustomerId)> StripeSubscriberAsync()
+    /// <param name="settlingSinceHoursAgo">Given: the subscription was canceled that long ago and the key is settling.</param>
+    private async Task<(string KeyId, string CustomerId)> StripeSubscriberAsync(int? settlingSinceHoursAgo = null)
     {
         var keyId = await KeyInPlanAsync(Environment.StripeUsagePlanId);
         using var http = new HttpClient();
@@ -93,20 +142,22 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         {
             Id = $"stripe#{Guid.NewGuid():N}",
             Channel = Channel.Stripe,
-            Status = SubscriberStatus.Active,
+            Status = settlingSinceHoursAgo is null ? SubscriberStatus.Active : SubscriberStatus.Cancelled,
             ApiKeyId = keyId,
             UsagePlanId = Environment.StripeUsagePlanId,
             StripeCustomerId = customer.Id,
             StripeSubscriptionId = "sub_" + Guid.NewGuid().ToString("N")[..14],
             Registered = true,
-            Subscribed = true,
+            Subscribed = settlingSinceHoursAgo is null,
+            SettlingSince = settlingSinceHoursAgo is { } hours ? now.AddHours(-hours) : null,
             CreatedAt = now,
             UpdatedAt = now,
         });
         return (keyId, customer.Id);
     }
 
-    private async Task<Subscriber> MarketplaceBuyerAsync()
+    /// <param name="settlingSinceHoursAgo">Given: the subscription ended that long ago and the key is settling.</param>
+    private async Task<Subscriber> MarketplaceBuyerAsync(int? settlingSinceHoursAgo = null)
     {
         var keyId = await KeyInPlanAsync(Environment.MarketplaceUsagePlanId);
         var account = Random.Shared.NextInt64(100_000_000_000, 999_999_999_999).ToString(CultureInfo.InvariantCulture);
@@ -117,14 +168,15 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         {
             Id = $"mp#acct:{account}:{Guid.NewGuid():N}",
             Channel = Channel.Marketplace,
-            Status = SubscriberStatus.Active,
+            Status = settlingSinceHoursAgo is null ? SubscriberStatus.Active : SubscriberStatus.Cancelled,
             ApiKeyId = keyId,
             UsagePlanId = Environment.MarketplaceUsagePlanId,
             CustomerAwsAccountId = account,
             ProductCode = OfflineEnvironment.MarketplaceProductCode,
             LicenseArn = license,
             Registered = true,
-            Subscribed = true,
+            Subscribed = settlingSinceHoursAgo is null,
+            SettlingSince = settlingSinceHoursAgo is { } hours ? now.AddHours(-hours) : null,
             CreatedAt = now,
             UpdatedAt = now,
         };
