@@ -31,8 +31,9 @@ internal sealed class KeySettlement(IUsageLedger usage, ISubscriberLedger ledger
     }
 
     /// <summary>
-    /// The last step: the settled key leaves its plan, then the record drops its settling mark. A subscriber granted access
-    /// again meanwhile (the record says subscribed) gets the key back in its plan, so the race costs nobody their access.
+    /// The last step: the settled key leaves its plan, then the record, read afresh (the index lags), drops its settling
+    /// mark. A subscriber granted access again meanwhile (the record says subscribed) gets the key back in its plan, so
+    /// the race costs nobody their access.
     /// </summary>
     public async Task FinishAsync(Subscriber settled, CancellationToken cancellationToken)
     {
@@ -44,7 +45,7 @@ internal sealed class KeySettlement(IUsageLedger usage, ISubscriberLedger ledger
             current => current is { SettlingSince: not null } && current.ApiKeyId == keyId
                 ? LedgerChange<bool>.Write(current with { SettlingSince = null, UpdatedAt = time.GetUtcNow() }, current.Subscribed)
                 : LedgerChange<bool>.Keep(current is { Subscribed: true } && current.ApiKeyId == keyId),
-            new KnownRecord(settled),
+            known: null,
             cancellationToken);
         if (update.Result)
         {
