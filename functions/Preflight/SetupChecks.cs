@@ -223,6 +223,16 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
             return true;
         }
 
+        if (price.BillingScheme != "per_unit" || price.UnitAmountDecimal is null)
+        {
+            problems.Add(new(
+                "stripe-price",
+                $"The Stripe price {stack.PriceId} is not priced per unit (billing_scheme={price.BillingScheme}); requests served after a subscription was canceled are billed as invoice items at the price's unit amount, which a tiered price does not have.",
+                newPrice.Replace("<prod_...>", Shell.Quote(price.ProductId ?? "<prod_...>"), StringComparison.Ordinal)
+                    .Replace("<mtr_...>", Shell.Quote(meterId), StringComparison.Ordinal)));
+            return true;
+        }
+
         Meter meter;
         try
         {

@@ -49,7 +49,7 @@ public sealed partial class MeterMarketplaceUsage
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
-        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options.SettleWindow, time);
+        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options.SettleWindow, time, logger);
         _ledger = ledger;
         _metering = metering;
         _options = options;
@@ -91,26 +91,11 @@ public sealed partial class MeterMarketplaceUsage
         return summary;
     }
 
-    /// <summary>Takes the settled keys out of the plan; they take no part in the rest of the run.</summary>
+    /// <summary>Takes the settled keys out of the plan (Marketplace needs no last word); they take no part in the rest of the run.</summary>
     private async Task<UsageReportSummary> SettleAsync(string planId, Dictionary<string, OpenDays> counted, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        int settledKeys = 0, failures = 0;
-        foreach (var settled in await _settlement.SettledAsync(planId, counted, now, cancellationToken))
-        {
-            try
-            {
-                await _settlement.FinishAsync(settled, cancellationToken);
-                counted.Remove(settled.ApiKeyId!);
-                settledKeys++;
-            }
-            catch (DependencyUnavailableException e)
-            {
-                failures++;
-                LogSettleFailed(_logger, settled.ApiKeyId!, e);
-            }
-        }
-
-        return new UsageReportSummary { KeysSettled = settledKeys, Failures = failures };
+        var (settled, failures) = await _settlement.SettleAsync(planId, counted, now, (_, _) => Task.CompletedTask, cancellationToken);
+        return new UsageReportSummary { KeysSettled = settled, Failures = failures };
     }
 
     private async Task<UsageReportSummary> MeterChunkAsync(
@@ -251,9 +236,6 @@ public sealed partial class MeterMarketplaceUsage
             Failures = failures,
         };
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Key {ApiKeyId} has settled but could not leave its plan yet; the next run tries again")]
-    private static partial void LogSettleFailed(ILogger logger, string apiKeyId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace did not accept {Count} usage records; their claims stay for the next run")]
     private static partial void LogMarketplaceFailed(ILogger logger, int count, Exception exception);

@@ -47,7 +47,7 @@ public sealed partial class ReportStripeUsage
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
-        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options.SettleWindow, time);
+        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options.SettleWindow, time, logger);
         _ledger = ledger;
         _meter = meter;
         _billing = billing;
@@ -111,35 +111,33 @@ public sealed partial class ReportStripeUsage
     /// <returns>How many could not be finished (Stripe or AWS failed); the next run tries again.</returns>
     private async Task<int> SettleAsync(Dictionary<string, OpenDays> counted, DateTimeOffset now, Totals totals, CancellationToken cancellationToken)
     {
-        var failures = 0;
-        var attempt = now.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
-        foreach (var settled in await _settlement.SettledAsync(_options.StripeUsagePlanId, counted, now, cancellationToken))
-        {
-            try
+        var attempt = Attempt(now);
+        var (settled, failures) = await _settlement.SettleAsync(
+            _options.StripeUsagePlanId,
+            counted,
+            now,
+            async (subscriber, ct) =>
             {
-                if (settled is { EndRequestedAt: not null, StripeSubscriptionId: { } subscriptionId })
+                if (subscriber is { EndRequestedAt: not null, StripeSubscriptionId: { } subscriptionId })
                 {
-                    await _billing.CancelSubscriptionAsync(subscriptionId, $"end-subscription:{settled.Id}:{subscriptionId}:{attempt}", cancellationToken);
+                    await _billing.CancelSubscriptionAsync(subscriptionId, $"end-subscription:{subscriber.Id}:{subscriptionId}:{attempt}", ct);
                 }
 
-                if (settled is { Status: SubscriberStatus.Cancelled, StripeCustomerId: { } customerId })
+                if (subscriber is { Status: SubscriberStatus.Cancelled, StripeCustomerId: { } customerId })
                 {
-                    await _billing.InvoicePendingUsageAsync(customerId, $"final-usage:{settled.Id}:{attempt}", cancellationToken);
+                    await _billing.InvoicePendingUsageAsync(customerId, $"final-usage:{subscriber.Id}:{attempt}", ct);
                 }
-
-                await _settlement.FinishAsync(settled, cancellationToken);
-                counted.Remove(settled.ApiKeyId!);
-                totals.Settled++;
-            }
-            catch (DependencyUnavailableException e)
-            {
-                failures++;
-                LogSettleFailed(_logger, settled.ApiKeyId!, e);
-            }
-        }
-
+            },
+            cancellationToken);
+        totals.Settled += settled;
         return failures;
     }
+
+    /// <summary>
+    /// What makes this run's idempotency keys its own: a later run finds what an earlier one did by looking it up, so a
+    /// failure Stripe stored for an earlier run's key is never replayed to it.
+    /// </summary>
+    private static string Attempt(DateTimeOffset now) => now.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
 
     /// <summary>Claims and sends the units of <paramref name="keyIds"/> above their watermarks, chunk by chunk.</summary>
     /// <returns>How many keys were reached before Stripe failed (all of them when it did not), and the events left unsent.</returns>
@@ -210,7 +208,7 @@ public sealed partial class ReportStripeUsage
     /// </summary>
     private async Task InvoiceAsync(List<(UsageWork Work, MeterUsage Usage)> itemized, DateTimeOffset now, Totals totals, CancellationToken cancellationToken)
     {
-        var attempt = now.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture);
+        var attempt = Attempt(now);
         while (itemized.Count > 0)
         {
             var (work, usage) = itemized[0];
@@ -346,9 +344,6 @@ public sealed partial class ReportStripeUsage
 
         public List<UsageWork> ResentCommitted { get; } = [];
     }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Key {ApiKeyId} has settled but could not leave its plan yet; the next run tries again")]
-    private static partial void LogSettleFailed(ILogger logger, string apiKeyId, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe did not accept {Count} usage reports; their claims stay for the next run")]
     private static partial void LogStripeFailed(ILogger logger, int count, Exception exception);

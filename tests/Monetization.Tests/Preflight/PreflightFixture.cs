@@ -192,6 +192,31 @@ public sealed class PreflightFixture : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("id").GetString()!;
     }
 
+    /// <summary>A metered price on the environment's meter, priced in graduated tiers (no unit amount).</summary>
+    public async Task<string> CreateTieredMeteredPriceAsync()
+    {
+        using var http = new HttpClient();
+        var stripe = Environment.StripeClient(http);
+        var product = await stripe.V1.Products.CreateAsync(new ProductCreateOptions { Name = "Tiered plan" }, new RequestOptions { IdempotencyKey = $"product-{Guid.NewGuid():N}" }, Ct);
+        var price = await stripe.V1.Prices.CreateAsync(
+            new PriceCreateOptions
+            {
+                Product = product.Id,
+                Currency = "usd",
+                BillingScheme = "tiered",
+                TiersMode = "graduated",
+                Tiers =
+                [
+                    new PriceTierOptions { UpTo = 1000, UnitAmountDecimal = 0.5m },
+                    new PriceTierOptions { UpTo = PriceTierUpTo.Inf, UnitAmountDecimal = 0.4m },
+                ],
+                Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered", Meter = Environment.MeterId },
+            },
+            new RequestOptions { IdempotencyKey = $"price-{Guid.NewGuid():N}" },
+            Ct);
+        return price.Id;
+    }
+
     /// <summary>Runs a printed fix against moto with the AWS CLI, as the owner would paste it against AWS.</summary>
     public async Task ApplyAwsFixAsync(string fix)
     {

@@ -167,6 +167,18 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
     }
 
     [Fact]
+    public async Task ATieredMeteredPriceIsReportedWithTheCommandsForAPerUnitOneOnTheSameMeter()
+    {
+        var setup = await world.CleanSetupAsync() with { PriceId = await world.CreateTieredMeteredPriceAsync() };
+
+        var fix = await OnlyProblemAsync(setup, "stripe-price");
+
+        Assert.Contains("-d unit_amount_decimal=", fix, StringComparison.Ordinal);
+        Assert.Contains($"-d 'recurring[meter]={world.Environment.MeterId}'", fix, StringComparison.Ordinal);
+        Assert.Contains("--parameter-overrides StripePriceId=", fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MeterCountingAnotherEventNameIsReportedWithTheParameterThatMatchesIt()
     {
         var setup = await world.CleanSetupAsync() with { MeterEventName = "api_calls" };
