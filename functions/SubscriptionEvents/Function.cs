@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging;
+using Monetization.Core.Marketplace;
 using Monetization.Core.Marketplace.Notifications;
 
 namespace Monetization.SubscriptionEvents;
@@ -36,7 +37,7 @@ public sealed partial class Function(HandleSubscriptionNotifications handle, ILo
         LogSummary(summary.Records, summary.Applied, summary.Duplicate, summary.Stale, summary.Ignored, summary.Failed);
         if (summary.Failed > 0)
         {
-            throw new SubscriptionDeliveryFailedException(results.Where(r => r.Status == NotificationStatus.Failed).ToList(), results.Count);
+            throw new SubscriptionDeliveryFailedException(results.Where(r => r.Status == SubscriptionEventStatus.Failed).ToList(), results.Count);
         }
 
         return new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(summary, SummaryJsonContext.Default.DeliverySummary), writable: false);
@@ -44,15 +45,15 @@ public sealed partial class Function(HandleSubscriptionNotifications handle, ILo
 
     private static DeliverySummary Summarize(IReadOnlyList<NotificationResult> results) => new(
         results.Count,
-        results.Count(r => r.Status == NotificationStatus.Applied),
-        results.Count(r => r.Status == NotificationStatus.Duplicate),
-        results.Count(r => r.Status == NotificationStatus.Stale),
-        results.Count(r => r.Status == NotificationStatus.Ignored),
-        results.Count(r => r.Status == NotificationStatus.Failed),
+        results.Count(r => r.Status == SubscriptionEventStatus.Applied),
+        results.Count(r => r.Status == SubscriptionEventStatus.Duplicate),
+        results.Count(r => r.Status == SubscriptionEventStatus.Stale),
+        results.Count(r => r.Status == SubscriptionEventStatus.Ignored),
+        results.Count(r => r.Status == SubscriptionEventStatus.Failed),
         [.. results.Select(r => new RecordSummary(r.RecordId, r.Status.ToString(), r.Reason))]);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace notification {RecordId}: {Status} {Reason}")]
-    private partial void LogRecord(string recordId, NotificationStatus status, string? reason);
+    private partial void LogRecord(string recordId, SubscriptionEventStatus status, string? reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Delivery of {Records} records: {Applied} applied, {Duplicate} duplicate, {Stale} stale, {Ignored} ignored, {Failed} failed")]
     private partial void LogSummary(int records, int applied, int duplicate, int stale, int ignored, int failed);

@@ -68,6 +68,7 @@ public static class SubscriptionEventsServices
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, MarketplaceUsagePlanValidator>());
         services.AddSingleton(sp => new MarketplaceOptions { UsagePlanId = Options(sp).MarketplaceUsagePlanId, ProductCodes = Options(sp).ProductCodes });
         services.AddTransient<MarketplaceAccess>();
+        services.AddTransient<MarketplaceIdentity>();
         services.AddTransient<ApplySubscriptionEvent>();
         services.AddTransient<HandleSubscriptionNotifications>();
         services.AddSingleton<Function>();

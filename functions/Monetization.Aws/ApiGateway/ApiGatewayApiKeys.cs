@@ -54,13 +54,28 @@ public sealed class ApiGatewayApiKeys : IApiKeys
         return [.. keys.Where(k => string.Equals(k.CustomerId, customerId, StringComparison.Ordinal)).Select(ToApiKey)];
     }
 
-    public Task SetEnabledAsync(string keyId, bool enabled, CancellationToken cancellationToken) =>
-        _client.UpdateApiKeyAsync(keyId, [PatchOperation.Replace("/enabled", enabled ? "true" : "false")], cancellationToken);
-
-    public Task SetCustomerIdAsync(string keyId, string customerId, CancellationToken cancellationToken)
+    /// <summary>One UpdateApiKey call with a patch operation per given field.</summary>
+    public Task UpdateAsync(string keyId, ApiKeyUpdate update, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(customerId);
-        return _client.UpdateApiKeyAsync(keyId, [PatchOperation.Replace("/customerId", customerId)], cancellationToken);
+        ArgumentNullException.ThrowIfNull(update);
+        if (update.IsEmpty)
+        {
+            throw new ArgumentException("The update changes nothing.", nameof(update));
+        }
+
+        List<PatchOperation> operations = [];
+        if (update.Enabled is { } enabled)
+        {
+            operations.Add(PatchOperation.Replace("/enabled", enabled ? "true" : "false"));
+        }
+
+        if (update.CustomerId is { } customerId)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(customerId, nameof(update));
+            operations.Add(PatchOperation.Replace("/customerId", customerId));
+        }
+
+        return _client.UpdateApiKeyAsync(keyId, operations, cancellationToken);
     }
 
     public async Task<bool> DeleteAsync(string keyId, CancellationToken cancellationToken)

@@ -11,6 +11,11 @@ namespace Monetization.Core.ApiKeys;
 /// <param name="CustomerId">The key's <c>customerId</c> (Marketplace's legacy CustomerIdentifier), or null.</param>
 public sealed record KeyHolder(string SubscriberId, Channel Channel, string KeyName, string? CustomerId);
 
+/// <summary>What API Gateway holds for a holder.</summary>
+/// <param name="Recorded">The key the ledger names, or null when it names none or that key no longer exists.</param>
+/// <param name="Named">Every key with the holder's exact name, lowest id first (the recorded key among them).</param>
+public sealed record HolderKeys(ApiKey? Recorded, IReadOnlyList<ApiKey> Named);
+
 /// <summary>
 /// The one way either channel finds, creates, grants and revokes a subscriber's API key.
 /// </summary>
@@ -29,16 +34,38 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     public static IReadOnlyDictionary<string, string> TagsFor(Channel channel) =>
         new Dictionary<string, string>(StringComparer.Ordinal) { [ChannelTag] = channel.ToString().ToLowerInvariant() };
 
-    /// <summary>The key with exactly this name (API Gateway's filter matches prefixes); the lowest id when a race left several.</summary>
-    public async Task<ApiKey?> FindAsync(string keyName, bool includeValue, CancellationToken cancellationToken)
+    /// <summary>
+    /// What API Gateway holds for the holder, read side by side: the key the ledger recorded (null when there is no
+    /// recorded id or that key is gone) and every key with the holder's exact name, lowest id first.
+    /// </summary>
+    public async Task<HolderKeys> ReadAsync(KeyHolder holder, string? recordedKeyId, bool includeValue, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrEmpty(keyName);
-        var found = await apiKeys.FindByNameAsync(keyName, includeValue, cancellationToken);
-        return found
-            .Where(k => string.Equals(k.Name, keyName, StringComparison.Ordinal))
-            .OrderBy(k => k.Id, StringComparer.Ordinal)
-            .FirstOrDefault();
+        ArgumentNullException.ThrowIfNull(holder);
+        var recorded = recordedKeyId is null ? Task.FromResult<ApiKey?>(null) : apiKeys.GetAsync(recordedKeyId, includeValue, cancellationToken);
+        var named = apiKeys.FindByNameAsync(holder.KeyName, includeValue, cancellationToken);
+        await Task.WhenAll(recorded, named);
+        return new HolderKeys(
+            await recorded,
+            [.. (await named).Where(k => string.Equals(k.Name, holder.KeyName, StringComparison.Ordinal)).OrderBy(k => k.Id, StringComparer.Ordinal)]);
     }
+
+    /// <summary>
+    /// The key a holder without a recorded key should take: the lowest-id key with its name (a create whose answer was
+    /// lost, or a race's winner), else (for a holder with a <c>customerId</c>) a key already linked to that customer,
+    /// else a new one (disabled, in no plan).
+    /// </summary>
+    public async Task<ApiKey> AdoptOrCreateAsync(KeyHolder holder, HolderKeys found, bool includeValue, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        ArgumentNullException.ThrowIfNull(found);
+        return found.Named.FirstOrDefault()
+            ?? await FindByCustomerIdAsync(holder.CustomerId, includeValue, cancellationToken)
+            ?? await CreateAsync(holder, cancellationToken);
+    }
+
+    /// <summary>The holder's key found by name or customer, else a new one: <see cref="ReadAsync"/> then <see cref="AdoptOrCreateAsync"/>.</summary>
+    public async Task<ApiKey> FindOrCreateAsync(KeyHolder holder, bool includeValue, CancellationToken cancellationToken) =>
+        await AdoptOrCreateAsync(holder, await ReadAsync(holder, recordedKeyId: null, includeValue, cancellationToken), includeValue, cancellationToken);
 
     /// <summary>Creates the holder's key, disabled and in no plan.</summary>
     public async Task<ApiKey> CreateAsync(KeyHolder holder, CancellationToken cancellationToken)
@@ -57,30 +84,35 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     }
 
     /// <summary>
-    /// The holder's key found by its name, else (for a holder with a <c>customerId</c>) a key already linked to that
-    /// customer, else a new one (disabled, in no plan).
+    /// Makes the holder's one key match the decision, every call side by side: with access, the key is enabled and
+    /// carries the holder's <c>customerId</c> (one update, only for what differs from <paramref name="key"/>) and is
+    /// in the plan; without, it is disabled only (it stays in its plan while its usage settles). Keys named like the
+    /// holder's that are not its key (losers of a creation race, which never carried access) are deleted meanwhile.
     /// </summary>
-    public async Task<ApiKey> FindOrCreateAsync(KeyHolder holder, bool includeValue, CancellationToken cancellationToken)
+    public async Task MatchAsync(
+        KeyHolder holder, ApiKey key, bool access, string usagePlanId, IEnumerable<ApiKey> strays, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(holder);
-        return await FindAsync(holder.KeyName, includeValue, cancellationToken)
-            ?? await FindByCustomerIdAsync(holder.CustomerId, includeValue, cancellationToken)
-            ?? await CreateAsync(holder, cancellationToken);
-    }
-
-    /// <summary>Sets the key's <c>customerId</c> to the holder's when it differs (API Gateway's Marketplace metering reads it).</summary>
-    /// <returns>The key as it now is.</returns>
-    public async Task<ApiKey> EnsureCustomerIdAsync(ApiKey key, KeyHolder holder, CancellationToken cancellationToken)
-    {
         ArgumentNullException.ThrowIfNull(key);
-        ArgumentNullException.ThrowIfNull(holder);
-        if (holder.CustomerId is not { } customerId || string.Equals(key.CustomerId, customerId, StringComparison.Ordinal))
+        ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
+        ArgumentNullException.ThrowIfNull(strays);
+        var update = new ApiKeyUpdate(
+            key.Enabled == access ? null : access,
+            holder.CustomerId is { } customerId && !string.Equals(key.CustomerId, customerId, StringComparison.Ordinal) ? customerId : null);
+        var patch = update.IsEmpty ? Task.CompletedTask : apiKeys.UpdateAsync(key.Id, update, cancellationToken);
+        var add = access ? apiKeys.AddToUsagePlanAsync(usagePlanId, key.Id, cancellationToken) : Task.FromResult(false);
+        var deletes = strays
+            .Where(k => !string.Equals(k.Id, key.Id, StringComparison.Ordinal))
+            .Select(k => DeleteStrayAsync(holder, k.Id, key.Id, cancellationToken));
+        await Task.WhenAll([patch, add, .. deletes]);
+        if (access && (await add || update.Enabled is not null))
         {
-            return key;
+            LogGranted(key.Id, usagePlanId);
         }
-
-        await apiKeys.SetCustomerIdAsync(key.Id, customerId, cancellationToken);
-        return key with { CustomerId = customerId };
+        else if (!access && update.Enabled is not null)
+        {
+            LogDisabled(key.Id);
+        }
     }
 
     /// <summary>Enables the key and adds it to the plan, side by side (either half alone gives no access).</summary>
@@ -90,7 +122,7 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     {
         ArgumentException.ThrowIfNullOrEmpty(keyId);
         ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
-        var enable = enabled == true ? Task.CompletedTask : apiKeys.SetEnabledAsync(keyId, true, cancellationToken);
+        var enable = enabled == true ? Task.CompletedTask : apiKeys.UpdateAsync(keyId, new ApiKeyUpdate(Enabled: true), cancellationToken);
         var add = apiKeys.AddToUsagePlanAsync(usagePlanId, keyId, cancellationToken);
         await Task.WhenAll(enable, add);
         var changed = enabled == false || await add;
@@ -112,7 +144,7 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         ArgumentException.ThrowIfNullOrEmpty(keyId);
         if (enabled != false)
         {
-            await apiKeys.SetEnabledAsync(keyId, false, cancellationToken);
+            await apiKeys.UpdateAsync(keyId, new ApiKeyUpdate(Enabled: false), cancellationToken);
             LogDisabled(keyId);
         }
     }
@@ -139,24 +171,17 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     public Task WithdrawUnusedAsync(string keyId, string usagePlanId, CancellationToken cancellationToken) =>
         Task.WhenAll(DisableAsync(keyId, enabled: null, cancellationToken), LeavePlanAsync(keyId, usagePlanId, cancellationToken));
 
-    /// <summary>Deletes every other key with the holder's name: losers of a creation race, which never carried access.</summary>
-    public async Task DeleteStraysAsync(KeyHolder holder, string keepKeyId, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(holder);
-        ArgumentException.ThrowIfNullOrEmpty(keepKeyId);
-        foreach (var deleted in await DeleteNamedAsync(holder, keepKeyId, cancellationToken))
-        {
-            LogStrayDeleted(holder.SubscriberId, deleted, keepKeyId);
-        }
-    }
-
     /// <summary>Deletes every key with the holder's name, which takes their access with them: the holder must have no key.</summary>
     public async Task DeleteAllAsync(KeyHolder holder, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(holder);
-        foreach (var deleted in await DeleteNamedAsync(holder, keepKeyId: null, cancellationToken))
+        var named = await apiKeys.FindByNameAsync(holder.KeyName, includeValue: false, cancellationToken);
+        foreach (var key in named.Where(k => string.Equals(k.Name, holder.KeyName, StringComparison.Ordinal)))
         {
-            LogKeyDeleted(holder.SubscriberId, deleted);
+            if (await apiKeys.DeleteAsync(key.Id, cancellationToken))
+            {
+                LogKeyDeleted(holder.SubscriberId, key.Id);
+            }
         }
     }
 
@@ -174,21 +199,12 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
             .FirstOrDefault();
     }
 
-    private async Task<List<string>> DeleteNamedAsync(KeyHolder holder, string? keepKeyId, CancellationToken cancellationToken)
+    private async Task DeleteStrayAsync(KeyHolder holder, string strayKeyId, string keptKeyId, CancellationToken cancellationToken)
     {
-        var deleted = new List<string>();
-        var named = await apiKeys.FindByNameAsync(holder.KeyName, includeValue: false, cancellationToken);
-        foreach (var key in named)
+        if (await apiKeys.DeleteAsync(strayKeyId, cancellationToken))
         {
-            if (string.Equals(key.Name, holder.KeyName, StringComparison.Ordinal)
-                && !string.Equals(key.Id, keepKeyId, StringComparison.Ordinal)
-                && await apiKeys.DeleteAsync(key.Id, cancellationToken))
-            {
-                deleted.Add(key.Id);
-            }
+            LogStrayDeleted(holder.SubscriberId, strayKeyId, keptKeyId);
         }
-
-        return deleted;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Created API key {ApiKeyId} for {SubscriberId}")]

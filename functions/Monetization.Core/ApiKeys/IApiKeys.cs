@@ -17,6 +17,12 @@ public sealed record ApiKey(
     IReadOnlyDictionary<string, string> Tags,
     Secret? Value);
 
+/// <summary>What to change on an existing key: the fields given, in one update; null leaves a field as it is.</summary>
+public sealed record ApiKeyUpdate(bool? Enabled = null, string? CustomerId = null)
+{
+    public bool IsEmpty => Enabled is null && CustomerId is null;
+}
+
 /// <summary>One day of one key's usage in a usage plan.</summary>
 public sealed record DailyUsage(DateOnly Day, long Used, long Remaining);
 
@@ -35,9 +41,8 @@ public interface IApiKeys
 
     Task<IReadOnlyList<ApiKey>> FindByCustomerIdAsync(string customerId, bool includeValue, CancellationToken cancellationToken);
 
-    Task SetEnabledAsync(string keyId, bool enabled, CancellationToken cancellationToken);
-
-    Task SetCustomerIdAsync(string keyId, string customerId, CancellationToken cancellationToken);
+    /// <summary>Changes the given fields of the key in one call.</summary>
+    Task UpdateAsync(string keyId, ApiKeyUpdate update, CancellationToken cancellationToken);
 
     /// <returns><c>false</c> when the key did not exist.</returns>
     Task<bool> DeleteAsync(string keyId, CancellationToken cancellationToken);

@@ -55,11 +55,11 @@ public sealed partial class ApplyBillingEvent(
         var outcome = await executor.ExecuteAsync(
             $"stripe-event#{billingEvent.Id}",
             Encoding.UTF8.GetBytes($"{billingEvent.Id}\n{billingEvent.Type}"),
-            async ct => (await ApplyOnceAsync(billingEvent, ct)).ToString(),
+            ct => ApplyOnceAsync(billingEvent, ct),
             cancellationToken);
         return outcome switch
         {
-            IdempotencyOutcome.Executed executed => Enum.Parse<BillingEventOutcome>(executed.Result),
+            IdempotencyOutcome.Executed<BillingEventOutcome> executed => executed.Result,
             IdempotencyOutcome.Replayed => BillingEventOutcome.Duplicate,
             IdempotencyOutcome.InProgress => BillingEventOutcome.InProgress,
 

@@ -35,9 +35,7 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
         {
             await ledger.UpdateAsync(
                 record.Id,
-                current => current is not null && BillingRules.Decide(current, subscription, now, options.PastDueGrace).Next is { } next
-                    ? LedgerChange<bool>.Write(next, true)
-                    : LedgerChange<bool>.Keep(false),
+                current => current is null ? null : BillingRules.Decide(current, subscription, now, options.PastDueGrace).Next,
                 new KnownRecord(record),
                 cancellationToken);
         }
@@ -62,16 +60,14 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
         await ledger.UpdateAsync(
             record.Id,
             current => current is null || current.EndRequestedAt is not null
-                ? LedgerChange<bool>.Keep(false)
-                : LedgerChange<bool>.Write(
-                    current with
-                    {
-                        EndRequestedAt = now,
-                        Subscribed = false,
-                        SettlingSince = current.ApiKeyId is null ? null : current.SettlingSince ?? now,
-                        UpdatedAt = now,
-                    },
-                    true),
+                ? null
+                : current with
+                {
+                    EndRequestedAt = now,
+                    Subscribed = false,
+                    SettlingSince = current.ApiKeyId is null ? null : current.SettlingSince ?? now,
+                    UpdatedAt = now,
+                },
             new KnownRecord(record),
             cancellationToken);
     }

@@ -10,10 +10,10 @@ public abstract record IdempotencyOutcome
     {
     }
 
-    /// <summary>This call claimed the key and ran the work.</summary>
-    public sealed record Executed(string Result) : IdempotencyOutcome;
+    /// <summary>This call claimed the key and ran the work, which returned <see cref="Result"/>.</summary>
+    public sealed record Executed<T>(T Result) : IdempotencyOutcome;
 
-    /// <summary>An earlier call with the same payload completed; its stored result is returned and the work did not run.</summary>
+    /// <summary>An earlier call with the same payload completed; its stored result (as text) is returned and the work did not run.</summary>
     public sealed record Replayed(string Result) : IdempotencyOutcome;
 
     /// <summary>Another call with the same payload holds the key and has not finished; ask again after <see cref="Until"/> at the latest.</summary>

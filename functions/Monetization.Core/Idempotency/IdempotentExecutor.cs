@@ -31,11 +31,16 @@ public sealed partial class IdempotentExecutor
     /// <summary>Lowercase hex SHA-256 of the canonical payload bytes.</summary>
     public static string HashPayload(ReadOnlySpan<byte> canonicalPayload) => Convert.ToHexStringLower(SHA256.HashData(canonicalPayload));
 
-    public async Task<IdempotencyOutcome> ExecuteAsync(
+    /// <summary>
+    /// Runs <paramref name="work"/> unless the key was claimed before. This call's result comes back typed
+    /// (<see cref="IdempotencyOutcome.Executed{T}"/>); it is stored as its invariant text, which a replay returns.
+    /// </summary>
+    public async Task<IdempotencyOutcome> ExecuteAsync<T>(
         string key,
         ReadOnlyMemory<byte> canonicalPayload,
-        Func<CancellationToken, Task<string>> work,
+        Func<CancellationToken, Task<T>> work,
         CancellationToken cancellationToken)
+        where T : notnull
     {
         ArgumentNullException.ThrowIfNull(work);
         var attempt = await ClaimAsync(key, canonicalPayload, cancellationToken);
@@ -44,7 +49,7 @@ public sealed partial class IdempotentExecutor
             return attempt.Standing!;
         }
 
-        string result;
+        T result;
         try
         {
             result = await work(cancellationToken);
@@ -55,8 +60,8 @@ public sealed partial class IdempotentExecutor
             throw;
         }
 
-        await claim.CompleteAsync(result);
-        return new IdempotencyOutcome.Executed(result);
+        await CompleteAsync(key, claim.PayloadHash, Convert.ToString(result, System.Globalization.CultureInfo.InvariantCulture) ?? string.Empty);
+        return new IdempotencyOutcome.Executed<T>(result);
     }
 
     /// <summary>
@@ -89,7 +94,7 @@ public sealed partial class IdempotentExecutor
     /// being recorded, and a store that fails must not take the result from the caller; the claim then goes stale
     /// after the in-progress timeout. The TTL counts from completion so slow work still replays for the whole window.
     /// </summary>
-    internal async Task CompleteAsync(string key, string payloadHash, string result)
+    private async Task CompleteAsync(string key, string payloadHash, string result)
     {
         ArgumentNullException.ThrowIfNull(result);
         try
@@ -128,26 +133,24 @@ public sealed partial class IdempotentExecutor
 /// <param name="Standing">Otherwise what stands in the way: a replay, a claim in progress, or a payload mismatch.</param>
 public sealed record ClaimAttempt(IdempotencyClaim? Claim, IdempotencyOutcome? Standing);
 
-/// <summary>A claim this caller holds: complete it with the work's result, or release it when the work failed.</summary>
+/// <summary>A claim this caller holds: release it when the work failed (flows that claim for themselves keep their own record of success).</summary>
 public sealed class IdempotencyClaim
 {
     private readonly IdempotentExecutor _executor;
-    private readonly string _payloadHash;
 
     internal IdempotencyClaim(IdempotentExecutor executor, string key, string payloadHash)
     {
         _executor = executor;
         Key = key;
-        _payloadHash = payloadHash;
+        PayloadHash = payloadHash;
     }
 
     public string Key { get; }
 
-    /// <summary>Stores the result for replay; a store failure is logged, not thrown (see <see cref="IdempotentExecutor"/>).</summary>
-    public Task CompleteAsync(string result) => _executor.CompleteAsync(Key, _payloadHash, result);
+    internal string PayloadHash { get; }
 
     /// <summary>Deletes the claim so the work can be tried again.</summary>
-    public Task ReleaseAsync() => _executor.ReleaseAsync(Key, _payloadHash);
+    public Task ReleaseAsync() => _executor.ReleaseAsync(Key, PayloadHash);
 
     /// <summary>Releases the claim after <paramref name="workFailure"/>; if that fails too, both are thrown together.</summary>
     internal async Task ReleaseAfterFailureAsync(Exception workFailure)

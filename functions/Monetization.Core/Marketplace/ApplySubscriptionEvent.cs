@@ -4,23 +4,10 @@ using Monetization.Core.Usage;
 
 namespace Monetization.Core.Marketplace;
 
-public enum SubscriptionEventStatus
-{
-    /// <summary>The event was newer than the ledger and is now recorded.</summary>
-    Applied,
-
-    /// <summary>The ledger already held this event.</summary>
-    Duplicate,
-
-    /// <summary>A newer event of the same kind was already recorded; nothing was granted or revoked because of it.</summary>
-    Stale,
-
-    /// <summary>The product is not one we sell; nothing was touched.</summary>
-    UnknownProduct,
-}
-
+/// <param name="Status">Applied, Duplicate, Stale or Ignored.</param>
 /// <param name="HasAccess">Whether the buyer has access after convergence (null when nothing was touched).</param>
-public sealed record SubscriptionEventResult(SubscriptionEventStatus Status, bool? HasAccess);
+/// <param name="Reason">Why the event was ignored; null otherwise.</param>
+public sealed record SubscriptionEventResult(SubscriptionEventStatus Status, bool? HasAccess, string? Reason = null);
 
 /// <summary>
 /// Applies one Marketplace lifecycle event: find the buyer the event names, decide against the ledger, record the
@@ -31,13 +18,14 @@ public sealed record SubscriptionEventResult(SubscriptionEventStatus Status, boo
 /// after the write leaves the intent recorded; the redelivery is then a duplicate, which still converges. A stale or
 /// duplicate event therefore repairs drift toward the recorded state but can never re-grant or revoke by itself.
 /// An event naming the buyer by account + license lands on the buyer's one record once the landing has linked the two
-/// names (see <see cref="MarketplaceAccess"/>).
+/// names (see <see cref="MarketplaceIdentity"/>).
 /// When the event ends the subscription, the buyer's key is disabled and stays in the plan while it settles: what it
 /// counted so far is metered at once, inside the hour Marketplace still takes the buyer's records, and the hourly
 /// report meters the rest through the same claims before it takes the key out of the plan.
 /// </remarks>
 public sealed partial class ApplySubscriptionEvent(
     ISubscriberLedger ledger,
+    MarketplaceIdentity identity,
     MarketplaceAccess access,
     MeterMarketplaceUsage usage,
     MarketplaceOptions options,
@@ -50,49 +38,45 @@ public sealed partial class ApplySubscriptionEvent(
         if (!options.Sells(subscriptionEvent.ProductCode))
         {
             LogUnknownProduct(subscriptionEvent.EventId, subscriptionEvent.ProductCode);
-            return new SubscriptionEventResult(SubscriptionEventStatus.UnknownProduct, null);
+            return new SubscriptionEventResult(SubscriptionEventStatus.Ignored, null, "the product is not one we sell");
         }
 
         var named = subscriptionEvent.Customer;
-        var buyer = await access.ResolveAsync(named, cancellationToken);
-        var (kind, recorded) = await RecordAsync(subscriptionEvent with { Customer = buyer }, cancellationToken);
+        var buyer = await identity.ResolveAsync(named, cancellationToken);
+        var (status, recorded) = await RecordAsync(subscriptionEvent with { Customer = buyer }, cancellationToken);
         if (recorded.MergedInto is { } owner)
         {
-            // The landing linked the names between our alias lookup and our write: the sealed record points onward.
-            buyer = MarketplaceAccess.Linked(owner, named);
-            (kind, recorded) = await RecordAsync(subscriptionEvent with { Customer = buyer }, cancellationToken);
+            // The landing linked the names between our alias lookup and our write: the sealed record points onward. The
+            // fold that sealed it may have been cut short, so finish it (folding again is harmless) before recording.
+            buyer = MarketplaceIdentity.Linked(owner, named);
+            await identity.FoldAsync(buyer, cancellationToken);
+            (status, recorded) = await RecordAsync(subscriptionEvent with { Customer = buyer }, cancellationToken);
         }
 
-        LogDecided(subscriptionEvent.EventId, subscriptionEvent.Action.WireName(), buyer.SubscriberId, subscriptionEvent.Timestamp, kind);
-        var converged = await access.ConvergeAsync(buyer, recorded, cancellationToken);
+        LogDecided(subscriptionEvent.EventId, subscriptionEvent.Action.WireName(), buyer.SubscriberId, subscriptionEvent.Timestamp, status);
+        var converged = await access.ConvergeAsync(buyer, recorded, includeValue: false, cancellationToken);
         if (buyer.CustomerIdentifier is null
             && await ledger.FindAliasAsync(named.SubscriberId, cancellationToken) is { } linkedOwner)
         {
             // The alias was claimed while we recorded under the account + license name, perhaps after the landing
             // folded that record: fold it ourselves so the buyer's one record holds this event.
-            var linked = MarketplaceAccess.Linked(linkedOwner, named);
-            if (await access.FoldAsync(linked, cancellationToken) is { } folded)
+            var linked = MarketplaceIdentity.Linked(linkedOwner, named);
+            if (await identity.FoldAsync(linked, cancellationToken) is { } folded)
             {
-                converged = await access.ConvergeAsync(linked, folded, cancellationToken);
+                converged = await access.ConvergeAsync(linked, folded, includeValue: false, cancellationToken);
             }
         }
 
-        if (SubscriptionRules.EndsSubscription(subscriptionEvent.Action) && converged.ApiKeyId is { } keyId)
+        if (SubscriptionRules.EndsSubscription(subscriptionEvent.Action) && converged.Key is { } key)
         {
-            await MeterFinalUsageAsync(subscriptionEvent.EventId, keyId, cancellationToken);
+            await MeterFinalUsageAsync(subscriptionEvent.EventId, key.Id, cancellationToken);
         }
 
-        var status = kind switch
-        {
-            DecisionKind.Applied => SubscriptionEventStatus.Applied,
-            DecisionKind.Duplicate => SubscriptionEventStatus.Duplicate,
-            _ => SubscriptionEventStatus.Stale,
-        };
         return new SubscriptionEventResult(status, converged.HasAccess);
     }
 
     /// <returns>The decision and the record as stored; a sealed record (another name of a buyer) is returned untouched.</returns>
-    private async Task<(DecisionKind Kind, Subscriber Recorded)> RecordAsync(SubscriptionEvent subscriptionEvent, CancellationToken cancellationToken)
+    private async Task<(SubscriptionEventStatus Status, Subscriber Recorded)> RecordAsync(SubscriptionEvent subscriptionEvent, CancellationToken cancellationToken)
     {
         var update = await ledger.UpdateAsync(
             subscriptionEvent.Customer.SubscriberId,
@@ -100,13 +84,13 @@ public sealed partial class ApplySubscriptionEvent(
             {
                 if (current?.MergedInto is not null)
                 {
-                    return LedgerChange<DecisionKind>.Keep(DecisionKind.Stale);
+                    return LedgerChange<SubscriptionEventStatus>.Keep(SubscriptionEventStatus.Stale);
                 }
 
                 var decision = SubscriptionRules.Decide(current, subscriptionEvent, timeProvider.GetUtcNow());
                 return decision.Next is { } next
-                    ? LedgerChange<DecisionKind>.Write(next, decision.Kind)
-                    : LedgerChange<DecisionKind>.Keep(decision.Kind);
+                    ? LedgerChange<SubscriptionEventStatus>.Write(next, decision.Status)
+                    : LedgerChange<SubscriptionEventStatus>.Keep(decision.Status);
             },
             known: null,
             cancellationToken);
@@ -140,7 +124,7 @@ public sealed partial class ApplySubscriptionEvent(
     private partial void LogUnknownProduct(string eventId, string productCode);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ({Action}) for {SubscriberId} at {EventTime}: {Decision}")]
-    private partial void LogDecided(string eventId, string action, string subscriberId, DateTimeOffset eventTime, DecisionKind decision);
+    private partial void LogDecided(string eventId, string action, string subscriberId, DateTimeOffset eventTime, SubscriptionEventStatus decision);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace event {EventId} ended a subscription: key {ApiKeyId} metered {Units} more units ({Deferred} deferred to the next hour, {Failures} not accepted yet)")]
     private partial void LogFlushed(string eventId, string apiKeyId, long units, int deferred, int failures);

@@ -44,7 +44,7 @@ public abstract record LandingOutcome
 public sealed partial class MarketplaceLanding(
     IMarketplaceMetering metering,
     ISubscriberLedger ledger,
-    IApiKeys apiKeys,
+    MarketplaceIdentity identity,
     MarketplaceAccess access,
     MarketplaceOptions options,
     TimeProvider timeProvider,
@@ -79,12 +79,12 @@ public sealed partial class MarketplaceLanding(
 
         if (customer.LicenseSubscriberId is not null)
         {
-            await access.LinkAsync(customer, cancellationToken);
+            await identity.LinkAsync(customer, cancellationToken);
         }
 
         var registered = await RegisterAsync(customer, resolved.CustomerAwsAccountId?.Trim(), productCode, cancellationToken);
-        var converged = await access.ConvergeAsync(customer, registered, cancellationToken);
-        var apiKeyId = converged.ApiKeyId
+        var converged = await access.ConvergeAsync(customer, registered, includeValue: true, cancellationToken);
+        var key = converged.Key
             ?? throw new InvalidOperationException($"Subscriber {customer.SubscriberId} has no API key after converging.");
         if (converged.Subscriber.Status is SubscriberStatus.Cancelled or SubscriberStatus.Failed)
         {
@@ -92,16 +92,12 @@ public sealed partial class MarketplaceLanding(
             return new LandingOutcome.Ended(customer.SubscriberId);
         }
 
-        var key = await apiKeys.GetAsync(apiKeyId, includeValue: true, cancellationToken);
-        if (key?.Value is null)
-        {
-            throw new InvalidOperationException($"API key {apiKeyId} of {customer.SubscriberId} could not be read back with its value.");
-        }
-
+        var value = key.Value
+            ?? throw new InvalidOperationException($"API key {key.Id} of {customer.SubscriberId} was read without its value.");
         LogLanded(customer.SubscriberId, key.Id, converged.HasAccess);
         return converged.HasAccess
-            ? new LandingOutcome.Granted(customer.SubscriberId, key.Value)
-            : new LandingOutcome.Pending(customer.SubscriberId, key.Value);
+            ? new LandingOutcome.Granted(customer.SubscriberId, value)
+            : new LandingOutcome.Pending(customer.SubscriberId, value);
     }
 
     private async Task<Subscriber> RegisterAsync(
@@ -128,9 +124,7 @@ public sealed partial class MarketplaceLanding(
                     LicenseArn = LicenseArns.Keep(baseline.LicenseArn, customer.LicenseArn),
                     ProductCode = baseline.ProductCode ?? productCode,
                 };
-                return next == current
-                    ? LedgerChange<bool>.Keep(false)
-                    : LedgerChange<bool>.Write(next with { UpdatedAt = now }, true);
+                return next == current ? null : next with { UpdatedAt = now };
             },
             known: null,
             cancellationToken);

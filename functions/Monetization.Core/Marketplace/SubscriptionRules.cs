@@ -2,23 +2,12 @@ using Monetization.Core.Ledger;
 
 namespace Monetization.Core.Marketplace;
 
-public enum DecisionKind
-{
-    /// <summary>The event is newer than what the ledger holds; <see cref="SubscriptionDecision.Next"/> is the new record.</summary>
-    Applied,
-
-    /// <summary>The ledger already holds this event (same time, same effect).</summary>
-    Duplicate,
-
-    /// <summary>The ledger holds a newer event of the same kind; this one changes nothing.</summary>
-    Stale,
-}
-
 /// <param name="Next">
-/// The record to write: the new record when <see cref="Kind"/> is <see cref="DecisionKind.Applied"/>; for a stale or
+/// The record to write: the new record when <see cref="Status"/> is <see cref="SubscriptionEventStatus.Applied"/>; for a stale or
 /// duplicate event null, unless the event mends a license ARN Metering would refuse (see <see cref="LicenseArns"/>).
 /// </param>
-public sealed record SubscriptionDecision(DecisionKind Kind, Subscriber? Next);
+/// <param name="Status">Applied, Duplicate or Stale: the rules decide nothing else.</param>
+public sealed record SubscriptionDecision(SubscriptionEventStatus Status, Subscriber? Next);
 
 /// <summary>
 /// The Marketplace state machine, pure. Access is decided only by subscribe-success (grants), subscribe-fail and
@@ -62,13 +51,13 @@ public static class SubscriptionRules
         var customer = subscriptionEvent.Customer;
         if (order <= 0)
         {
-            var kind = order < 0 ? DecisionKind.Stale : DecisionKind.Duplicate;
+            var status = order < 0 ? SubscriptionEventStatus.Stale : SubscriptionEventStatus.Duplicate;
 
             // Too old to decide anything, the event still names the license: a buyer held back from metering by an ARN
             // Metering refuses must not wait for a newer event to bring the shape it takes.
             return current is not null && LicenseArns.Mends(current.LicenseArn, customer.LicenseArn)
-                ? new SubscriptionDecision(kind, current with { LicenseArn = customer.LicenseArn, UpdatedAt = now })
-                : new SubscriptionDecision(kind, null);
+                ? new SubscriptionDecision(status, current with { LicenseArn = customer.LicenseArn, UpdatedAt = now })
+                : new SubscriptionDecision(status, null);
         }
 
         var baseline = current ?? new Subscriber
@@ -105,7 +94,7 @@ public static class SubscriptionRules
                 : baseline.SettlingSince,
             UpdatedAt = now,
         };
-        return new SubscriptionDecision(DecisionKind.Applied, next with { Status = DeriveStatus(next) });
+        return new SubscriptionDecision(SubscriptionEventStatus.Applied, next with { Status = DeriveStatus(next) });
     }
 
     /// <summary>

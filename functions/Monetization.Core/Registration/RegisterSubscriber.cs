@@ -359,7 +359,7 @@ public sealed partial class RegisterSubscriber(
     private Task RecordAsync(Progress progress, SubscriberStatus status, KnownRecord? known, CancellationToken cancellationToken, bool keyIssued = false) =>
         ledger.UpdateAsync(
             progress.Subscriber.Id,
-            current => LedgerChange<bool>.Write(progress.ApplyTo(current ?? progress.Subscriber, status, keyIssued, clock.GetUtcNow()), true),
+            current => progress.ApplyTo(current ?? progress.Subscriber, status, keyIssued, clock.GetUtcNow()),
             known,
             cancellationToken);
 

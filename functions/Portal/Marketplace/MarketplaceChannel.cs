@@ -49,6 +49,7 @@ public static class MarketplaceChannel
         var aws = AwsSettings.From(configuration);
         services.AddAwsMarketplaceMetering(o => aws.ApplyTo(AwsService.MarketplaceMetering, o));
         services.AddTransient<MarketplaceAccess>();
+        services.AddTransient<MarketplaceIdentity>();
         services.AddTransient<MarketplaceLanding>();
         return services;
     }

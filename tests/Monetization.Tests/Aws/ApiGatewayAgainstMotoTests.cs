@@ -78,9 +78,9 @@ public sealed class ApiGatewayAgainstMotoTests(MotoFixture moto) : IClassFixture
     {
         var key = await Keys.CreateAsync(Spec(Unique("toggle")), Cancel);
 
-        await Keys.SetEnabledAsync(key.Id, enabled: false, Cancel);
+        await Keys.UpdateAsync(key.Id, new ApiKeyUpdate(Enabled: false), Cancel);
         var disabled = await Keys.GetAsync(key.Id, includeValue: false, Cancel);
-        await Keys.SetEnabledAsync(key.Id, enabled: true, Cancel);
+        await Keys.UpdateAsync(key.Id, new ApiKeyUpdate(Enabled: true), Cancel);
         var enabled = await Keys.GetAsync(key.Id, includeValue: false, Cancel);
 
         Assert.False(disabled!.Enabled);
@@ -92,7 +92,7 @@ public sealed class ApiGatewayAgainstMotoTests(MotoFixture moto) : IClassFixture
     {
         var key = await Keys.CreateAsync(Spec(Unique("customer")), Cancel);
 
-        await Keys.SetCustomerIdAsync(key.Id, "mp-customer-7", Cancel);
+        await Keys.UpdateAsync(key.Id, new ApiKeyUpdate(CustomerId: "mp-customer-7"), Cancel);
 
         Assert.Equal("mp-customer-7", (await Keys.GetAsync(key.Id, includeValue: false, Cancel))!.CustomerId);
     }
@@ -100,7 +100,7 @@ public sealed class ApiGatewayAgainstMotoTests(MotoFixture moto) : IClassFixture
     [Fact]
     public async Task UpdatingAnUnknownKeyIsATypedNotFound()
     {
-        var error = await Assert.ThrowsAsync<AwsServiceException>(() => Keys.SetEnabledAsync("doesnotexist", enabled: false, Cancel));
+        var error = await Assert.ThrowsAsync<AwsServiceException>(() => Keys.UpdateAsync("doesnotexist", new ApiKeyUpdate(Enabled: false), Cancel));
 
         Assert.Equal(AwsErrorKind.NotFound, error.Kind);
         Assert.Equal(404, (int)error.StatusCode);

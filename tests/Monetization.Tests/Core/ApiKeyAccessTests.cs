@@ -74,7 +74,7 @@ public sealed class ApiKeyAccessTests
     [Fact]
     public async Task DisablingAKeyKnownDisabledCallsNothing()
     {
-        var faults = new ScriptedFaults().CrashBefore("keys.setEnabled");
+        var faults = new ScriptedFaults().CrashBefore("keys.update");
         var keys = new InMemoryApiKeys(faults);
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
@@ -115,18 +115,36 @@ public sealed class ApiKeyAccessTests
     }
 
     [Fact]
-    public async Task StraysWithTheHoldersNameAreDeletedAndTheKeptKeyStays()
+    public async Task MatchingAKeyDeletesTheStraysWithTheHoldersNameAndKeepsTheKey()
     {
         var keys = new InMemoryApiKeys();
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         var kept = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
         await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
         var other = await access.CreateAsync(Holder with { KeyName = "stripe-abcdef" }, TestContext.Current.CancellationToken);
+        var found = await access.ReadAsync(Holder, kept.Id, includeValue: false, TestContext.Current.CancellationToken);
 
-        await access.DeleteStraysAsync(Holder, kept.Id, TestContext.Current.CancellationToken);
+        await access.MatchAsync(Holder, found.Recorded!, access: true, Plan, found.Named, TestContext.Current.CancellationToken);
 
+        Assert.Equal(2, found.Named.Count);
         Assert.Equal([kept.Id], keys.KeysNamed(Holder.KeyName).Select(k => k.Id));
+        Assert.True(keys.HasAccess(Plan, kept.Id));
         Assert.Single(keys.KeysNamed(other.Name));
+    }
+
+    [Fact]
+    public async Task MatchingWithoutAccessDisablesTheKeyAndLeavesItInItsPlan()
+    {
+        var keys = new InMemoryApiKeys();
+        var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        await access.GrantAsync(key.Id, key.Enabled, Plan, TestContext.Current.CancellationToken);
+        var granted = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
+
+        await access.MatchAsync(Holder, granted, access: false, Plan, [], TestContext.Current.CancellationToken);
+
+        Assert.False(keys.HasAccess(Plan, key.Id));
+        Assert.True(keys.InPlan(Plan, key.Id));
     }
 
     [Fact]
@@ -162,7 +180,7 @@ public sealed class ApiKeyAccessTests
     }
 
     [Fact]
-    public async Task TheCustomerIdIsSetOnlyWhenItDiffers()
+    public async Task MatchingSetsTheCustomerIdAndTheEnabledFlagInOneUpdateOnlyWhenTheyDiffer()
     {
         var faults = new ScriptedFaults();
         var keys = new InMemoryApiKeys(faults);
@@ -170,12 +188,14 @@ public sealed class ApiKeyAccessTests
         var holder = new KeyHolder("mp#cid:CID-1", Channel.Marketplace, "marketplace-cid-CID-1", "CID-1");
         var key = await access.CreateAsync(holder with { CustomerId = null }, TestContext.Current.CancellationToken);
 
-        var linked = await access.EnsureCustomerIdAsync(key, holder, TestContext.Current.CancellationToken);
-        faults.CrashBefore("keys.setCustomerId");
-        var again = await access.EnsureCustomerIdAsync(linked, holder, TestContext.Current.CancellationToken);
+        await access.MatchAsync(holder, key, access: true, Plan, [], TestContext.Current.CancellationToken);
+        var matched = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
+        Assert.Equal(("CID-1", true), (matched.CustomerId, matched.Enabled));
+        Assert.Equal(1, keys.Updates);
 
-        Assert.Equal("CID-1", again.CustomerId);
-        Assert.Equal("CID-1", (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!.CustomerId);
-        Assert.Equal(key, await access.EnsureCustomerIdAsync(key, Holder, TestContext.Current.CancellationToken));
+        faults.CrashBefore("keys.update");
+        await access.MatchAsync(holder, matched, access: true, Plan, [], TestContext.Current.CancellationToken);
+        await Assert.ThrowsAsync<InjectedFaultException>(() => access.MatchAsync(holder, key, access: true, Plan, [], TestContext.Current.CancellationToken));
+        Assert.True(keys.HasAccess(Plan, key.Id));
     }
 }

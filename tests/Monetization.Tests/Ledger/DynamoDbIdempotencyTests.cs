@@ -31,7 +31,7 @@ public sealed class DynamoDbIdempotencyTests(LedgerMotoFixture moto) : IClassFix
 
         var outcome = await executor.ExecuteAsync("register-1", Payload, Work("key-1"), Ct);
 
-        Assert.Equal(new IdempotencyOutcome.Executed("key-1"), outcome);
+        Assert.Equal(new IdempotencyOutcome.Executed<string>("key-1"), outcome);
         Assert.Equal(1, _runs);
         var item = await ReadItemAsync(tableName, "IDEM#register-1");
         Assert.NotNull(item);
@@ -112,7 +112,7 @@ public sealed class DynamoDbIdempotencyTests(LedgerMotoFixture moto) : IClassFix
 
         var outcome = await executor.ExecuteAsync("register-1", Payload, Work("key-1"), Ct);
 
-        Assert.Equal(new IdempotencyOutcome.Executed("key-1"), outcome);
+        Assert.Equal(new IdempotencyOutcome.Executed<string>("key-1"), outcome);
         Assert.Equal(1, _runs);
     }
 
@@ -125,7 +125,7 @@ public sealed class DynamoDbIdempotencyTests(LedgerMotoFixture moto) : IClassFix
 
         var outcome = await executor.ExecuteAsync("register-1", OtherPayload, Work("key-2"), Ct);
 
-        Assert.Equal(new IdempotencyOutcome.Executed("key-2"), outcome);
+        Assert.Equal(new IdempotencyOutcome.Executed<string>("key-2"), outcome);
         Assert.Equal(2, _runs);
     }
 
@@ -135,11 +135,11 @@ public sealed class DynamoDbIdempotencyTests(LedgerMotoFixture moto) : IClassFix
         var (executor, tableName) = await NewExecutorAsync();
 
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            executor.ExecuteAsync("register-1", Payload, _ => throw new InvalidOperationException("API Gateway said no"), Ct));
+            executor.ExecuteAsync<string>("register-1", Payload, _ => throw new InvalidOperationException("API Gateway said no"), Ct));
 
         Assert.Null(await ReadItemAsync(tableName, "IDEM#register-1"));
         var retry = await executor.ExecuteAsync("register-1", Payload, Work("key-1"), Ct);
-        Assert.Equal(new IdempotencyOutcome.Executed("key-1"), retry);
+        Assert.Equal(new IdempotencyOutcome.Executed<string>("key-1"), retry);
     }
 
     [Fact]
@@ -161,7 +161,7 @@ public sealed class DynamoDbIdempotencyTests(LedgerMotoFixture moto) : IClassFix
 
         Assert.Null(await ReadItemAsync(tableName, "IDEM#register-1"));
         var retry = await executor.ExecuteAsync("register-1", Payload, Work("key-1"), Ct);
-        Assert.Equal(new IdempotencyOutcome.Executed("key-1"), retry);
+        Assert.Equal(new IdempotencyOutcome.Executed<string>("key-1"), retry);
     }
 
     [Theory]
@@ -190,7 +190,7 @@ public sealed class DynamoDbIdempotencyTests(LedgerMotoFixture moto) : IClassFix
                     return "key-1";
                 },
                 Ct);
-            if (outcome is not IdempotencyOutcome.Executed && Interlocked.Increment(ref answered) == callers - 1)
+            if (outcome is not IdempotencyOutcome.Executed<string> && Interlocked.Increment(ref answered) == callers - 1)
             {
                 othersAnswered.SetResult();
             }
@@ -203,7 +203,7 @@ public sealed class DynamoDbIdempotencyTests(LedgerMotoFixture moto) : IClassFix
         var outcomes = await Task.WhenAll(calls);
 
         Assert.Equal(1, _runs);
-        Assert.Equal(new IdempotencyOutcome.Executed("key-1"), Assert.Single(outcomes.OfType<IdempotencyOutcome.Executed>()));
+        Assert.Equal(new IdempotencyOutcome.Executed<string>("key-1"), Assert.Single(outcomes.OfType<IdempotencyOutcome.Executed<string>>()));
         Assert.Equal(callers - 1, outcomes.OfType<IdempotencyOutcome.InProgress>().Count());
         Assert.Equal(new IdempotencyOutcome.Replayed("key-1"), await executor.ExecuteAsync("register-1", Payload, Work("key-2"), Ct));
     }

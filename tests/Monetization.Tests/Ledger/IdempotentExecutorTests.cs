@@ -71,7 +71,7 @@ public sealed class IdempotentExecutorTests
             return "done";
         }, cancellation.Token);
 
-        Assert.Equal(new IdempotencyOutcome.Executed("done"), outcome);
+        Assert.Equal(new IdempotencyOutcome.Executed<string>("done"), outcome);
         Assert.Single(_store.Completions);
     }
 
@@ -82,7 +82,7 @@ public sealed class IdempotentExecutorTests
         var executor = new IdempotentExecutor(_store, _clock, new IdempotencyOptions());
 
         var failure = await Assert.ThrowsAsync<AggregateException>(() =>
-            executor.ExecuteAsync("k", Payload, _ => throw new InvalidOperationException("work"), Ct));
+            executor.ExecuteAsync<string>("k", Payload, _ => throw new InvalidOperationException("work"), Ct));
 
         Assert.Collection(
             failure.InnerExceptions,
@@ -103,7 +103,7 @@ public sealed class IdempotentExecutorTests
             return Task.FromResult("done");
         }, Ct);
 
-        Assert.Equal(new IdempotencyOutcome.Executed("done"), outcome);
+        Assert.Equal(new IdempotencyOutcome.Executed<string>("done"), outcome);
         Assert.Equal(1, runs);
     }
 

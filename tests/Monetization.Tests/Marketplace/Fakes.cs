@@ -307,26 +307,21 @@ public sealed class InMemoryApiKeys(Faults? faults = null) : IApiKeys
         }
     }
 
-    public async Task SetEnabledAsync(string keyId, bool enabled, CancellationToken cancellationToken)
+    public int Updates { get; private set; }
+
+    public async Task UpdateAsync(string keyId, ApiKeyUpdate update, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(update);
         await Task.Yield();
-        _faults.Before("keys.setEnabled");
+        _faults.Before("keys.update");
         lock (_gate)
         {
-            _keys[keyId] = Existing(keyId) with { Enabled = enabled };
+            var key = Existing(keyId);
+            _keys[keyId] = key with { Enabled = update.Enabled ?? key.Enabled, CustomerId = update.CustomerId ?? key.CustomerId };
+            Updates++;
         }
 
-        _faults.After("keys.setEnabled");
-    }
-
-    public async Task SetCustomerIdAsync(string keyId, string customerId, CancellationToken cancellationToken)
-    {
-        await Task.Yield();
-        _faults.Before("keys.setCustomerId");
-        lock (_gate)
-        {
-            _keys[keyId] = Existing(keyId) with { CustomerId = customerId };
-        }
+        _faults.After("keys.update");
     }
 
     public async Task<bool> DeleteAsync(string keyId, CancellationToken cancellationToken)

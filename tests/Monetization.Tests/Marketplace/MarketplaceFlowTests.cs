@@ -175,7 +175,7 @@ public sealed class MarketplaceFlowTests
         var result = await world.Apply.ExecuteAsync(
             Event(SubscriptionAction.SubscribeSuccess, Legacy, 10, productCode: OtherProductCode), Ct);
 
-        Assert.Equal(SubscriptionEventStatus.UnknownProduct, result.Status);
+        Assert.Equal(SubscriptionEventStatus.Ignored, result.Status);
         Assert.Empty(world.Keys.Keys);
         Assert.Empty(world.Ledger.All);
     }
@@ -280,6 +280,36 @@ public sealed class MarketplaceFlowTests
     }
 
     [Fact]
+    public async Task GrantingAKnownBuyerTakesThreeSequentialRoundTripsAndTheLandingReadsTheKeyOnce()
+    {
+        var trips = new RoundTrips();
+        var world = new MarketplaceWorld(trips: trips);
+        await world.Landing.ExecuteAsync(world.TokenFor(Legacy), Ct);
+        var recorded = (await world.Ledger.GetAsync(Legacy.SubscriberId, Ct))! with { Subscribed = true };
+        world.Ledger.Seed(recorded);
+        trips.Reset();
+
+        var converged = await RoundTrips.RunAsync(() => world.Access.ConvergeAsync(Legacy, recorded, includeValue: false, Ct));
+
+        Assert.True(converged.HasAccess);
+        Assert.True(world.HasAccess(Legacy));
+        Assert.Equal(3, trips.Depth);
+        Assert.Equal(
+            [
+                ("IApiKeys.GetAsync", 1), ("IApiKeys.FindByNameAsync", 1),
+                ("IApiKeys.UpdateAsync", 2), ("IApiKeys.AddToUsagePlanAsync", 2),
+                ("ISubscriberLedger.GetAsync", 3),
+            ],
+            trips.Calls);
+
+        trips.Reset();
+        var landing = Assert.IsType<LandingOutcome.Granted>(await RoundTrips.RunAsync(() => world.Landing.ExecuteAsync(world.TokenFor(Legacy), Ct)));
+
+        Assert.Equal(Assert.Single(world.Keys.Keys).Value, landing.ApiKey);
+        Assert.Single(trips.Calls, c => c.Call == "IApiKeys.GetAsync");
+    }
+
+    [Fact]
     public async Task LandingAfterSubscribeSuccessIsGrantedAndKeepsTheEventsState()
     {
         var world = new MarketplaceWorld();
@@ -349,7 +379,7 @@ public sealed class MarketplaceFlowTests
         var results = await handler.ExecuteAsync(batch, Ct);
 
         Assert.Equal(
-            [NotificationStatus.Failed, NotificationStatus.Applied, NotificationStatus.Ignored, NotificationStatus.Ignored],
+            [SubscriptionEventStatus.Failed, SubscriptionEventStatus.Applied, SubscriptionEventStatus.Ignored, SubscriptionEventStatus.Ignored],
             results.Select(r => r.Status));
         Assert.True(world.HasAccess(Legacy));
     }
@@ -367,7 +397,7 @@ public sealed class MarketplaceFlowTests
 
         var results = await handler.ExecuteAsync(batch, Ct);
 
-        Assert.Equal([NotificationStatus.Failed, NotificationStatus.Applied], results.Select(r => r.Status));
+        Assert.Equal([SubscriptionEventStatus.Failed, SubscriptionEventStatus.Applied], results.Select(r => r.Status));
         Assert.True(world.HasAccess(Legacy));
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Monetization.Core;
 using Monetization.Core.ApiKeys;
+using Monetization.Core.Ledger;
 using Monetization.Core.Marketplace;
 using Monetization.Core.Usage;
 
@@ -13,19 +14,24 @@ public sealed class MarketplaceWorld
     public const string ProductCode = "prod-sold-1";
     public const string OtherProductCode = "prod-not-ours";
 
-    public MarketplaceWorld(Faults? faults = null)
+    /// <param name="trips">When given, counts the flows' sequential round trips to the ledger and API Gateway.</param>
+    public MarketplaceWorld(Faults? faults = null, RoundTrips? trips = null)
     {
         Ledger = new InMemorySubscriberLedger(faults);
         Keys = new InMemoryApiKeys(faults);
         Metering = new FakeMarketplaceMetering();
         Options = new MarketplaceOptions { UsagePlanId = UsagePlanId, ProductCodes = [ProductCode] };
         var time = new FixedTimeProvider(new DateTimeOffset(2026, 7, 1, 9, 0, 0, TimeSpan.Zero));
-        Access = new MarketplaceAccess(Ledger, Keys, Options, time, NullLoggerFactory.Instance);
+        ISubscriberLedger ledger = trips?.Wrap<ISubscriberLedger>(Ledger) ?? Ledger;
+        IApiKeys keys = trips?.Wrap<IApiKeys>(Keys) ?? Keys;
+        var keyAccess = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
+        Access = new MarketplaceAccess(ledger, keyAccess, Options, time, NullLogger<MarketplaceAccess>.Instance);
+        Identity = new MarketplaceIdentity(ledger, Access, time, NullLogger<MarketplaceIdentity>.Instance);
         // Nothing is metered in this world: these keys count no usage (the usage tests meter against the emulators).
         var usage = new MeterMarketplaceUsage(
-            Keys, new UnusedUsageLedger(), Ledger, new ApiKeyAccess(Keys, NullLogger<ApiKeyAccess>.Instance), Metering, new UsageReportingOptions(), time, NullLogger<MeterMarketplaceUsage>.Instance);
-        Apply = new ApplySubscriptionEvent(Ledger, Access, usage, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
-        Landing = new MarketplaceLanding(Metering, Ledger, Keys, Access, Options, time, NullLogger<MarketplaceLanding>.Instance);
+            Keys, new UnusedUsageLedger(), Ledger, keyAccess, Metering, new UsageReportingOptions(), time, NullLogger<MeterMarketplaceUsage>.Instance);
+        Apply = new ApplySubscriptionEvent(ledger, Identity, Access, usage, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
+        Landing = new MarketplaceLanding(Metering, ledger, Identity, Access, Options, time, NullLogger<MarketplaceLanding>.Instance);
     }
 
     public InMemorySubscriberLedger Ledger { get; }
@@ -37,6 +43,8 @@ public sealed class MarketplaceWorld
     public MarketplaceOptions Options { get; }
 
     public MarketplaceAccess Access { get; }
+
+    public MarketplaceIdentity Identity { get; }
 
     public ApplySubscriptionEvent Apply { get; }
 

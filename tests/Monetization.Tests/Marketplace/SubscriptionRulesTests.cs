@@ -13,7 +13,7 @@ public sealed class SubscriptionRulesTests
     {
         var decision = SubscriptionRules.Decide(null, At(SubscriptionAction.SubscribeSuccess, 10), Now);
 
-        Assert.Equal(DecisionKind.Applied, decision.Kind);
+        Assert.Equal(SubscriptionEventStatus.Applied, decision.Status);
         var next = Assert.IsType<Subscriber>(decision.Next);
         Assert.Equal("mp#cid:CID-1", next.Id);
         Assert.Equal(Channel.Marketplace, next.Channel);
@@ -34,7 +34,7 @@ public sealed class SubscriptionRulesTests
 
         var decision = SubscriptionRules.Decide(subscribed, At(revocation, 11), Now);
 
-        Assert.Equal(DecisionKind.Applied, decision.Kind);
+        Assert.Equal(SubscriptionEventStatus.Applied, decision.Status);
         Assert.False(decision.Next!.Subscribed);
         Assert.Equal(expected, decision.Next.Status);
     }
@@ -46,7 +46,7 @@ public sealed class SubscriptionRulesTests
 
         var decision = SubscriptionRules.Decide(cancelled, At(SubscriptionAction.SubscribeSuccess, 10), Now);
 
-        Assert.Equal(DecisionKind.Stale, decision.Kind);
+        Assert.Equal(SubscriptionEventStatus.Stale, decision.Status);
         Assert.Null(decision.Next);
     }
 
@@ -57,7 +57,7 @@ public sealed class SubscriptionRulesTests
 
         var decision = SubscriptionRules.Decide(subscribed, At(SubscriptionAction.SubscribeSuccess, 10, "another-delivery-id"), Now);
 
-        Assert.Equal(DecisionKind.Duplicate, decision.Kind);
+        Assert.Equal(SubscriptionEventStatus.Duplicate, decision.Status);
     }
 
     [Theory]
@@ -69,7 +69,7 @@ public sealed class SubscriptionRulesTests
         var revocationFirst = Apply(null, At(revocation, 10));
 
         Assert.False(grantFirst.Subscribed);
-        Assert.Equal(DecisionKind.Stale, SubscriptionRules.Decide(revocationFirst, At(SubscriptionAction.SubscribeSuccess, 10), Now).Kind);
+        Assert.Equal(SubscriptionEventStatus.Stale, SubscriptionRules.Decide(revocationFirst, At(SubscriptionAction.SubscribeSuccess, 10), Now).Status);
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class SubscriptionRulesTests
 
         var decision = SubscriptionRules.Decide(subscribed, At(SubscriptionAction.UnsubscribePending, 11), Now);
 
-        Assert.Equal(DecisionKind.Applied, decision.Kind);
+        Assert.Equal(SubscriptionEventStatus.Applied, decision.Status);
         Assert.True(decision.Next!.Subscribed);
         Assert.Equal(SubscriberStatus.Suspended, decision.Next.Status);
         Assert.Equal("unsubscribe-pending", decision.Next.LastNotice);
@@ -93,7 +93,7 @@ public sealed class SubscriptionRulesTests
 
         var decision = SubscriptionRules.Decide(pending, At(SubscriptionAction.SubscribeSuccess, 10), Now);
 
-        Assert.Equal(DecisionKind.Applied, decision.Kind);
+        Assert.Equal(SubscriptionEventStatus.Applied, decision.Status);
         Assert.True(decision.Next!.Subscribed);
         Assert.Equal(SubscriberStatus.Suspended, decision.Next.Status);
     }
@@ -186,9 +186,9 @@ public sealed class SubscriptionRulesTests
         var mending = SubscriptionRules.Decide(cancelled, ByLicense(SubscriptionAction.SubscribeSuccess, ResolvedArn, 10), Now);
         var unmending = SubscriptionRules.Decide(mending.Next, ByLicense(SubscriptionAction.SubscribeSuccess, DocumentedArn, 5), Now);
 
-        Assert.Equal(DecisionKind.Stale, mending.Kind);
+        Assert.Equal(SubscriptionEventStatus.Stale, mending.Status);
         Assert.Equal(cancelled with { LicenseArn = ResolvedArn }, mending.Next);
-        Assert.Equal(DecisionKind.Stale, unmending.Kind);
+        Assert.Equal(SubscriptionEventStatus.Stale, unmending.Status);
         Assert.Null(unmending.Next);
     }
 

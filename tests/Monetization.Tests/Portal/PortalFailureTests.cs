@@ -142,9 +142,7 @@ public sealed class PortalFailureTests
 
         public Task<IReadOnlyList<ApiKey>> FindByCustomerIdAsync(string customerId, bool includeValue, CancellationToken cancellationToken) => _keys.FindByCustomerIdAsync(customerId, includeValue, cancellationToken);
 
-        public Task SetEnabledAsync(string keyId, bool enabled, CancellationToken cancellationToken) => _keys.SetEnabledAsync(keyId, enabled, cancellationToken);
-
-        public Task SetCustomerIdAsync(string keyId, string customerId, CancellationToken cancellationToken) => _keys.SetCustomerIdAsync(keyId, customerId, cancellationToken);
+        public Task UpdateAsync(string keyId, ApiKeyUpdate update, CancellationToken cancellationToken) => _keys.UpdateAsync(keyId, update, cancellationToken);
 
         public Task<bool> DeleteAsync(string keyId, CancellationToken cancellationToken) => _keys.DeleteAsync(keyId, cancellationToken);
 

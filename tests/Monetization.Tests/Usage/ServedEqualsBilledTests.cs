@@ -316,8 +316,9 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
             get
             {
                 var options = new MarketplaceOptions { UsagePlanId = World.MarketplacePlanId, ProductCodes = [OfflineEnvironment.MarketplaceProductCode] };
-                var access = new MarketplaceAccess(World.Ledger, World.Resolve<IApiKeys>(), options, World.Clock, NullLoggerFactory.Instance);
-                return new ApplySubscriptionEvent(World.Ledger, access, World.MarketplaceMetering(Settings), options, World.Clock, NullLogger<ApplySubscriptionEvent>.Instance);
+                var access = new MarketplaceAccess(World.Ledger, World.Resolve<ApiKeyAccess>(), options, World.Clock, NullLogger<MarketplaceAccess>.Instance);
+                var identity = new MarketplaceIdentity(World.Ledger, access, World.Clock, NullLogger<MarketplaceIdentity>.Instance);
+                return new ApplySubscriptionEvent(World.Ledger, identity, access, World.MarketplaceMetering(Settings), options, World.Clock, NullLogger<ApplySubscriptionEvent>.Instance);
             }
         }
 

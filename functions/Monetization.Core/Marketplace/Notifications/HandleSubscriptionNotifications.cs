@@ -2,24 +2,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Monetization.Core.Marketplace.Notifications;
 
-public enum NotificationStatus
-{
-    Applied,
-    Duplicate,
-    Stale,
-
-    /// <summary>Acknowledged without effect (product we do not sell, or no buyer we can key); logged as a warning.</summary>
-    Ignored,
-
-    /// <summary>Malformed, or applying it faulted: the delivery must fail so Lambda retries and finally dead-letters it.</summary>
-    Failed,
-}
-
-public sealed record NotificationResult(string RecordId, NotificationStatus Status, string? Reason);
+public sealed record NotificationResult(string RecordId, SubscriptionEventStatus Status, string? Reason);
 
 /// <summary>
 /// Applies every record of one delivery, each on its own: a malformed or failing record is reported as
-/// <see cref="NotificationStatus.Failed"/> after the others have been applied. The host fails the invocation when any
+/// <see cref="SubscriptionEventStatus.Failed"/> after the others have been applied. The host fails the invocation when any
 /// record failed; the records that succeeded are idempotent, so the retry repeats them harmlessly.
 /// </summary>
 public sealed partial class HandleSubscriptionNotifications(
@@ -45,30 +32,23 @@ public sealed partial class HandleSubscriptionNotifications(
         {
             case ParsedNotification.Malformed malformed:
                 LogMalformed(malformed.RecordId, malformed.Reason);
-                return new NotificationResult(malformed.RecordId, NotificationStatus.Failed, malformed.Reason);
+                return new NotificationResult(malformed.RecordId, SubscriptionEventStatus.Failed, malformed.Reason);
             case ParsedNotification.NotApplicable notApplicable:
                 LogNotApplicable(notApplicable.RecordId, notApplicable.Reason);
-                return new NotificationResult(notApplicable.RecordId, NotificationStatus.Ignored, notApplicable.Reason);
+                return new NotificationResult(notApplicable.RecordId, SubscriptionEventStatus.Ignored, notApplicable.Reason);
         }
 
         var subscriptionEvent = ((ParsedNotification.Event)notification).Value;
         try
         {
             var result = await applySubscriptionEvent.ExecuteAsync(subscriptionEvent, cancellationToken);
-            var status = result.Status switch
-            {
-                SubscriptionEventStatus.Applied => NotificationStatus.Applied,
-                SubscriptionEventStatus.Duplicate => NotificationStatus.Duplicate,
-                SubscriptionEventStatus.Stale => NotificationStatus.Stale,
-                _ => NotificationStatus.Ignored,
-            };
-            return new NotificationResult(notification.RecordId, status, null);
+            return new NotificationResult(notification.RecordId, result.Status, result.Reason);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // A fault in one record must not stop the rest of the batch; the failure still fails the delivery.
             LogFailed(ex, notification.RecordId);
-            return new NotificationResult(notification.RecordId, NotificationStatus.Failed, ex.GetType().Name);
+            return new NotificationResult(notification.RecordId, SubscriptionEventStatus.Failed, ex.GetType().Name);
         }
     }
 
