@@ -20,11 +20,11 @@ public static class UsageReportOutput
         ArgumentNullException.ThrowIfNull(summary);
         var metrics = new (string Name, long Value)[]
         {
-            ("UnitsReported", summary.StripeUnitsReported + summary.MarketplaceUnitsReported),
-            ("EventsSent", summary.StripeEventsSent + summary.MarketplaceRecordsSent),
-            ("KeysSkipped", summary.StripeKeysSkipped + summary.MarketplaceKeysSkipped),
+            ("UnitsReported", summary.Stripe.UnitsReported + (summary.Marketplace?.UnitsReported ?? 0)),
+            ("EventsSent", summary.Stripe.EventsSent + (summary.Marketplace?.RecordsSent ?? 0)),
+            ("KeysSkipped", summary.Stripe.KeysSkipped + (summary.Marketplace?.KeysSkipped ?? 0)),
             ("Failures", summary.Failures),
-            ("MarketplaceBuyersUnmeterable", summary.MarketplaceBuyersUnmeterable),
+            ("MarketplaceBuyersUnmeterable", summary.Marketplace?.BuyersUnmeterable ?? 0),
         };
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -66,6 +66,6 @@ public static class UsageReportOutput
     }
 }
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(UsageReportSummary))]
 internal sealed partial class UsageReportJsonContext : JsonSerializerContext;

@@ -109,7 +109,7 @@ public sealed partial class ApplySubscriptionEvent(
         try
         {
             var flushed = await usage.FlushAsync(apiKeyId, cancellationToken);
-            LogFlushed(eventId, apiKeyId, flushed.MarketplaceUnitsReported, flushed.MarketplaceKeysDeferred, flushed.Failures);
+            LogFlushed(eventId, apiKeyId, flushed.UnitsReported, flushed.KeysDeferred, flushed.Failures);
         }
         catch (DependencyUnavailableException e)
         {

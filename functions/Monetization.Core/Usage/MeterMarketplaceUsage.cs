@@ -61,7 +61,7 @@ public sealed partial class MeterMarketplaceUsage
     public bool Enabled => !string.IsNullOrEmpty(_options.MarketplaceUsagePlanId);
 
     /// <summary>Meters every buyer with usage on a day still open.</summary>
-    public Task<UsageReportSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task<MarketplaceUsageSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
         MeterAsync(now, null, cancellationToken);
 
     /// <summary>
@@ -69,45 +69,61 @@ public sealed partial class MeterMarketplaceUsage
     /// ended: Marketplace takes the buyer's records for one more hour only. What this leaves (units of an hour already
     /// metered, units GetUsage shows later, a failure) is metered by the hourly runs while the key settles.
     /// </summary>
-    public async Task<UsageReportSummary> FlushAsync(string apiKeyId, CancellationToken cancellationToken)
+    public async Task<MarketplaceUsageSummary> FlushAsync(string apiKeyId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(apiKeyId);
-        return Enabled ? await MeterAsync(_time.GetUtcNow(), apiKeyId, cancellationToken) : new UsageReportSummary();
+        return Enabled ? await MeterAsync(_time.GetUtcNow(), apiKeyId, cancellationToken) : new MarketplaceUsageSummary();
     }
 
-    private async Task<UsageReportSummary> MeterAsync(DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)
+    private async Task<MarketplaceUsageSummary> MeterAsync(DateTimeOffset now, string? onlyKey, CancellationToken cancellationToken)
     {
         var planId = _options.MarketplaceUsagePlanId
             ?? throw new InvalidOperationException("Usage:MarketplaceUsagePlanId is not set: nothing is sold on Marketplace.");
         var productCode = _options.MarketplaceProductCode
             ?? throw new InvalidOperationException("Usage:MarketplaceProductCode is required with Usage:MarketplaceUsagePlanId.");
         var counted = await _claims.CountedDaysAsync(planId, now, onlyKey, cancellationToken);
-        var summary = onlyKey is null ? await SettleAsync(planId, counted, now, cancellationToken) : new UsageReportSummary();
-        foreach (var keys in counted.Keys.Chunk(_options.KeysPerChunk))
+        var totals = new Totals { KeysWithUsage = counted.Count };
+        if (onlyKey is null)
         {
-            summary += await MeterChunkAsync(counted, keys, now, productCode, cancellationToken);
+            // Settled keys leave the plan (Marketplace needs no last word); they take no part in the rest of the run.
+            var (settled, settleFailures) = await _settlement.SettleAsync(planId, counted, now, (_, _) => Task.CompletedTask, cancellationToken);
+            totals.KeysSettled = settled;
+            totals.Failures += settleFailures;
         }
 
-        return summary;
+        foreach (var keys in counted.Keys.Chunk(_options.KeysPerChunk))
+        {
+            await MeterChunkAsync(counted, keys, now, productCode, totals, cancellationToken);
+        }
+
+        return new MarketplaceUsageSummary
+        {
+            KeysWithUsage = totals.KeysWithUsage,
+            KeysMeteredByApiGateway = totals.ByApiGateway,
+            KeysSkipped = totals.Skipped,
+            BuyersUnmeterable = totals.Unmeterable,
+            KeysDeferred = totals.Deferred,
+            RecordsSent = totals.Sent,
+            UnitsReported = totals.Units,
+            NotSubscribed = totals.NotSubscribed,
+            UnitsWrittenOff = totals.WrittenOff,
+            Requests = totals.Requests,
+            KeysSettled = totals.KeysSettled,
+            DaysClaimedElsewhere = totals.ClaimedElsewhere,
+            Failures = totals.Failures,
+        };
     }
 
-    /// <summary>Takes the settled keys out of the plan (Marketplace needs no last word); they take no part in the rest of the run.</summary>
-    private async Task<UsageReportSummary> SettleAsync(string planId, Dictionary<string, OpenDays> counted, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var (settled, failures) = await _settlement.SettleAsync(planId, counted, now, (_, _) => Task.CompletedTask, cancellationToken);
-        return new UsageReportSummary { KeysSettled = settled, Failures = failures };
-    }
-
-    private async Task<UsageReportSummary> MeterChunkAsync(
+    private async Task MeterChunkAsync(
         Dictionary<string, OpenDays> counted,
         string[] keys,
         DateTimeOffset now,
         string productCode,
+        Totals totals,
         CancellationToken cancellationToken)
     {
         var subscribers = await _ledger.FindSubscribersByApiKeyAsync(keys, cancellationToken);
         var buyers = new Dictionary<string, Subscriber>(StringComparer.Ordinal);
-        int byApiGateway = 0, skipped = 0, unmeterable = 0;
         foreach (var keyId in keys)
         {
             // A buyer whose subscription ended is still metered: what their key used before access ended is owed, and
@@ -115,12 +131,12 @@ public sealed partial class MeterMarketplaceUsage
             if (!subscribers.TryGetValue(keyId, out var subscriber) || subscriber.Channel != Channel.Marketplace
                 || subscriber.MergedInto is not null || subscriber.Status == SubscriberStatus.Pending)
             {
-                skipped++;
+                totals.Skipped++;
             }
             else if (subscriber.MarketplaceCustomerIdentifier is not null)
             {
                 // API Gateway meters this key itself (the usage plan's product code, the key's customerId).
-                byApiGateway++;
+                totals.ByApiGateway++;
             }
             else if (subscriber.CustomerAwsAccountId is { Length: > 0 } && LicenseArns.IsMeterable(subscriber.LicenseArn))
             {
@@ -130,12 +146,12 @@ public sealed partial class MeterMarketplaceUsage
             {
                 // One such record would fail the whole batch. Nothing is claimed, so the units stay above the watermark
                 // and the first run after a license ARN Metering takes arrives meters them.
-                unmeterable++;
+                totals.Unmeterable++;
                 LogUnmeterable(_logger, keyId, subscriber.Id);
             }
             else
             {
-                skipped++;
+                totals.Skipped++;
             }
         }
 
@@ -143,7 +159,8 @@ public sealed partial class MeterMarketplaceUsage
         // buyer would be refused, so new units wait for the next hour.
         var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
         var (work, claimedElsewhere) = await _claims.ClaimAsync(counted, buyers.Keys, _ => hour, w => w.LastReportedAt == hour, cancellationToken);
-        var deferred = work.Count(w => w.Deferred);
+        totals.ClaimedElsewhere += claimedElsewhere;
+        totals.Deferred += work.Count(w => w.Deferred);
         work = [.. work.Where(w => !w.Deferred)];
 
         // One record per buyer and hour: the days' claims stamped with that hour add up.
@@ -160,11 +177,10 @@ public sealed partial class MeterMarketplaceUsage
         await _claims.CommitAsync(expired, cancellationToken);
         foreach (var claim in expired)
         {
+            totals.WrittenOff += claim.Claim.Units;
             LogClaimWrittenOff(_logger, claim.Claim.Units, claim.Day.ApiKeyId, claim.Claim.Timestamp);
         }
 
-        long units = 0;
-        int sent = 0, requests = 0, notSubscribed = 0, failures = 0;
         var byRecord = records.ToDictionary(r => r.Record, r => r.Claims);
         var reachable = true;
         foreach (var chunk in records.Chunk(BatchSize))
@@ -172,7 +188,7 @@ public sealed partial class MeterMarketplaceUsage
             var pending = chunk.Select(c => c.Record).ToList();
             for (var attempt = 0; reachable && pending.Count > 0 && attempt <= _options.UnprocessedRetries; attempt++)
             {
-                requests++;
+                totals.Requests++;
                 IReadOnlyList<MeteringRecordResult> results;
                 try
                 {
@@ -194,19 +210,19 @@ public sealed partial class MeterMarketplaceUsage
                     {
                         case MeteringRecordStatus.Success:
                             await _claims.CommitAsync(claims, cancellationToken);
-                            sent++;
-                            units += result.Record.Quantity;
+                            totals.Sent++;
+                            totals.Units += result.Record.Quantity;
                             break;
                         case MeteringRecordStatus.CustomerNotSubscribed:
                             // Marketplace will never bill these units; recording them stops endless retries.
                             await _claims.CommitAsync(claims, cancellationToken);
-                            notSubscribed++;
+                            totals.NotSubscribed++;
                             LogNotSubscribed(_logger, result.Record.Quantity, claims[0].Day.ApiKeyId);
                             break;
                         case MeteringRecordStatus.DuplicateRecord:
                             // The hour was metered with another quantity: send the units again next hour.
                             await _claims.ReleaseAsync(claims, cancellationToken);
-                            failures++;
+                            totals.Failures++;
                             break;
                         default:
                             next.Add(result.Record);
@@ -217,24 +233,38 @@ public sealed partial class MeterMarketplaceUsage
                 pending = next;
             }
 
-            failures += pending.Count;
+            totals.Failures += pending.Count;
         }
+    }
 
-        return new UsageReportSummary
-        {
-            MarketplaceKeysWithUsage = keys.Length,
-            MarketplaceKeysMeteredByApiGateway = byApiGateway,
-            MarketplaceKeysSkipped = skipped,
-            MarketplaceBuyersUnmeterable = unmeterable,
-            MarketplaceKeysDeferred = deferred,
-            MarketplaceRecordsSent = sent,
-            MarketplaceUnitsReported = units,
-            MarketplaceNotSubscribed = notSubscribed,
-            MarketplaceUnitsWrittenOff = expired.Sum(w => w.Claim.Units),
-            MarketplaceRequests = requests,
-            DaysClaimedElsewhere = claimedElsewhere,
-            Failures = failures,
-        };
+    /// <summary>What the run has done so far, added up over the settle step and the chunks.</summary>
+    private sealed class Totals
+    {
+        public int KeysWithUsage { get; init; }
+
+        public int ByApiGateway { get; set; }
+
+        public int Skipped { get; set; }
+
+        public int Unmeterable { get; set; }
+
+        public int Deferred { get; set; }
+
+        public int Sent { get; set; }
+
+        public long Units { get; set; }
+
+        public int NotSubscribed { get; set; }
+
+        public long WrittenOff { get; set; }
+
+        public int Requests { get; set; }
+
+        public int KeysSettled { get; set; }
+
+        public int ClaimedElsewhere { get; set; }
+
+        public int Failures { get; set; }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Marketplace did not accept {Count} usage records; their claims stay for the next run")]

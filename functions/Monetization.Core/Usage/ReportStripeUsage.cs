@@ -67,7 +67,7 @@ public sealed partial class ReportStripeUsage
     /// memory stays bounded however many keys the plan has; events that do not fill a batch wait for the next chunk,
     /// so every request but the last carries a full batch.
     /// </remarks>
-    public async Task<UsageReportSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    public async Task<StripeUsageSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         var counted = await _claims.CountedDaysAsync(_options.StripeUsagePlanId, now, null, cancellationToken);
         var keysWithUsage = counted.Count;
@@ -87,16 +87,16 @@ public sealed partial class ReportStripeUsage
             (_, failures) = await PassAsync(counted, behind, now, totals, cancellationToken);
         }
 
-        return new UsageReportSummary
+        return new StripeUsageSummary
         {
-            StripeKeysWithUsage = keysWithUsage,
-            StripeKeysSkipped = totals.Skipped,
-            StripeKeysNotReached = counted.Count - reached,
-            StripeEventsSent = totals.Sent,
-            StripeEventsResent = totals.Resent,
-            StripeUnitsReported = totals.Units,
-            StripeUnitsInvoiced = totals.Invoiced,
-            StripeRequests = totals.Requests,
+            KeysWithUsage = keysWithUsage,
+            KeysSkipped = totals.Skipped,
+            KeysNotReached = counted.Count - reached,
+            EventsSent = totals.Sent,
+            EventsResent = totals.Resent,
+            UnitsReported = totals.Units,
+            UnitsInvoiced = totals.Invoiced,
+            Requests = totals.Requests,
             KeysSettled = totals.Settled,
             DaysClaimedElsewhere = totals.ClaimedElsewhere,
             Failures = failures + settleFailures,

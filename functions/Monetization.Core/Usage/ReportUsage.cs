@@ -19,13 +19,10 @@ public sealed partial class ReportUsage(
     public async Task<UsageReportSummary> RunAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var summary = await stripe.RunAsync(now, cancellationToken);
-        if (marketplace.Enabled)
-        {
-            summary += await marketplace.RunAsync(now, cancellationToken);
-        }
-
-        LogSummary(logger, summary.StripeUnitsReported, summary.StripeEventsSent, summary.StripeKeysSkipped, summary.MarketplaceUnitsReported, summary.MarketplaceRecordsSent, summary.Failures);
+        var summary = new UsageReportSummary(
+            await stripe.RunAsync(now, cancellationToken),
+            marketplace.Enabled ? await marketplace.RunAsync(now, cancellationToken) : null);
+        LogSummary(logger, summary.Stripe.UnitsReported, summary.Stripe.EventsSent, summary.Stripe.KeysSkipped, summary.Marketplace?.UnitsReported ?? 0, summary.Marketplace?.RecordsSent ?? 0, summary.Failures);
         return summary;
     }
 

@@ -1,6 +1,5 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Antiforgery;
-using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Registration;
 using Monetization.Portal.Billing;
@@ -36,76 +35,94 @@ public static class RegistrationEndpoints
         return app;
     }
 
-    private static async Task<Results<Created<RegisteredResponse>, ValidationProblem, ProblemHttpResult, ContentHttpResult>> RegisterAsync(
+    /// <summary>A registration comes as JSON (API clients) or as the signup page's form; anything else is refused.</summary>
+    private static async Task<IResult> RegisterAsync(
         HttpContext context, IAntiforgery antiforgery, RegisterSubscriber flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         var request = context.Request;
-        var options = portal.Value;
         if (request.HasJsonContentType())
         {
-            RegisterRequestBody? body;
-            try
-            {
-                body = await request.ReadFromJsonAsync(PortalJsonContext.Default.RegisterRequestBody, cancellationToken);
-            }
-            catch (System.Text.Json.JsonException)
-            {
-                return TypedResults.Problem("The request body is not valid JSON with string fields email, firstname and lastname.", statusCode: StatusCodes.Status400BadRequest);
-            }
-
-            var outcome = await flow.RegisterAsync(new RegistrationRequest(body?.Email, body?.FirstName, body?.LastName, CheckoutEndpoints.ReturnFor(request)), cancellationToken);
-            return outcome switch
-            {
-                RegistrationOutcome.Registered r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal(), "active")),
-                RegistrationOutcome.AwaitingPayment r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal(), "awaiting_payment", r.CheckoutUrl.ToString())),
-                RegistrationOutcome.PaymentPending pending => TypedResults.Problem(
-                    Messages.PaymentPending,
-                    statusCode: StatusCodes.Status409Conflict,
-                    title: "Payment pending",
-                    extensions: new Dictionary<string, object?>(StringComparer.Ordinal) { ["checkoutUrl"] = pending.CheckoutUrl.ToString() }),
-                RegistrationOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors, "Some fields need attention."),
-                RegistrationOutcome.AlreadyRegistered => TypedResults.Problem(Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict, title: "Already registered"),
-                RegistrationOutcome.InProgress => TypedResults.Problem(Messages.InProgress, statusCode: StatusCodes.Status409Conflict, title: "Registration in progress"),
-                _ => throw Unlisted(outcome),
-            };
+            return await RegisterJsonAsync(request, flow, portal.Value, cancellationToken);
         }
 
         if (request.HasFormContentType)
         {
-            // Read before the antiforgery check, which would otherwise throw on a body that cannot be decoded.
-            var fields = await FormInput.TryReadAsync(request, cancellationToken);
-            if (fields is null)
-            {
-                return SignupPage.Render(context, antiforgery, options, message: "The form could not be read. Please fill it in again.", statusCode: StatusCodes.Status400BadRequest);
-            }
-
-            if (!await antiforgery.IsRequestValidAsync(context))
-            {
-                return SignupPage.Render(context, antiforgery, options, message: "Your session expired. Please submit the form again.", statusCode: StatusCodes.Status400BadRequest);
-            }
-
-            var unreadable = new Dictionary<string, string[]>(StringComparer.Ordinal);
-            var form = new RegistrationForm(Field(fields, "email", unreadable), Field(fields, "firstname", unreadable), Field(fields, "lastname", unreadable));
-            if (unreadable.Count > 0)
-            {
-                return SignupPage.Render(context, antiforgery, options, form, unreadable, "Some fields need attention.", StatusCodes.Status400BadRequest);
-            }
-
-            var outcome = await flow.RegisterAsync(new RegistrationRequest(form.Email, form.FirstName, form.LastName, CheckoutEndpoints.ReturnFor(request)), cancellationToken);
-            return outcome switch
-            {
-                RegistrationOutcome.Registered r => SignupPage.Registered(r.ApiKeyId, r.ApiKeyValue.Reveal(), options),
-                RegistrationOutcome.AwaitingPayment r => SignupPage.AwaitingPayment(r.ApiKeyId, r.ApiKeyValue.Reveal(), r.CheckoutUrl, options),
-                RegistrationOutcome.PaymentPending pending => SignupPage.PaymentPending(pending.CheckoutUrl, options),
-                RegistrationOutcome.Invalid invalid => SignupPage.Render(context, antiforgery, options, form, invalid.Errors, "Some fields need attention.", StatusCodes.Status400BadRequest),
-                RegistrationOutcome.AlreadyRegistered => SignupPage.Render(context, antiforgery, options, form, message: Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict),
-                RegistrationOutcome.InProgress => SignupPage.Render(context, antiforgery, options, form, message: Messages.InProgress, statusCode: StatusCodes.Status409Conflict),
-                _ => throw Unlisted(outcome),
-            };
+            return await RegisterFormAsync(context, antiforgery, flow, portal.Value, cancellationToken);
         }
 
         return TypedResults.Problem("Send the registration as JSON or as an HTML form post.", statusCode: StatusCodes.Status415UnsupportedMediaType);
     }
+
+    private static async Task<IResult> RegisterJsonAsync(
+        HttpRequest request, RegisterSubscriber flow, PortalOptions options, CancellationToken cancellationToken)
+    {
+        RegisterRequestBody? body;
+        try
+        {
+            body = await request.ReadFromJsonAsync(PortalJsonContext.Default.RegisterRequestBody, cancellationToken);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return TypedResults.Problem("The request body is not valid JSON with string fields email, firstname and lastname.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var outcome = await flow.RegisterAsync(new RegistrationRequest(body?.Email, body?.FirstName, body?.LastName, CheckoutEndpoints.ReturnFor(request)), cancellationToken);
+        return JsonAnswer(outcome, options);
+    }
+
+    private static async Task<IResult> RegisterFormAsync(
+        HttpContext context, IAntiforgery antiforgery, RegisterSubscriber flow, PortalOptions options, CancellationToken cancellationToken)
+    {
+        // Read before the antiforgery check, which would otherwise throw on a body that cannot be decoded.
+        var fields = await FormInput.TryReadAsync(context.Request, cancellationToken);
+        if (fields is null)
+        {
+            return SignupPage.Render(context, antiforgery, options, message: "The form could not be read. Please fill it in again.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        if (!await antiforgery.IsRequestValidAsync(context))
+        {
+            return SignupPage.Render(context, antiforgery, options, message: "Your session expired. Please submit the form again.", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var unreadable = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        var form = new RegistrationForm(Field(fields, "email", unreadable), Field(fields, "firstname", unreadable), Field(fields, "lastname", unreadable));
+        if (unreadable.Count > 0)
+        {
+            return SignupPage.Render(context, antiforgery, options, form, unreadable, "Some fields need attention.", StatusCodes.Status400BadRequest);
+        }
+
+        var outcome = await flow.RegisterAsync(new RegistrationRequest(form.Email, form.FirstName, form.LastName, CheckoutEndpoints.ReturnFor(context.Request)), cancellationToken);
+        return PageAnswer(outcome, context, antiforgery, options, form);
+    }
+
+    /// <summary>The API client's answer to each outcome.</summary>
+    private static IResult JsonAnswer(RegistrationOutcome outcome, PortalOptions options) => outcome switch
+    {
+        RegistrationOutcome.Registered r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal(), "active")),
+        RegistrationOutcome.AwaitingPayment r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal(), "awaiting_payment", r.CheckoutUrl.ToString())),
+        RegistrationOutcome.PaymentPending pending => TypedResults.Problem(
+            Messages.PaymentPending,
+            statusCode: StatusCodes.Status409Conflict,
+            title: "Payment pending",
+            extensions: new Dictionary<string, object?>(StringComparer.Ordinal) { ["checkoutUrl"] = pending.CheckoutUrl.ToString() }),
+        RegistrationOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors, "Some fields need attention."),
+        RegistrationOutcome.AlreadyRegistered => TypedResults.Problem(Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict, title: "Already registered"),
+        RegistrationOutcome.InProgress => TypedResults.Problem(Messages.InProgress, statusCode: StatusCodes.Status409Conflict, title: "Registration in progress"),
+        _ => throw Unlisted(outcome),
+    };
+
+    /// <summary>The signup page's answer to each outcome.</summary>
+    private static IResult PageAnswer(RegistrationOutcome outcome, HttpContext context, IAntiforgery antiforgery, PortalOptions options, RegistrationForm form) => outcome switch
+    {
+        RegistrationOutcome.Registered r => SignupPage.Registered(r.ApiKeyId, r.ApiKeyValue.Reveal(), options),
+        RegistrationOutcome.AwaitingPayment r => SignupPage.AwaitingPayment(r.ApiKeyId, r.ApiKeyValue.Reveal(), r.CheckoutUrl, options),
+        RegistrationOutcome.PaymentPending pending => SignupPage.PaymentPending(pending.CheckoutUrl, options),
+        RegistrationOutcome.Invalid invalid => SignupPage.Render(context, antiforgery, options, form, invalid.Errors, "Some fields need attention.", StatusCodes.Status400BadRequest),
+        RegistrationOutcome.AlreadyRegistered => SignupPage.Render(context, antiforgery, options, form, message: Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict),
+        RegistrationOutcome.InProgress => SignupPage.Render(context, antiforgery, options, form, message: Messages.InProgress, statusCode: StatusCodes.Status409Conflict),
+        _ => throw Unlisted(outcome),
+    };
 
     private static string? Field(IFormCollection fields, string name, Dictionary<string, string[]> unreadable)
     {

@@ -325,7 +325,7 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
         // The next report finds nothing left to bill: the subscription is canceled with its final invoice, the key leaves its plan.
         var settled = await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
         Assert.Equal(0, billed.Failures);
-        Assert.True(settled.KeysSettled >= 1);
+        Assert.True(settled.Stripe.KeysSettled >= 1);
         var requests = portal.Stripe.Requests.ToList();
         Assert.True(
             requests.FindIndex(r => r.Method == "POST" && r.Path == "/v1/billing/meter_events") < requests.FindIndex(r => r.Method == "DELETE" && r.Path == $"/v1/subscriptions/{paid.SubscriptionId}"),

@@ -61,7 +61,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         await Usage.UsageReports.RunOnceAsync(channel.Environment, TimeSpan.Zero, nextHour);
         Assert.Contains(keyId, await channel.MarketplacePlanKeyIdsAsync());
         var settled = await Usage.UsageReports.RunOnceAsync(channel.Environment, TimeSpan.Zero, nextHour);
-        Assert.True(settled.KeysSettled >= 1);
+        Assert.True(settled.Marketplace!.KeysSettled >= 1);
         Assert.DoesNotContain(keyId, await channel.MarketplacePlanKeyIdsAsync());
         Assert.Equal(9, MeteredFor(account, license).Sum(m => m.Quantity));
     }
@@ -93,7 +93,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         var settled = await Usage.UsageReports.RunOnceAsync(channel.Environment, TimeSpan.Zero);
 
         Assert.Equal(0, metered.Failures);
-        Assert.True(settled.KeysSettled >= 1);
+        Assert.True(settled.Marketplace!.KeysSettled >= 1);
         Assert.Equal(4, Assert.Single(MeteredFor(account, license)).Quantity);
         Assert.DoesNotContain(keyId, await channel.MarketplacePlanKeyIdsAsync());
     }

@@ -46,8 +46,8 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var meterEvent = Assert.Single(world.EventsOf(customerId));
         Assert.Equal(3, meterEvent.Value);
         Assert.Equal($"usage:{keyId}:{DateTime.UtcNow:yyyyMMdd}:3", meterEvent.Identifier);
-        Assert.Equal(3, first.StripeUnitsReported);
-        Assert.Equal(0, second.StripeEventsSent);
+        Assert.Equal(3, first.Stripe.UnitsReported);
+        Assert.Equal(0, second.Stripe.EventsSent);
     }
 
     [Fact]
@@ -66,13 +66,13 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var next = await world.Reporter().RunAsync(Token);
 
         // The resend of the claim in flight, then the units counted above it, in the same run.
-        Assert.Equal(1, recovery.StripeEventsResent);
-        Assert.Equal(2, recovery.StripeEventsSent);
+        Assert.Equal(1, recovery.Stripe.EventsResent);
+        Assert.Equal(2, recovery.Stripe.EventsSent);
         Assert.Equal(15, world.EventsOf(customerId).Sum(e => e.Value));
         Assert.Equal(
             [$"usage:{keyId}:{world.Today:yyyyMMdd}:10", $"usage:{keyId}:{world.Today:yyyyMMdd}:15"],
             world.EventsOf(customerId).Select(e => e.Identifier).Order(StringComparer.Ordinal));
-        Assert.Equal(0, next.StripeEventsSent);
+        Assert.Equal(0, next.Stripe.EventsSent);
     }
 
     [Fact]
@@ -90,7 +90,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var runs = await Task.WhenAll(world.Reporter().RunAsync(Token), world.Reporter().RunAsync(Token));
 
         // A run may send again what the other claimed and has not committed yet; the identifier makes that one event.
-        Assert.InRange(runs.Sum(r => r.StripeEventsSent), 30, 60);
+        Assert.InRange(runs.Sum(r => r.Stripe.EventsSent), 30, 60);
         foreach (var (_, (customer, count)) in customers)
         {
             Assert.Equal(count, Assert.Single(world.EventsOf(customer)).Value);
@@ -113,7 +113,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var summary = await world.Reporter(settings: new Dictionary<string, string?> { ["Usage:KeysPerChunk"] = "120" }).RunAsync(Token);
 
         Assert.Equal(3, fixture.Environment.Stripe.Requests.Count(r => r.Path == "/v2/billing/meter_event_stream") - streamBefore);
-        Assert.Equal(3, summary.StripeRequests);
+        Assert.Equal(3, summary.Stripe.Requests);
         Assert.All(customers, c => Assert.Equal(c.Count, Assert.Single(world.EventsOf(c.Customer)).Value));
     }
 
@@ -139,7 +139,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         Assert.Equal((10L, beforeMidnight.ToUnixTimeSeconds()), (events[0].Value, events[0].Timestamp));
         Assert.Equal((5L, beforeMidnight.AddMinutes(10).AddSeconds(-1).ToUnixTimeSeconds()), (events[1].Value, events[1].Timestamp));
         Assert.Equal((7L, beforeMidnight.AddMinutes(20).ToUnixTimeSeconds()), (events[2].Value, events[2].Timestamp));
-        Assert.Equal(12, afterMidnight.StripeUnitsReported);
+        Assert.Equal(12, afterMidnight.Stripe.UnitsReported);
     }
 
     [Fact]
@@ -155,8 +155,8 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         world.CountStripe(keyId, world.Today, 5);
         var afterEnd = await world.Reporter().RunAsync(Token);
 
-        Assert.Equal(1, afterEnd.StripeKeysSkipped);
-        Assert.Equal(0, afterEnd.StripeEventsSent);
+        Assert.Equal(1, afterEnd.Stripe.KeysSkipped);
+        Assert.Equal(0, afterEnd.Stripe.EventsSent);
         Assert.Equal(10, Assert.Single(world.EventsOf(customerId)).Value);
     }
 
@@ -190,18 +190,18 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         }
 
         Assert.Empty(world.MeteredFor(unsubscribed));
-        Assert.Equal(1, summary.MarketplaceNotSubscribed);
-        Assert.Equal(1, summary.MarketplaceKeysMeteredByApiGateway);
-        Assert.Equal(30, summary.MarketplaceRecordsSent);
+        Assert.Equal(1, summary.Marketplace!.NotSubscribed);
+        Assert.Equal(1, summary.Marketplace!.KeysMeteredByApiGateway);
+        Assert.Equal(30, summary.Marketplace!.RecordsSent);
         Assert.Equal(0, summary.Failures);
 
         // More usage in the same hour waits for the next hour's record, which Marketplace would otherwise refuse.
         world.CountMarketplace(buyers[0].Buyer.ApiKeyId!, world.Today, 2);
         var sameHour = await world.Reporter().RunAsync(Token);
-        Assert.Equal(1, sameHour.MarketplaceKeysDeferred);
+        Assert.Equal(1, sameHour.Marketplace!.KeysDeferred);
         world.Clock.Advance(TimeSpan.FromHours(1));
         var nextHour = await world.Reporter().RunAsync(Token);
-        Assert.Equal(1, nextHour.MarketplaceRecordsSent);
+        Assert.Equal(1, nextHour.Marketplace!.RecordsSent);
         Assert.Equal([1, 2], world.MeteredFor(buyers[0].Buyer).Select(m => m.Quantity).Order());
     }
 
@@ -218,7 +218,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var recovery = await world.Reporter().RunAsync(Token);
 
         Assert.Equal(6, Assert.Single(world.MeteredFor(buyer)).Quantity);
-        Assert.Equal(1, recovery.MarketplaceRecordsSent);
+        Assert.Equal(1, recovery.Marketplace!.RecordsSent);
         Assert.Equal(0, recovery.Failures);
     }
 
@@ -236,8 +236,8 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var late = await world.Reporter().RunAsync(Token);
         var next = await world.Reporter().RunAsync(Token);
 
-        Assert.Equal(6, late.MarketplaceUnitsWrittenOff);
-        Assert.Equal(3, next.MarketplaceUnitsReported);
+        Assert.Equal(6, late.Marketplace!.UnitsWrittenOff);
+        Assert.Equal(3, next.Marketplace!.UnitsReported);
         Assert.Equal(9, world.MeteredFor(buyer).Sum(m => m.Quantity));
     }
 
@@ -256,7 +256,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
 
         Assert.Equal(8, Assert.Single(world.MeteredFor(buyer)).Quantity);
         Assert.Empty(world.MeteredFor(otherBuyer));
-        Assert.Equal(8, flushed.MarketplaceUnitsReported);
+        Assert.Equal(8, flushed.UnitsReported);
     }
 
     [Fact]
@@ -276,9 +276,9 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         world.Clock.Advance(TimeSpan.FromHours(1));
         var nextHour = await world.Reporter().RunAsync(Token);
 
-        Assert.Equal(1, flushed.MarketplaceKeysDeferred);
-        Assert.Equal(0, flushed.MarketplaceRecordsSent);
-        Assert.Equal(2, nextHour.MarketplaceUnitsReported);
+        Assert.Equal(1, flushed.KeysDeferred);
+        Assert.Equal(0, flushed.RecordsSent);
+        Assert.Equal(2, nextHour.Marketplace!.UnitsReported);
         Assert.Equal([2, 3], world.MeteredFor(buyer).Select(m => m.Quantity).Order());
     }
 
@@ -354,7 +354,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var retried = await world.Reporter().RunAsync(Token);
 
         Assert.Equal(1, failed.Failures);
-        Assert.Equal(1, retried.StripeEventsResent);
+        Assert.Equal(1, retried.Stripe.EventsResent);
         Assert.Equal(4, Assert.Single(world.EventsOf(customerId)).Value);
     }
 
@@ -372,8 +372,8 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         await world.RevokeAsync(keyId, SubscriberStatus.Suspended);
         var report = await world.Reporter().RunAsync(Token);
 
-        Assert.Equal(1, report.StripeEventsResent);
-        Assert.Equal(15, report.StripeUnitsReported);
+        Assert.Equal(1, report.Stripe.EventsResent);
+        Assert.Equal(15, report.Stripe.UnitsReported);
         Assert.Equal(15, world.EventsOf(customerId).Sum(e => e.Value));
     }
 
@@ -400,7 +400,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
 
         Assert.Equal(1, failed.Failures);
         Assert.Equal(5, Assert.Single(world.MeteredFor(buyer)).Quantity);
-        Assert.Equal(1, retried.MarketplaceRecordsSent);
+        Assert.Equal(1, retried.Marketplace!.RecordsSent);
     }
 
     [Fact]
@@ -422,7 +422,7 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
 
         var held = await world.Reporter().RunAsync(Token);
 
-        Assert.Equal(1, held.MarketplaceBuyersUnmeterable);
+        Assert.Equal(1, held.Marketplace!.BuyersUnmeterable);
         Assert.Equal(0, held.Failures);
         Assert.Equal(3, Assert.Single(world.MeteredFor(other)).Quantity);
         Assert.DoesNotContain(fixture.Environment.Marketplace.Metered, m => m.CustomerAwsAccountId == buyer.CustomerAwsAccountId);
@@ -441,8 +441,8 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         Assert.True(await world.Ledger.TryReplaceAsync(mended, stored.Version, Token));
         var metered = await world.Reporter().RunAsync(Token);
 
-        Assert.Equal(0, metered.MarketplaceBuyersUnmeterable);
-        Assert.Equal(1, metered.MarketplaceRecordsSent);
+        Assert.Equal(0, metered.Marketplace!.BuyersUnmeterable);
+        Assert.Equal(1, metered.Marketplace!.RecordsSent);
         Assert.Equal(5, Assert.Single(world.MeteredFor(buyer)).Quantity);
         Assert.Equal(refusedBefore, Refused());
     }

@@ -62,7 +62,7 @@ public sealed class UsageReporterServicesTests
     [Fact]
     public void TheRunIsReportedAsEmbeddedMetricsCloudWatchCanRead()
     {
-        var summary = new UsageReportSummary { StripeUnitsReported = 40, MarketplaceUnitsReported = 2, StripeEventsSent = 3, MarketplaceRecordsSent = 1, StripeKeysSkipped = 5, Failures = 1 };
+        var summary = new UsageReportSummary(new StripeUsageSummary { UnitsReported = 40, EventsSent = 3, KeysSkipped = 5, Failures = 1 }, new MarketplaceUsageSummary { UnitsReported = 2, RecordsSent = 1 });
 
         using var emf = JsonDocument.Parse(UsageReportOutput.EmbeddedMetrics(summary, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero)));
 
