@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Core.Billing;
+using Monetization.Portal.Hosting;
 using Monetization.Stripe.Webhooks;
 
 namespace Monetization.Portal.Billing;
@@ -12,7 +13,7 @@ public static class StripeWebhookEndpoints
     public static IEndpointRouteBuilder MapStripeWebhook(this IEndpointRouteBuilder app)
     {
         // Stripe signs its deliveries: the signature, not an antiforgery token, proves where they come from.
-        app.MapPost(Path, ReceiveAsync).DisableAntiforgery();
+        app.MapPost(Path, ReceiveAsync).DisableAntiforgery().WithBodyLimit(o => o.StripeWebhookMaxBodyBytes);
         return app;
     }
 

@@ -193,28 +193,7 @@ public static class PortalApp
             return ErrorResponses.WriteAsync(context.HttpContext, status, ReasonPhrases.GetReasonPhrase(status), StatusDetail(status));
         });
         app.UseCallBudget(options);
-        app.Use(async (context, next) =>
-        {
-            // One limit whatever the server: Kestrel locally, the Lambda adapter in AWS, the test host in tests.
-            var limit = context.Request.Path.Equals(StripeWebhookEndpoints.Path, StringComparison.Ordinal)
-                ? options.Value.StripeWebhookMaxBodyBytes
-                : options.Value.MaxRequestBodyBytes;
-            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } size)
-            {
-                size.MaxRequestBodySize = limit;
-            }
-
-            if (context.Request.ContentLength > limit)
-            {
-                // The body stays unread, so the server drops the connection afterwards; saying so keeps the client
-                // from sending its next request on a connection that is about to close.
-                context.Response.Headers.Connection = "close";
-                await ErrorResponses.WriteAsync(context, StatusCodes.Status413PayloadTooLarge, "Request too large", "The request body is too large.");
-                return;
-            }
-
-            await next(context);
-        });
+        app.UseBodyLimits(options);
         app.UseRateLimiter();
         app.UseAntiforgery();
     }

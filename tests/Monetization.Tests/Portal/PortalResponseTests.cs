@@ -25,6 +25,7 @@ public sealed class PortalResponseTests : IAsyncLifetime
         settings["Monetization:RegisterPermitsPerMinute"] = "2";
         settings["Monetization:MarketplacePermitsPerMinute"] = "2";
         settings["Monetization:MaxRequestBodyBytes"] = "2048";
+        settings["Monetization:StripeWebhookMaxBodyBytes"] = "8192";
         _portal = new PortalFactory(settings, services => services.Replace(ServiceDescriptor.Singleton<IMarketplaceMetering>(new BrokenMetering())));
         _portal.UseKestrel(0);
         _portal.StartServer();
@@ -115,6 +116,21 @@ public sealed class PortalResponseTests : IAsyncLifetime
         Assert.Equal(status, (int)response.StatusCode);
         AssertSecurityHeaders(response);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Theory]
+    [InlineData("/register", 2048, 2049, 413)]
+    [InlineData("/stripe/webhook", 8192, 4096, 400)]
+    [InlineData("/stripe/webhook", 8192, 8193, 413)]
+    public async Task EachEndpointTakesBodiesUpToItsOwnLimit(string path, int limit, int bytes, int status)
+    {
+        using var content = new StringContent(new string('x', bytes), Encoding.UTF8, "application/json");
+        Assert.Equal(bytes > limit, status == 413);
+
+        using var response = await SendAsync(HttpMethod.Post, path, "application/json", content);
+
+        Assert.Equal(status, (int)response.StatusCode);
+        AssertSecurityHeaders(response);
     }
 
     [Fact]
