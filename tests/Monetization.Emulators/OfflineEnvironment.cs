@@ -60,8 +60,11 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     public string RestApiId { get; private set; } = string.Empty;
 
-    /// <summary>The sold API as subscribers call it: the demo API behind <see cref="Usage"/>'s key checks.</summary>
-    public Uri ApiBaseUrl => Usage.DemoApiEndpoint;
+    /// <summary>
+    /// The sold API as subscribers call it, like an invoke URL with its stage: the demo API behind <see cref="Usage"/>'s
+    /// key checks, which answers any path under the stage.
+    /// </summary>
+    public Uri ApiBaseUrl => new(Usage.DemoApiEndpoint, $"/{ApiStage}/");
 
     /// <summary>
     /// API Gateway's key checks and usage counts, which moto lacks: the demo API at

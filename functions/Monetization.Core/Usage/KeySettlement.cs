@@ -18,16 +18,21 @@ internal sealed partial class KeySettlement(
     /// its provider), then <see cref="FinishAsync"/>. A finished key leaves <paramref name="counted"/>, so the rest of the
     /// run does not touch it; one that fails stays settling for the next run.
     /// </summary>
+    /// <param name="billedHere">
+    /// Whether this run bills the subscriber's units; one billed by someone else (API Gateway meters legacy Marketplace
+    /// buyers itself) has settled once the window has passed.
+    /// </param>
     /// <returns>How many keys were finished, and how many failed.</returns>
     public async Task<(int Settled, int Failures)> SettleAsync(
         string usagePlanId,
         Dictionary<string, OpenDays> counted,
         DateTimeOffset now,
+        Func<Subscriber, bool> billedHere,
         Func<Subscriber, CancellationToken, Task> beforeLeaving,
         CancellationToken cancellationToken)
     {
         int settledKeys = 0, failures = 0;
-        foreach (var settled in await SettledAsync(usagePlanId, counted, now, cancellationToken))
+        foreach (var settled in await SettledAsync(usagePlanId, counted, now, billedHere, cancellationToken))
         {
             try
             {
@@ -51,7 +56,8 @@ internal sealed partial class KeySettlement(
     /// counted on the open days is committed and nothing is in flight. A report finds them before it claims anything, so
     /// what it sent last reached the provider a run ago.
     /// </summary>
-    private async Task<IReadOnlyList<Subscriber>> SettledAsync(string usagePlanId, Dictionary<string, OpenDays> counted, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<Subscriber>> SettledAsync(
+        string usagePlanId, Dictionary<string, OpenDays> counted, DateTimeOffset now, Func<Subscriber, bool> billedHere, CancellationToken cancellationToken)
     {
         var due = (await usage.FindSettlingAsync(usagePlanId, now - window, cancellationToken))
             .Where(s => s is { Subscribed: false, ApiKeyId: not null })
@@ -61,7 +67,7 @@ internal sealed partial class KeySettlement(
             return due;
         }
 
-        var unbilled = await claims.UnbilledAsync(counted, due.Select(s => s.ApiKeyId!), cancellationToken);
+        var unbilled = await claims.UnbilledAsync(counted, due.Where(billedHere).Select(s => s.ApiKeyId!), cancellationToken);
         return [.. due.Where(s => !unbilled.Contains(s.ApiKeyId!))];
     }
 

@@ -86,7 +86,8 @@ public sealed partial class MeterMarketplaceUsage
         if (onlyKey is null)
         {
             // Settled keys leave the plan (Marketplace needs no last word); they take no part in the rest of the run.
-            var (settled, settleFailures) = await _settlement.SettleAsync(planId, counted, now, (_, _) => Task.CompletedTask, cancellationToken);
+            var (settled, settleFailures) = await _settlement.SettleAsync(
+                planId, counted, now, s => !MeteredByApiGateway(s), (_, _) => Task.CompletedTask, cancellationToken);
             totals.KeysSettled = settled;
             totals.Failures += settleFailures;
         }
@@ -133,9 +134,8 @@ public sealed partial class MeterMarketplaceUsage
             {
                 totals.Skipped++;
             }
-            else if (subscriber.MarketplaceCustomerIdentifier is not null)
+            else if (MeteredByApiGateway(subscriber))
             {
-                // API Gateway meters this key itself (the usage plan's product code, the key's customerId).
                 totals.ByApiGateway++;
             }
             else if (subscriber.CustomerAwsAccountId is { Length: > 0 } && LicenseArns.IsMeterable(subscriber.LicenseArn))
@@ -236,6 +236,9 @@ public sealed partial class MeterMarketplaceUsage
             totals.Failures += pending.Count;
         }
     }
+
+    /// <summary>A buyer with a CustomerIdentifier: API Gateway meters their key itself (the usage plan's product code, the key's customerId).</summary>
+    private static bool MeteredByApiGateway(Subscriber subscriber) => subscriber.MarketplaceCustomerIdentifier is not null;
 
     /// <summary>What the run has done so far, added up over the settle step and the chunks.</summary>
     private sealed class Totals

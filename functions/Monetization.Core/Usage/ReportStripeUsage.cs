@@ -116,6 +116,7 @@ public sealed partial class ReportStripeUsage
             _options.StripeUsagePlanId,
             counted,
             now,
+            _ => true,
             async (subscriber, ct) =>
             {
                 if (subscriber is { EndRequestedAt: not null, StripeSubscriptionId: { } subscriptionId })

@@ -5,7 +5,7 @@ using Monetization.Emulators.Marketplace;
 namespace Monetization.Tests.Marketplace;
 
 /// <summary>
-/// A buyer known by AWS account + license whose subscription ends: SubscriptionEvents disables the key and meters what
+/// A buyer whose subscription ends (known by AWS account + license unless said otherwise): SubscriptionEvents disables the key and meters what
 /// it used, the key settles in its plan, and the usage reporter meters the rest and takes it out, through the emulated
 /// Marketplace, the API Gateway usage stand-in and moto, as deployed (calls recorded for IAM).
 /// </summary>
@@ -142,5 +142,11 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         Assert.DoesNotContain(Marketplace.Metered, m => m.CustomerIdentifier == buyer.CustomerIdentifier || m.CustomerAwsAccountId == buyer.CustomerAwsAccountId);
         Assert.False(Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + buyer.CustomerIdentifier)).Enabled);
         Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+
+        // Our watermark never moves for units API Gateway meters, so the key settles once the window has passed.
+        var settled = await Usage.UsageReports.RunOnceAsync(channel.Environment, TimeSpan.Zero);
+        Assert.True(settled.Marketplace!.KeysSettled >= 1);
+        Assert.DoesNotContain(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.DoesNotContain(Marketplace.Metered, m => m.CustomerIdentifier == buyer.CustomerIdentifier || m.CustomerAwsAccountId == buyer.CustomerAwsAccountId);
     }
 }

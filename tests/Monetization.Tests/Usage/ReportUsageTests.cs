@@ -25,7 +25,8 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
         var customerId = await world.StripeSubscriberAsync(keyId, Token);
 
         using var caller = new HttpClient();
-        var demo = new Uri(fixture.Environment.Usage.DemoApiEndpoint, $"/{OfflineEnvironment.ApiStage}/hello");
+        // Below the base URL the key page's example calls.
+        var demo = new Uri(fixture.Environment.ApiBaseUrl, "hello");
         for (var i = 0; i < 3; i++)
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, demo);
