@@ -87,7 +87,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     {
         UseLocalCredentials();
 
-        var motoTask = MotoServer.StartAsync(new MotoServerOptions { SerializeRequests = true }, cancellationToken);
+        var motoTask = MotoServer.RentAsync(cancellationToken);
         var stripeTask = StripeEmulator.StartAsync(new StripeEmulatorOptions(), cancellationToken);
         var marketplaceTask = MarketplaceEmulator.StartAsync(new MarketplaceEmulatorOptions { ProductCode = MarketplaceProductCode, Region = Region }, cancellationToken);
         await Task.WhenAll(motoTask, stripeTask, marketplaceTask).ConfigureAwait(false);

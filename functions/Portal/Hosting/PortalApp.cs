@@ -32,6 +32,7 @@ public static class PortalApp
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(ServerRejections.WatchConnections);
         builder.Logging.ClearProviders();
         builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
@@ -46,6 +47,7 @@ public static class PortalApp
         builder.Services.AddMarketplaceChannel(builder.Configuration);
 
         var app = builder.Build();
+        ServerRejections.ListenForRejections(app.Services);
         app.UsePortalPipeline();
         app.MapGet("/healthz", () => TypedResults.Text("ok"));
         app.MapStaticAssets();

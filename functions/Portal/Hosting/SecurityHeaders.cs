@@ -7,6 +7,28 @@ public static class SecurityHeaders
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+    private const string StrictTransportSecurity = "max-age=31536000; includeSubDomains";
+
+    /// <summary>
+    /// The headers every answer carries, whoever writes it: the pipeline (<see cref="UseSecurityHeaders"/>) and the
+    /// server's own refusals of requests it could not read (<see cref="ServerRejections"/>).
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, string>> For(bool https)
+    {
+        yield return new("Content-Security-Policy", ContentSecurityPolicy);
+        yield return new("X-Content-Type-Options", "nosniff");
+        yield return new("X-Frame-Options", "DENY");
+        yield return new("Referrer-Policy", "no-referrer");
+        yield return new("Cross-Origin-Opener-Policy", "same-origin");
+
+        // Only over HTTPS (directly, or as API Gateway tells the adapter with X-Forwarded-Proto): a browser
+        // ignores it over plain HTTP, and the offline sandbox must stay reachable over it.
+        if (https)
+        {
+            yield return new("Strict-Transport-Security", StrictTransportSecurity);
+        }
+    }
+
     /// <summary>
     /// Set as the response starts, so every answer carries them: error pages, rate-limit refusals and answers the
     /// exception handler rewrote (it clears the headers set before it ran).
@@ -17,23 +39,15 @@ public static class SecurityHeaders
         {
             var context = (HttpContext)state;
             var headers = context.Response.Headers;
-            headers.ContentSecurityPolicy = ContentSecurityPolicy;
-            headers.XContentTypeOptions = "nosniff";
-            headers.XFrameOptions = "DENY";
-            headers["Referrer-Policy"] = "no-referrer";
-            headers["Cross-Origin-Opener-Policy"] = "same-origin";
+            foreach (var (name, value) in For(context.Request.IsHttps))
+            {
+                headers[name] = value;
+            }
 
             // Pages may carry an API key: never store them anywhere. Assets set their own caching.
             if (!headers.ContainsKey("Cache-Control"))
             {
                 headers.CacheControl = "no-store";
-            }
-
-            // Only over HTTPS (directly, or as API Gateway tells the adapter with X-Forwarded-Proto): a browser
-            // ignores it over plain HTTP, and the offline sandbox must stay reachable over it.
-            if (context.Request.IsHttps)
-            {
-                headers.StrictTransportSecurity = "max-age=31536000; includeSubDomains";
             }
 
             return Task.CompletedTask;

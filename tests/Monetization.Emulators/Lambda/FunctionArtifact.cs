@@ -7,8 +7,16 @@ namespace Monetization.Emulators.Lambda;
 /// ARTIFACTS_DIR=...</c>), published into a directory owned by root and read-only to everyone, like Lambda's
 /// <c>/var/task</c>.
 /// </summary>
+/// <remarks>
+/// CI runs the same Makefile targets before the tests and names their output in <see cref="BuiltArtifactsVariable"/>
+/// (one directory per logical id); then this repository's artifacts are copied from there rather than published a
+/// second time from the same sources.
+/// </remarks>
 public sealed class FunctionArtifact : IDisposable
 {
+    /// <summary>A directory holding <c>&lt;LogicalId&gt;/</c>, the output of <c>make build-&lt;LogicalId&gt;</c> for this checkout.</summary>
+    public const string BuiltArtifactsVariable = "MONETIZATION_BUILT_ARTIFACTS";
+
     private FunctionArtifact(string directory, string logicalId)
     {
         TaskRoot = directory;
@@ -35,6 +43,15 @@ public sealed class FunctionArtifact : IDisposable
         // The function's user must reach the task root; CreateTempSubdirectory makes it 0700.
         File.SetUnixFileMode(parent.FullName, ReadOnlyDirectory);
         var taskRoot = Path.Combine(parent.FullName, "task");
+        if (repositoryRoot == Repository.Root
+            && Environment.GetEnvironmentVariable(BuiltArtifactsVariable) is { Length: > 0 } built
+            && Directory.Exists(Path.Combine(built, logicalId)))
+        {
+            CopyDirectory(new DirectoryInfo(Path.Combine(built, logicalId)), taskRoot);
+            MakeReadOnly(new DirectoryInfo(taskRoot));
+            return new FunctionArtifact(taskRoot, logicalId);
+        }
+
         var start = new ProcessStartInfo("make")
         {
             WorkingDirectory = repositoryRoot,
@@ -83,6 +100,21 @@ public sealed class FunctionArtifact : IDisposable
         UnixFileMode.UserRead | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
 
     private const UnixFileMode WriteBits = UnixFileMode.UserWrite | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite;
+
+    // File.Copy keeps the Unix permission bits, so the apphost stays executable.
+    private static void CopyDirectory(DirectoryInfo source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var file in source.EnumerateFiles())
+        {
+            file.CopyTo(Path.Combine(destination, file.Name));
+        }
+
+        foreach (var sub in source.EnumerateDirectories())
+        {
+            CopyDirectory(sub, Path.Combine(destination, sub.Name));
+        }
+    }
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private static void MakeReadOnly(DirectoryInfo directory)

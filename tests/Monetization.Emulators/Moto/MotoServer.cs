@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -24,6 +25,43 @@ public sealed class MotoServer : IAsyncDisposable
     }
 
     public Uri Endpoint { get; }
+
+    // Serialized servers without IAM that a user gave back, reset, for the next one; killed when the process exits.
+    private static readonly ConcurrentBag<MotoServer> Idle = [];
+
+    private bool _reusable;
+    private int _returned;
+
+    static MotoServer() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        while (Idle.TryTake(out var idle))
+        {
+            idle.Kill();
+        }
+    };
+
+    /// <summary>
+    /// A serialized moto_server without IAM checks for one user at a time, taken from those earlier users gave back or
+    /// started. Disposing it forgets every resource it holds (moto's reset) and keeps the process for the next user,
+    /// who is spared moto's start and its backends' imports. A server that cannot be reset is killed instead.
+    /// </summary>
+    public static async Task<MotoServer> RentAsync(CancellationToken cancellationToken = default)
+    {
+        while (Idle.TryTake(out var idle))
+        {
+            if (!idle._process.HasExited)
+            {
+                Volatile.Write(ref idle._returned, 0);
+                return idle;
+            }
+
+            idle._process.Dispose();
+        }
+
+        var server = await StartAsync(new MotoServerOptions { SerializeRequests = true }, cancellationToken).ConfigureAwait(false);
+        server._reusable = true;
+        return server;
+    }
 
     public static Task<MotoServer> StartAsync(MotoServerOptions? options = null, CancellationToken cancellationToken = default) =>
         LoopbackServer.OnFreePortAsync((port, ct) => StartOnPortAsync(options ?? new MotoServerOptions(), port.ToString(CultureInfo.InvariantCulture), ct), cancellationToken);
@@ -94,6 +132,25 @@ public sealed class MotoServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _returned, 1) == 1)
+        {
+            return;
+        }
+
+        if (_reusable && !_process.HasExited)
+        {
+            try
+            {
+                await ResetAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+                Idle.Add(this);
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TimeoutException or TaskCanceledException)
+            {
+                // Not reusable: killed below.
+            }
+        }
+
         try
         {
             if (!_process.HasExited)
@@ -109,6 +166,18 @@ public sealed class MotoServer : IAsyncDisposable
         finally
         {
             _process.Dispose();
+        }
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
         }
     }
 

@@ -4,7 +4,7 @@ namespace Monetization.Tests.Infrastructure;
 
 /// <summary>
 /// One moto_server for a test class. Tests that share it must use unique resource names; a missing moto_server fails
-/// the tests with the install command rather than skipping them.
+/// the tests with the install command rather than skipping them. Requests are served one at a time.
 /// </summary>
 public class MotoFixture : IAsyncLifetime
 {
@@ -16,7 +16,13 @@ public class MotoFixture : IAsyncLifetime
 
     protected virtual MotoServerOptions Options => new();
 
-    public async ValueTask InitializeAsync() => _server = await MotoServer.StartAsync(Options, TestContext.Current.CancellationToken);
+    /// <summary>
+    /// A server with IAM checks is this fixture's own; any other is rented (serialized, reset for each user), so
+    /// the test classes that need nothing more do not each start moto.
+    /// </summary>
+    public async ValueTask InitializeAsync() => _server = Options.InitialNoAuthActionCount is null
+        ? await MotoServer.RentAsync(TestContext.Current.CancellationToken)
+        : await MotoServer.StartAsync(Options, TestContext.Current.CancellationToken);
 
     public async ValueTask DisposeAsync()
     {

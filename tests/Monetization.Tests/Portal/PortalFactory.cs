@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Monetization.Tests.Infrastructure;
 
 namespace Monetization.Tests.Portal;
@@ -41,7 +42,8 @@ public sealed class PortalFactory(IReadOnlyDictionary<string, string?> settings,
             builder.UseSetting(key, value);
         }
 
-        builder.ConfigureLogging(logging => logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace));
+        // Tests read the captured lines; the same lines as JSON on the console are read by no one.
+        builder.ConfigureLogging(logging => logging.AddProvider(Logs).SetMinimumLevel(LogLevel.Trace).AddFilter<ConsoleLoggerProvider>(null, LogLevel.None));
         if (services is not null)
         {
             builder.ConfigureTestServices(services);

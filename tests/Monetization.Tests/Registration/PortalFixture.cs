@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Console;
 using Monetization.Aws;
 using Monetization.Emulators;
 using Monetization.Emulators.Recording;
@@ -49,6 +50,9 @@ public class PortalFixture : IAsyncLifetime
             ConfigureServices(builder.Services);
             builder.Logging.AddProvider(Logs);
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
+
+            // Tests read the captured lines; the same lines as JSON on the console are read by no one.
+            builder.Logging.AddFilter<ConsoleLoggerProvider>(null, LogLevel.None);
             builder.Services.PostConfigure<AwsClientOptions>(AwsServiceCollectionExtensions.ApiGatewayOptionsName, o =>
             {
                 o.Timeout = TimeSpan.FromSeconds(2);

@@ -102,16 +102,22 @@ public sealed class ReportUsageTests(UsageEnvironmentFixture fixture) : IClassFi
     public async Task KeysReportedChunkByChunkStillFillEveryStreamRequestButTheLast()
     {
         await using var world = await UsageWorld.CreateAsync(fixture.Environment, DateTimeOffset.UtcNow, Token);
-        var customers = new List<(string Customer, long Count)>();
-        for (var i = 0; i < 250; i++)
+
+        // What is under test is the reporter's chunking and Stripe's stream requests: the subscribers and watermarks
+        // are kept in memory (the DynamoDB ledger's batches of more than 100 keys are tested in DynamoDbUsageLedgerTests).
+        var ledger = new InMemoryUsageLedger();
+        var customers = new (string Customer, long Count)[250];
+        await Parallel.ForEachAsync(Enumerable.Range(0, customers.Length), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Token }, async (i, ct) =>
         {
             var keyId = UsageWorld.NewKeyId();
-            customers.Add((await world.StripeSubscriberAsync(keyId, Token), i + 1));
+            var customer = await world.StripeCustomerAsync(ct);
+            ledger.Add(world.StripeSubscriber(keyId, customer));
+            customers[i] = (customer, i + 1);
             world.CountStripe(keyId, world.Today, i + 1);
-        }
+        });
 
         var streamBefore = fixture.Environment.Stripe.Requests.Count(r => r.Path == "/v2/billing/meter_event_stream");
-        var summary = await world.Reporter(settings: new Dictionary<string, string?> { ["Usage:KeysPerChunk"] = "120" }).RunAsync(Token);
+        var summary = await world.Reporter(_ => ledger, new Dictionary<string, string?> { ["Usage:KeysPerChunk"] = "120" }).RunAsync(Token);
 
         Assert.Equal(3, fixture.Environment.Stripe.Requests.Count(r => r.Path == "/v2/billing/meter_event_stream") - streamBefore);
         Assert.Equal(3, summary.Stripe.Requests);

@@ -124,26 +124,37 @@ internal sealed class UsageWorld : IAsyncDisposable
     /// <summary>A Stripe customer in the emulator and an active subscriber holding <paramref name="apiKeyId"/>.</summary>
     public async Task<string> StripeSubscriberAsync(string apiKeyId, CancellationToken cancellationToken)
     {
+        var customerId = await StripeCustomerAsync(cancellationToken);
+        Assert.True(await Ledger.TryCreateAsync(StripeSubscriber(apiKeyId, customerId), cancellationToken));
+        return customerId;
+    }
+
+    /// <summary>A Stripe customer in the emulator.</summary>
+    public async Task<string> StripeCustomerAsync(CancellationToken cancellationToken)
+    {
         using var http = new HttpClient();
         var customer = await Environment.StripeClient(http).V1.Customers.CreateAsync(new CustomerCreateOptions { Name = "Usage test" }, new RequestOptions { IdempotencyKey = $"usage-customer-{Guid.NewGuid():N}" }, cancellationToken);
-        var now = Clock.GetUtcNow();
-        Assert.True(await Ledger.TryCreateAsync(
-            new Subscriber
-            {
-                Id = $"stripe#{Guid.NewGuid():N}@example.test",
-                Channel = Channel.Stripe,
-                Status = SubscriberStatus.Active,
-                ApiKeyId = apiKeyId,
-                UsagePlanId = StripePlanId,
-                StripeCustomerId = customer.Id,
-                StripeSubscriptionId = "sub_" + Guid.NewGuid().ToString("N")[..14],
-                Registered = true,
-                Subscribed = true,
-                CreatedAt = now,
-                UpdatedAt = now,
-            },
-            cancellationToken));
         return customer.Id;
+    }
+
+    /// <summary>The ledger record of an active Stripe subscriber of this world's plan holding <paramref name="apiKeyId"/>.</summary>
+    public Subscriber StripeSubscriber(string apiKeyId, string customerId)
+    {
+        var now = Clock.GetUtcNow();
+        return new Subscriber
+        {
+            Id = $"stripe#{Guid.NewGuid():N}@example.test",
+            Channel = Channel.Stripe,
+            Status = SubscriberStatus.Active,
+            ApiKeyId = apiKeyId,
+            UsagePlanId = StripePlanId,
+            StripeCustomerId = customerId,
+            StripeSubscriptionId = "sub_" + Guid.NewGuid().ToString("N")[..14],
+            Registered = true,
+            Subscribed = true,
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
     }
 
     /// <summary>A Marketplace buyer holding <paramref name="apiKeyId"/>, subscribed at Marketplace unless told otherwise.</summary>
