@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
@@ -61,21 +62,16 @@ public static class PortalApp
     /// <c>WebhookSecret</c>), never in the template or the function's environment. A configuration source, so it is
     /// read while configuration is built, from the settings bound so far.
     /// </summary>
-    private static void AddStripeSecrets(ConfigurationManager configuration)
-    {
-        var stripe = configuration.GetSection(StripeSettings.Section).Get<StripeSettings>();
-        if (stripe?.SecretArn is { Length: > 0 } secretArn)
-        {
-            var aws = AwsSettings.From(configuration);
-            configuration.AddSecretsManagerJson(secretArn, StripeSettings.Section, new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
-        }
-    }
+    private static void AddStripeSecrets(ConfigurationManager configuration) =>
+        configuration.AddSecretsManagerJsonWhenNamed(StripeSettings.Section);
 
     private static void AddPortalServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<StripeSettings>()
-            .BindConfiguration(StripeSettings.Section)
+        services.AddOptions<StripeChannelOptions>().BindConfiguration(PortalOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeChannelOptions>, StripeUsagePlanValidator>());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<StripeChannelOptions>>().Value);
+        services.AddStripeSettings()
             .Validate(
                 s => s.WebhookSecret is { Length: > 0 } secret && secret.StartsWith("whsec_", StringComparison.Ordinal),
                 "Stripe:WebhookSecret is required: the signing secret (whsec_...) of the webhook endpoint at /stripe/webhook, the WebhookSecret field of the Stripe:SecretArn secret.")
@@ -89,9 +85,6 @@ public static class PortalApp
                 $"{IdempotencySection}:InProgressTimeout must be longer than Monetization:RequestBudgetSeconds plus CleanupReserveSeconds: a claim that outlives its request could be taken over while it still runs.")
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdempotencyOptions>>().Value);
-
-        // Endpoints are the one thing the clients need before options exist: they are resolved once per process.
-        var aws = AwsSettings.From(configuration);
 
         // In AWS the Lambda Web Adapter is the only peer, on loopback; the client's address arrives in X-Forwarded-For.
         services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
@@ -126,26 +119,18 @@ public static class PortalApp
             };
         });
 
-        services.AddAwsApiGateway(o => aws.ApplyTo(AwsService.ApiGateway, o));
-        services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName, aws.ServiceUrl, aws.Region);
+        services.AddAwsSettings();
+        services.AddAwsApiGateway();
+        services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName);
         services.AddStripeBilling(_ => { });
 
         // Before the server listens, so readiness (/healthz) waits for it and no signup pays for Stripe.net's first use.
         services.AddHostedService<StripeWarmUp>();
-        services.AddOptions<StripeOptions>().Configure<IOptions<StripeSettings>>((o, bound) =>
-        {
-            var stripe = bound.Value;
-            o.SecretKey = stripe.SecretKey is { Length: > 0 } key ? new Monetization.Core.Secret(key) : null;
-            o.PriceId = stripe.PriceId;
-            o.MeterEventName = stripe.MeterEventName;
-            o.ApiBase = stripe.ApiBase ?? o.ApiBase;
-        });
         services.AddSingleton(sp =>
         {
             var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
             return new RegistrationOptions
             {
-                StripeUsagePlanId = portal.StripeUsagePlanId,
                 PaymentCollection = portal.PaymentCollection,
                 InvoiceDaysUntilDue = portal.InvoiceDaysUntilDue,
             };
@@ -153,7 +138,7 @@ public static class PortalApp
         services.AddSingleton(sp =>
         {
             var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
-            return new BillingOptions { StripeUsagePlanId = portal.StripeUsagePlanId, PastDueGrace = TimeSpan.FromHours(portal.PastDueGraceHours) };
+            return new BillingOptions { PastDueGrace = TimeSpan.FromHours(portal.PastDueGraceHours) };
         });
         services.AddSingleton(sp => new StripeWebhookVerifier(
             new Monetization.Core.Secret(sp.GetRequiredService<IOptions<StripeSettings>>().Value.WebhookSecret!),
@@ -276,4 +261,13 @@ public static class PortalApp
 
     private static string ClientAddress(HttpContext context) =>
         context.Connection.RemoteIpAddress is { } address ? address.ToString() : IPAddress.None.ToString();
+}
+
+/// <summary>Every Stripe flow of the Portal grants keys into this plan.</summary>
+internal sealed class StripeUsagePlanValidator : IValidateOptions<StripeChannelOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StripeChannelOptions options) =>
+        string.IsNullOrWhiteSpace(options.StripeUsagePlanId)
+            ? ValidateOptionsResult.Fail("Monetization:StripeUsagePlanId is required: the usage plan Stripe subscribers' keys join.")
+            : ValidateOptionsResult.Success;
 }
