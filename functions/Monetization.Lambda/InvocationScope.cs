@@ -4,12 +4,12 @@ namespace Monetization.Lambda;
 
 /// <summary>
 /// The logging scope of one invocation: every line logged while it runs carries <c>AwsRequestId</c> and, when tracing
-/// is on, <c>TraceId</c> (the JSON console formatter writes a scope's pairs as properties).
+/// is on, <c>XRayTraceId</c> (the JSON console formatter writes a scope's pairs as properties).
 /// </summary>
 public sealed class InvocationScope(InvocationContext context) : IReadOnlyList<KeyValuePair<string, object?>>
 {
     public const string RequestIdName = "AwsRequestId";
-    public const string TraceIdName = "TraceId";
+    public const string TraceIdName = "XRayTraceId";
 
     private readonly InvocationContext _context = context ?? throw new ArgumentNullException(nameof(context));
 

@@ -15,6 +15,7 @@ using Monetization.Core;
 using Monetization.Core.Billing;
 using Monetization.Core.Idempotency;
 using Monetization.Core.Registration;
+using Monetization.Http;
 using Monetization.Portal.Billing;
 using Monetization.Portal.Marketplace;
 using Monetization.Portal.Pages;
@@ -34,7 +35,7 @@ public static class PortalApp
         var builder = WebApplication.CreateSlimBuilder(args);
         builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
         builder.Logging.ClearProviders();
-        builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
+        builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         // The request line of a buyer arriving by GET carries the Marketplace token, and this category logs request
@@ -47,8 +48,14 @@ public static class PortalApp
         builder.Services.AddMarketplaceChannel(builder.Configuration);
 
         var app = builder.Build();
+        StartupTrace.Mark("app-built");
+        app.Lifetime.ApplicationStarted.Register(() => StartupTrace.Mark("listening"));
         app.UsePortalPipeline();
-        app.MapGet("/healthz", () => TypedResults.Text("ok"));
+        app.MapGet("/healthz", () =>
+        {
+            StartupTrace.MarkOnce("first-healthz");
+            return TypedResults.Text("ok");
+        });
         app.MapStaticAssets();
         app.MapRegistration();
         app.MapCheckout();
@@ -162,6 +169,7 @@ public static class PortalApp
 
     private static void UsePortalPipeline(this WebApplication app)
     {
+        app.UseRequestScope();
         // Options are read when the first request arrives: validation belongs to start-up (ValidateOnStart), which
         // reports every missing setting by name, not to building the pipeline.
         var options = new Lazy<PortalOptions>(() => app.Services.GetRequiredService<IOptions<PortalOptions>>().Value);
@@ -202,6 +210,17 @@ public static class PortalApp
         });
         app.UseRateLimiter();
         app.UseAntiforgery();
+    }
+
+    /// <summary>One logging scope per request with its API Gateway request id and X-Ray trace id, when it has them.</summary>
+    private static void UseRequestScope(this WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Monetization.Portal.Request");
+        app.Use(async (context, next) =>
+        {
+            using var scope = RequestScope.From(context.Request) is { } ids ? logger.BeginScope(ids) : null;
+            await next(context);
+        });
     }
 
     /// <summary>
