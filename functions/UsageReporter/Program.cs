@@ -1,3 +1,4 @@
+using Monetization.Aws.Ledger;
 using Monetization.Lambda;
 
 namespace Monetization.UsageReporter;
@@ -8,5 +9,5 @@ namespace Monetization.UsageReporter;
 /// </summary>
 public static class Program
 {
-    public static Task<int> Main() => LambdaRuntime.RunAsync(UsageReporterServices.BuildHost);
+    public static Task<int> Main() => LambdaRuntime.RunAsync(UsageReporterServices.BuildHost, DynamoDbWarmUp.RunAsync);
 }

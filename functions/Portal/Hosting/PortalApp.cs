@@ -44,6 +44,7 @@ public static class PortalApp
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         configure?.Invoke(builder);
         AddStripeSecrets(builder.Configuration);
+        StartupTrace.Mark("configuration-loaded");
         builder.Services.AddPortalServices(builder.Configuration);
         builder.Services.AddMarketplaceChannel(builder.Configuration);
 
