@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Monetization.Http;
 
 namespace Monetization.Lambda;
 
@@ -18,16 +17,7 @@ public static class LambdaHost
         var builder = Host.CreateEmptyApplicationBuilder(settings: null);
         builder.Configuration.AddEnvironmentVariables();
         builder.Logging.SetMinimumLevel(LogLevel.Information);
-        builder.Logging.AddJsonConsole(o =>
-        {
-            o.IncludeScopes = true;
-            if (Environment.GetEnvironmentVariable(StartupTrace.Variable) == "1")
-            {
-                // Tracing a start: lines carry their time, to place each call between the traced stages.
-                o.TimestampFormat = "HH:mm:ss.fff";
-                o.UseUtcTimestamp = true;
-            }
-        });
+        builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
         return builder;
     }
 }

@@ -30,8 +30,8 @@ public static partial class LambdaRuntime
     /// <param name="build">Builds the function's host.</param>
     /// <param name="warmUp">
     /// Work that only makes the first invocation cheaper (code paths run on canned answers, never over the network):
-    /// started beside the host's build, like the HTTP client's own warm-up (<see cref="HttpWarmUp"/>), and awaited
-    /// before the first invocation is fetched; a failure is logged and changes nothing else.
+    /// started beside the host's build and awaited before the first invocation is fetched; its failure is logged and
+    /// changes nothing else.
     /// </param>
     /// <param name="cancellationToken">Stops the loop.</param>
     public static Task<int> RunAsync(Func<IHost> build, Func<CancellationToken, Task>? warmUp = null, CancellationToken cancellationToken = default) =>
@@ -42,9 +42,7 @@ public static partial class LambdaRuntime
     {
         ArgumentNullException.ThrowIfNull(build);
         StartupTrace.Mark("main");
-        var warming = Task.WhenAll(
-            Task.Run(() => HttpWarmUp.RunAsync(cancellationToken), cancellationToken),
-            warmUp is null ? Task.CompletedTask : Task.Run(() => warmUp(cancellationToken), cancellationToken));
+        var warming = warmUp is null ? Task.CompletedTask : Task.Run(() => warmUp(cancellationToken), cancellationToken);
         if (string.IsNullOrWhiteSpace(runtimeApi))
         {
             await Console.Error.WriteLineAsync($"{RuntimeApiClient.RuntimeApiVariable} is not set: this program is started by AWS Lambda's managed runtime.").ConfigureAwait(false);

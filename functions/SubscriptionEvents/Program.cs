@@ -1,4 +1,4 @@
-using Monetization.Aws;
+using Monetization.Aws.Ledger;
 using Monetization.Lambda;
 
 namespace Monetization.SubscriptionEvents;
@@ -6,5 +6,5 @@ namespace Monetization.SubscriptionEvents;
 /// <summary>The function's process: its host built from the environment, then the Runtime API loop until Lambda ends it.</summary>
 public static class Program
 {
-    public static Task<int> Main() => LambdaRuntime.RunAsync(SubscriptionEventsServices.BuildHost, AwsWarmUp.RunAsync);
+    public static Task<int> Main() => LambdaRuntime.RunAsync(SubscriptionEventsServices.BuildHost, DynamoDbWarmUp.RunAsync);
 }

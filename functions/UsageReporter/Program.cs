@@ -1,4 +1,4 @@
-using Monetization.Aws;
+using Monetization.Aws.Ledger;
 using Monetization.Lambda;
 
 namespace Monetization.UsageReporter;
@@ -9,5 +9,5 @@ namespace Monetization.UsageReporter;
 /// </summary>
 public static class Program
 {
-    public static Task<int> Main() => LambdaRuntime.RunAsync(UsageReporterServices.BuildHost, AwsWarmUp.RunAsync);
+    public static Task<int> Main() => LambdaRuntime.RunAsync(UsageReporterServices.BuildHost, DynamoDbWarmUp.RunAsync);
 }
