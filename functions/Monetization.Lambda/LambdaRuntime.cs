@@ -27,22 +27,14 @@ public static partial class LambdaRuntime
     /// first invocation. A failing start-up is reported to <c>/runtime/init/error</c> and the process exits non-zero.
     /// </summary>
     /// <returns>The process exit code.</returns>
-    /// <param name="build">Builds the function's host.</param>
-    /// <param name="warmUp">
-    /// Work that only makes the first invocation cheaper (code paths run on canned answers, never over the network):
-    /// started beside the host's build and awaited before the first invocation is fetched; its failure is logged and
-    /// changes nothing else.
-    /// </param>
-    /// <param name="cancellationToken">Stops the loop.</param>
-    public static Task<int> RunAsync(Func<IHost> build, Func<CancellationToken, Task>? warmUp = null, CancellationToken cancellationToken = default) =>
-        RunAsync(Environment.GetEnvironmentVariable(RuntimeApiClient.RuntimeApiVariable), build, warmUp, cancellationToken);
+    public static Task<int> RunAsync(Func<IHost> build, CancellationToken cancellationToken = default) =>
+        RunAsync(Environment.GetEnvironmentVariable(RuntimeApiClient.RuntimeApiVariable), build, cancellationToken);
 
     /// <summary>As above, against the Runtime API at <paramref name="runtimeApi"/> (<c>host:port</c>).</summary>
-    public static async Task<int> RunAsync(string? runtimeApi, Func<IHost> build, Func<CancellationToken, Task>? warmUp = null, CancellationToken cancellationToken = default)
+    public static async Task<int> RunAsync(string? runtimeApi, Func<IHost> build, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(build);
         StartupTrace.Mark("main");
-        var warming = warmUp is null ? Task.CompletedTask : Task.Run(() => warmUp(cancellationToken), cancellationToken);
         if (string.IsNullOrWhiteSpace(runtimeApi))
         {
             await Console.Error.WriteLineAsync($"{RuntimeApiClient.RuntimeApiVariable} is not set: this program is started by AWS Lambda's managed runtime.").ConfigureAwait(false);
@@ -74,15 +66,6 @@ public static partial class LambdaRuntime
         {
             var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LambdaRuntime).FullName!);
             var time = host.Services.GetService<TimeProvider>() ?? TimeProvider.System;
-            try
-            {
-                await warming.ConfigureAwait(false);
-                StartupTrace.Mark("warmed-up");
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogWarmUpFailed(logger, e.GetType().Name);
-            }
 
             // SIGTERM (Lambda's shutdown) stops the host, and with it the loop.
             using var stopping = CancellationTokenSource.CreateLinkedTokenSource(
@@ -170,9 +153,6 @@ public static partial class LambdaRuntime
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Invocation {RequestId} failed: {ErrorType}")]
     private static partial void LogInvocationFailed(ILogger logger, string requestId, string errorType);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The start-up warm-up failed ({Exception}); the first invocation pays for what it would have done")]
-    private static partial void LogWarmUpFailed(ILogger logger, string exception);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "The Lambda Runtime API cannot be reached: {Reason}")]
     private static partial void LogRuntimeApiLost(ILogger logger, string reason);

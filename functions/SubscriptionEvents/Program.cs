@@ -1,4 +1,3 @@
-using Monetization.Aws.Ledger;
 using Monetization.Lambda;
 
 namespace Monetization.SubscriptionEvents;
@@ -6,5 +5,5 @@ namespace Monetization.SubscriptionEvents;
 /// <summary>The function's process: its host built from the environment, then the Runtime API loop until Lambda ends it.</summary>
 public static class Program
 {
-    public static Task<int> Main() => LambdaRuntime.RunAsync(SubscriptionEventsServices.BuildHost, DynamoDbWarmUp.RunAsync);
+    public static Task<int> Main() => LambdaRuntime.RunAsync(SubscriptionEventsServices.BuildHost);
 }

@@ -1,4 +1,3 @@
-using Monetization.Aws.Ledger;
 using Monetization.Lambda;
 
 namespace Monetization.UsageReporter;
@@ -9,5 +8,5 @@ namespace Monetization.UsageReporter;
 /// </summary>
 public static class Program
 {
-    public static Task<int> Main() => LambdaRuntime.RunAsync(UsageReporterServices.BuildHost, DynamoDbWarmUp.RunAsync);
+    public static Task<int> Main() => LambdaRuntime.RunAsync(UsageReporterServices.BuildHost);
 }

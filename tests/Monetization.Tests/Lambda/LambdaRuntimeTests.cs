@@ -21,7 +21,7 @@ public sealed class LambdaRuntimeTests
             var builder = Host.CreateEmptyApplicationBuilder(settings: null);
             builder.Services.AddSingleton(handler);
             return builder.Build();
-        }, cancellationToken: stop.Token);
+        }, stop.Token);
         return (api, runtime, stop);
     }
 
