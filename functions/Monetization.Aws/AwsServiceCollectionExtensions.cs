@@ -37,7 +37,11 @@ public static class AwsServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AwsClientOptions>, AwsClientOptionsValidator>());
-        services.AddOptions<AwsClientOptions>(name).Configure(configure ?? (_ => { })).ValidateOnStart();
+        // The bound Aws section first (an empty one when the host binds none), then what the caller sets.
+        services.AddOptions<AwsClientOptions>(name)
+            .Configure<IOptions<AwsSettings>>((o, aws) => ApplySettings(aws, service, o))
+            .Configure(configure ?? (_ => { }))
+            .ValidateOnStart();
 
         // Resolved once per container: region, endpoint and credential source do not change while the process runs.
         services.AddKeyedSingleton(name, (sp, _) => AwsConnection.Resolve(service, sp.GetRequiredService<IOptionsMonitor<AwsClientOptions>>().Get(name)));
@@ -57,6 +61,18 @@ public static class AwsServiceCollectionExtensions
                 return new AwsSigningHandler(connection.Credentials, connection.Region, service.SigningName, sp.GetRequiredService<TimeProvider>());
             })
             .LogCallsAs(service.SigningName);
+    }
+
+    private static void ApplySettings(IOptions<AwsSettings> aws, AwsService service, AwsClientOptions options)
+    {
+        try
+        {
+            aws.Value.ApplyTo(service, options);
+        }
+        catch (OptionsValidationException)
+        {
+            // A malformed Aws setting is reported once, by the settings' own check, not again by every client.
+        }
     }
 
     private static IHttpClientBuilder AddTypedService<TService, [DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TImplementation>(this IHttpClientBuilder builder)

@@ -1,14 +1,15 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Monetization.Http;
 
 namespace Monetization.Lambda;
 
 /// <summary>
 /// Hosts an event function in the managed runtime as an executable assembly (<c>Handler: &lt;Assembly&gt;</c>, started
-/// as <c>dotnet exec &lt;Assembly&gt;.dll</c>): builds the function's container once, then serves invocation after
-/// invocation from the Runtime API in the same warm process.
+/// as <c>dotnet exec &lt;Assembly&gt;.dll</c>): builds and starts the function's host once, then serves invocation
+/// after invocation from the Runtime API in the same warm process.
 /// </summary>
 public static partial class LambdaRuntime
 {
@@ -21,18 +22,19 @@ public static partial class LambdaRuntime
     public static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
-    /// Runs until the Runtime API goes away. <paramref name="initialize"/> builds the container, which must hold a
-    /// <see cref="LambdaHandler"/>; options marked <c>ValidateOnStart</c> are validated before the first invocation.
-    /// A failing start-up is reported to <c>/runtime/init/error</c> and the process exits non-zero.
+    /// Runs until the Runtime API goes away. <paramref name="build"/> builds the host, whose services must hold a
+    /// <see cref="LambdaHandler"/>; starting it validates the options marked <c>ValidateOnStart</c>, once, before the
+    /// first invocation. A failing start-up is reported to <c>/runtime/init/error</c> and the process exits non-zero.
     /// </summary>
     /// <returns>The process exit code.</returns>
-    public static Task<int> RunAsync(Func<IServiceProvider> initialize, CancellationToken cancellationToken = default) =>
-        RunAsync(Environment.GetEnvironmentVariable(RuntimeApiClient.RuntimeApiVariable), initialize, cancellationToken);
+    public static Task<int> RunAsync(Func<IHost> build, CancellationToken cancellationToken = default) =>
+        RunAsync(Environment.GetEnvironmentVariable(RuntimeApiClient.RuntimeApiVariable), build, cancellationToken);
 
     /// <summary>As above, against the Runtime API at <paramref name="runtimeApi"/> (<c>host:port</c>).</summary>
-    public static async Task<int> RunAsync(string? runtimeApi, Func<IServiceProvider> initialize, CancellationToken cancellationToken = default)
+    public static async Task<int> RunAsync(string? runtimeApi, Func<IHost> build, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(initialize);
+        ArgumentNullException.ThrowIfNull(build);
+        StartupTrace.Mark("main");
         if (string.IsNullOrWhiteSpace(runtimeApi))
         {
             await Console.Error.WriteLineAsync($"{RuntimeApiClient.RuntimeApiVariable} is not set: this program is started by AWS Lambda's managed runtime.").ConfigureAwait(false);
@@ -40,15 +42,18 @@ public static partial class LambdaRuntime
         }
 
         using var client = new RuntimeApiClient(runtimeApi);
-        IServiceProvider services;
+        IHost host;
         LambdaHandler handler;
         try
         {
-            services = initialize();
-            services.GetService<IStartupValidator>()?.Validate();
-            handler = services.GetRequiredService<LambdaHandler>();
+            host = build();
+            StartupTrace.Mark("host-built");
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+            StartupTrace.Mark("host-started");
+            handler = host.Services.GetRequiredService<LambdaHandler>();
+            StartupTrace.Mark("handler-resolved");
         }
-        catch (Exception e)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             // Lambda records the init error and starts a fresh process for the next event: nothing is acknowledged.
             var errorType = IsConfigInvalid(e) ? "Runtime.ConfigInvalid" : "Runtime.InitError";
@@ -57,14 +62,39 @@ public static partial class LambdaRuntime
             return 1;
         }
 
-        var logger = services.GetService<ILoggerFactory>()?.CreateLogger(typeof(LambdaRuntime).FullName!) ?? NullLogger.Instance;
-        var time = services.GetService<TimeProvider>() ?? TimeProvider.System;
+        using (host)
+        {
+            var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(LambdaRuntime).FullName!);
+            var time = host.Services.GetService<TimeProvider>() ?? TimeProvider.System;
+
+            // SIGTERM (Lambda's shutdown) stops the host, and with it the loop.
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(
+                cancellationToken, host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping);
+            var code = await ServeAsync(client, handler, time, logger, stopping.Token).ConfigureAwait(false);
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return code;
+        }
+    }
+
+    private static async Task<int> ServeAsync(RuntimeApiClient client, LambdaHandler handler, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
+    {
+        var first = true;
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
                 var (context, payload) = await client.NextAsync(cancellationToken).ConfigureAwait(false);
+                if (first)
+                {
+                    StartupTrace.Mark("first-invocation-fetched");
+                }
+
                 await InvokeAsync(client, handler, context, payload, time, logger, cancellationToken).ConfigureAwait(false);
+                if (first)
+                {
+                    StartupTrace.Mark("first-invocation-answered");
+                    first = false;
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -93,6 +123,9 @@ public static partial class LambdaRuntime
         RuntimeApiClient client, LambdaHandler handler, InvocationContext context, byte[] payload, TimeProvider time, ILogger logger, CancellationToken cancellationToken)
     {
         Environment.SetEnvironmentVariable(TraceIdVariable, context.TraceId);
+
+        // Every line the function logs while this invocation runs carries its request and trace ids.
+        using var scope = logger.BeginScope(new InvocationScope(context));
         var remaining = context.Deadline - time.GetUtcNow() - DeadlineMargin;
         using var deadline = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, time);
         using var invocation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);

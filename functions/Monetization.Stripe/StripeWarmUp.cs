@@ -15,11 +15,14 @@ namespace Monetization.Stripe;
 /// </summary>
 public sealed class StripeWarmUp(StripeClient stripe, IOptions<StripeOptions> options, TimeProvider time) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
+        Http.StartupTrace.Mark("stripe-warm-up");
+
         // Resolving it built the client the requests will use (its requestor, serializer settings, HTTP handlers).
         _ = stripe.ApiBase;
-        return RunAsync(options.Value, time, cancellationToken);
+        await RunAsync(options.Value, time, cancellationToken).ConfigureAwait(false);
+        Http.StartupTrace.Mark("stripe-warm");
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -21,6 +21,9 @@ public sealed class SubscriptionEventsOptions
     public string MarketplaceProductCodes { get; set; } = string.Empty;
 
     public IReadOnlyList<string> ProductCodes => MarketplaceOptions.SplitProductCodes(MarketplaceProductCodes);
+
+    /// <summary>The channel's settings as the flows take them; the list setting is split here, once.</summary>
+    public MarketplaceOptions Marketplace() => new() { UsagePlanId = MarketplaceUsagePlanId, ProductCodes = ProductCodes };
 }
 
 /// <summary>Checks the options without reflection (generated from the attributes), plus what attributes cannot say.</summary>

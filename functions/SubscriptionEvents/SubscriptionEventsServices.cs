@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
@@ -21,16 +22,20 @@ namespace Monetization.SubscriptionEvents;
 /// </summary>
 public static class SubscriptionEventsServices
 {
-    /// <summary>The container the Lambda runtime gets: configuration from the environment, JSON console logs.</summary>
-    public static ServiceProvider BuildFromEnvironment() =>
-        Build(new ConfigurationBuilder().AddEnvironmentVariables().Build(), logging => logging
-            .SetMinimumLevel(LogLevel.Information)
-            .AddJsonConsole(o => o.IncludeScopes = false));
+    /// <summary>The function's host on Lambda: configuration from the environment, JSON console logs with scopes.</summary>
+    public static IHost BuildHost()
+    {
+        var builder = LambdaHost.CreateBuilder();
+        builder.Services.AddSubscriptionEvents(builder.Configuration);
+        return builder.Build();
+    }
 
-    /// <summary>Builds the container and validates its settings, as a cold start does.</summary>
-    /// <exception cref="OptionsValidationException">A required setting is missing; the message names it.</exception>
+    /// <summary>
+    /// The same container in process (tests, the offline sandbox), with its settings validated as the host's start
+    /// validates them on Lambda.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">A setting is missing or malformed; the message names it.</exception>
     /// <exception cref="AggregateException">Settings of more than one section are missing: one validation failure each.</exception>
-    /// <exception cref="InvalidOperationException">An <c>Aws</c> setting is malformed; the message names it.</exception>
     public static ServiceProvider Build(IConfiguration configuration, Action<ILoggingBuilder> logging)
     {
         var provider = new ServiceCollection()
@@ -39,7 +44,6 @@ public static class SubscriptionEventsServices
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
         try
         {
-            // Fails the cold start, so a misconfigured deployment never acknowledges (and loses) a notification.
             provider.GetRequiredService<IStartupValidator>().Validate();
             return provider;
         }
@@ -50,23 +54,24 @@ public static class SubscriptionEventsServices
         }
     }
 
-    /// <exception cref="InvalidOperationException">An <c>Aws</c> setting is malformed; the message names it.</exception>
+    /// <summary>The function's services, every section bound once and checked when the host starts.</summary>
     public static IServiceCollection AddSubscriptionEvents(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddOptions<SubscriptionEventsOptions>().Bind(configuration.GetSection(SubscriptionEventsOptions.Section)).ValidateOnStart();
+        services.TryAddSingleton(configuration);
+        services.AddOptions<SubscriptionEventsOptions>().BindConfiguration(SubscriptionEventsOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SubscriptionEventsOptions>, SubscriptionEventsOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SubscriptionEventsOptions>, ProductCodesValidator>());
-        var aws = AwsSettings.From(configuration);
 
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddAwsApiGateway(o => aws.ApplyTo(AwsService.ApiGateway, o));
-        services.AddDynamoDbLedger(sp => Options(sp).LedgerTableName, aws.ServiceUrl, aws.Region);
-        services.AddUsageMetering(configuration, aws);
+        services.AddAwsSettings();
+        services.AddAwsApiGateway();
+        services.AddDynamoDbLedger(sp => Options(sp).LedgerTableName);
+        services.AddUsageMetering();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, MarketplaceUsagePlanValidator>());
-        services.AddSingleton(sp => new MarketplaceOptions { UsagePlanId = Options(sp).MarketplaceUsagePlanId, ProductCodes = Options(sp).ProductCodes });
+        services.AddSingleton(sp => Options(sp).Marketplace());
         services.AddTransient<MarketplaceAccess>();
         services.AddTransient<MarketplaceIdentity>();
         services.AddTransient<ApplySubscriptionEvent>();

@@ -1,6 +1,8 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
@@ -26,31 +28,18 @@ namespace Monetization.UsageReporter;
 /// </summary>
 public static class UsageReporterServices
 {
-    public const string LedgerTableNameKey = "Monetization:LedgerTableName";
-
     /// <summary>
-    /// The container the Lambda host gets: configuration from the environment, plus, when <c>Stripe:SecretArn</c> is
-    /// set, the Secrets Manager secret's <c>SecretKey</c> as <c>Stripe:SecretKey</c> (the key never sits in the
-    /// function's environment); JSON console logs.
+    /// The function's host on Lambda: configuration from the environment, plus, when <c>Stripe:SecretArn</c> is set,
+    /// the Secrets Manager secret's <c>SecretKey</c> as <c>Stripe:SecretKey</c> (the key never sits in the function's
+    /// environment); JSON console logs with scopes.
     /// </summary>
-    public static ServiceProvider BuildFromEnvironment()
+    public static IHost BuildHost()
     {
-        var builder = new ConfigurationBuilder().AddEnvironmentVariables();
-        var environment = builder.Build();
-        if (environment["Stripe:SecretArn"] is { Length: > 0 } secretArn)
-        {
-            var aws = AwsSettings.From(environment);
-            builder.AddSecretsManagerJson(secretArn, "Stripe", new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
-        }
-
-        var configuration = builder.Build();
-        var services = new ServiceCollection();
-        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Information).AddJsonConsole(o => o.IncludeScopes = false));
-        services.AddUsageReporter(configuration);
-        services.AddSingleton<LambdaHandler>(sp => (_, _, cancellationToken) => RunOnceAsync(sp, cancellationToken));
-        var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
-        ValidateNow(provider);
-        return provider;
+        var builder = LambdaHost.CreateBuilder();
+        builder.Configuration.AddSecretsManagerJsonWhenNamed(StripeSettings.Section);
+        builder.Services.AddUsageReporter(builder.Configuration);
+        builder.Services.AddSingleton<LambdaHandler>(sp => (_, _, cancellationToken) => RunOnceAsync(sp, cancellationToken));
+        return builder.Build();
     }
 
     /// <summary>
@@ -69,57 +58,60 @@ public static class UsageReporterServices
             : throw new UsageReportFailedException(summary.Failures);
     }
 
-    /// <summary>Resolves the validated options, so a misconfigured deployment fails before any work starts.</summary>
+    /// <summary>
+    /// Validates the settings of a container built in process (tests, the sandbox, the benchmark) as the host's start
+    /// validates them on Lambda, so a misconfiguration fails before any work starts.
+    /// </summary>
     public static void ValidateNow(IServiceProvider provider)
     {
         ArgumentNullException.ThrowIfNull(provider);
-        _ = provider.GetRequiredService<IOptions<UsageReportingOptions>>().Value;
-        _ = provider.GetRequiredService<IOptions<StripeOptions>>().Value;
+        provider.GetRequiredService<IStartupValidator>().Validate();
     }
 
+    /// <summary>The reporter's services, every section bound once and checked when the host starts.</summary>
     public static IServiceCollection AddUsageReporter(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        var tableName = configuration[LedgerTableNameKey];
-        if (string.IsNullOrWhiteSpace(tableName))
-        {
-            throw new InvalidOperationException($"UsageReporter is misconfigured; set {LedgerTableNameKey} (the DynamoDB ledger table).");
-        }
-
-        var aws = AwsSettings.From(configuration);
+        services.TryAddSingleton(configuration);
+        services.AddOptions<UsageReporterOptions>().BindConfiguration(UsageReporterOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReporterOptions>, UsageReporterOptionsValidator>());
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddAwsApiGateway(o => aws.ApplyTo(AwsService.ApiGateway, o));
-        services.AddDynamoDbLedger(tableName, aws.ServiceUrl, aws.Region);
-        services.AddUsageMetering(configuration, aws);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, StripeUsagePlanValidator>());
-        var stripe = configuration.GetSection("Stripe");
-        services.AddStripeBilling(o =>
-        {
-            o.SecretKey = stripe["SecretKey"] is { Length: > 0 } key ? new Secret(key) : null;
-            o.MeterEventName = stripe["MeterEventName"] ?? string.Empty;
-            o.PriceId = stripe["PriceId"] ?? string.Empty;
-            if (stripe["ApiBase"] is { Length: > 0 } apiBase)
-            {
-                o.ApiBase = new Uri(apiBase, UriKind.Absolute);
-            }
+        services.AddAwsSettings();
+        services.AddAwsApiGateway();
+        services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<UsageReporterOptions>>().Value.LedgerTableName);
+        services.AddUsageMetering();
 
-            if (stripe["MeterEventsBase"] is { Length: > 0 } eventsBase)
-            {
-                o.MeterEventsBase = new Uri(eventsBase, UriKind.Absolute);
-            }
-        });
+        // The Stripe plan's id sits with the other usage settings (Usage:StripeUsagePlanId).
+        services.AddOptions<StripeChannelOptions>().BindConfiguration(UsageServiceCollectionExtensions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeChannelOptions>, StripeUsagePlanValidator>());
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<StripeChannelOptions>>().Value);
+        services.AddStripeSettings();
+        services.AddStripeBilling(_ => { });
         services.AddTransient<ReportStripeUsage>();
         services.AddTransient<ReportUsage>();
         return services;
     }
 }
 
-/// <summary>The reporter bills the Stripe plan on every run.</summary>
-internal sealed class StripeUsagePlanValidator : IValidateOptions<UsageReportingOptions>
+/// <summary>The reporter's own settings, bound from the <c>Monetization</c> section (environment: <c>Monetization__*</c>).</summary>
+public sealed class UsageReporterOptions
 {
-    public ValidateOptionsResult Validate(string? name, UsageReportingOptions options) =>
+    public const string Section = "Monetization";
+
+    [Required(ErrorMessage = "Monetization:LedgerTableName is required: the DynamoDB ledger table.")]
+    public string LedgerTableName { get; set; } = string.Empty;
+}
+
+/// <summary>Checks the options without reflection (generated from the attributes).</summary>
+[OptionsValidator]
+public sealed partial class UsageReporterOptionsValidator : IValidateOptions<UsageReporterOptions>;
+
+/// <summary>The reporter bills the Stripe plan on every run.</summary>
+internal sealed class StripeUsagePlanValidator : IValidateOptions<StripeChannelOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StripeChannelOptions options) =>
         string.IsNullOrWhiteSpace(options.StripeUsagePlanId)
             ? ValidateOptionsResult.Fail("Usage:StripeUsagePlanId is required: the usage plan of Stripe subscribers' keys.")
             : ValidateOptionsResult.Success;

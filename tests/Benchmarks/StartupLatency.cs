@@ -13,7 +13,9 @@ namespace Monetization.Benchmarks;
 /// against moto) against an empty Runtime API function; the Portal (process start to the first 200 on /healthz, then
 /// the first <c>POST /register</c> answered, which calls Stripe) against an empty ASP.NET Core app. With a second
 /// checkout to compare with (<c>--compare DIR</c>), its Portal is published by its own Makefile and measured in the same
-/// runs. Runs are interleaved so machine noise spreads over all of them.
+/// runs. Runs are interleaved so machine noise spreads over all of them. Beside each time it prints the process's
+/// peak resident memory (<c>VmHWM</c>, read before the process is stopped), and after the runs one more cold start of
+/// each function with <c>MONETIZATION_STARTUP_TRACE=1</c>, printing the stages the function reached and when.
 /// </summary>
 public static class StartupLatency
 {
@@ -23,19 +25,46 @@ public static class StartupLatency
         using var subscriptionEvents = await FunctionArtifact.PublishAsync("SubscriptionEventsFunction", cancellationToken);
         using var portal = await FunctionArtifact.PublishAsync("PortalFunction", cancellationToken);
         using var comparedPortal = compareWith is null ? null : await FunctionArtifact.PublishAsync("PortalFunction", compareWith, cancellationToken);
+        using var comparedFunction = compareWith is null ? null : await FunctionArtifact.PublishAsync("SubscriptionEventsFunction", compareWith, cancellationToken);
+        using var comparedEmptyFunction = compareWith is null ? null : await FunctionArtifact.PublishAsync("EmptyFunction", compareWith, cancellationToken);
+        using var comparedEmptyWebApp = compareWith is null ? null : await FunctionArtifact.PublishAsync("EmptyWebApp", compareWith, cancellationToken);
         using var emptyFunction = await FunctionArtifact.PublishAsync("EmptyFunction", cancellationToken);
         using var emptyWebApp = await FunctionArtifact.PublishAsync("EmptyWebApp", cancellationToken);
         await using var environment = await OfflineEnvironment.StartAsync(cancellationToken);
         var secretArn = await OfflineLambda.CreateStripeSecretAsync(environment, cancellationToken);
 
         var timings = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        var memory = new Dictionary<string, List<double>>(StringComparer.Ordinal);
         void Add(string name, double ms) => (timings.TryGetValue(name, out var list) ? list : timings[name] = []).Add(ms);
+        void AddMemory(string name, long kilobytes) => (memory.TryGetValue(name, out var list) ? list : memory[name] = []).Add(kilobytes / 1024.0);
+        Dictionary<string, string> SubscriptionEventsVariables(LambdaRuntimeApi api) =>
+            OfflineLambda.FunctionEnvironment(environment, subscriptionEvents, "SubscriptionEvents", api, secretArn);
+        Dictionary<string, string> PortalVariables(FunctionArtifact artifact, LambdaRuntimeApi api)
+        {
+            // This checkout's template and emulators: the compared Portal reads the same settings.
+            var variables = OfflineLambda.FunctionEnvironment(environment, artifact, "Portal", api, secretArn);
+            OfflineLambda.AddPortalEmulators(environment, variables);
+            return variables;
+        }
+
         for (var run = 0; run < runs; run++)
         {
-            var (first, warm) = await FirstInvocationAsync(subscriptionEvents, "SubscriptionEvents", api => OfflineLambda.FunctionEnvironment(environment, subscriptionEvents, "SubscriptionEvents", api, secretArn), cancellationToken);
+            var (first, warm, peak, _) = await FirstInvocationAsync(subscriptionEvents, "SubscriptionEvents", SubscriptionEventsVariables, cancellationToken);
             Add("SubscriptionEvents", first);
             Add("SubscriptionEventsWarm", warm);
-            Add("EmptyFunction", (await FirstInvocationAsync(emptyFunction, "EmptyFunction", api => BaselineEnvironment(emptyFunction, "EmptyFunction", api), cancellationToken)).First);
+            AddMemory("SubscriptionEvents", peak);
+            var empty = await FirstInvocationAsync(emptyFunction, "EmptyFunction", api => BaselineEnvironment(emptyFunction, "EmptyFunction", api), cancellationToken);
+            Add("EmptyFunction", empty.First);
+            AddMemory("EmptyFunction", empty.PeakKilobytes);
+            if (comparedFunction is not null && comparedEmptyFunction is not null)
+            {
+                var compared = await FirstInvocationAsync(comparedFunction, "SubscriptionEvents", api => OfflineLambda.FunctionEnvironment(environment, comparedFunction, "SubscriptionEvents", api, secretArn), cancellationToken);
+                Add("ComparedSubscriptionEvents", compared.First);
+                AddMemory("ComparedSubscriptionEvents", compared.PeakKilobytes);
+                var comparedEmpty = await FirstInvocationAsync(comparedEmptyFunction, "EmptyFunction", api => BaselineEnvironment(comparedEmptyFunction, "EmptyFunction", api), cancellationToken);
+                Add("ComparedEmptyFunction", comparedEmpty.First);
+                AddMemory("ComparedEmptyFunction", comparedEmpty.PeakKilobytes);
+            }
             foreach (var (name, artifact) in new[] { ("Portal", portal), ("ComparedPortal", comparedPortal) })
             {
                 if (artifact is null)
@@ -43,47 +72,108 @@ public static class StartupLatency
                     continue;
                 }
 
-                var (healthy, register) = await FirstHealthyAsync(artifact, api =>
-                {
-                    // This checkout's template and emulators: the compared Portal reads the same settings.
-                    var variables = OfflineLambda.FunctionEnvironment(environment, artifact, "Portal", api, secretArn);
-                    OfflineLambda.AddPortalEmulators(environment, variables);
-                    return variables;
-                }, FirstRegisterAsync, cancellationToken);
+                var (healthy, register, portalPeak, _) = await FirstHealthyAsync(artifact, api => PortalVariables(artifact, api), FirstRegisterAsync, cancellationToken);
                 Add(name, healthy);
+                AddMemory(name, portalPeak);
                 Add(name + "Register", register);
                 Add(name + "StartToRegister", healthy + register);
             }
 
-            Add("EmptyWebApp", (await FirstHealthyAsync(emptyWebApp, api =>
+            var emptyApp = await FirstHealthyAsync(emptyWebApp, api =>
             {
                 var variables = BaselineEnvironment(emptyWebApp, "EmptyWebApp", api);
                 variables["AWS_LWA_PORT"] = "8080";
                 variables["ASPNETCORE_URLS"] = "http://127.0.0.1:8080";
                 return variables;
-            }, null, cancellationToken)).Healthy);
+            }, null, cancellationToken);
+            Add("EmptyWebApp", emptyApp.Healthy);
+            AddMemory("EmptyWebApp", emptyApp.PeakKilobytes);
+            if (comparedEmptyWebApp is not null)
+            {
+                var comparedApp = await FirstHealthyAsync(comparedEmptyWebApp, api =>
+                {
+                    var variables = BaselineEnvironment(comparedEmptyWebApp, "EmptyWebApp", api);
+                    variables["AWS_LWA_PORT"] = "8080";
+                    variables["ASPNETCORE_URLS"] = "http://127.0.0.1:8080";
+                    return variables;
+                }, null, cancellationToken);
+                Add("ComparedEmptyWebApp", comparedApp.Healthy);
+                AddMemory("ComparedEmptyWebApp", comparedApp.PeakKilobytes);
+            }
         }
 
-        Console.WriteLine($"start-up to first answer, median of {runs} runs (min-max), ReadyToRun linux-x64 as the Makefile publishes:");
-        Print("SubscriptionEvents (start -> first invocation response)", timings["SubscriptionEvents"], timings["EmptyFunction"]);
-        Print("  empty Runtime API function", timings["EmptyFunction"], null);
+        // One more cold start of each, traced: where the time goes (the trace itself costs a few milliseconds).
+        var tracedFunction = await FirstInvocationAsync(subscriptionEvents, "SubscriptionEvents", api => Traced(SubscriptionEventsVariables(api)), cancellationToken);
+        var tracedPortal = await FirstHealthyAsync(portal, api => Traced(PortalVariables(portal, api)), null, cancellationToken);
+
+        Console.WriteLine($"start-up to first answer, median of {runs} runs (min-max), ReadyToRun linux-x64 as the Makefile publishes; peak memory (VmHWM), median:");
+        Print("SubscriptionEvents (start -> first invocation response)", timings["SubscriptionEvents"], timings["EmptyFunction"], memory["SubscriptionEvents"]);
+        Print("  empty Runtime API function", timings["EmptyFunction"], null, memory["EmptyFunction"]);
         Print("  the same delivery again, warm (moto's share of the work)", timings["SubscriptionEventsWarm"], null);
-        Print("Portal (start -> first 200 on /healthz)", timings["Portal"], timings["EmptyWebApp"]);
-        Print("  empty ASP.NET Core app", timings["EmptyWebApp"], null);
+        Print("Portal (start -> first 200 on /healthz)", timings["Portal"], timings["EmptyWebApp"], memory["Portal"]);
+        Print("  empty ASP.NET Core app", timings["EmptyWebApp"], null, memory["EmptyWebApp"]);
         Print("Portal: first POST /register after /healthz (Stripe calls)", timings["PortalRegister"], null);
         Print("Portal: start -> first POST /register answered", timings["PortalStartToRegister"], null);
         if (comparedPortal is not null)
         {
-            Console.WriteLine($"compared with the Portal of {compareWith} (this one's time / that one's):");
-            Print("  its start -> first 200 on /healthz", timings["ComparedPortal"], null);
+            Console.WriteLine($"compared with {compareWith}, published by its own Makefile, measured in the same runs:");
+            Print("  its SubscriptionEvents (start -> first invocation response)", timings["ComparedSubscriptionEvents"], timings["ComparedEmptyFunction"], memory["ComparedSubscriptionEvents"]);
+            Print("    its empty Runtime API function", timings["ComparedEmptyFunction"], null, memory["ComparedEmptyFunction"]);
+            Print("  its Portal (start -> first 200 on /healthz)", timings["ComparedPortal"], timings["ComparedEmptyWebApp"], memory["ComparedPortal"]);
+            Print("    its empty ASP.NET Core app", timings["ComparedEmptyWebApp"], null, memory["ComparedEmptyWebApp"]);
             Print("  its first POST /register after /healthz", timings["ComparedPortalRegister"], null);
             Print("  its start -> first POST /register answered", timings["ComparedPortalStartToRegister"], null);
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
-                $"  ratios (this / compared): /healthz {Median(timings["Portal"]) / Median(timings["ComparedPortal"]):0.000}, first /register {Median(timings["PortalRegister"]) / Median(timings["ComparedPortalRegister"]):0.000}, start -> /register {Median(timings["PortalStartToRegister"]) / Median(timings["ComparedPortalStartToRegister"]):0.000}"));
+                $"  ratios (this / compared): SubscriptionEvents {Median(timings["SubscriptionEvents"]) / Median(timings["ComparedSubscriptionEvents"]):0.000}, /healthz {Median(timings["Portal"]) / Median(timings["ComparedPortal"]):0.000}, first /register {Median(timings["PortalRegister"]) / Median(timings["ComparedPortalRegister"]):0.000}, start -> /register {Median(timings["PortalStartToRegister"]) / Median(timings["ComparedPortalStartToRegister"]):0.000}"));
         }
 
+        Console.WriteLine("stages of one traced cold start (ms after the benchmark started the process):");
+        PrintStages("SubscriptionEvents", tracedFunction.Stages, tracedFunction.First);
+        PrintStages("Portal", tracedPortal.Stages, tracedPortal.Healthy);
         return 0;
+    }
+
+    private static Dictionary<string, string> Traced(Dictionary<string, string> variables)
+    {
+        variables["MONETIZATION_STARTUP_TRACE"] = "1";
+        return variables;
+    }
+
+    private static void PrintStages(string name, IReadOnlyList<(string Stage, double Ms)> stages, double answered)
+    {
+        var line = string.Join(" -> ", stages.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Ms:0}")));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: start 0 -> {line} -> answer seen {answered:0}"));
+    }
+
+    /// <summary>The <c>startup-trace &lt;stage&gt; &lt;since process start&gt; &lt;unix ms&gt;</c> lines, relative to <paramref name="startedAt"/>.</summary>
+    private static List<(string Stage, double Ms)> Stages(string output, DateTimeOffset startedAt)
+    {
+        var stages = new List<(string, double)>();
+        foreach (var line in output.Split('\n'))
+        {
+            var parts = line.Trim().Split(' ');
+            if (parts.Length == 4 && parts[0] == "startup-trace" && double.TryParse(parts[3], NumberStyles.Float, CultureInfo.InvariantCulture, out var unixMs))
+            {
+                stages.Add((parts[1], unixMs - (startedAt.ToUnixTimeMilliseconds() + (startedAt.Ticks % TimeSpan.TicksPerMillisecond / (double)TimeSpan.TicksPerMillisecond))));
+            }
+        }
+
+        return stages;
+    }
+
+    /// <summary>The process's peak resident set (<c>VmHWM</c>, kB), read while it still runs.</summary>
+    private static long PeakKilobytes(LambdaProcess process)
+    {
+        foreach (var line in File.ReadLines($"/proc/{process.Id.ToString(CultureInfo.InvariantCulture)}/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"/proc/{process.Id}/status has no VmHWM.");
     }
 
     /// <summary>A new address's signup as the page's script posts it: the Portal creates the Stripe customer and checkout.</summary>
@@ -99,11 +189,12 @@ public static class StartupLatency
         }
     }
 
-    /// <returns>Start to first response, and the duration of a second, warm invocation of the same kind.</returns>
-    private static async Task<(double First, double Warm)> FirstInvocationAsync(FunctionArtifact artifact, string handler, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, CancellationToken cancellationToken)
+    /// <returns>Start to first response, the duration of a second, warm invocation of the same kind, the peak memory and the traced stages.</returns>
+    private static async Task<(double First, double Warm, long PeakKilobytes, List<(string Stage, double Ms)> Stages)> FirstInvocationAsync(FunctionArtifact artifact, string handler, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, CancellationToken cancellationToken)
     {
         await using var api = await LambdaRuntimeApi.StartAsync(cancellationToken);
         var variables = environment(api);
+        var startedAt = DateTimeOffset.UtcNow;
         var stopwatch = Stopwatch.StartNew();
         await using var process = OfflineLambda.StartExecutableAssembly(artifact, handler, variables);
         var result = await api.InvokeAsync(SubscribeSuccess(), TimeSpan.FromSeconds(60), cancellationToken: cancellationToken)
@@ -115,7 +206,7 @@ public static class StartupLatency
             .WaitAsync(TimeSpan.FromSeconds(120), cancellationToken).ConfigureAwait(false);
         var warm = stopwatch.Elapsed.TotalMilliseconds;
         Check(handler, second, process);
-        return (first, warm);
+        return (first, warm, PeakKilobytes(process), Stages(process.Output, startedAt));
     }
 
     private static void Check(string handler, LambdaInvocationResult result, LambdaProcess process)
@@ -126,14 +217,15 @@ public static class StartupLatency
         }
     }
 
-    /// <returns>Start to the first 200 on /healthz, then how long the first request after it took (0 without one).</returns>
-    private static async Task<(double Healthy, double First)> FirstHealthyAsync(
+    /// <returns>Start to the first 200 on /healthz, how long the first request after it took (0 without one), the peak memory and the traced stages.</returns>
+    private static async Task<(double Healthy, double First, long PeakKilobytes, List<(string Stage, double Ms)> Stages)> FirstHealthyAsync(
         FunctionArtifact artifact, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, Func<HttpClient, CancellationToken, Task>? firstRequest, CancellationToken cancellationToken)
     {
         await using var api = await LambdaRuntimeApi.StartAsync(cancellationToken);
         var variables = environment(api);
         var port = FreePort.Next();
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"), Timeout = TimeSpan.FromSeconds(30) };
+        var startedAt = DateTimeOffset.UtcNow;
         var stopwatch = Stopwatch.StartNew();
         var (process, _) = OfflineLambda.StartWebApp(artifact, variables, port);
         await using (process)
@@ -142,12 +234,12 @@ public static class StartupLatency
             var healthy = stopwatch.Elapsed.TotalMilliseconds;
             if (firstRequest is null)
             {
-                return (healthy, 0);
+                return (healthy, 0, PeakKilobytes(process), Stages(process.Output, startedAt));
             }
 
             stopwatch.Restart();
             await firstRequest(http, cancellationToken);
-            return (healthy, stopwatch.Elapsed.TotalMilliseconds);
+            return (healthy, stopwatch.Elapsed.TotalMilliseconds, PeakKilobytes(process), Stages(process.Output, startedAt));
         }
     }
 
@@ -183,7 +275,7 @@ public static class StartupLatency
         return JsonSerializer.Serialize(new Dictionary<string, object> { ["Records"] = new[] { record } });
     }
 
-    private static void Print(string name, List<double> timings, List<double>? baseline)
+    private static void Print(string name, List<double> timings, List<double>? baseline, List<double>? memoryMegabytes = null)
     {
         timings.Sort();
         var median = Median(timings);
@@ -191,7 +283,12 @@ public static class StartupLatency
         if (baseline is not null)
         {
             var baselineMedian = Median([.. baseline.Order()]);
-            line += $"  = empty + {median - baselineMedian:0} ms ({median / baselineMedian:0.0}x)";
+            line += $"  = empty + {median - baselineMedian:0} ms ({median / baselineMedian:0.00}x)";
+        }
+
+        if (memoryMegabytes is not null)
+        {
+            line = $"{line,-110} peak {Median(memoryMegabytes):0.0} MB";
         }
 
         Console.WriteLine(line);

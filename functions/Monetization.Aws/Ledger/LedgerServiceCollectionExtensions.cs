@@ -1,6 +1,7 @@
 using Amazon.DynamoDBv2;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 using Monetization.Core.Idempotency;
 using Monetization.Core.Ledger;
 using Monetization.Core.Usage;
@@ -19,23 +20,33 @@ public static class LedgerServiceCollectionExtensions
         return services.AddDynamoDbLedger(_ => tableName, serviceUrl, region);
     }
 
-    /// <summary>As above, with the table name read when the ledger is first needed (from validated options, say).</summary>
+    /// <summary>
+    /// As above, with the table name read when the ledger is first needed (from validated options, say). Without
+    /// <paramref name="serviceUrl"/> and <paramref name="region"/> the bound <see cref="AwsSettings"/> give them.
+    /// </summary>
     public static IServiceCollection AddDynamoDbLedger(this IServiceCollection services, Func<IServiceProvider, string> tableName, Uri? serviceUrl = null, string? region = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(tableName);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IAmazonDynamoDB>(_ =>
+        services.TryAddSingleton<IAmazonDynamoDB>(sp =>
         {
-            var config = new AmazonDynamoDBConfig();
-            if (serviceUrl is not null)
+            var (endpoint, authenticationRegion) = (serviceUrl, region);
+            if (endpoint is null && authenticationRegion is null && sp.GetService<IOptions<AwsSettings>>()?.Value is { } bound)
             {
-                config.ServiceURL = serviceUrl.ToString();
-                config.AuthenticationRegion = region;
+                // Neither given: the host's bound Aws section decides, as for the other AWS clients.
+                (endpoint, authenticationRegion) = (bound.ServiceUrl, string.IsNullOrWhiteSpace(bound.Region) ? null : bound.Region.Trim());
             }
-            else if (region is not null)
+
+            var config = new AmazonDynamoDBConfig();
+            if (endpoint is not null)
             {
-                config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(region);
+                config.ServiceURL = endpoint.ToString();
+                config.AuthenticationRegion = authenticationRegion;
+            }
+            else if (authenticationRegion is not null)
+            {
+                config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(authenticationRegion);
             }
 
             return new AmazonDynamoDBClient(config);

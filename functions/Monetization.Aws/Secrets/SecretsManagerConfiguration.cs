@@ -21,6 +21,30 @@ public static class SecretsManagerConfiguration
         return builder.Add(new Source(secretId, section, options));
     }
 
+    /// <summary>
+    /// When <c>{section}:SecretArn</c> is set, adds that secret's fields under <paramref name="section"/> (see above),
+    /// read with the <c>Aws</c> settings configured so far. Configuration sources come before any container, so this
+    /// binds the two settings it needs itself.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An <c>Aws</c> setting is malformed; the message names it.</exception>
+    public static IConfigurationManager AddSecretsManagerJsonWhenNamed(this IConfigurationManager configuration, string section)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        ArgumentException.ThrowIfNullOrWhiteSpace(section);
+        if (configuration.GetSection(section).Get<SecretReference>()?.SecretArn is { Length: > 0 } secretArn)
+        {
+            var aws = AwsSettings.Bootstrap(configuration);
+            configuration.AddSecretsManagerJson(secretArn, section, new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
+        }
+
+        return configuration;
+    }
+
+    internal sealed class SecretReference
+    {
+        public string? SecretArn { get; set; }
+    }
+
     private sealed class Source(string secretId, string section, AwsClientOptions options) : IConfigurationSource
     {
         public IConfigurationProvider Build(IConfigurationBuilder builder) => new Provider(secretId, section, options);

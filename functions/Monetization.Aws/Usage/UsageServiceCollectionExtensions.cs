@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -12,18 +11,20 @@ namespace Monetization.Aws.Usage;
 /// </summary>
 public static class UsageServiceCollectionExtensions
 {
+    /// <summary>The section the usage settings are read from (environment: <c>Usage__*</c>).</summary>
+    public const string Section = "Usage";
+
     /// <summary>
-    /// Binds <see cref="UsageReportingOptions"/> from <c>Usage</c> (checked at start; messages name the setting, never
-    /// its value) and registers <see cref="MeterMarketplaceUsage"/> with its Metering client. The host registers
-    /// <see cref="Core.ApiKeys.IApiKeys"/> and the ledger, and adds validators for what only it requires.
+    /// Binds <see cref="UsageReportingOptions"/> from <c>Usage</c> once (checked at start; messages name the setting,
+    /// never its value) and registers <see cref="MeterMarketplaceUsage"/> with its Metering client, on the bound
+    /// <see cref="AwsSettings"/>. The host registers <see cref="Core.ApiKeys.IApiKeys"/> and the ledger, and adds
+    /// validators for what only it requires.
     /// </summary>
-    public static IServiceCollection AddUsageMetering(this IServiceCollection services, IConfiguration configuration, AwsSettings aws)
+    public static IServiceCollection AddUsageMetering(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
-        ArgumentNullException.ThrowIfNull(aws);
         services.AddOptions<UsageReportingOptions>()
-            .Bind(configuration.GetSection(UsageReportingOptions.SectionName))
+            .BindConfiguration(Section)
             .PostConfigure(o =>
             {
                 // The template passes an empty value when nothing is sold on Marketplace.
@@ -33,7 +34,8 @@ public static class UsageServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, UsageReportingOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.AddAwsMarketplaceMetering(o => aws.ApplyTo(AwsService.MarketplaceMetering, o));
+        services.AddAwsSettings();
+        services.AddAwsMarketplaceMetering();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<UsageReportingOptions>>().Value);
         services.TryAddTransient<MeterMarketplaceUsage>();
         return services;

@@ -19,8 +19,6 @@ public sealed record BillingDecision(AccessChange Access, Subscriber? Next);
 
 public sealed record BillingOptions
 {
-    public required string StripeUsagePlanId { get; init; }
-
     /// <summary>How long a past-due subscription keeps its access: Stripe retries the payment meanwhile.</summary>
     public TimeSpan PastDueGrace { get; init; } = TimeSpan.FromDays(3);
 }

@@ -10,7 +10,7 @@ namespace Monetization.Core.Billing;
 /// the record says since when it settles; the usage reporter bills what the key used meanwhile, like any other usage,
 /// and takes the key out of the plan once nothing of it is left to bill.
 /// </summary>
-public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess access, BillingOptions options, TimeProvider clock)
+public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess access, BillingOptions options, StripeChannelOptions channel, TimeProvider clock)
 {
     public async Task<AccessChange> FollowAsync(Subscriber record, BillingSubscription subscription, CancellationToken cancellationToken)
     {
@@ -23,7 +23,7 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
             switch (decision.Access)
             {
                 case AccessChange.Grant:
-                    await access.GrantAsync(keyId, enabled: null, record.UsagePlanId ?? options.StripeUsagePlanId, cancellationToken);
+                    await access.GrantAsync(keyId, enabled: null, record.UsagePlanId ?? channel.StripeUsagePlanId, cancellationToken);
                     break;
                 case AccessChange.Revoke:
                     await access.DisableAsync(keyId, enabled: null, cancellationToken);

@@ -2,11 +2,9 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Monetization.Core.Marketplace;
 
-/// <summary>The Marketplace channel's settings (section <c>Marketplace</c>).</summary>
+/// <summary>The Marketplace channel's settings; the hosts bind and validate them.</summary>
 public sealed record MarketplaceOptions
 {
-    public const string SectionName = "Marketplace";
-
     /// <summary>The usage plan listed on Marketplace; a buyer has access exactly when the key is in it and enabled.</summary>
     [Required]
     public required string UsagePlanId { get; init; }

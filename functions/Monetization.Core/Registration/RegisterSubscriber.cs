@@ -56,8 +56,6 @@ public sealed class RegistrationFailedException(string step, Exception innerExce
 
 public sealed record RegistrationOptions
 {
-    public required string StripeUsagePlanId { get; init; }
-
     public PaymentCollection PaymentCollection { get; init; } = PaymentCollection.Checkout;
 
     /// <summary>With <see cref="PaymentCollection.Invoice"/>: the days a subscriber has to pay each invoice.</summary>
@@ -102,6 +100,7 @@ public sealed partial class RegisterSubscriber(
     IBilling billing,
     ActivateSubscription activation,
     RegistrationOptions options,
+    StripeChannelOptions channel,
     TimeProvider clock,
     ILogger<RegisterSubscriber> logger)
 {
@@ -135,7 +134,7 @@ public sealed partial class RegisterSubscriber(
             Email = email.Normalized,
             FirstName = firstName.Value,
             LastName = lastName.Value,
-            UsagePlanId = options.StripeUsagePlanId,
+            UsagePlanId = channel.StripeUsagePlanId,
             CreatedAt = now,
             UpdatedAt = now,
         };
@@ -259,7 +258,7 @@ public sealed partial class RegisterSubscriber(
             progress.Step = "grant access and subscribe";
             progress.AccessMayExist = true;
             await Task.WhenAll(
-                access.GrantAsync(apiKey.Id, apiKey.Enabled, options.StripeUsagePlanId, cancellationToken),
+                access.GrantAsync(apiKey.Id, apiKey.Enabled, channel.StripeUsagePlanId, cancellationToken),
                 EnsureSubscriptionAsync(subscriber, customerId, progress, cancellationToken),
                 linkKey);
 
@@ -376,7 +375,7 @@ public sealed partial class RegisterSubscriber(
         if (progress.Key is { } key && (progress.AccessMayExist || key.Enabled))
         {
             // The grant may have enabled the key after it was read; nobody was shown it, so it has no usage to settle.
-            tasks.Add(BestEffort(() => access.WithdrawUnusedAsync(key.Id, options.StripeUsagePlanId, cancellationToken), "withdraw the key's access"));
+            tasks.Add(BestEffort(() => access.WithdrawUnusedAsync(key.Id, channel.StripeUsagePlanId, cancellationToken), "withdraw the key's access"));
         }
 
         await Task.WhenAll(tasks);

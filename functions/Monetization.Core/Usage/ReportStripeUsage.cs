@@ -24,6 +24,7 @@ public sealed partial class ReportStripeUsage
     private readonly IUsageMeter _meter;
     private readonly IBilling _billing;
     private readonly UsageReportingOptions _options;
+    private readonly string _stripeUsagePlanId;
     private readonly ILogger<ReportStripeUsage> _logger;
 
     public ReportStripeUsage(
@@ -34,6 +35,7 @@ public sealed partial class ReportStripeUsage
         IUsageMeter meter,
         IBilling billing,
         UsageReportingOptions options,
+        StripeChannelOptions channel,
         TimeProvider time,
         ILogger<ReportStripeUsage> logger)
     {
@@ -44,6 +46,7 @@ public sealed partial class ReportStripeUsage
         ArgumentNullException.ThrowIfNull(meter);
         ArgumentNullException.ThrowIfNull(billing);
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
@@ -52,6 +55,7 @@ public sealed partial class ReportStripeUsage
         _meter = meter;
         _billing = billing;
         _options = options;
+        _stripeUsagePlanId = channel.StripeUsagePlanId;
         _logger = logger;
     }
 
@@ -69,7 +73,7 @@ public sealed partial class ReportStripeUsage
     /// </remarks>
     public async Task<StripeUsageSummary> RunAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var counted = await _claims.CountedDaysAsync(_options.StripeUsagePlanId, now, null, cancellationToken);
+        var counted = await _claims.CountedDaysAsync(_stripeUsagePlanId, now, null, cancellationToken);
         var keysWithUsage = counted.Count;
         var totals = new Totals();
         var settleFailures = await SettleAsync(counted, now, totals, cancellationToken);
@@ -113,7 +117,7 @@ public sealed partial class ReportStripeUsage
     {
         var attempt = Attempt(now);
         var (settled, failures) = await _settlement.SettleAsync(
-            _options.StripeUsagePlanId,
+            _stripeUsagePlanId,
             counted,
             now,
             _ => true,

@@ -1,13 +1,8 @@
 namespace Monetization.Core.Usage;
 
-/// <summary>What the usage reporter reports where (section <c>Usage</c>); the host binds and validates it.</summary>
+/// <summary>What the usage reporter reports where; the host binds and validates it.</summary>
 public sealed class UsageReportingOptions
 {
-    public const string SectionName = "Usage";
-
-    /// <summary>The usage plan of Stripe subscribers' keys.</summary>
-    public string StripeUsagePlanId { get; set; } = string.Empty;
-
     /// <summary>The usage plan listed on Marketplace; empty when nothing is sold there.</summary>
     public string? MarketplaceUsagePlanId { get; set; }
 

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
@@ -14,6 +15,7 @@ using Monetization.Core;
 using Monetization.Core.Billing;
 using Monetization.Core.Idempotency;
 using Monetization.Core.Registration;
+using Monetization.Http;
 using Monetization.Portal.Billing;
 using Monetization.Portal.Marketplace;
 using Monetization.Portal.Pages;
@@ -34,7 +36,7 @@ public static class PortalApp
         builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
         builder.WebHost.ConfigureKestrel(ServerRejections.WatchConnections);
         builder.Logging.ClearProviders();
-        builder.Logging.AddJsonConsole(o => o.IncludeScopes = false);
+        builder.Logging.AddJsonConsole(o => o.IncludeScopes = true);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
 
         // The request line of a buyer arriving by GET carries the Marketplace token, and this category logs request
@@ -43,13 +45,20 @@ public static class PortalApp
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         configure?.Invoke(builder);
         AddStripeSecrets(builder.Configuration);
+        StartupTrace.Mark("configuration-loaded");
         builder.Services.AddPortalServices(builder.Configuration);
         builder.Services.AddMarketplaceChannel(builder.Configuration);
 
         var app = builder.Build();
         ServerRejections.ListenForRejections(app.Services);
+        StartupTrace.Mark("app-built");
+        app.Lifetime.ApplicationStarted.Register(() => StartupTrace.Mark("listening"));
         app.UsePortalPipeline();
-        app.MapGet("/healthz", () => TypedResults.Text("ok"));
+        app.MapGet("/healthz", () =>
+        {
+            StartupTrace.MarkOnce("first-healthz");
+            return TypedResults.Text("ok");
+        });
         app.MapStaticAssets();
         app.MapRegistration();
         app.MapCheckout();
@@ -63,21 +72,16 @@ public static class PortalApp
     /// <c>WebhookSecret</c>), never in the template or the function's environment. A configuration source, so it is
     /// read while configuration is built, from the settings bound so far.
     /// </summary>
-    private static void AddStripeSecrets(ConfigurationManager configuration)
-    {
-        var stripe = configuration.GetSection(StripeSettings.Section).Get<StripeSettings>();
-        if (stripe?.SecretArn is { Length: > 0 } secretArn)
-        {
-            var aws = AwsSettings.From(configuration);
-            configuration.AddSecretsManagerJson(secretArn, StripeSettings.Section, new AwsClientOptions { Region = aws.Region, ServiceUrl = aws.ServiceUrl });
-        }
-    }
+    private static void AddStripeSecrets(ConfigurationManager configuration) =>
+        configuration.AddSecretsManagerJsonWhenNamed(StripeSettings.Section);
 
     private static void AddPortalServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<StripeSettings>()
-            .BindConfiguration(StripeSettings.Section)
+        services.AddOptions<StripeChannelOptions>().BindConfiguration(PortalOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeChannelOptions>, StripeUsagePlanValidator>());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<StripeChannelOptions>>().Value);
+        services.AddStripeSettings()
             .Validate(
                 s => s.WebhookSecret is { Length: > 0 } secret && secret.StartsWith("whsec_", StringComparison.Ordinal),
                 "Stripe:WebhookSecret is required: the signing secret (whsec_...) of the webhook endpoint at /stripe/webhook, the WebhookSecret field of the Stripe:SecretArn secret.")
@@ -91,9 +95,6 @@ public static class PortalApp
                 $"{IdempotencySection}:InProgressTimeout must be longer than Monetization:RequestBudgetSeconds plus CleanupReserveSeconds: a claim that outlives its request could be taken over while it still runs.")
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdempotencyOptions>>().Value);
-
-        // Endpoints are the one thing the clients need before options exist: they are resolved once per process.
-        var aws = AwsSettings.From(configuration);
 
         // In AWS the Lambda Web Adapter is the only peer, on loopback; the client's address arrives in X-Forwarded-For.
         services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
@@ -128,26 +129,18 @@ public static class PortalApp
             };
         });
 
-        services.AddAwsApiGateway(o => aws.ApplyTo(AwsService.ApiGateway, o));
-        services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName, aws.ServiceUrl, aws.Region);
+        services.AddAwsSettings();
+        services.AddAwsApiGateway();
+        services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName);
         services.AddStripeBilling(_ => { });
 
         // Before the server listens, so readiness (/healthz) waits for it and no signup pays for Stripe.net's first use.
         services.AddHostedService<StripeWarmUp>();
-        services.AddOptions<StripeOptions>().Configure<IOptions<StripeSettings>>((o, bound) =>
-        {
-            var stripe = bound.Value;
-            o.SecretKey = stripe.SecretKey is { Length: > 0 } key ? new Monetization.Core.Secret(key) : null;
-            o.PriceId = stripe.PriceId;
-            o.MeterEventName = stripe.MeterEventName;
-            o.ApiBase = stripe.ApiBase ?? o.ApiBase;
-        });
         services.AddSingleton(sp =>
         {
             var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
             return new RegistrationOptions
             {
-                StripeUsagePlanId = portal.StripeUsagePlanId,
                 PaymentCollection = portal.PaymentCollection,
                 InvoiceDaysUntilDue = portal.InvoiceDaysUntilDue,
             };
@@ -155,7 +148,7 @@ public static class PortalApp
         services.AddSingleton(sp =>
         {
             var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
-            return new BillingOptions { StripeUsagePlanId = portal.StripeUsagePlanId, PastDueGrace = TimeSpan.FromHours(portal.PastDueGraceHours) };
+            return new BillingOptions { PastDueGrace = TimeSpan.FromHours(portal.PastDueGraceHours) };
         });
         services.AddSingleton(sp => new StripeWebhookVerifier(
             new Monetization.Core.Secret(sp.GetRequiredService<IOptions<StripeSettings>>().Value.WebhookSecret!),
@@ -179,6 +172,7 @@ public static class PortalApp
 
     private static void UsePortalPipeline(this WebApplication app)
     {
+        app.UseRequestScope();
         // Options are read when the first request arrives: validation belongs to start-up (ValidateOnStart), which
         // reports every missing setting by name, not to building the pipeline.
         var options = new Lazy<PortalOptions>(() => app.Services.GetRequiredService<IOptions<PortalOptions>>().Value);
@@ -198,6 +192,17 @@ public static class PortalApp
         app.UseBodyLimits(options);
         app.UseRateLimiter();
         app.UseAntiforgery();
+    }
+
+    /// <summary>One logging scope per request with its API Gateway request id and X-Ray trace id, when it has them.</summary>
+    private static void UseRequestScope(this WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Monetization.Portal.Request");
+        app.Use(async (context, next) =>
+        {
+            using var scope = RequestScope.From(context.Request) is { } ids ? logger.BeginScope(ids) : null;
+            await next(context);
+        });
     }
 
     /// <summary>
@@ -257,4 +262,13 @@ public static class PortalApp
 
     private static string ClientAddress(HttpContext context) =>
         context.Connection.RemoteIpAddress is { } address ? address.ToString() : IPAddress.None.ToString();
+}
+
+/// <summary>Every Stripe flow of the Portal grants keys into this plan.</summary>
+internal sealed class StripeUsagePlanValidator : IValidateOptions<StripeChannelOptions>
+{
+    public ValidateOptionsResult Validate(string? name, StripeChannelOptions options) =>
+        string.IsNullOrWhiteSpace(options.StripeUsagePlanId)
+            ? ValidateOptionsResult.Fail("Monetization:StripeUsagePlanId is required: the usage plan Stripe subscribers' keys join.")
+            : ValidateOptionsResult.Success;
 }

@@ -3,15 +3,16 @@ using System.ComponentModel.DataAnnotations;
 namespace Monetization.Portal.Hosting;
 
 /// <summary>The Portal's own settings, bound from the <c>Monetization</c> section (environment: <c>Monetization__*</c>).</summary>
+/// <remarks>
+/// <c>Monetization:StripeUsagePlanId</c> is bound from the same section into <see cref="Core.StripeChannelOptions"/>,
+/// its one home, which the flows share.
+/// </remarks>
 public sealed class PortalOptions : IValidatableObject
 {
     public const string Section = "Monetization";
 
     [Required(ErrorMessage = "Monetization:LedgerTableName is required: the DynamoDB ledger table.")]
     public string LedgerTableName { get; set; } = string.Empty;
-
-    [Required(ErrorMessage = "Monetization:StripeUsagePlanId is required: the usage plan Stripe subscribers' keys join.")]
-    public string StripeUsagePlanId { get; set; } = string.Empty;
 
     /// <summary>The monetized API's base URL (its stage's invoke URL); the pages show subscribers how to call it.</summary>
     [Required(ErrorMessage = "Monetization:ApiBaseUrl is required: the base URL of the API being sold, e.g. https://abc123defg.execute-api.us-east-1.amazonaws.com/prod.")]
@@ -87,22 +88,3 @@ public sealed class PortalOptions : IValidatableObject
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeMailto && value.Contains('@', StringComparison.Ordinal);
 }
 
-
-/// <summary>The Stripe settings, bound from the <c>Stripe</c> section (in AWS the keys come from <see cref="SecretArn"/>).</summary>
-public sealed class StripeSettings
-{
-    public const string Section = "Stripe";
-
-    public string? SecretArn { get; set; }
-
-    public string? SecretKey { get; set; }
-
-    /// <summary>The signing secret (<c>whsec_…</c>) of the webhook endpoint Stripe delivers to <c>/stripe/webhook</c>.</summary>
-    public string? WebhookSecret { get; set; }
-
-    public string PriceId { get; set; } = string.Empty;
-
-    public string MeterEventName { get; set; } = string.Empty;
-
-    public Uri? ApiBase { get; set; }
-}

@@ -46,8 +46,8 @@ public static class MarketplaceChannel
             };
         });
 
-        var aws = AwsSettings.From(configuration);
-        services.AddAwsMarketplaceMetering(o => aws.ApplyTo(AwsService.MarketplaceMetering, o));
+        services.AddAwsSettings();
+        services.AddAwsMarketplaceMetering();
         services.AddTransient<MarketplaceAccess>();
         services.AddTransient<MarketplaceIdentity>();
         services.AddTransient<MarketplaceLanding>();

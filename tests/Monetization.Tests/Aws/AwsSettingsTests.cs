@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Monetization.Aws;
 
 namespace Monetization.Tests.Aws;
@@ -6,10 +8,14 @@ namespace Monetization.Tests.Aws;
 /// <summary>The one binding of the <c>Aws</c> section every host uses.</summary>
 public sealed class AwsSettingsTests
 {
-    private static AwsSettings Bind(params (string Key, string Value)[] settings) =>
-        AwsSettings.From(new ConfigurationBuilder()
+    private static AwsSettings Bind(params (string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))
-            .Build());
+            .Build();
+        using var provider = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddAwsSettings().BuildServiceProvider();
+        return provider.GetRequiredService<IOptions<AwsSettings>>().Value;
+    }
 
     [Fact]
     public void ApiGatewayServiceUrlWinsOverServiceUrlForApiGatewayOnly()
@@ -56,7 +62,19 @@ public sealed class AwsSettingsTests
     [InlineData("Aws:MarketplaceMeteringServiceUrl", "/relative")]
     public void AMalformedEndpointIsRefusedNamingTheSetting(string key, string value)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => Bind((key, value)));
+        var error = Assert.Throws<OptionsValidationException>(() => Bind((key, value)));
+
+        Assert.Contains(key, error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Aws:ServiceUrl", "localhost:4566")]
+    [InlineData("Aws:ApiGatewayServiceUrl", "ftp://127.0.0.1/")]
+    public void AMalformedEndpointStopsTheConfigurationSourcesThatNeedItNamingTheSetting(string key, string value)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new KeyValuePair<string, string?>(key, value)]).Build();
+
+        var error = Assert.Throws<InvalidOperationException>(() => AwsSettings.Bootstrap(configuration));
 
         Assert.Contains(key, error.Message, StringComparison.Ordinal);
     }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Monetization.Emulators.Lambda;
 using Monetization.Lambda;
 
@@ -15,7 +16,12 @@ public sealed class LambdaRuntimeTests
     {
         var api = await LambdaRuntimeApi.StartAsync(Cancel);
         var stop = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        var runtime = LambdaRuntime.RunAsync(api.HostAndPort, () => new ServiceCollection().AddSingleton(handler).BuildServiceProvider(), stop.Token);
+        var runtime = LambdaRuntime.RunAsync(api.HostAndPort, () =>
+        {
+            var builder = Host.CreateEmptyApplicationBuilder(settings: null);
+            builder.Services.AddSingleton(handler);
+            return builder.Build();
+        }, stop.Token);
         return (api, runtime, stop);
     }
 

@@ -55,4 +55,33 @@ public sealed class PortalOnLambdaTests(LambdaFixture lambda)
         Assert.Equal(key.Value, body.GetProperty("apiKey").GetString());
         Assert.DoesNotContain(lambda.Environment.Stripe.SecretKey, process.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task EveryLineARequestLogsCarriesItsApiGatewayRequestAndTraceIds()
+    {
+        var (process, url, api) = await StartAsync();
+        await using var _ = api;
+        await using var __ = process;
+        using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
+        await OfflineLambda.WaitForOkAsync(http, process, "/healthz", TimeSpan.FromSeconds(60), Cancel);
+        const string traceId = "Root=1-6759e990-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1";
+        const string requestId = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/register")
+        {
+            Content = JsonContent.Create(new { email = $"scope-{Guid.NewGuid():N}@example.com", firstname = "Ada", lastname = "Lovelace" }),
+        };
+        request.Headers.Add("X-Amzn-Trace-Id", traceId);
+        request.Headers.Add("x-amzn-request-context", $$"""{"accountId":"123456789012","apiId":"abc123","http":{"method":"POST","path":"/register"},"requestId":"{{requestId}}","stage":"$default"}""");
+
+        using var response = await http.SendAsync(request, Cancel);
+
+        Assert.True(response.StatusCode == HttpStatusCode.Created, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync(Cancel)}\n{process.Output}");
+        var lines = LoggedScopes.Of(process.Output, "stripe POST ");
+        Assert.NotEmpty(lines);
+        Assert.All(lines, scope =>
+        {
+            Assert.Equal(requestId, scope.GetValueOrDefault("ApiGatewayRequestId"));
+            Assert.Equal(traceId, scope.GetValueOrDefault("XRayTraceId"));
+        });
+    }
 }

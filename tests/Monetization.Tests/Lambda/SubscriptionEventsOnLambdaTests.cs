@@ -29,11 +29,11 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
         return (api, OfflineLambda.StartExecutableAssembly(lambda.SubscriptionEvents, "SubscriptionEvents", environment));
     }
 
-    private static async Task<LambdaInvocationResult> InvokeAsync(LambdaRuntimeApi api, LambdaProcess process, string payload, TimeSpan? timeout = null)
+    private static async Task<LambdaInvocationResult> InvokeAsync(LambdaRuntimeApi api, LambdaProcess process, string payload, TimeSpan? timeout = null, string? traceId = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
         deadline.CancelAfter(TimeSpan.FromSeconds(90));
-        var invocation = api.InvokeAsync(payload, timeout ?? FunctionTimeout, cancellationToken: deadline.Token);
+        var invocation = api.InvokeAsync(payload, timeout ?? FunctionTimeout, traceId, deadline.Token);
         var exited = process.WaitForExitAsync(deadline.Token);
         if (await Task.WhenAny(invocation, exited) == exited)
         {
@@ -47,6 +47,32 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
     {
         var key = Assert.Single(await Environment.ApiKeysAsync(Cancel), k => k.Name == name);
         return (key.Id, key.Enabled, (await Environment.UsagePlanKeyIdsAsync(Environment.MarketplaceUsagePlanId, Cancel)).Contains(key.Id));
+    }
+
+    [Fact]
+    public async Task EveryLineTheFlowLogsCarriesTheInvocationsRequestAndTraceIds()
+    {
+        var (api, process) = await StartAsync();
+        await using var _ = api;
+        await using var __ = process;
+        const string first = "Root=1-6759e988-bd862e3fe1be46a994272793;Sampled=1";
+        const string second = "Root=1-6759e989-0123456789abcdef01234567;Sampled=0";
+
+        var one = await InvokeAsync(api, process, SnsEvent(SnsRecord("subscribe-success", NewCustomerIdentifier(), DateTimeOffset.UtcNow)), traceId: first);
+        var two = await InvokeAsync(api, process, SnsEvent(SnsRecord("subscribe-success", NewCustomerIdentifier(), DateTimeOffset.UtcNow)), traceId: second);
+
+        Assert.Null(one.Error);
+        Assert.Null(two.Error);
+        foreach (var text in new[] { "Marketplace notification", "Delivery of 1 records", "apigateway " })
+        {
+            var lines = LoggedScopes.Of(process.Output, text);
+            Assert.True(lines.Count >= 2, $"fewer than two lines with '{text}':\n{process.Output}");
+            Assert.All(lines, scope => Assert.True(
+                (scope.GetValueOrDefault("AwsRequestId"), scope.GetValueOrDefault("XRayTraceId")) is var ids
+                && (ids == (one.RequestId, first) || ids == (two.RequestId, second)),
+                $"'{text}' logged with scope {string.Join(", ", scope)}"));
+            Assert.Contains(lines, scope => scope.GetValueOrDefault("AwsRequestId") == two.RequestId);
+        }
     }
 
     [Fact]

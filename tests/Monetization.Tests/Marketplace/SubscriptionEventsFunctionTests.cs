@@ -183,7 +183,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
             ["Aws:ApiGatewayServiceUrl"] = "apigateway.local:4566",
         }).Build();
 
-        var error = Assert.Throws<InvalidOperationException>(() => SubscriptionEventsServices.Build(configuration, _ => { }));
+        var error = Assert.Throws<OptionsValidationException>(() => SubscriptionEventsServices.Build(configuration, _ => { }));
 
         Assert.Contains("Aws:ApiGatewayServiceUrl", error.Message, StringComparison.Ordinal);
     }

@@ -5,6 +5,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using Monetization.Core;
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Billing;
 using Monetization.Core.Ledger;
@@ -265,7 +266,7 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
         protected override string FaultPath => "/v1/";
 
         private SubscriptionAccess Access => new(
-            World.Ledger, World.Resolve<ApiKeyAccess>(), new BillingOptions { StripeUsagePlanId = World.StripePlanId }, TimeProvider.System);
+            World.Ledger, World.Resolve<ApiKeyAccess>(), new BillingOptions(), new StripeChannelOptions { StripeUsagePlanId = World.StripePlanId }, TimeProvider.System);
 
         protected override async Task<(string KeyId, string Value)> SubscribeAsync(int key)
         {

@@ -52,9 +52,11 @@ public sealed class UsageReporterServicesTests
     }
 
     [Fact]
-    public void AMissingLedgerTableFailsRegistrationNamingIt()
+    public void AMissingLedgerTableFailsTheStartNamingIt()
     {
-        var failure = Assert.Throws<InvalidOperationException>(() => Build(Complete.Where(p => p.Key != "Monetization:LedgerTableName").ToDictionary()));
+        using var provider = Build(Complete.Where(p => p.Key != "Monetization:LedgerTableName").ToDictionary());
+
+        var failure = Assert.Throws<OptionsValidationException>(() => UsageReporterServices.ValidateNow(provider));
 
         Assert.Contains("Monetization:LedgerTableName", failure.Message, StringComparison.Ordinal);
     }
