@@ -2,34 +2,26 @@ using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Ledger;
 using Monetization.Aws.Secrets;
 using Monetization.Core;
-using Monetization.Core.Billing;
-using Monetization.Core.Idempotency;
-using Monetization.Core.Registration;
 using Monetization.Http;
 using Monetization.Portal.Billing;
 using Monetization.Portal.Marketplace;
 using Monetization.Portal.Pages;
 using Monetization.Portal.Registration;
 using Monetization.Stripe;
-using Monetization.Stripe.Webhooks;
 
 namespace Monetization.Portal.Hosting;
 
 /// <summary>Builds the Portal. Program.cs, the offline sandbox and the tests all start it through here.</summary>
 public static class PortalApp
 {
-    public const string IdempotencySection = "Monetization:Idempotency";
-
     public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateSlimBuilder(args);
@@ -47,6 +39,7 @@ public static class PortalApp
         AddStripeSecrets(builder.Configuration);
         StartupTrace.Mark("configuration-loaded");
         builder.Services.AddPortalServices(builder.Configuration);
+        builder.Services.AddStripeChannel();
         builder.Services.AddMarketplaceChannel(builder.Configuration);
 
         var app = builder.Build();
@@ -78,23 +71,6 @@ public static class PortalApp
     private static void AddPortalServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<StripeChannelOptions>().BindConfiguration(PortalOptions.Section).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeChannelOptions>, StripeUsagePlanValidator>());
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<StripeChannelOptions>>().Value);
-        services.AddStripeSettings()
-            .Validate(
-                s => s.WebhookSecret is { Length: > 0 } secret && secret.StartsWith("whsec_", StringComparison.Ordinal),
-                "Stripe:WebhookSecret is required: the signing secret (whsec_...) of the webhook endpoint at /stripe/webhook, the WebhookSecret field of the Stripe:SecretArn secret.")
-            .ValidateOnStart();
-        services.AddOptions<IdempotencyOptions>()
-            .BindConfiguration(IdempotencySection)
-            .Validate(o => o.InProgressTimeout > TimeSpan.Zero, $"{IdempotencySection}:InProgressTimeout must be positive.")
-            .Validate(o => o.RecordTtl > o.InProgressTimeout, $"{IdempotencySection}:RecordTtl must be longer than InProgressTimeout.")
-            .Validate<IOptions<PortalOptions>>(
-                (o, portal) => o.InProgressTimeout > portal.Value.RequestLifetime,
-                $"{IdempotencySection}:InProgressTimeout must be longer than Monetization:RequestBudgetSeconds plus CleanupReserveSeconds: a claim that outlives its request could be taken over while it still runs.")
-            .ValidateOnStart();
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdempotencyOptions>>().Value);
 
         // In AWS the Lambda Web Adapter is the only peer, on loopback; the client's address arrives in X-Forwarded-For.
         services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
@@ -132,32 +108,6 @@ public static class PortalApp
         services.AddAwsSettings();
         services.AddAwsApiGateway();
         services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName);
-        services.AddStripeBilling(_ => { });
-
-        // Before the server listens, so readiness (/healthz) waits for it and no signup pays for Stripe.net's first use.
-        services.AddHostedService<StripeWarmUp>();
-        services.AddSingleton(sp =>
-        {
-            var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
-            return new RegistrationOptions
-            {
-                PaymentCollection = portal.PaymentCollection,
-                InvoiceDaysUntilDue = portal.InvoiceDaysUntilDue,
-            };
-        });
-        services.AddSingleton(sp =>
-        {
-            var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
-            return new BillingOptions { PastDueGrace = TimeSpan.FromHours(portal.PastDueGraceHours) };
-        });
-        services.AddSingleton(sp => new StripeWebhookVerifier(
-            new Monetization.Core.Secret(sp.GetRequiredService<IOptions<StripeSettings>>().Value.WebhookSecret!),
-            sp.GetRequiredService<TimeProvider>()));
-        services.AddTransient<RegisterSubscriber>();
-        services.AddTransient<SubscriptionAccess>();
-        services.AddTransient<ActivateSubscription>();
-        services.AddTransient<ApplyBillingEvent>();
-        services.AddTransient<EndSubscription>();
     }
 
     private static RateLimitPartition<string> PerClientPerMinute(HttpContext context, Func<PortalOptions, int> permits) =>
@@ -262,13 +212,4 @@ public static class PortalApp
 
     private static string ClientAddress(HttpContext context) =>
         context.Connection.RemoteIpAddress is { } address ? address.ToString() : IPAddress.None.ToString();
-}
-
-/// <summary>Every Stripe flow of the Portal grants keys into this plan.</summary>
-internal sealed class StripeUsagePlanValidator : IValidateOptions<StripeChannelOptions>
-{
-    public ValidateOptionsResult Validate(string? name, StripeChannelOptions options) =>
-        string.IsNullOrWhiteSpace(options.StripeUsagePlanId)
-            ? ValidateOptionsResult.Fail("Monetization:StripeUsagePlanId is required: the usage plan Stripe subscribers' keys join.")
-            : ValidateOptionsResult.Success;
 }
