@@ -99,39 +99,20 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         var update = new ApiKeyUpdate(
             key.Enabled == access ? null : access,
             holder.CustomerId is { } customerId && !string.Equals(key.CustomerId, customerId, StringComparison.Ordinal) ? customerId : null);
-        var patch = update.IsEmpty ? Task.CompletedTask : apiKeys.UpdateAsync(key.Id, update, cancellationToken);
-        var add = access ? apiKeys.AddToUsagePlanAsync(usagePlanId, key.Id, cancellationToken) : Task.FromResult(false);
         var deletes = strays
             .Where(k => !string.Equals(k.Id, key.Id, StringComparison.Ordinal))
             .Select(k => DeleteStrayAsync(holder, k.Id, key.Id, cancellationToken));
-        await Task.WhenAll([patch, add, .. deletes]);
-        if (access && (await add || update.Enabled is not null))
-        {
-            LogGranted(key.Id, usagePlanId);
-        }
-        else if (!access && update.Enabled is not null)
-        {
-            LogDisabled(key.Id);
-        }
+        await ApplyAsync(key.Id, update, access ? usagePlanId : null, deletes, cancellationToken);
     }
 
     /// <summary>Enables the key and adds it to the plan, side by side (either half alone gives no access).</summary>
     /// <param name="enabled">What the caller knows of the key's enabled flag; null when it does not know, and the flag is set.</param>
     /// <returns>Whether anything changed.</returns>
-    public async Task<bool> GrantAsync(string keyId, bool? enabled, string usagePlanId, CancellationToken cancellationToken)
+    public Task<bool> GrantAsync(string keyId, bool? enabled, string usagePlanId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(keyId);
         ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
-        var enable = enabled == true ? Task.CompletedTask : apiKeys.UpdateAsync(keyId, new ApiKeyUpdate(Enabled: true), cancellationToken);
-        var add = apiKeys.AddToUsagePlanAsync(usagePlanId, keyId, cancellationToken);
-        await Task.WhenAll(enable, add);
-        var changed = enabled == false || await add;
-        if (changed)
-        {
-            LogGranted(keyId, usagePlanId);
-        }
-
-        return changed;
+        return ApplyAsync(keyId, new ApiKeyUpdate(Enabled: enabled == true ? null : true), usagePlanId, [], cancellationToken);
     }
 
     /// <summary>
@@ -139,14 +120,10 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     /// what it counted until that usage is billed (<see cref="LeavePlanAsync"/> is the last step).
     /// </summary>
     /// <param name="enabled">What the caller knows of the key's enabled flag; null when it does not know, and the flag is set.</param>
-    public async Task DisableAsync(string keyId, bool? enabled, CancellationToken cancellationToken)
+    public Task DisableAsync(string keyId, bool? enabled, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(keyId);
-        if (enabled != false)
-        {
-            await apiKeys.UpdateAsync(keyId, new ApiKeyUpdate(Enabled: false), cancellationToken);
-            LogDisabled(keyId);
-        }
+        return ApplyAsync(keyId, new ApiKeyUpdate(Enabled: enabled == false ? null : false), grantPlanId: null, [], cancellationToken);
     }
 
     /// <summary>The last step of ending access, once the key's usage is billed: the disabled key leaves its plan.</summary>
@@ -197,6 +174,29 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
             .Where(k => string.Equals(k.CustomerId, customerId, StringComparison.Ordinal))
             .OrderBy(k => k.Id, StringComparer.Ordinal)
             .FirstOrDefault();
+    }
+
+    /// <summary>
+    /// The one way a key's access changes: its update (when it changes anything) and, for a grant, its plan membership,
+    /// side by side with <paramref name="alongside"/>; either half of a grant alone gives no access.
+    /// </summary>
+    /// <returns>Whether the key's flag or plan membership changed.</returns>
+    private async Task<bool> ApplyAsync(string keyId, ApiKeyUpdate update, string? grantPlanId, IEnumerable<Task> alongside, CancellationToken cancellationToken)
+    {
+        var patch = update.IsEmpty ? Task.CompletedTask : apiKeys.UpdateAsync(keyId, update, cancellationToken);
+        var add = grantPlanId is null ? Task.FromResult(false) : apiKeys.AddToUsagePlanAsync(grantPlanId, keyId, cancellationToken);
+        await Task.WhenAll([patch, add, .. alongside]);
+        var changed = await add || update.Enabled is not null;
+        if (changed && grantPlanId is not null)
+        {
+            LogGranted(keyId, grantPlanId);
+        }
+        else if (changed)
+        {
+            LogDisabled(keyId);
+        }
+
+        return changed;
     }
 
     private async Task DeleteStrayAsync(KeyHolder holder, string strayKeyId, string keptKeyId, CancellationToken cancellationToken)

@@ -44,4 +44,22 @@ public static class StripeSetup
             cancellationToken).ConfigureAwait(false);
         return (meter.Id, price.Id);
     }
+
+    /// <summary>
+    /// What a seller might set up instead of a per-unit price: a graduated, tiered metered price on the meter (0.5 cents
+    /// up to 1,000 units, 0.4 after), which the usage reporter cannot price invoice items with.
+    /// </summary>
+    public static PriceCreateOptions TieredMeteredPrice(string productId, string meterId) => new()
+    {
+        Product = productId,
+        Currency = "usd",
+        BillingScheme = "tiered",
+        TiersMode = "graduated",
+        Tiers =
+        [
+            new PriceTierOptions { UpTo = 1000, UnitAmountDecimal = 0.5m },
+            new PriceTierOptions { UpTo = PriceTierUpTo.Inf, UnitAmountDecimal = 0.4m },
+        ],
+        Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered", Meter = meterId },
+    };
 }

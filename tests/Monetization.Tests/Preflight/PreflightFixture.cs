@@ -199,19 +199,7 @@ public sealed class PreflightFixture : IAsyncLifetime
         var stripe = Environment.StripeClient(http);
         var product = await stripe.V1.Products.CreateAsync(new ProductCreateOptions { Name = "Tiered plan" }, new RequestOptions { IdempotencyKey = $"product-{Guid.NewGuid():N}" }, Ct);
         var price = await stripe.V1.Prices.CreateAsync(
-            new PriceCreateOptions
-            {
-                Product = product.Id,
-                Currency = "usd",
-                BillingScheme = "tiered",
-                TiersMode = "graduated",
-                Tiers =
-                [
-                    new PriceTierOptions { UpTo = 1000, UnitAmountDecimal = 0.5m },
-                    new PriceTierOptions { UpTo = PriceTierUpTo.Inf, UnitAmountDecimal = 0.4m },
-                ],
-                Recurring = new PriceRecurringOptions { Interval = "month", UsageType = "metered", Meter = Environment.MeterId },
-            },
+            Monetization.Emulators.Stripe.StripeSetup.TieredMeteredPrice(product.Id, Environment.MeterId),
             new RequestOptions { IdempotencyKey = $"price-{Guid.NewGuid():N}" },
             Ct);
         return price.Id;
