@@ -79,24 +79,12 @@ public static class StartupLatency
                 Add(name + "StartToRegister", healthy + register);
             }
 
-            var emptyApp = await FirstHealthyAsync(emptyWebApp, api =>
-            {
-                var variables = BaselineEnvironment(emptyWebApp, "EmptyWebApp", api);
-                variables["AWS_LWA_PORT"] = "8080";
-                variables["ASPNETCORE_URLS"] = "http://127.0.0.1:8080";
-                return variables;
-            }, null, cancellationToken);
+            var emptyApp = await FirstHealthyAsync(emptyWebApp, api => EmptyWebAppEnvironment(emptyWebApp, api), null, cancellationToken);
             Add("EmptyWebApp", emptyApp.Healthy);
             AddMemory("EmptyWebApp", emptyApp.PeakKilobytes);
             if (comparedEmptyWebApp is not null)
             {
-                var comparedApp = await FirstHealthyAsync(comparedEmptyWebApp, api =>
-                {
-                    var variables = BaselineEnvironment(comparedEmptyWebApp, "EmptyWebApp", api);
-                    variables["AWS_LWA_PORT"] = "8080";
-                    variables["ASPNETCORE_URLS"] = "http://127.0.0.1:8080";
-                    return variables;
-                }, null, cancellationToken);
+                var comparedApp = await FirstHealthyAsync(comparedEmptyWebApp, api => EmptyWebAppEnvironment(comparedEmptyWebApp, api), null, cancellationToken);
                 Add("ComparedEmptyWebApp", comparedApp.Healthy);
                 AddMemory("ComparedEmptyWebApp", comparedApp.PeakKilobytes);
             }
@@ -241,6 +229,15 @@ public static class StartupLatency
             await firstRequest(http, cancellationToken);
             return (healthy, stopwatch.Elapsed.TotalMilliseconds, PeakKilobytes(process), Stages(process.Output, startedAt));
         }
+    }
+
+    /// <summary>The empty ASP.NET Core app listens where the Web Adapter would look for it.</summary>
+    private static Dictionary<string, string> EmptyWebAppEnvironment(FunctionArtifact artifact, LambdaRuntimeApi api)
+    {
+        var variables = BaselineEnvironment(artifact, "EmptyWebApp", api);
+        variables["AWS_LWA_PORT"] = "8080";
+        variables["ASPNETCORE_URLS"] = "http://127.0.0.1:8080";
+        return variables;
     }
 
     private static Dictionary<string, string> BaselineEnvironment(FunctionArtifact artifact, string handler, LambdaRuntimeApi api) =>
