@@ -45,7 +45,9 @@ public sealed class PortalOnLambdaTests(LambdaFixture lambda)
         // The template's default collects payment by Checkout: the key works once the checkout is paid.
         Assert.Equal("awaiting_payment", body.GetProperty("status").GetString());
         Assert.DoesNotContain(keyId, await lambda.Environment.UsagePlanKeyIdsAsync(lambda.Environment.StripeUsagePlanId, Cancel));
-        var session = Assert.Single(lambda.Environment.Stripe.CheckoutSessions);
+        // Other tests of this collection register too: this registration's session is the one its answer links to.
+        var checkoutUrl = body.GetProperty("checkoutUrl").GetString();
+        var session = Assert.Single(lambda.Environment.Stripe.CheckoutSessions, s => s.Url == checkoutUrl);
         var (paid, _, _) = await lambda.Environment.Stripe.CompleteCheckoutAsync(session.Id, deliver: false, Cancel);
         using var returned = await http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), Cancel);
         Assert.True(returned.StatusCode == HttpStatusCode.OK, $"{returned.StatusCode}: {await returned.Content.ReadAsStringAsync(Cancel)}\n{process.Output}");
