@@ -2,6 +2,7 @@ using Amazon.DynamoDBv2;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Monetization.Core.Accounts;
 using Monetization.Core.Idempotency;
 using Monetization.Core.Ledger;
 using Monetization.Core.Usage;
@@ -53,6 +54,7 @@ public static class LedgerServiceCollectionExtensions
         });
         services.TryAddSingleton<ISubscriberLedger>(sp => new DynamoDbSubscriberLedger(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
         services.TryAddSingleton<IUsageLedger>(sp => new DynamoDbUsageLedger(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
+        services.TryAddSingleton<IAccountStore>(sp => new DynamoDbAccountStore(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
         services.TryAddSingleton<IIdempotencyStore>(sp => new DynamoDbIdempotencyStore(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
         services.TryAddSingleton(new IdempotencyOptions());
         services.TryAddSingleton<IdempotentExecutor>();

@@ -43,6 +43,8 @@ internal static class SubscriberItem
     private const string CreatedAt = "createdAt";
     private const string UpdatedAt = "updatedAt";
     private const string MergedInto = "mergedInto";
+    private const string ShownApiKeyId = "shownApiKeyId";
+    private const string ApiKeyHint = "apiKeyHint";
     private const string PastDueSince = "pastDueSince";
     private const string EndRequestedAt = "endRequestedAt";
 
@@ -83,6 +85,8 @@ internal static class SubscriberItem
 
         AddIfSet(item, LastNotice, subscriber.LastNotice);
         AddIfSet(item, MergedInto, subscriber.MergedInto);
+        AddIfSet(item, ShownApiKeyId, subscriber.ShownApiKeyId);
+        AddIfSet(item, ApiKeyHint, subscriber.ApiKeyHint);
         if (subscriber.PastDueSince is { } pastDueSince)
         {
             item[PastDueSince] = Timestamp(pastDueSince);
@@ -112,6 +116,8 @@ internal static class SubscriberItem
         Channel = Enum.Parse<Channel>(item[Channel].S),
         Status = Enum.Parse<SubscriberStatus>(item[Status].S),
         ApiKeyId = Optional(item, ApiKeyId),
+        ShownApiKeyId = Optional(item, ShownApiKeyId),
+        ApiKeyHint = Optional(item, ApiKeyHint),
         UsagePlanId = Optional(item, UsagePlanId),
         Email = Optional(item, Email),
         FirstName = Optional(item, FirstName),

@@ -67,6 +67,22 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     public async Task<ApiKey> FindOrCreateAsync(KeyHolder holder, bool includeValue, CancellationToken cancellationToken) =>
         await AdoptOrCreateAsync(holder, await ReadAsync(holder, recordedKeyId: null, includeValue, cancellationToken), includeValue, cancellationToken);
 
+    /// <summary>The key's value, read from API Gateway (which alone holds it); null when the key is gone.</summary>
+    public async Task<Secret?> ReadValueAsync(string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        return (await apiKeys.GetAsync(keyId, includeValue: true, cancellationToken))?.Value;
+    }
+
+    /// <summary>What the key used each day of the range, in its plan, as API Gateway counted it (today's count included).</summary>
+    public async Task<IReadOnlyList<DailyUsage>> UsageAsync(string keyId, string usagePlanId, DateOnly from, DateOnly to, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
+        var usage = await apiKeys.GetUsageAsync(usagePlanId, from, to, keyId, cancellationToken);
+        return usage.TryGetValue(keyId, out var days) ? days : [];
+    }
+
     /// <summary>Creates the holder's key, disabled and in no plan.</summary>
     public async Task<ApiKey> CreateAsync(KeyHolder holder, CancellationToken cancellationToken)
     {
@@ -101,7 +117,7 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
             holder.CustomerId is { } customerId && !string.Equals(key.CustomerId, customerId, StringComparison.Ordinal) ? customerId : null);
         var deletes = strays
             .Where(k => !string.Equals(k.Id, key.Id, StringComparison.Ordinal))
-            .Select(k => DeleteStrayAsync(holder, k.Id, key.Id, cancellationToken));
+            .Select(k => DeleteStrayKeyAsync(holder, k.Id, key.Id, cancellationToken));
         await ApplyAsync(key.Id, update, access ? usagePlanId : null, deletes, cancellationToken);
     }
 
@@ -142,11 +158,15 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     }
 
     /// <summary>
-    /// Takes access away at once, disabling the key and removing it from the plan side by side: only for a key that never
-    /// served anyone (a registration that did not hand it out), so there is no usage to settle.
+    /// Deletes a key of the holder's that lost a creation race to <paramref name="keptKeyId"/>: it never had access
+    /// (keys are granted only once recorded), so there is no usage to settle.
     /// </summary>
-    public Task WithdrawUnusedAsync(string keyId, string usagePlanId, CancellationToken cancellationToken) =>
-        Task.WhenAll(DisableAsync(keyId, enabled: null, cancellationToken), LeavePlanAsync(keyId, usagePlanId, cancellationToken));
+    public Task DeleteStrayAsync(KeyHolder holder, string strayKeyId, string keptKeyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        ArgumentException.ThrowIfNullOrEmpty(strayKeyId);
+        return DeleteStrayKeyAsync(holder, strayKeyId, keptKeyId, cancellationToken);
+    }
 
     /// <summary>Deletes every key with the holder's name, which takes their access with them: the holder must have no key.</summary>
     public async Task DeleteAllAsync(KeyHolder holder, CancellationToken cancellationToken)
@@ -199,7 +219,7 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         return changed;
     }
 
-    private async Task DeleteStrayAsync(KeyHolder holder, string strayKeyId, string keptKeyId, CancellationToken cancellationToken)
+    private async Task DeleteStrayKeyAsync(KeyHolder holder, string strayKeyId, string keptKeyId, CancellationToken cancellationToken)
     {
         if (await apiKeys.DeleteAsync(strayKeyId, cancellationToken))
         {

@@ -27,7 +27,8 @@ public abstract record ActivationOutcome
 /// <c>checkout.session.completed</c> webhook, whichever comes first; the second finds the work done. Nothing from the
 /// caller is trusted but the checkout's id: the checkout is read from Stripe, must be complete, and must name a
 /// subscriber whose Stripe customer it was opened for. The subscription it started is recorded (with its
-/// <c>STRIPESUB#</c> pointer, so webhooks find the subscriber) and its current status decides access.
+/// <c>STRIPESUB#</c> pointer, so webhooks find the subscriber) and its current status decides access; a subscriber
+/// whose last subscription ended adopts it (subscribing again).
 /// </summary>
 public sealed partial class ActivateSubscription(
     ISubscriberLedger ledger,
@@ -69,6 +70,7 @@ public sealed partial class ActivateSubscription(
             return new ActivationOutcome.Unknown();
         }
 
+        record = await access.AdoptAsync(record, subscriptionId, cancellationToken);
         if (record.StripeSubscriptionId is { } existing && !string.Equals(existing, subscriptionId, StringComparison.Ordinal))
         {
             // A second paid checkout (two tabs, say): the first subscription stays the subscriber's own.

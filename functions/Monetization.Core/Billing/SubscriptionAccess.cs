@@ -1,3 +1,4 @@
+using Monetization.Core.Accounts;
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Ledger;
 
@@ -9,8 +10,13 @@ namespace Monetization.Core.Billing;
 /// retry after a failure in between converges. Ending access is the first of three steps: the key is disabled here and
 /// the record says since when it settles; the usage reporter bills what the key used meanwhile, like any other usage,
 /// and takes the key out of the plan once nothing of it is left to bill.
+/// <para>
+/// A subscriber has no key until access first starts: the grant mints it (disabled, recorded, then granted), and the
+/// account page shows its value once.
+/// </para>
 /// </summary>
-public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess access, BillingOptions options, StripeChannelOptions channel, TimeProvider clock)
+public sealed class SubscriptionAccess(
+    ISubscriberLedger ledger, ApiKeyAccess access, IBilling billing, BillingOptions options, StripeChannelOptions channel, TimeProvider clock)
 {
     public async Task<AccessChange> FollowAsync(Subscriber record, BillingSubscription subscription, CancellationToken cancellationToken)
     {
@@ -18,6 +24,11 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
         ArgumentNullException.ThrowIfNull(subscription);
         var now = clock.GetUtcNow();
         var decision = BillingRules.Decide(record, subscription, now, options.PastDueGrace);
+        if (decision.Access == AccessChange.Grant && record.ApiKeyId is null)
+        {
+            record = await MintKeyAsync(record, now, cancellationToken);
+        }
+
         if (record.ApiKeyId is { } keyId)
         {
             switch (decision.Access)
@@ -41,6 +52,59 @@ public sealed class SubscriptionAccess(ISubscriberLedger ledger, ApiKeyAccess ac
         }
 
         return decision.Access;
+    }
+
+    /// <summary>
+    /// A subscription that started after the subscriber's last one ended becomes theirs: the record names it, and the
+    /// end asked of the old one is done with. A subscriber whose subscription still runs keeps it.
+    /// </summary>
+    /// <returns>The record as stored, naming <paramref name="subscriptionId"/> when it was adopted.</returns>
+    public async Task<Subscriber> AdoptAsync(Subscriber record, string subscriptionId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
+        var now = clock.GetUtcNow();
+        var update = await ledger.UpdateAsync(
+            record.Id,
+            current => current is { Status: SubscriberStatus.Cancelled, Subscribed: false } && !string.Equals(current.StripeSubscriptionId, subscriptionId, StringComparison.Ordinal)
+                ? current with { StripeSubscriptionId = subscriptionId, EndRequestedAt = null, PastDueSince = null, UpdatedAt = now }
+                : null,
+            new KnownRecord(record),
+            cancellationToken);
+        return update.Stored ?? record;
+    }
+
+    /// <summary>
+    /// The subscriber's first key: created disabled, recorded, then granted by the caller. Of two grants racing (the
+    /// checkout's return and its webhook) the record keeps the key recorded first, and the other, which never had
+    /// access, is deleted; a key left behind by a crash before recording is found again by its name.
+    /// </summary>
+    private async Task<Subscriber> MintKeyAsync(Subscriber record, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var holder = StripeSubscribers.HolderOf(record);
+        var key = await access.FindOrCreateAsync(holder, includeValue: false, cancellationToken);
+        var update = await ledger.UpdateAsync(
+            record.Id,
+            current => current is { ApiKeyId: null } ? current with { ApiKeyId = key.Id, UpdatedAt = now } : null,
+            new KnownRecord(record),
+            cancellationToken);
+        var stored = update.Stored ?? throw new InvalidOperationException($"Subscriber {record.Id} disappeared while its key was minted.");
+        if (!string.Equals(stored.ApiKeyId, key.Id, StringComparison.Ordinal))
+        {
+            await access.DeleteStrayAsync(holder, key.Id, stored.ApiKeyId!, cancellationToken);
+            return stored;
+        }
+
+        if (stored.StripeCustomerId is { } customerId)
+        {
+            await billing.SetCustomerMetadataAsync(
+                customerId,
+                new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = key.Id },
+                $"customer-metadata:{record.Id}:{key.Id}",
+                cancellationToken);
+        }
+
+        return stored;
     }
 
     /// <summary>

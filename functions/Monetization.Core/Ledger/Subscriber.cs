@@ -45,6 +45,15 @@ public sealed record Subscriber
 
     public string? ApiKeyId { get; init; }
 
+    /// <summary>
+    /// The key whose value the subscriber has been shown (once, on the account page). While it differs from
+    /// <see cref="ApiKeyId"/> the current key's value is still to be shown.
+    /// </summary>
+    public string? ShownApiKeyId { get; init; }
+
+    /// <summary>The last characters of the shown key's value, so the account page can name the key without holding it.</summary>
+    public string? ApiKeyHint { get; init; }
+
     public string? UsagePlanId { get; init; }
 
     public string? Email { get; init; }

@@ -1,7 +1,8 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Billing;
-using Monetization.Core.Registration;
+using Monetization.Core.Accounts;
+using Monetization.Portal.Accounts;
 using Monetization.Portal.Hosting;
 using Monetization.Portal.Pages;
 
@@ -31,7 +32,7 @@ public static class CheckoutEndpoints
             $"{origin}{CancelledPath}");
     }
 
-    private static async Task<ContentHttpResult> ReturnAsync(
+    private static async Task<IResult> ReturnAsync(
         HttpRequest request, ActivateSubscription flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         var sessionId = request.Query["session_id"].ToString();
@@ -43,7 +44,8 @@ public static class CheckoutEndpoints
         var outcome = await flow.ActivateAsync(sessionId, cancellationToken);
         return outcome switch
         {
-            ActivationOutcome.Active => CheckoutPages.Active(portal.Value),
+            // The key's value waits there, shown once to the signed-in subscriber.
+            ActivationOutcome.Active => SeeOther.To(AccountEndpoints.Path),
             ActivationOutcome.NotActive => CheckoutPages.NotActive(portal.Value),
             ActivationOutcome.NotPaid => CheckoutPages.Cancelled(portal.Value),
             ActivationOutcome.Unknown => CheckoutPages.Unknown(portal.Value),
@@ -54,22 +56,16 @@ public static class CheckoutEndpoints
 
 public static class CheckoutPages
 {
-    public static ContentHttpResult Active(PortalOptions options) => Page(
-        "Your API key is active",
-        "payment-complete",
-        $"<p>Thank you: your payment method is set up and the API key you were shown at signup works now. Send it in the <code>x-api-key</code> header of every request to <code>{Html.Encode(options.ApiBase().ToString())}</code>.</p>",
-        options);
-
     public static ContentHttpResult NotActive(PortalOptions options) => Page(
         "Your subscription is not active",
         "payment-inactive",
-        "<p>The checkout was completed, but the subscription it started is no longer active, so the key stays disabled.</p>",
+        "<p>The checkout was completed, but the subscription it started is no longer active. <a href=\"/account\">Your account</a> shows what to do next.</p>",
         options);
 
     public static ContentHttpResult Cancelled(PortalOptions options) => Page(
         "Payment not completed",
         "payment-cancelled",
-        "<p>Your API key stays disabled until a payment method is set up. To continue, <a href=\"/\">sign up again with the same e-mail address</a>: you are taken back to the payment step (the key is not shown again).</p>",
+        "<p>No payment method was set up, so the subscription has not started. <a href=\"/account\">Back to your account</a>, where you can continue to payment.</p>",
         options,
         StatusCodes.Status200OK);
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 using Monetization.Core;
 using Monetization.Core.Billing;
 using Monetization.Core.Idempotency;
-using Monetization.Core.Registration;
+using Monetization.Core.Accounts;
 using Monetization.Portal.Hosting;
 using Monetization.Stripe;
 using Monetization.Stripe.Webhooks;
@@ -12,8 +12,8 @@ namespace Monetization.Portal.Billing;
 
 /// <summary>
 /// The Stripe channel's part of the Portal: its settings (the usage plan from <c>Monetization</c>, the Stripe keys from
-/// <c>Stripe</c>, idempotency from <c>Monetization:Idempotency</c>), the Stripe client, and the signup, checkout and
-/// webhook flows. The hosting around it (AWS clients, the ledger, the pipeline) is <see cref="PortalApp"/>'s.
+/// <c>Stripe</c>, idempotency from <c>Monetization:Idempotency</c>), the Stripe client, and the sign-in, account, checkout
+/// and webhook flows. The hosting around it (AWS clients, the ledger, the pipeline) is <see cref="PortalApp"/>'s.
 /// </summary>
 public static class StripeChannel
 {
@@ -45,10 +45,21 @@ public static class StripeChannel
         services.AddSingleton(sp =>
         {
             var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
-            return new RegistrationOptions
+            return new SubscriptionOptions
             {
                 PaymentCollection = portal.PaymentCollection,
                 InvoiceDaysUntilDue = portal.InvoiceDaysUntilDue,
+            };
+        });
+        services.AddSingleton(sp =>
+        {
+            var portal = sp.GetRequiredService<IOptions<PortalOptions>>().Value;
+            return new AccountOptions
+            {
+                LinkLifetime = TimeSpan.FromMinutes(portal.SignInLinkMinutes),
+                LinksPerAddressPerHour = portal.SignInLinksPerAddressPerHour,
+                MaxOutstandingLinks = portal.MaxOutstandingSignInLinks,
+                SessionLifetime = TimeSpan.FromHours(portal.SessionHours),
             };
         });
         services.AddSingleton(sp =>
@@ -59,7 +70,11 @@ public static class StripeChannel
         services.AddSingleton(sp => new StripeWebhookVerifier(
             new Monetization.Core.Secret(sp.GetRequiredService<IOptions<StripeSettings>>().Value.WebhookSecret!),
             sp.GetRequiredService<TimeProvider>()));
-        services.AddTransient<RegisterSubscriber>();
+        services.AddTransient<RequestSignIn>();
+        services.AddTransient<ConfirmSignIn>();
+        services.AddTransient<AccountSessions>();
+        services.AddTransient<ViewAccount>();
+        services.AddTransient<StartSubscription>();
         services.AddTransient<SubscriptionAccess>();
         services.AddTransient<ActivateSubscription>();
         services.AddTransient<ApplyBillingEvent>();

@@ -51,7 +51,7 @@ public static partial class Failures
         BadHttpRequestException bad => bad.StatusCode,
 
         // A body the form or JSON reader could not decode, wherever an endpoint read it.
-        InvalidDataException or Microsoft.AspNetCore.Antiforgery.AntiforgeryValidationException => StatusCodes.Status400BadRequest,
+        InvalidDataException => StatusCodes.Status400BadRequest,
         _ => StatusCodes.Status500InternalServerError,
     };
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.WebUtilities;
@@ -11,6 +10,7 @@ using Monetization.Aws.Ledger;
 using Monetization.Aws.Secrets;
 using Monetization.Core;
 using Monetization.Http;
+using Monetization.Portal.Accounts;
 using Monetization.Portal.Billing;
 using Monetization.Portal.Marketplace;
 using Monetization.Portal.Pages;
@@ -54,6 +54,8 @@ public static class PortalApp
         });
         app.MapStaticAssets();
         app.MapRegistration();
+        app.MapSignIn();
+        app.MapAccount();
         app.MapCheckout();
         app.MapStripeWebhook();
         app.MapMarketplaceLanding();
@@ -75,17 +77,6 @@ public static class PortalApp
         // In AWS the Lambda Web Adapter is the only peer, on loopback; the client's address arrives in X-Forwarded-For.
         services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
         services.AddProblemDetails();
-        // Antiforgery tokens are protected with per-process keys: a token outlives no restart, and a form that was
-        // rendered by another instance is answered with a fresh form, never with an error page.
-        services.AddDataProtection().UseEphemeralDataProtectionProvider();
-        services.AddAntiforgery(o =>
-        {
-            // Not a __Host- cookie: browsers refuse those over plain HTTP, which the offline sandbox uses.
-            o.Cookie.Name = "monetization-antiforgery";
-            o.Cookie.SameSite = SameSiteMode.Strict;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
-            o.FormFieldName = "__antiforgery";
-        });
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -141,7 +132,6 @@ public static class PortalApp
         app.UseCallBudget(options);
         app.UseBodyLimits(options);
         app.UseRateLimiter();
-        app.UseAntiforgery();
     }
 
     /// <summary>One logging scope per request with its API Gateway request id and X-Ray trace id, when it has them.</summary>

@@ -48,7 +48,23 @@ public sealed class PortalOptions : IValidatableObject
     /// How Stripe subscribers pay: <c>Checkout</c> (default; the key works once a payment method was entered in Stripe
     /// Checkout) or <c>Invoice</c> (the key works at once; Stripe e-mails invoices, for business customers).
     /// </summary>
-    public Monetization.Core.Registration.PaymentCollection PaymentCollection { get; set; } = Monetization.Core.Registration.PaymentCollection.Checkout;
+    public Monetization.Core.Accounts.PaymentCollection PaymentCollection { get; set; } = Monetization.Core.Accounts.PaymentCollection.Checkout;
+
+    /// <summary>How long a sign-in link works, in minutes.</summary>
+    [Range(1, 1440, ErrorMessage = "Monetization:SignInLinkMinutes must be between 1 and 1440.")]
+    public int SignInLinkMinutes { get; set; } = 15;
+
+    /// <summary>Sign-in links sent to one address per hour; more requests are answered alike and send nothing.</summary>
+    [Range(1, 1000, ErrorMessage = "Monetization:SignInLinksPerAddressPerHour must be between 1 and 1000.")]
+    public int SignInLinksPerAddressPerHour { get; set; } = 5;
+
+    /// <summary>Sign-in links the Portal sends in all within one link lifetime; beyond it signups wait.</summary>
+    [Range(1, 10_000_000, ErrorMessage = "Monetization:MaxOutstandingSignInLinks must be between 1 and 10000000.")]
+    public int MaxOutstandingSignInLinks { get; set; } = 1000;
+
+    /// <summary>How long a customer stays signed in, in hours.</summary>
+    [Range(1, 720, ErrorMessage = "Monetization:SessionHours must be between 1 and 720.")]
+    public int SessionHours { get; set; } = 12;
 
     /// <summary>With invoice collection: the days a subscriber has to pay each invoice.</summary>
     [Range(0, 730, ErrorMessage = "Monetization:InvoiceDaysUntilDue must be between 0 and 730.")]

@@ -9,7 +9,7 @@ namespace Monetization.Portal.Marketplace;
 
 /// <summary>
 /// The subscription URL AWS Marketplace sends a buyer to. Marketplace posts the registration token from its own site,
-/// so there is no antiforgery token to check; a token is good for this buyer only and redeemable for a short time.
+/// so there is no form guard to check; a token is good for this buyer only and redeemable for a short time.
 /// </summary>
 /// <remarks>
 /// The token is read, resolved and dropped: every answer is rendered in place (never a redirect that could carry it)
@@ -29,7 +29,7 @@ public static class MarketplaceLandingEndpoints
     public static IEndpointRouteBuilder MapMarketplaceLanding(this IEndpointRouteBuilder app)
     {
         // Each landing costs a ResolveCustomer call, forged tokens included, so each client address gets a few a minute.
-        var group = app.MapGroup(Path).DisableAntiforgery().RequireRateLimiting(RateLimitPolicy);
+        var group = app.MapGroup(Path).RequireRateLimiting(RateLimitPolicy);
         group.MapPost(string.Empty, LandFromFormAsync);
         group.MapGet(string.Empty, LandFromQueryAsync);
         return app;

@@ -1,8 +1,8 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
-using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.Extensions.Options;
-using Monetization.Core.Registration;
-using Monetization.Portal.Billing;
+using Monetization.Core.Accounts;
+using Monetization.Portal.Accounts;
 using Monetization.Portal.Hosting;
 using Monetization.Portal.Pages;
 
@@ -15,46 +15,48 @@ public sealed record RegisterRequestBody(
     [property: JsonPropertyName("firstname")] string? FirstName,
     [property: JsonPropertyName("lastname")] string? LastName);
 
-/// <param name="Status"><c>active</c>, or <c>awaiting_payment</c>: the key works once <see cref="CheckoutUrl"/> is paid.</param>
-public sealed record RegisteredResponse(
-    [property: JsonPropertyName("apiKeyId")] string ApiKeyId,
-    [property: JsonPropertyName("apiKey")] string ApiKey,
+/// <param name="Status">Always <c>check_inbox</c>: a sign-in link is on its way, whatever the address's state.</param>
+public sealed record SignInLinkSentResponse(
     [property: JsonPropertyName("status")] string Status,
-    [property: JsonPropertyName("checkoutUrl")] string? CheckoutUrl = null);
+    [property: JsonPropertyName("detail")] string Detail);
 
+/// <summary>
+/// <c>POST /register</c>: signing up and signing in again are one request, answered alike for every address, which
+/// e-mails a single-use sign-in link (<see cref="RequestSignIn"/>). Nothing else exists until the link is used.
+/// </summary>
 public static class RegistrationEndpoints
 {
     public const string RateLimitPolicy = "register";
 
+    public const string SentPath = "/signin/sent";
+
     public static IEndpointRouteBuilder MapRegistration(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", (HttpContext context, IAntiforgery antiforgery, IOptions<PortalOptions> portal) => SignupPage.Render(context, antiforgery, portal.Value));
+        app.MapGet("/", (HttpContext context, IOptions<PortalOptions> portal) => SignupPage.Render(context, portal.Value));
+        app.MapGet(SentPath, (IOptions<PortalOptions> portal) => SignupPage.Sent(portal.Value));
         app.MapPost("/register", RegisterAsync)
-            .RequireRateLimiting(RateLimitPolicy)
-            .DisableAntiforgery(); // validated below for form posts only: a JSON post cannot be forged cross-site without CORS.
+            .RequireRateLimiting(RateLimitPolicy); // the form guard is checked below for form posts: a JSON post cannot be forged cross-site without CORS.
         return app;
     }
 
-    /// <summary>A registration comes as JSON (API clients) or as the signup page's form; anything else is refused.</summary>
-    private static async Task<IResult> RegisterAsync(
-        HttpContext context, IAntiforgery antiforgery, RegisterSubscriber flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
+    /// <summary>A request comes as JSON (API clients) or as the signup page's form; anything else is refused.</summary>
+    private static async Task<IResult> RegisterAsync(HttpContext context, RequestSignIn flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         var request = context.Request;
         if (request.HasJsonContentType())
         {
-            return await RegisterJsonAsync(request, flow, portal.Value, cancellationToken);
+            return await RegisterJsonAsync(request, flow, cancellationToken);
         }
 
         if (request.HasFormContentType)
         {
-            return await RegisterFormAsync(context, antiforgery, flow, portal.Value, cancellationToken);
+            return await RegisterFormAsync(context, flow, portal.Value, cancellationToken);
         }
 
         return TypedResults.Problem("Send the registration as JSON or as an HTML form post.", statusCode: StatusCodes.Status415UnsupportedMediaType);
     }
 
-    private static async Task<IResult> RegisterJsonAsync(
-        HttpRequest request, RegisterSubscriber flow, PortalOptions options, CancellationToken cancellationToken)
+    private static async Task<IResult> RegisterJsonAsync(HttpRequest request, RequestSignIn flow, CancellationToken cancellationToken)
     {
         RegisterRequestBody? body;
         try
@@ -66,63 +68,59 @@ public static class RegistrationEndpoints
             return TypedResults.Problem("The request body is not valid JSON with string fields email, firstname and lastname.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var outcome = await flow.RegisterAsync(new RegistrationRequest(body?.Email, body?.FirstName, body?.LastName, CheckoutEndpoints.ReturnFor(request)), cancellationToken);
-        return JsonAnswer(outcome, options);
+        var outcome = await flow.RequestAsync(new SignInLinkRequest(body?.Email, body?.FirstName, body?.LastName, SignInEndpoints.SignInUrl(request)), cancellationToken);
+        return JsonAnswer(outcome, request.HttpContext);
     }
 
-    private static async Task<IResult> RegisterFormAsync(
-        HttpContext context, IAntiforgery antiforgery, RegisterSubscriber flow, PortalOptions options, CancellationToken cancellationToken)
+    private static async Task<IResult> RegisterFormAsync(HttpContext context, RequestSignIn flow, PortalOptions options, CancellationToken cancellationToken)
     {
-        // Read before the antiforgery check, which would otherwise throw on a body that cannot be decoded.
         var fields = await FormInput.TryReadAsync(context.Request, cancellationToken);
         if (fields is null)
         {
-            return SignupPage.Render(context, antiforgery, options, message: "The form could not be read. Please fill it in again.", statusCode: StatusCodes.Status400BadRequest);
+            return SignupPage.Render(context, options, message: "The form could not be read. Please fill it in again.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        if (!await antiforgery.IsRequestValidAsync(context))
+        if (!FormGuard.IsValid(context, fields))
         {
-            return SignupPage.Render(context, antiforgery, options, message: "Your session expired. Please submit the form again.", statusCode: StatusCodes.Status400BadRequest);
+            return SignupPage.Render(context, options, message: "Your session expired. Please submit the form again.", statusCode: StatusCodes.Status400BadRequest);
         }
 
         var unreadable = new Dictionary<string, string[]>(StringComparer.Ordinal);
         var form = new RegistrationForm(Field(fields, "email", unreadable), Field(fields, "firstname", unreadable), Field(fields, "lastname", unreadable));
         if (unreadable.Count > 0)
         {
-            return SignupPage.Render(context, antiforgery, options, form, unreadable, "Some fields need attention.", StatusCodes.Status400BadRequest);
+            return SignupPage.Render(context, options, form, unreadable, "Some fields need attention.", StatusCodes.Status400BadRequest);
         }
 
-        var outcome = await flow.RegisterAsync(new RegistrationRequest(form.Email, form.FirstName, form.LastName, CheckoutEndpoints.ReturnFor(context.Request)), cancellationToken);
-        return PageAnswer(outcome, context, antiforgery, options, form);
+        var outcome = await flow.RequestAsync(new SignInLinkRequest(form.Email, form.FirstName, form.LastName, SignInEndpoints.SignInUrl(context.Request)), cancellationToken);
+        return PageAnswer(outcome, context, options, form);
     }
 
     /// <summary>The API client's answer to each outcome.</summary>
-    private static IResult JsonAnswer(RegistrationOutcome outcome, PortalOptions options) => outcome switch
+    private static IResult JsonAnswer(SignInLinkOutcome outcome, HttpContext context) => outcome switch
     {
-        RegistrationOutcome.Registered r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal(), "active")),
-        RegistrationOutcome.AwaitingPayment r => TypedResults.Created((string?)null, new RegisteredResponse(r.ApiKeyId, r.ApiKeyValue.Reveal(), "awaiting_payment", r.CheckoutUrl.ToString())),
-        RegistrationOutcome.PaymentPending pending => TypedResults.Problem(
-            Messages.PaymentPending,
-            statusCode: StatusCodes.Status409Conflict,
-            title: "Payment pending",
-            extensions: new Dictionary<string, object?>(StringComparer.Ordinal) { ["checkoutUrl"] = pending.CheckoutUrl.ToString() }),
-        RegistrationOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors, "Some fields need attention."),
-        RegistrationOutcome.AlreadyRegistered => TypedResults.Problem(Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict, title: "Already registered"),
-        RegistrationOutcome.InProgress => TypedResults.Problem(Messages.InProgress, statusCode: StatusCodes.Status409Conflict, title: "Registration in progress"),
+        SignInLinkOutcome.Sent => TypedResults.Json(new SignInLinkSentResponse("check_inbox", Messages.Sent), PortalJsonContext.Default.SignInLinkSentResponse, statusCode: StatusCodes.Status202Accepted),
+        SignInLinkOutcome.Invalid invalid => TypedResults.ValidationProblem(invalid.Errors, "Some fields need attention."),
+        SignInLinkOutcome.Busy busy => Busy(context, busy, () => TypedResults.Problem(Messages.Busy(busy.RetryAfter), statusCode: StatusCodes.Status503ServiceUnavailable, title: "Too many sign-ups right now")),
         _ => throw Unlisted(outcome),
     };
 
-    /// <summary>The signup page's answer to each outcome.</summary>
-    private static IResult PageAnswer(RegistrationOutcome outcome, HttpContext context, IAntiforgery antiforgery, PortalOptions options, RegistrationForm form) => outcome switch
+    /// <summary>The signup page's answer to each outcome; a sent link redirects, so a reload sends no second one.</summary>
+    private static IResult PageAnswer(SignInLinkOutcome outcome, HttpContext context, PortalOptions options, RegistrationForm form) => outcome switch
     {
-        RegistrationOutcome.Registered r => SignupPage.Registered(r.ApiKeyId, r.ApiKeyValue.Reveal(), options),
-        RegistrationOutcome.AwaitingPayment r => SignupPage.AwaitingPayment(r.ApiKeyId, r.ApiKeyValue.Reveal(), r.CheckoutUrl, options),
-        RegistrationOutcome.PaymentPending pending => SignupPage.PaymentPending(pending.CheckoutUrl, options),
-        RegistrationOutcome.Invalid invalid => SignupPage.Render(context, antiforgery, options, form, invalid.Errors, "Some fields need attention.", StatusCodes.Status400BadRequest),
-        RegistrationOutcome.AlreadyRegistered => SignupPage.Render(context, antiforgery, options, form, message: Messages.AlreadyRegistered(options), statusCode: StatusCodes.Status409Conflict),
-        RegistrationOutcome.InProgress => SignupPage.Render(context, antiforgery, options, form, message: Messages.InProgress, statusCode: StatusCodes.Status409Conflict),
+        SignInLinkOutcome.Sent => SeeOther.To(SentPath),
+        SignInLinkOutcome.Invalid invalid => SignupPage.Render(context, options, form, invalid.Errors, "Some fields need attention.", StatusCodes.Status400BadRequest),
+        SignInLinkOutcome.Busy busy => Busy(context, busy, () => SignupPage.Render(context, options, form, message: Messages.Busy(busy.RetryAfter), statusCode: StatusCodes.Status503ServiceUnavailable)),
         _ => throw Unlisted(outcome),
     };
+
+    private static IResult Busy(HttpContext context, SignInLinkOutcome.Busy busy, Func<IResult> answer)
+    {
+        context.Response.Headers.RetryAfter = Seconds(busy.RetryAfter).ToString(CultureInfo.InvariantCulture);
+        return answer();
+    }
+
+    private static int Seconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
 
     private static string? Field(IFormCollection fields, string name, Dictionary<string, string[]> unreadable)
     {
@@ -135,25 +133,20 @@ public static class RegistrationEndpoints
     }
 
     /// <summary>A new outcome fails loudly until it gets its own answer here; it never falls into another's.</summary>
-    private static System.Diagnostics.UnreachableException Unlisted(RegistrationOutcome outcome) =>
+    private static System.Diagnostics.UnreachableException Unlisted(SignInLinkOutcome outcome) =>
         new($"Registration has no answer for {outcome.GetType().Name}.");
 
-    private static class Messages
+    internal static class Messages
     {
-        public static string AlreadyRegistered(PortalOptions options) => options.SupportContact is { Length: > 0 } contact
-            ? $"This e-mail address is already registered. For security the existing key is never shown again; if you lost it, contact support at {Support(contact)}."
-            : "This e-mail address is already registered. For security the existing key is never shown again.";
+        public const string Sent = "Check your inbox: we sent a sign-in link to the address you entered. It works once, for a short time.";
 
-        private static string Support(string contact) =>
-            contact.StartsWith("mailto:", StringComparison.OrdinalIgnoreCase) ? contact["mailto:".Length..] : contact;
-        public const string InProgress = "A registration for this e-mail address is being processed. Wait a minute, then try again.";
-
-        public const string PaymentPending = "This e-mail address is registered and waiting for payment. Continue to payment to activate the key you were shown at signup; for security it is never shown again.";
+        public static string Busy(TimeSpan wait) =>
+            $"Too many people are signing up right now. Try again in {Seconds(wait)} seconds.";
     }
 }
 
 // A body naming a field twice is ambiguous: refused rather than read as whichever came last.
 [JsonSourceGenerationOptions(AllowDuplicateProperties = false)]
 [JsonSerializable(typeof(RegisterRequestBody))]
-[JsonSerializable(typeof(RegisteredResponse))]
+[JsonSerializable(typeof(SignInLinkSentResponse))]
 internal sealed partial class PortalJsonContext : JsonSerializerContext;

@@ -55,40 +55,19 @@ function showMessage(text) {
   region.replaceChildren(element("p", { class: "error", role: "alert" }, text));
 }
 
-function paymentLink(url) {
-  return element("p", {}, element("a", { class: "button", id: "continue-to-payment", href: url }, "Continue to payment"));
-}
-
-// The same view the server renders for a form post without JavaScript (SignupPage.Registered, SignupPage.AwaitingPayment).
-function showRegistered(body, apiBase) {
-  const curl = `curl -H "x-api-key: ${body.apiKey}" ${apiBase.replace(/\/+$/, "")}/`;
+// The same view the server renders after a form post without JavaScript (SignupPage.Sent).
+function showSent(body) {
   const section = document.getElementById("result");
-  const awaitingPayment = body.status === "awaiting_payment" && body.checkoutUrl;
-  const heading = element("h1", { id: "result-heading", tabindex: "-1" }, awaitingPayment ? "Your API key: one step left" : "Your API key is ready");
+  const heading = element("h1", { id: "result-heading", tabindex: "-1" }, "Check your inbox");
   section.replaceChildren(
     heading,
-    element("div", { class: "key" },
-      element("p", { class: "key-label", id: "api-key-label" }, "Your API key"),
-      element("code", { id: "api-key", class: "key-value", "aria-labelledby": "api-key-label" }, body.apiKey),
-      element("button", { type: "button", class: "copy", "data-copy": "api-key" }, "Copy key")),
-    element("p", { class: "key-id" }, "Key id: ", element("code", { id: "api-key-id" }, body.apiKeyId)),
-    element("p", { class: "warning" }, "This is the only time the key is shown. Store it somewhere safe now."));
-  if (awaitingPayment) {
-    section.append(
-      element("p", { class: "warning", id: "activation-note" }, "The key is disabled until a payment method is set up. Usage is billed monthly through Stripe."),
-      paymentLink(body.checkoutUrl));
-  }
-  section.append(
-    element("h2", {}, "Calling the API"),
-    element("p", {}, "Send the key in the ", element("code", {}, "x-api-key"), " header of every request to ", element("code", {}, apiBase), ", for example:"),
-    element("pre", { class: "example" }, element("code", { id: "curl-example" }, curl)),
-    element("button", { type: "button", class: "copy", "data-copy": "curl-example" }, "Copy command"));
+    element("p", { id: "sent-note" }, body.detail),
+    element("p", {}, "No e-mail after a few minutes? Check your spam folder, or ", element("a", { href: "/" }, "ask for a new link"), "."));
   const support = document.querySelector("#signup-view .support");
   if (support) section.append(support.cloneNode(true));
   document.getElementById("signup-view").hidden = true;
   section.hidden = false;
-  document.title = "Your API key";
-  wireCopyButtons(section);
+  document.title = "Check your inbox";
   // Moving focus to the new heading makes screen readers read it, and keyboard users continue from there.
   heading.focus();
 }
@@ -106,15 +85,14 @@ async function submitSignup(event) {
       body: JSON.stringify({ email: data.email, firstname: data.firstname, lastname: data.lastname }),
     });
     const body = await response.json().catch(() => ({}));
-    if (response.status === 201) {
+    if (response.status === 202) {
       showErrors(form, null);
-      showRegistered(body, form.dataset.apiBase);
+      showSent(body);
       return;
     }
     const first = showErrors(form, body);
     // The server's detail already says when to try again (a 429 names the seconds left in its window), so it is shown alone.
     showMessage(body.detail || body.title || "Something went wrong. Please try again.");
-    if (body.checkoutUrl) document.getElementById("signup-message").append(paymentLink(body.checkoutUrl));
     if (first) first.focus();
   } catch {
     showMessage("We could not reach the server. Please try again.");

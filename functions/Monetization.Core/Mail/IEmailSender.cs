@@ -1,4 +1,4 @@
-namespace Monetization.Core.Email;
+namespace Monetization.Core.Mail;
 
 /// <summary>One message to one recipient, as plain text and as HTML.</summary>
 /// <param name="To">The recipient's address. It is personal data: it never appears in a log line or an identifier.</param>

@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Options;
+using Monetization.Core.Accounts;
+using Monetization.Core.Billing;
+using Monetization.Portal.Billing;
+using Monetization.Portal.Hosting;
+using Monetization.Portal.Pages;
+
+namespace Monetization.Portal.Accounts;
+
+/// <summary>
+/// The account page and its buttons, for a signed-in subscriber only: without a session every address answers with the
+/// way to sign in. Every button is a form post checked by <see cref="FormGuard"/> and answered with a redirect, so a
+/// reload repeats nothing.
+/// </summary>
+public static class AccountEndpoints
+{
+    public const string Path = "/account";
+
+    public static IEndpointRouteBuilder MapAccount(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup(Path);
+        group.MapGet(string.Empty, ShowAsync);
+        group.MapPost("/subscribe", SubscribeAsync);
+        group.MapPost("/cancel", CancelAsync);
+        return app;
+    }
+
+    private static async Task<IResult> ShowAsync(HttpContext context, AccountSessions sessions, ViewAccount flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
+    {
+        if (await sessions.FindAsync(SessionCookie.Read(context), cancellationToken) is not { } subscriberId
+            || await flow.ViewAsync(subscriberId, cancellationToken) is not { } view)
+        {
+            return SeeOther.To("/");
+        }
+
+        return AccountPages.Account(context, view, portal.Value);
+    }
+
+    private static Task<IResult> SubscribeAsync(HttpContext context, AccountSessions sessions, StartSubscription flow, CancellationToken cancellationToken) =>
+        SignedInPostAsync(context, sessions, async subscriberId =>
+        {
+            var outcome = await flow.StartAsync(subscriberId, CheckoutEndpoints.ReturnFor(context.Request), cancellationToken);
+            return outcome switch
+            {
+                SubscribeOutcome.Checkout checkout => SeeOther.To(checkout.Url.ToString()),
+                SubscribeOutcome.Started or SubscribeOutcome.AlreadySubscribed or SubscribeOutcome.Ending => SeeOther.To(Path),
+                _ => throw new System.Diagnostics.UnreachableException($"Subscribing has no answer for {outcome.GetType().Name}."),
+            };
+        }, cancellationToken);
+
+    private static Task<IResult> CancelAsync(HttpContext context, AccountSessions sessions, EndSubscription flow, CancellationToken cancellationToken) =>
+        SignedInPostAsync(context, sessions, async subscriberId =>
+        {
+            await flow.EndAsync(subscriberId, cancellationToken);
+            return SeeOther.To(Path);
+        }, cancellationToken);
+
+    /// <summary>A button's post: acted on only with a session and the form guard; anything else goes back to the page.</summary>
+    private static async Task<IResult> SignedInPostAsync(HttpContext context, AccountSessions sessions, Func<string, Task<IResult>> act, CancellationToken cancellationToken)
+    {
+        var form = context.Request.HasFormContentType ? await FormInput.TryReadAsync(context.Request, cancellationToken) : null;
+        if (form is null || !FormGuard.IsValid(context, form)
+            || await sessions.FindAsync(SessionCookie.Read(context), cancellationToken) is not { } subscriberId)
+        {
+            return SeeOther.To(Path);
+        }
+
+        return await act(subscriberId);
+    }
+}

@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Monetization.Core.Accounts;
+using Monetization.Core.Ledger;
+using Monetization.Portal.Hosting;
+using Monetization.Portal.Pages;
+
+namespace Monetization.Portal.Accounts;
+
+public static class AccountPages
+{
+    public static ContentHttpResult ConfirmSignIn(HttpContext context, string token, PortalOptions options, string? message = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Html.Page("Sign in", $"""
+            <section id="signin" tabindex="-1" aria-labelledby="signin-heading">
+            <h1 id="signin-heading" tabindex="-1" data-autofocus>Sign in</h1>
+            {(message is null ? string.Empty : $"<p class=\"error\" role=\"alert\">{Html.Encode(message)}</p>")}
+            <p>Confirm to sign in to your account. The link works once.</p>
+            <form id="signin-form" method="post" action="{SignInEndpoints.Path}">
+            {FormGuard.Field(context)}
+            <input type="hidden" name="token" value="{Html.Encode(token)}">
+            <button type="submit" id="confirm-signin">Sign in</button>
+            </form>
+            {Html.Support(options.SupportContact)}
+            </section>
+            """);
+    }
+
+    public static ContentHttpResult LinkUnusable(PortalOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Html.Page("Sign-in link not valid", $"""
+            <section id="signin-unusable" tabindex="-1" aria-labelledby="result-heading">
+            <h1 id="result-heading" tabindex="-1" data-autofocus>This sign-in link does not work any more</h1>
+            <p>Sign-in links work once, for a short time. <a href="/">Ask for a new one</a>.</p>
+            {Html.Support(options.SupportContact)}
+            </section>
+            """, StatusCodes.Status410Gone);
+    }
+
+    public static ContentHttpResult Account(HttpContext context, AccountView view, PortalOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        ArgumentNullException.ThrowIfNull(options);
+        var record = view.Record;
+        var body = new StringBuilder();
+        body.Append(CultureInfo.InvariantCulture, $"""
+            <section id="account" aria-labelledby="account-heading">
+            <h1 id="account-heading" tabindex="-1" data-autofocus>Your account</h1>
+            <p>Signed in as <strong id="account-email">{Html.Encode(record.Email)}</strong>.</p>
+            """);
+        body.Append(Subscription(context, record));
+        body.Append(Key(view, options));
+        body.Append(Usage(view));
+        body.Append(CultureInfo.InvariantCulture, $"""
+            <form method="post" action="{SignInEndpoints.SignOutPath}">{FormGuard.Field(context)}<button type="submit" class="secondary" id="sign-out">Sign out</button></form>
+            {Html.Support(options.SupportContact)}
+            </section>
+            """);
+        return Html.Page("Your account", body.ToString());
+    }
+
+    /// <summary>Where the subscription stands and the one thing to do next.</summary>
+    private static string Subscription(HttpContext context, Subscriber record)
+    {
+        var (state, detail, action) = record switch
+        {
+            { EndRequestedAt: not null, Status: not SubscriberStatus.Cancelled } => (
+                "Ending",
+                "You ended your subscription: the key stopped working, and the final invoice follows once its last usage is counted.",
+                null),
+            { Status: SubscriberStatus.Cancelled } => ("Ended", "Your subscription has ended.", Button(context, "/account/subscribe", "subscribe", "Subscribe again")),
+            { Status: SubscriberStatus.Active } => ("Active", "Usage is billed monthly through Stripe.", null),
+            { Status: SubscriberStatus.Suspended } => ("Payment needed", "A payment failed, so the key is paused until it is paid.", null),
+            _ when record.StripeCustomerId is not null => (
+                "Waiting for payment",
+                "Set up a payment method to start the subscription; your key is created when it starts.",
+                Button(context, "/account/subscribe", "subscribe", "Continue to payment")),
+            _ => ("Not subscribed", "Subscribe to get your API key. Usage is billed monthly through Stripe.", Button(context, "/account/subscribe", "subscribe", "Subscribe")),
+        };
+        var cancel = record is { Status: SubscriberStatus.Active or SubscriberStatus.Suspended, EndRequestedAt: null, StripeSubscriptionId: not null }
+            ? Button(context, "/account/cancel", "cancel-subscription", "Cancel subscription", "secondary")
+            : string.Empty;
+        return $"""
+            <h2>Subscription</h2>
+            <p>Status: <strong id="subscription-status">{Html.Encode(state)}</strong></p>
+            <p id="subscription-detail">{Html.Encode(detail)}</p>
+            {action}
+            {cancel}
+            """;
+    }
+
+    private static string Key(AccountView view, PortalOptions options)
+    {
+        if (view.Key is not { } key)
+        {
+            return string.Empty;
+        }
+
+        if (key.ValueOnce is { } value)
+        {
+            return $"""
+                <h2>Your API key</h2>
+                {Html.KeyBlock(value.Reveal(), key.Id)}
+                {Html.CallExample(options.ApiBase(), value.Reveal())}
+                """;
+        }
+
+        var named = key.Hint is { } hint ? $"ending in <code id=\"api-key-hint\">{Html.Encode(hint)}</code>" : string.Empty;
+        return $"""
+            <h2>Your API key</h2>
+            <p>Key <code id="api-key-id">{Html.Encode(key.Id)}</code> {named}: <strong id="api-key-state">{(key.Works ? "works" : "does not work now")}</strong>.</p>
+            <p>For security the key's value is shown only once, when it is created.</p>
+            """;
+    }
+
+    private static string Usage(AccountView view)
+    {
+        if (view.Key is null)
+        {
+            return string.Empty;
+        }
+
+        if (view.Usage is not { } days)
+        {
+            return "<h2>Usage</h2><p id=\"usage-unavailable\">Usage cannot be read right now. Try again in a minute.</p>";
+        }
+
+        var rows = new StringBuilder();
+        foreach (var day in days.Where(d => d.Used > 0).OrderByDescending(d => d.Day))
+        {
+            rows.Append(CultureInfo.InvariantCulture, $"<tr><td>{day.Day:yyyy-MM-dd}</td><td>{day.Used:N0}</td></tr>");
+        }
+
+        var total = days.Sum(d => d.Used);
+        var remaining = days.OrderBy(d => d.Day).LastOrDefault() is { } last
+            ? string.Create(CultureInfo.InvariantCulture, $"<p id=\"usage-remaining\">Quota left in this period: {last.Remaining:N0} requests.</p>")
+            : string.Empty;
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            <h2>Usage</h2>
+            <p>This month: <strong id="usage-month">{total:N0}</strong> requests (today's count included; it can lag a few minutes).</p>
+            {remaining}
+            {(rows.Length == 0 ? string.Empty : $"<table id=\"usage-days\"><thead><tr><th scope=\"col\">Day (UTC)</th><th scope=\"col\">Requests</th></tr></thead><tbody>{rows}</tbody></table>")}
+            """);
+    }
+
+    private static string Button(HttpContext context, string action, string id, string label, string? cssClass = null) =>
+        $"<form method=\"post\" action=\"{action}\">{FormGuard.Field(context)}<button type=\"submit\" id=\"{id}\"{(cssClass is null ? string.Empty : $" class=\"{cssClass}\"")}>{Html.Encode(label)}</button></form>";
+}
