@@ -120,9 +120,7 @@ public sealed partial class StartSubscription(
 
         // Before the record names it, so webhooks about the subscription always find their subscriber.
         await ledger.AddStripeSubscriptionAsync(subscription.Id, record.Id, cancellationToken);
-        var adopted = record.StripeSubscriptionId is null
-            ? record with { StripeSubscriptionId = subscription.Id }
-            : await access.AdoptAsync(record, subscription.Id, cancellationToken);
+        var adopted = await access.AdoptAsync(record, subscription.Id, cancellationToken);
         var change = await access.FollowAsync(adopted, subscription, cancellationToken);
         LogInvoiceSubscription(logger, record.Id, subscription.Id, change);
         return change == AccessChange.Grant ? new SubscribeOutcome.Started() : new SubscribeOutcome.AlreadySubscribed();

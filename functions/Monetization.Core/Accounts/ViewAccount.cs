@@ -40,7 +40,9 @@ public sealed class ViewAccount(ISubscriberLedger ledger, ApiKeyAccess access, S
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
         var usage = access.UsageAsync(keyId, record.UsagePlanId ?? channel.StripeUsagePlanId, new DateOnly(today.Year, today.Month, 1), today, cancellationToken);
         Secret? valueOnce = null;
-        if (!string.Equals(record.ShownApiKeyId, keyId, StringComparison.Ordinal) && await access.ReadValueAsync(keyId, cancellationToken) is { } value)
+
+        // Shown once it works: a key minted by a grant that failed half-way waits for the grant to be finished.
+        if (Works(record) && !string.Equals(record.ShownApiKeyId, keyId, StringComparison.Ordinal) && await access.ReadValueAsync(keyId, cancellationToken) is { } value)
         {
             var hint = value.Reveal()[^Math.Min(HintLength, value.Reveal().Length)..];
             var update = await ledger.UpdateAsync(
@@ -54,9 +56,10 @@ public sealed class ViewAccount(ISubscriberLedger ledger, ApiKeyAccess access, S
             valueOnce = update.Written ? value : null;
         }
 
-        var works = record.Subscribed && record.SettlingSince is null && record.EndRequestedAt is null;
-        return new AccountView(record, new AccountKey(keyId, works, record.ApiKeyHint, valueOnce), await UsageOrNullAsync(usage));
+        return new AccountView(record, new AccountKey(keyId, Works(record), record.ApiKeyHint, valueOnce), await UsageOrNullAsync(usage));
     }
+
+    private static bool Works(Subscriber record) => record.Subscribed && record.SettlingSince is null && record.EndRequestedAt is null;
 
     private static async Task<IReadOnlyList<DailyUsage>?> UsageOrNullAsync(Task<IReadOnlyList<DailyUsage>> usage)
     {

@@ -29,6 +29,16 @@ public sealed class SubscriptionAccess(
             record = await MintKeyAsync(record, now, cancellationToken);
         }
 
+        if (decision.Access == AccessChange.Grant && !record.Subscribed && record is { ApiKeyId: { } linked, StripeCustomerId: { } customerId })
+        {
+            // As access starts, the customer names its key; repeated until access has started, so a lost link is redone.
+            await billing.SetCustomerMetadataAsync(
+                customerId,
+                new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = linked },
+                $"customer-metadata:{record.Id}:{linked}",
+                cancellationToken);
+        }
+
         if (record.ApiKeyId is { } keyId)
         {
             switch (decision.Access)
@@ -55,8 +65,9 @@ public sealed class SubscriptionAccess(
     }
 
     /// <summary>
-    /// A subscription that started after the subscriber's last one ended becomes theirs: the record names it, and the
-    /// end asked of the old one is done with. A subscriber whose subscription still runs keeps it.
+    /// A subscription of the subscriber's customer becomes theirs when they have none recorded, or when their last one
+    /// ended (subscribing again: the end asked of the old one is done with). A subscriber whose subscription still runs
+    /// keeps it. Recorded before access follows it, so a retry finds the subscription a lost attempt created.
     /// </summary>
     /// <returns>The record as stored, naming <paramref name="subscriptionId"/> when it was adopted.</returns>
     public async Task<Subscriber> AdoptAsync(Subscriber record, string subscriptionId, CancellationToken cancellationToken)
@@ -66,9 +77,13 @@ public sealed class SubscriptionAccess(
         var now = clock.GetUtcNow();
         var update = await ledger.UpdateAsync(
             record.Id,
-            current => current is { Status: SubscriberStatus.Cancelled, Subscribed: false } && !string.Equals(current.StripeSubscriptionId, subscriptionId, StringComparison.Ordinal)
-                ? current with { StripeSubscriptionId = subscriptionId, EndRequestedAt = null, PastDueSince = null, UpdatedAt = now }
-                : null,
+            current => current switch
+            {
+                { StripeSubscriptionId: null } => current with { StripeSubscriptionId = subscriptionId, UpdatedAt = now },
+                { Status: SubscriberStatus.Cancelled, Subscribed: false } when !string.Equals(current.StripeSubscriptionId, subscriptionId, StringComparison.Ordinal)
+                    => current with { StripeSubscriptionId = subscriptionId, EndRequestedAt = null, PastDueSince = null, UpdatedAt = now },
+                _ => null,
+            },
             new KnownRecord(record),
             cancellationToken);
         return update.Stored ?? record;
@@ -93,15 +108,6 @@ public sealed class SubscriptionAccess(
         {
             await access.DeleteStrayAsync(holder, key.Id, stored.ApiKeyId!, cancellationToken);
             return stored;
-        }
-
-        if (stored.StripeCustomerId is { } customerId)
-        {
-            await billing.SetCustomerMetadataAsync(
-                customerId,
-                new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = key.Id },
-                $"customer-metadata:{record.Id}:{key.Id}",
-                cancellationToken);
         }
 
         return stored;

@@ -8,6 +8,7 @@ using Monetization.Core.Ledger;
 using Monetization.Core.Usage;
 using Monetization.Emulators.Faults;
 using Monetization.Emulators.Stripe;
+using Monetization.Tests.Accounts;
 
 namespace Monetization.Tests.Billing;
 
@@ -17,139 +18,148 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task RegisteringShowsTheKeyOnceDisabledWithACheckoutForTheMeteredPriceAndStartsNoSubscription()
+    public async Task SubscribingOpensACheckoutForTheMeteredPriceAndCreatesNoKeyAndNoSubscription()
     {
         portal.DeliverWebhooks(false);
         const string email = "checkout-shown@example.com";
 
-        var (body, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
+        var (browser, session) = await portal.StartCheckoutAsync(email);
+        using var _ = browser;
 
-        Assert.Equal("awaiting_payment", body.GetProperty("status").GetString());
-        var key = Assert.Single(await portal.Environment.ApiKeysAsync(Ct), k => k.Id == keyId);
-        Assert.Equal(key.Value, body.GetProperty("apiKey").GetString());
-        Assert.Equal((false, false), await portal.AccessAsync(keyId));
-        var session = portal.SessionOf(email);
-        Assert.Equal(session.Url, body.GetProperty("checkoutUrl").GetString());
         Assert.Equal("subscription", session.Mode);
         Assert.Equal(portal.Environment.PriceId, session.PriceId);
         var customer = Assert.Single(portal.Stripe.Customers, c => c.Email == email);
         Assert.Equal(customer.Id, session.CustomerId);
-        Assert.Equal(keyId, customer.Metadata["awsAPIKeyId"]);
+        Assert.Equal(CheckoutPortalFixture.SubscriberIdOf(email), customer.Metadata["subscriberId"]);
         Assert.Equal(CheckoutPortalFixture.SubscriberIdOf(email), session.Metadata["subscriberId"]);
         Assert.Contains("session_id={CHECKOUT_SESSION_ID}", session.SuccessUrl, StringComparison.Ordinal);
         Assert.DoesNotContain(portal.Stripe.Subscriptions, s => s.CustomerId == customer.Id);
+        Assert.Empty(await portal.KeysNamedFor(email));
         var record = await portal.RecordAsync(email);
         Assert.Equal(SubscriberStatus.Pending, record!.Status);
-        Assert.True(record.Registered);
-        Assert.DoesNotContain(key.Value, JsonSerializer.Serialize(record), StringComparison.Ordinal);
+        Assert.Equal(customer.Id, record.StripeCustomerId);
+        Assert.Null(record.ApiKeyId);
+        Assert.Equal("Waiting for payment", AccountBrowser.StatusOn(await browser.AccountPageAsync()));
     }
 
     [Fact]
-    public async Task ReturningFromAPaidCheckoutActivatesTheKeyAndRecordsTheSubscription()
+    public async Task ReturningFromAPaidCheckoutMintsTheKeyShowsItOnceAndRecordsTheSubscription()
     {
         portal.DeliverWebhooks(false);
         const string email = "checkout-return@example.com";
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: false, Ct);
+        var (browser, session) = await portal.StartCheckoutAsync(email);
+        using var _ = browser;
+        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: false, Ct);
 
-        using var page = await portal.Http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), Ct);
+        using var returned = await portal.ReturnAsync(browser, paid);
 
-        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
-        Assert.Contains("payment-complete", await page.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.SeeOther, returned.StatusCode);
+        Assert.Equal("/account", returned.Headers.Location?.OriginalString);
+        var keyId = await portal.KeyIdOf(email);
+        var shown = AccountBrowser.KeyShownOn(await browser.AccountPageAsync());
+        Assert.Equal(keyId, shown?.Id);
+        Assert.Equal(Assert.Single(await portal.Environment.ApiKeysAsync(Ct), k => k.Id == keyId).Value, shown?.Value);
+        Assert.Null(AccountBrowser.KeyShownOn(await browser.AccountPageAsync()));
         Assert.Equal((true, true), await portal.AccessAsync(keyId));
         var record = await portal.RecordAsync(email);
         Assert.Equal(SubscriberStatus.Active, record!.Status);
         Assert.Equal(paid.SubscriptionId, record.StripeSubscriptionId);
         Assert.Equal(record.Id, await portal.PointerAsync(paid.SubscriptionId!));
+        Assert.Equal(keyId, Assert.Single(portal.Stripe.Customers, c => c.Email == email).Metadata["awsAPIKeyId"]);
+        Assert.DoesNotContain(shown!.Value.Value, JsonSerializer.Serialize(record), StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task TheCheckoutCompletedWebhookActivatesTheKeyWhenTheSubscriberNeverReturns()
+    public async Task TheCheckoutCompletedWebhookMintsTheKeyWhenTheSubscriberNeverReturnsAndTheAccountShowsItOnce()
     {
         portal.DeliverWebhooks(true);
         const string email = "checkout-webhook@example.com";
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
+        var (browser, session) = await portal.StartCheckoutAsync(email);
+        using var _ = browser;
 
-        var (_, events, deliveries) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: true, Ct);
+        var (_, events, deliveries) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: true, Ct);
 
         Assert.Equal(["customer.subscription.created", "invoice.created", "invoice.finalized", "invoice.paid", "checkout.session.completed"], events.Select(e => e.Type));
         Assert.All(deliveries, d => Assert.Equal(200, d.StatusCode));
+        var keyId = await portal.KeyIdOf(email);
         Assert.Equal((true, true), await portal.AccessAsync(keyId));
+        Assert.Equal(keyId, AccountBrowser.KeyShownOn(await browser.AccountPageAsync())?.Id);
     }
 
     [Fact]
-    public async Task ReturnAndWebhooksInAnyOrderAndRedeliveredActivateOnce()
+    public async Task ReturnAndWebhooksInAnyOrderAndRedeliveredMintOneKeyAndActivateOnce()
     {
         portal.DeliverWebhooks(true);
         const string email = "checkout-any-order@example.com";
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, events, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: false, Ct);
+        var (browser, session) = await portal.StartCheckoutAsync(email);
+        using var _ = browser;
+        var (paid, events, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: false, Ct);
 
         var completed = await portal.Stripe.DeliverEventAsync(events.Single(e => e.Type == "checkout.session.completed").Id, Ct);
+        var returning = portal.ReturnAsync(browser, paid);
         foreach (var e in events.Reverse())
         {
             Assert.Equal(200, (await portal.Stripe.DeliverEventAsync(e.Id, Ct)).StatusCode);
         }
 
-        using var page = await portal.Http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), Ct);
+        using var page = await returning;
         var again = await portal.Stripe.DeliverEventAsync(completed.EventId, Ct);
 
         Assert.Equal(200, completed.StatusCode);
-        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, page.StatusCode);
         Assert.Equal(200, again.StatusCode);
         Assert.Equal("Duplicate", JsonNode.Parse(await RedeliveryAnswerAsync(completed.EventId))!["outcome"]!.GetValue<string>());
+        var keyId = Assert.Single(await portal.KeysNamedFor(email));
+        Assert.Equal(keyId, await portal.KeyIdOf(email));
         Assert.Equal((true, true), await portal.AccessAsync(keyId));
         Assert.True(await portal.LedgerHasAsync($"IDEM#stripe-event#{completed.EventId}"));
     }
 
     [Fact]
-    public async Task AnAbandonedCheckoutLeavesNoWorkingKeyAndRegisteringAgainResumesPaymentWithoutTheKey()
+    public async Task AnAbandonedCheckoutLeavesNoKeyAndSubscribingAgainResumesItOrOpensANewOne()
     {
         portal.DeliverWebhooks(false);
         const string email = "checkout-abandoned@example.com";
-        var (body, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var keyValue = body.GetProperty("apiKey").GetString()!;
-        var first = portal.SessionOf(email);
+        var (browser, first) = await portal.StartCheckoutAsync(email);
+        using var _ = browser;
 
-        using var again = await portal.RegisterAsync(email);
-        var problem = await again.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        using var again = await browser.PressAsync("/account/subscribe");
 
-        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
-        Assert.Equal("Payment pending", problem.GetProperty("title").GetString());
-        Assert.Equal(first.Url, problem.GetProperty("checkoutUrl").GetString());
-        Assert.DoesNotContain(keyValue, problem.GetRawText(), StringComparison.Ordinal);
-        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Equal(HttpStatusCode.SeeOther, again.StatusCode);
+        Assert.Equal(first.Url, again.Headers.Location?.ToString());
+        Assert.Empty(await portal.KeysNamedFor(email));
 
-        // Once the checkout expired, the next registration opens a new one; paying it activates the key shown first.
+        // Once the checkout expired, the next press opens a new one; paying it mints the key.
         using var expire = await StripeApiAsync(HttpMethod.Post, $"/v1/checkout/sessions/{first.Id}/expire");
         Assert.Equal(HttpStatusCode.OK, expire.StatusCode);
-        using var resumed = await portal.RegisterAsync(email);
-        var resumedUrl = (await resumed.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("checkoutUrl").GetString();
+        using var resumed = await browser.PressAsync("/account/subscribe");
         var second = portal.SessionOf(email);
         Assert.NotEqual(first.Id, second.Id);
-        Assert.Equal(second.Url, resumedUrl);
+        Assert.Equal(second.Url, resumed.Headers.Location?.ToString());
         var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(second.Id, deliver: false, Ct);
-        using var page = await portal.Http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), Ct);
+        using var page = await portal.ReturnAsync(browser, paid);
+        var keyId = Assert.Single(await portal.KeysNamedFor(email));
         Assert.Equal((true, true), await portal.AccessAsync(keyId));
-        Assert.Single(await portal.Environment.ApiKeysAsync(Ct), k => k.Id == keyId);
+        Assert.Single(portal.Stripe.Customers, c => c.Email == email);
     }
 
     [Fact]
-    public async Task RegisteringAgainAfterPayingIsAConflictThatNeverRevealsTheKey()
+    public async Task PressingSubscribeAfterPayingAppliesThePaidCheckoutWhenItsReturnAndWebhookWereLost()
     {
         portal.DeliverWebhooks(false);
         const string email = "checkout-paid-again@example.com";
-        var (body, _) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: false, Ct);
+        var (browser, session) = await portal.StartCheckoutAsync(email);
+        using var _ = browser;
+        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: false, Ct);
 
-        // Neither the return nor the webhook arrived: the registration finds the paid checkout and applies it.
-        using var again = await portal.RegisterAsync(email);
+        using var again = await browser.PressAsync("/account/subscribe");
 
-        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
-        Assert.Equal("Already registered", (await again.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("title").GetString());
-        Assert.DoesNotContain(body.GetProperty("apiKey").GetString()!, await again.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
-        Assert.Equal((true, true), await portal.AccessAsync(body.GetProperty("apiKeyId").GetString()!));
+        Assert.Equal(HttpStatusCode.SeeOther, again.StatusCode);
+        Assert.Equal("/account", again.Headers.Location?.OriginalString);
+        var keyId = await portal.KeyIdOf(email);
+        Assert.Equal((true, true), await portal.AccessAsync(keyId));
         Assert.Equal(paid.SubscriptionId, (await portal.RecordAsync(email))!.StripeSubscriptionId);
+        Assert.Equal(keyId, AccountBrowser.KeyShownOn(await browser.AccountPageAsync())?.Id);
     }
 
     [Fact]
@@ -157,29 +167,40 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     {
         portal.DeliverWebhooks(false);
         const string email = "checkout-unpaid@example.com";
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var open = portal.SessionOf(email);
+        var (browser, open) = await portal.StartCheckoutAsync(email);
+        using var _ = browser;
 
-        using var unpaid = await portal.Http.GetAsync(new Uri($"/checkout/return?session_id={open.Id}", UriKind.Relative), Ct);
-        using var unknown = await portal.Http.GetAsync(new Uri("/checkout/return?session_id=cs_test_doesnotexist", UriKind.Relative), Ct);
-        using var garbage = await portal.Http.GetAsync(new Uri("/checkout/return?session_id=../../v1/customers", UriKind.Relative), Ct);
+        using var unpaid = await browser.Http.GetAsync(new Uri($"/checkout/return?session_id={open.Id}", UriKind.Relative), Ct);
+        using var unknown = await browser.Http.GetAsync(new Uri("/checkout/return?session_id=cs_test_doesnotexist", UriKind.Relative), Ct);
+        using var garbage = await browser.Http.GetAsync(new Uri("/checkout/return?session_id=../../v1/customers", UriKind.Relative), Ct);
 
         Assert.Equal(HttpStatusCode.OK, unpaid.StatusCode);
         Assert.Contains("payment-cancelled", await unpaid.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, garbage.StatusCode);
-        Assert.Equal((false, false), await portal.AccessAsync(keyId));
+        Assert.Empty(await portal.KeysNamedFor(email));
         Assert.Equal(SubscriberStatus.Pending, (await portal.RecordAsync(email))!.Status);
+    }
+
+    /// <summary>A subscriber who paid at checkout and came back: their browser, key and subscription.</summary>
+    private async Task<(AccountBrowser Browser, string KeyId, string SubscriptionId)> PaidAsync(string email, bool webhooks)
+    {
+        portal.DeliverWebhooks(webhooks);
+        var (browser, session) = await portal.StartCheckoutAsync(email);
+        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: webhooks, Ct);
+        using (await portal.ReturnAsync(browser, paid))
+        {
+        }
+
+        return (browser, await portal.KeyIdOf(email), paid.SubscriptionId!);
     }
 
     [Fact]
     public async Task AccessFollowsTheSubscriptionThroughPastDueUnpaidRestoredAndCanceled()
     {
-        portal.DeliverWebhooks(true);
         const string email = "checkout-lifecycle@example.com";
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: true, Ct);
-        var subscriptionId = paid.SubscriptionId!;
+        var (browser, keyId, subscriptionId) = await PaidAsync(email, webhooks: true);
+        using var _ = browser;
 
         // Past due within the grace period (72 hours by default): access stays while Stripe retries the payment.
         Assert.Equal(200, (await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "past_due", Ct))!.StatusCode);
@@ -205,11 +226,10 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     /// <summary>A subscriber who paid at checkout (webhooks on) and whose key API Gateway counted <paramref name="units"/> requests for today.</summary>
     private async Task<(string KeyId, string SubscriptionId, string CustomerId)> PaidSubscriberWithUsageAsync(string email, long units)
     {
-        portal.DeliverWebhooks(true);
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: true, Ct);
+        var (browser, keyId, subscriptionId) = await PaidAsync(email, webhooks: true);
+        browser.Dispose();
         portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, DateOnly.FromDateTime(DateTime.UtcNow), units);
-        return (keyId, paid.SubscriptionId!, (await portal.RecordAsync(email))!.StripeCustomerId!);
+        return (keyId, subscriptionId, (await portal.RecordAsync(email))!.StripeCustomerId!);
     }
 
     [Fact]
@@ -278,9 +298,11 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     {
         portal.DeliverWebhooks(true);
         const string email = "checkout-out-of-order@example.com";
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, events, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: false, Ct);
+        var (browser, session) = await portal.StartCheckoutAsync(email);
+        using var _ = browser;
+        var (paid, events, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: false, Ct);
         Assert.Equal(200, (await portal.Stripe.DeliverEventAsync(events.Single(e => e.Type == "checkout.session.completed").Id, Ct)).StatusCode);
+        var keyId = await portal.KeyIdOf(email);
         Assert.Equal(200, (await portal.Stripe.SetSubscriptionStatusAsync(paid.SubscriptionId!, "canceled", Ct))!.StatusCode);
 
         // customer.subscription.created carried status active; it arrives after the cancellation.
@@ -293,25 +315,21 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     }
 
     [Fact]
-    public async Task EndingASubscriptionWithdrawsAccessAtOnceAndCancelsWithAFinalInvoiceOnlyOnceItsUsageSettled()
+    public async Task CancellingFromTheAccountWithdrawsAccessAtOnceAndCancelsWithAFinalInvoiceOnlyOnceItsUsageSettled()
     {
-        portal.DeliverWebhooks(false);
         const string email = "checkout-ended@example.com";
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: false, Ct);
-        using (await portal.Http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), Ct))
-        {
-        }
-
+        var (browser, keyId, subscriptionId) = await PaidAsync(email, webhooks: false);
+        using var _ = browser;
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, today, 6);
 
-        var outcome = await portal.Services.GetRequiredService<EndSubscription>().EndAsync(CheckoutPortalFixture.SubscriberIdOf(email), Ct);
+        using var cancelled = await browser.PressAsync("/account/cancel");
 
         // Access ends at once; the key settles in its plan and the subscription stays until its usage is billed.
-        Assert.Equal(EndSubscriptionOutcome.Ending, outcome);
+        Assert.Equal(HttpStatusCode.SeeOther, cancelled.StatusCode);
+        Assert.Equal("Ending", AccountBrowser.StatusOn(await browser.AccountPageAsync()));
         Assert.Equal((false, true), await portal.AccessAsync(keyId));
-        Assert.Equal("active", portal.Stripe.Subscriptions.Single(s => s.Id == paid.SubscriptionId).Status);
+        Assert.Equal("active", portal.Stripe.Subscriptions.Single(s => s.Id == subscriptionId).Status);
         Assert.Equal(EndSubscriptionOutcome.Ending, await portal.Services.GetRequiredService<EndSubscription>().EndAsync(CheckoutPortalFixture.SubscriberIdOf(email), Ct));
 
         // Requests the key served before it stopped show in GetUsage after the end: they are billed all the same.
@@ -319,7 +337,7 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
         var billed = await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
         var customerId = (await portal.RecordAsync(email))!.StripeCustomerId;
         Assert.Equal(9, Assert.Single(portal.Stripe.MeterEvents, e => e.CustomerId == customerId).Value);
-        Assert.Equal("active", portal.Stripe.Subscriptions.Single(s => s.Id == paid.SubscriptionId).Status);
+        Assert.Equal("active", portal.Stripe.Subscriptions.Single(s => s.Id == subscriptionId).Status);
         Assert.Equal((false, true), await portal.AccessAsync(keyId));
 
         // The next report finds nothing left to bill: the subscription is canceled with its final invoice, the key leaves its plan.
@@ -328,10 +346,10 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
         Assert.True(settled.Stripe.KeysSettled >= 1);
         var requests = portal.Stripe.Requests.ToList();
         Assert.True(
-            requests.FindIndex(r => r.Method == "POST" && r.Path == "/v1/billing/meter_events") < requests.FindIndex(r => r.Method == "DELETE" && r.Path == $"/v1/subscriptions/{paid.SubscriptionId}"),
+            requests.FindIndex(r => r.Method == "POST" && r.Path == "/v1/billing/meter_events") < requests.FindIndex(r => r.Method == "DELETE" && r.Path == $"/v1/subscriptions/{subscriptionId}"),
             "the last usage is reported before the cancellation's final invoice");
-        Assert.Equal("canceled", portal.Stripe.Subscriptions.Single(s => s.Id == paid.SubscriptionId).Status);
-        Assert.Contains(portal.Stripe.Invoices, i => i.SubscriptionId == paid.SubscriptionId && i.BillingReason == "subscription_cycle");
+        Assert.Equal("canceled", portal.Stripe.Subscriptions.Single(s => s.Id == subscriptionId).Status);
+        Assert.Contains(portal.Stripe.Invoices, i => i.SubscriptionId == subscriptionId && i.BillingReason == "subscription_cycle");
         Assert.Equal((false, false), await portal.AccessAsync(keyId));
         var record = (await portal.RecordAsync(email))!;
         Assert.Null(record.SettlingSince);
@@ -339,42 +357,50 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     }
 
     [Fact]
-    public async Task AFormPostWithoutJavaScriptShowsTheKeyWithContinueToPaymentAndAResubmissionOnlyTheWayToPay()
+    public async Task ACanceledSubscriberSubscribesAgainAndTheirKeyWorksAgainOnTheNewSubscription()
+    {
+        const string email = "checkout-again@example.com";
+        var (browser, keyId, first) = await PaidAsync(email, webhooks: true);
+        using var _ = browser;
+        Assert.Equal(200, (await portal.Stripe.SetSubscriptionStatusAsync(first, "canceled", Ct))!.StatusCode);
+        await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
+        var ended = await browser.AccountPageAsync();
+        Assert.Equal("Ended", AccountBrowser.StatusOn(ended));
+        Assert.Contains("Subscribe again", ended, StringComparison.Ordinal);
+
+        using var pressed = await browser.PressAsync("/account/subscribe");
+        var session = portal.Stripe.CheckoutSessions.Single(s => s.Url == pressed.Headers.Location?.ToString());
+        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: true, Ct);
+        using (await portal.ReturnAsync(browser, paid))
+        {
+        }
+
+        var record = (await portal.RecordAsync(email))!;
+        Assert.NotEqual(first, paid.SubscriptionId);
+        Assert.Equal(paid.SubscriptionId, record.StripeSubscriptionId);
+        Assert.Equal(SubscriberStatus.Active, record.Status);
+        Assert.Null(record.EndRequestedAt);
+        Assert.Equal(keyId, record.ApiKeyId);
+        Assert.Equal((true, true), await portal.AccessAsync(keyId));
+        Assert.Single(portal.Stripe.Customers, c => c.Email == email);
+        Assert.Equal("Active", AccountBrowser.StatusOn(await browser.AccountPageAsync()));
+    }
+
+    [Fact]
+    public async Task WithoutJavaScriptSubscribeIsAPostAnsweredWithARedirectSoAReloadRepeatsNothing()
     {
         portal.DeliverWebhooks(false);
         const string email = "checkout-form@example.com";
+        var (browser, session) = await portal.StartCheckoutAsync(email);
+        using var _ = browser;
 
-        using var first = await PostSignupFormAsync(email);
-        using var second = await PostSignupFormAsync(email);
+        // A reload after the redirect is a GET of the account page: it opens no checkout and creates no customer.
+        await browser.AccountPageAsync();
+        await browser.AccountPageAsync();
 
-        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
-        var shown = await first.Content.ReadAsStringAsync(Ct);
-        var key = Assert.Single(await portal.Environment.ApiKeysAsync(Ct), k => k.Name == Monetization.Core.Registration.RegisterSubscriber.KeyHolderFor(ParsedEmail(email)).KeyName);
-        var checkoutUrl = portal.SessionOf(email).Url;
-        Assert.Contains($">{key.Value}</code>", shown, StringComparison.Ordinal);
-        Assert.Contains($"id=\"continue-to-payment\" href=\"{checkoutUrl}\"", shown, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.Conflict, second.StatusCode);
-        var resubmitted = await second.Content.ReadAsStringAsync(Ct);
-        Assert.Contains($"href=\"{checkoutUrl}\"", resubmitted, StringComparison.Ordinal);
-        Assert.DoesNotContain(key.Value, resubmitted, StringComparison.Ordinal);
-    }
-
-    private static Monetization.Core.Registration.Email ParsedEmail(string email) =>
-        Monetization.Core.Registration.Email.TryParse(email, out var parsed, out _) ? parsed! : throw new ArgumentException(email);
-
-    private async Task<HttpResponseMessage> PostSignupFormAsync(string email)
-    {
-        using var page = await portal.Http.GetAsync(new Uri("/", UriKind.Relative), Ct);
-        var html = await page.Content.ReadAsStringAsync(Ct);
-        var token = System.Text.RegularExpressions.Regex.Match(html, "name=\"__antiforgery\" value=\"([^\"]+)\"").Groups[1].Value;
-        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["__antiforgery"] = token,
-            ["email"] = email,
-            ["firstname"] = "Ada",
-            ["lastname"] = "Lovelace",
-        });
-        return await portal.Http.PostAsync(new Uri("/register", UriKind.Relative), form, Ct);
+        Assert.Single(portal.Stripe.CheckoutSessions, s => s.ClientReferenceId == CheckoutPortalFixture.SubscriberIdOf(email));
+        Assert.Single(portal.Stripe.Customers, c => c.Email == email);
+        Assert.Equal(session.Url, portal.SessionOf(email).Url);
     }
 
     private async Task<string> RedeliveryAnswerAsync(string eventId)

@@ -4,6 +4,7 @@ using Amazon.DynamoDBv2.Model;
 using Monetization.Aws.Ledger;
 using Monetization.Core.Ledger;
 using Monetization.Core.Registration;
+using Monetization.Tests.Accounts;
 using Monetization.Core.Usage;
 using Monetization.Emulators;
 using Monetization.Emulators.Stripe;
@@ -25,8 +26,32 @@ public sealed class CheckoutPortalFixture : PortalFixture
     /// <summary>Webhooks on: the emulator delivers what it emits to the Portal, as a configured Stripe endpoint would.</summary>
     public void DeliverWebhooks(bool on) => Stripe.WebhookUrl = on ? WebhookUrl : null;
 
-    public static string SubscriberIdOf(string email) =>
-        Email.TryParse(email, out var parsed, out _) ? RegisterSubscriber.SubscriberIdFor(parsed!) : throw new ArgumentException(email);
+    public static string SubscriberIdOf(string email) => RegistrationState.SubscriberIdOf(email);
+
+    /// <summary>A person signs in and presses Subscribe: their browser and the checkout it was sent to.</summary>
+    public async Task<(AccountBrowser Browser, EmulatedCheckoutSession Session)> StartCheckoutAsync(string email)
+    {
+        var browser = await SignInAsync(email);
+        using var pressed = await browser.PressAsync("/account/subscribe");
+        Assert.Equal(System.Net.HttpStatusCode.SeeOther, pressed.StatusCode);
+        var url = pressed.Headers.Location!.ToString();
+        return (browser, Stripe.CheckoutSessions.Single(s => s.Url == url));
+    }
+
+    /// <summary>The browser coming back from Stripe after paying <paramref name="paid"/>.</summary>
+    public Task<HttpResponseMessage> ReturnAsync(AccountBrowser browser, EmulatedCheckoutSession paid) =>
+        browser.Http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), TestContext.Current.CancellationToken);
+
+    /// <summary>The key the ledger records for the subscriber, once access started.</summary>
+    public async Task<string> KeyIdOf(string email) => (await RecordAsync(email))?.ApiKeyId ?? throw new InvalidOperationException($"{email} has no key.");
+
+    /// <summary>The API keys named like the subscriber's.</summary>
+    public async Task<IReadOnlyList<string>> KeysNamedFor(string email)
+    {
+        Assert.True(Email.TryParse(email, out var parsed, out _));
+        var name = RegistrationState.KeyNameOf(parsed!);
+        return [.. (await Environment.ApiKeysAsync(TestContext.Current.CancellationToken)).Where(k => k.Name == name).Select(k => k.Id)];
+    }
 
     public async Task<Subscriber?> RecordAsync(string email)
     {
@@ -49,10 +74,10 @@ public sealed class CheckoutPortalFixture : PortalFixture
         return item.Item is { Count: > 0 };
     }
 
-    /// <summary>The key as moto holds it: (enabled, in the Stripe plan).</summary>
     /// <summary>One usage report over this environment, wired as the function wires it, with the settle window given.</summary>
     public Task<UsageReportSummary> ReportUsageAsync(TimeSpan settleWindow) => UsageReports.RunOnceAsync(Environment, settleWindow);
 
+    /// <summary>The key as moto holds it: (enabled, in the Stripe plan).</summary>
     public async Task<(bool Enabled, bool InPlan)> AccessAsync(string keyId)
     {
         var ct = TestContext.Current.CancellationToken;
@@ -82,14 +107,6 @@ public sealed class CheckoutPortalFixture : PortalFixture
         while (DateTimeOffset.UtcNow < deadline);
 
         Assert.Fail($"key {keyId}: expected access {expected}, found enabled {access.Enabled}, in plan {access.InPlan}");
-    }
-
-    public async Task<(JsonElement Body, string KeyId)> RegisterAwaitingPaymentAsync(string email)
-    {
-        using var response = await RegisterAsync(email);
-        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
-        var body = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
-        return (body, body.GetProperty("apiKeyId").GetString()!);
     }
 
     public EmulatedCheckoutSession SessionOf(string email)

@@ -1,28 +1,29 @@
 using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Monetization.Emulators.Faults;
+using Monetization.Tests.Accounts;
 using Monetization.Tests.Registration;
 
 namespace Monetization.Tests.Billing;
 
-/// <summary>Invoice collection (the registration fixture's mode) with Stripe's webhooks arriving while registrations run.</summary>
+/// <summary>Invoice collection (the registration fixture's mode) with Stripe's webhooks arriving while subscribing runs.</summary>
 public sealed class InvoiceWebhookTests(PortalFixture portal) : IClassFixture<PortalFixture>
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task TheSubscriptionCreatedEventOfARegistrationThatFailedGrantsNothingAndTheRetryShowsTheKey()
+    public async Task TheSubscriptionCreatedEventOfASubscribeThatFailedGrantsTheRecordedKeyWhichTheAccountThenShowsOnce()
     {
         const string email = "invoice-webhook-race@example.com";
         portal.Environment.Stripe.WebhookUrl = null;
+        using var browser = await portal.SignInAsync(email);
         portal.Environment.ApiGateway.Faults.Add(new FaultRule { Method = "POST", PathPrefix = "/usageplans/", Kind = FaultKind.Status, Status = 500 });
-        using (var failed = await portal.RegisterAsync(email))
+        using (var failed = await browser.PressAsync("/account/subscribe"))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
         }
 
         portal.Environment.ApiGateway.Faults.Clear();
+        (await RegistrationState.ReadAsync(portal.Environment, email)).AssertNoAccessAndNoDuplicates();
         var customerId = (await RegistrationState.ReadAsync(portal.Environment, email)).Customers.Single().Id;
         var created = portal.Environment.Stripe.Events.Single(e => e.Type == "customer.subscription.created" && e.Payload.Contains(customerId, StringComparison.Ordinal));
         portal.Environment.Stripe.WebhookUrl = new Uri(portal.Http.BaseAddress!, "stripe/webhook");
@@ -30,11 +31,9 @@ public sealed class InvoiceWebhookTests(PortalFixture portal) : IClassFixture<Po
         portal.Environment.Stripe.WebhookUrl = null;
 
         Assert.Equal(200, delivery.StatusCode);
-        (await RegistrationState.ReadAsync(portal.Environment, email)).AssertNoAccessAndNoDuplicates();
-        using var retried = await portal.RegisterAsync(email);
-        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
-        var body = await retried.Content.ReadFromJsonAsync<JsonElement>(Ct);
-        (await RegistrationState.ReadAsync(portal.Environment, email)).AssertRegistered(body.GetProperty("apiKeyId").GetString()!, portal.Environment.PriceId);
+        var shown = AccountBrowser.KeyShownOn(await browser.AccountPageAsync());
+        (await RegistrationState.ReadAsync(portal.Environment, email)).AssertRegistered(shown?.Id!, portal.Environment.PriceId);
+        Assert.Null(AccountBrowser.KeyShownOn(await browser.AccountPageAsync()));
     }
 
     [Fact]
@@ -42,8 +41,8 @@ public sealed class InvoiceWebhookTests(PortalFixture portal) : IClassFixture<Po
     {
         const string email = "invoice-unpaid@example.com";
         portal.Environment.Stripe.WebhookUrl = null;
-        using var registered = await portal.RegisterAsync(email);
-        var keyId = (await registered.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("apiKeyId").GetString()!;
+        var (browser, keyId, _) = await portal.SignUpAsync(email);
+        using var _ = browser;
         var subscription = (await RegistrationState.ReadAsync(portal.Environment, email)).Subscriptions.Single();
         portal.Environment.Stripe.WebhookUrl = new Uri(portal.Http.BaseAddress!, "stripe/webhook");
         try

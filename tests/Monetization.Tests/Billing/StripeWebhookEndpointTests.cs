@@ -112,8 +112,10 @@ public sealed class StripeWebhookEndpointTests(CheckoutPortalFixture portal) : I
     private async Task<(string KeyId, EmulatedEvent Canceled)> PaidThenCanceledWithoutDeliveryAsync(string email)
     {
         portal.DeliverWebhooks(true);
-        var (_, keyId) = await portal.RegisterAwaitingPaymentAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(portal.SessionOf(email).Id, deliver: true, Ct);
+        var (browser, session) = await portal.StartCheckoutAsync(email);
+        browser.Dispose();
+        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: true, Ct);
+        var keyId = await portal.KeyIdOf(email);
         portal.DeliverWebhooks(false);
         using var http = new HttpClient { BaseAddress = portal.Stripe.Endpoint };
         using var response = await http.PostAsJsonAsync(new Uri($"/_emulator/subscriptions/{paid.SubscriptionId}/status", UriKind.Relative), new { status = "canceled", deliver = false }, Ct);

@@ -100,18 +100,16 @@ public sealed class ApiKeyAccessTests
     }
 
     [Fact]
-    public async Task WithdrawingAnUnusedKeyThatFailsHalfWayAlreadyTookAccessAway()
+    public async Task DeletingAStrayKeyDeletesOnlyThatKey()
     {
-        var faults = new ScriptedFaults();
-        var keys = new InMemoryApiKeys(faults);
+        var keys = new InMemoryApiKeys(new ScriptedFaults());
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
-        var key = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
-        await access.GrantAsync(key.Id, key.Enabled, Plan, TestContext.Current.CancellationToken);
-        faults.CrashBefore("keys.removeFromPlan");
+        var kept = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        var stray = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
 
-        await Assert.ThrowsAsync<InjectedFaultException>(() => access.WithdrawUnusedAsync(key.Id, Plan, TestContext.Current.CancellationToken));
+        await access.DeleteStrayAsync(Holder, stray.Id, kept.Id, TestContext.Current.CancellationToken);
 
-        Assert.False(keys.HasAccess(Plan, key.Id));
+        Assert.Equal([kept.Id], (await keys.FindByNameAsync(Holder.KeyName, includeValue: false, TestContext.Current.CancellationToken)).Select(k => k.Id));
     }
 
     [Fact]

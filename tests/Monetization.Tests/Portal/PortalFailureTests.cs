@@ -8,7 +8,9 @@ using Monetization.Core.ApiKeys;
 using Monetization.Core.Idempotency;
 using Monetization.Core.Ledger;
 using Monetization.Core.Marketplace;
-using Monetization.Core.Registration;
+using Monetization.Core.Accounts;
+using Monetization.Core.Mail;
+using Monetization.Tests.Accounts;
 using Monetization.Portal.Hosting;
 using Monetization.Tests.Marketplace;
 
@@ -25,12 +27,11 @@ public sealed class PortalFailureTests
     private static PortalFactory WithMetering(Exception failure) => new(PortalFactory.Offline(), services =>
         services.Replace(ServiceDescriptor.Singleton<IMarketplaceMetering>(new ThrowingMetering(failure))));
 
-    /// <summary>A registration whose key creation throws; the ledger and claims are in memory.</summary>
-    private static PortalFactory WithKeyCreationFailing(Exception failure) => new(PortalFactory.Offline(), services =>
+    /// <summary>A registration whose e-mail throws; the account store is in memory.</summary>
+    private static PortalFactory WithMailFailing(Exception failure) => new(PortalFactory.Offline(), services =>
     {
-        services.Replace(ServiceDescriptor.Singleton<ISubscriberLedger>(new InMemorySubscriberLedger()));
-        services.Replace(ServiceDescriptor.Singleton<IIdempotencyStore>(new AlwaysClaimingStore()));
-        services.Replace(ServiceDescriptor.Singleton<IApiKeys>(new ThrowingApiKeys(failure)));
+        services.Replace(ServiceDescriptor.Singleton<IAccountStore>(new InMemoryAccountStore()));
+        services.Replace(ServiceDescriptor.Singleton<IEmailSender>(new ThrowingMail(failure)));
     });
 
     private static Task<HttpResponseMessage> RegisterAsync(HttpClient http) =>
@@ -39,7 +40,7 @@ public sealed class PortalFailureTests
     [Fact]
     public async Task ARegistrationWhoseDependencyDidNotAnswerIsAServiceUnavailableProblemWithRetryAfter()
     {
-        await using var factory = WithKeyCreationFailing(new DependencyUnavailableException("apigateway", "CreateApiKey", new HttpRequestException("reset")));
+        await using var factory = WithMailFailing(new DependencyUnavailableException("ses", "SendEmail", new HttpRequestException("reset")));
         using var http = factory.CreateClient();
 
         using var response = await RegisterAsync(http);
@@ -52,7 +53,7 @@ public sealed class PortalFailureTests
     [Fact]
     public async Task ARegistrationThatFailsForAProgrammingErrorIsAnInternalErrorThatClaimsNoOutage()
     {
-        await using var factory = WithKeyCreationFailing(new InvalidOperationException("a bug"));
+        await using var factory = WithMailFailing(new InvalidOperationException("a bug"));
         using var http = factory.CreateClient();
 
         using var response = await RegisterAsync(http);
@@ -107,10 +108,10 @@ public sealed class PortalFailureTests
     public void AnUnavailableDependencyIsFoundThroughWrappersAndAggregates()
     {
         var unavailable = new DependencyUnavailableException("stripe", "POST /v1/customers", new HttpRequestException());
-        var wrapped = new RegistrationFailedException("step", new AggregateException(new InvalidOperationException(), unavailable));
+        var wrapped = new InvalidOperationException("step", new AggregateException(new InvalidOperationException(), unavailable));
 
         Assert.Same(unavailable, Failures.FindUnavailable(wrapped));
-        Assert.Null(Failures.FindUnavailable(new RegistrationFailedException("step", new InvalidOperationException())));
+        Assert.Null(Failures.FindUnavailable(new InvalidOperationException("step", new InvalidOperationException())));
     }
 
     private sealed class ThrowingMetering(Exception failure) : IMarketplaceMetering
@@ -121,37 +122,8 @@ public sealed class PortalFailureTests
             throw new NotSupportedException();
     }
 
-    private sealed class AlwaysClaimingStore : IIdempotencyStore
+    private sealed class ThrowingMail(Exception failure) : IEmailSender
     {
-        public Task<IdempotencyRecord?> TryClaimAsync(IdempotencyRecord claim, DateTimeOffset now, CancellationToken cancellationToken) => Task.FromResult<IdempotencyRecord?>(null);
-
-        public Task CompleteAsync(string key, string payloadHash, string result, DateTimeOffset expiresAt, CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task ReleaseAsync(string key, string payloadHash, CancellationToken cancellationToken) => Task.CompletedTask;
-    }
-
-    private sealed class ThrowingApiKeys(Exception failure) : IApiKeys
-    {
-        private readonly InMemoryApiKeys _keys = new();
-
-        public Task<ApiKey> CreateAsync(ApiKeySpec spec, CancellationToken cancellationToken) => Task.FromException<ApiKey>(failure);
-
-        public Task<ApiKey?> GetAsync(string keyId, bool includeValue, CancellationToken cancellationToken) => _keys.GetAsync(keyId, includeValue, cancellationToken);
-
-        public Task<IReadOnlyList<ApiKey>> FindByNameAsync(string name, bool includeValue, CancellationToken cancellationToken) => _keys.FindByNameAsync(name, includeValue, cancellationToken);
-
-        public Task<IReadOnlyList<ApiKey>> FindByCustomerIdAsync(string customerId, bool includeValue, CancellationToken cancellationToken) => _keys.FindByCustomerIdAsync(customerId, includeValue, cancellationToken);
-
-        public Task UpdateAsync(string keyId, ApiKeyUpdate update, CancellationToken cancellationToken) => _keys.UpdateAsync(keyId, update, cancellationToken);
-
-        public Task<bool> DeleteAsync(string keyId, CancellationToken cancellationToken) => _keys.DeleteAsync(keyId, cancellationToken);
-
-        public Task<bool> AddToUsagePlanAsync(string usagePlanId, string keyId, CancellationToken cancellationToken) => _keys.AddToUsagePlanAsync(usagePlanId, keyId, cancellationToken);
-
-        public Task<bool> RemoveFromUsagePlanAsync(string usagePlanId, string keyId, CancellationToken cancellationToken) => _keys.RemoveFromUsagePlanAsync(usagePlanId, keyId, cancellationToken);
-
-        public Task<IReadOnlyDictionary<string, IReadOnlyList<DailyUsage>>> GetUsageAsync(
-            string usagePlanId, DateOnly from, DateOnly to, string? keyId, CancellationToken cancellationToken) =>
-            _keys.GetUsageAsync(usagePlanId, from, to, keyId, cancellationToken);
+        public Task<string> SendAsync(OutgoingEmail message, CancellationToken cancellationToken) => Task.FromException<string>(failure);
     }
 }

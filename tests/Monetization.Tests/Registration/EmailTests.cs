@@ -1,3 +1,4 @@
+using Monetization.Core.Accounts;
 using Monetization.Core.Ledger;
 using Monetization.Core.Registration;
 
@@ -44,9 +45,10 @@ public sealed class EmailTests
     {
         Assert.True(Email.TryParse($"{new string('l', 64)}@example.com", out var email, out _));
 
-        var holder = RegisterSubscriber.KeyHolderFor(email);
+        var subscriberId = StripeSubscribers.IdOf(email);
+        var holder = StripeSubscribers.HolderOf(new Subscriber { Id = subscriberId, Channel = Channel.Stripe, Status = SubscriberStatus.Pending, CreatedAt = default, UpdatedAt = default });
 
-        Assert.Equal(RegisterSubscriber.SubscriberIdFor(email), holder.SubscriberId);
+        Assert.Equal(subscriberId, holder.SubscriberId);
         Assert.Matches("^stripe#[0-9a-f]{32}$", holder.SubscriberId);
         Assert.Matches("^stripe:[0-9a-f]{32}$", holder.KeyName);
         Assert.Equal(SubscriberRef.Hash(email.Normalized), holder.SubscriberId["stripe#".Length..]);

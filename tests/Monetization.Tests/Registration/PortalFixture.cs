@@ -10,6 +10,7 @@ using Monetization.Emulators;
 using Monetization.Emulators.Recording;
 using Monetization.Portal.Hosting;
 using Monetization.Stripe;
+using Monetization.Tests.Accounts;
 using Monetization.Tests.Infrastructure;
 
 namespace Monetization.Tests.Registration;
@@ -42,12 +43,17 @@ public class PortalFixture : IAsyncLifetime
         {
             builder.Configuration.AddInMemoryCollection(_recorded.Configuration);
 
-            // The registration tests grew up with access at signup, which is invoice collection; Checkout has its own fixture.
+            // Invoice collection starts access as soon as a signed-in subscriber subscribes; Checkout has its own fixture.
             builder.Configuration["Monetization:PaymentCollection"] = "Invoice";
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
+
+            // Tests of one fixture share the ledger's link counters; the limits themselves are proven on the flow.
+            builder.Configuration["Monetization:SignInLinksPerAddressPerHour"] = "1000";
+            builder.Configuration["Monetization:MaxOutstandingSignInLinks"] = "10000000";
             builder.WebHost.UseUrls(url);
             ConfigureServices(builder.Services);
+            builder.Services.AddSingleton<Monetization.Core.Mail.IEmailSender>(Mail);
             builder.Logging.AddProvider(Logs);
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
 
@@ -71,8 +77,45 @@ public class PortalFixture : IAsyncLifetime
         Http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    public Task<HttpResponseMessage> RegisterAsync(string email, string firstName = "Ada", string lastName = "Lovelace") =>
+    /// <summary>Every e-mail the Portal sent; the SES adapter itself is proven against moto.</summary>
+    public CapturedMail Mail { get; } = new();
+
+    public Task<HttpResponseMessage> RequestLinkAsync(string email, string firstName = "Ada", string lastName = "Lovelace") =>
         Http.PostAsJsonAsync("/register", new { email, firstname = firstName, lastname = lastName }, TestContext.Current.CancellationToken);
+
+    public AccountBrowser NewBrowser() => new(Http.BaseAddress!);
+
+    /// <summary>A person asks for a link, opens it from their mailbox and confirms: their browser, signed in.</summary>
+    public async Task<AccountBrowser> SignInAsync(string email, string firstName = "Ada", string lastName = "Lovelace")
+    {
+        var browser = NewBrowser();
+        using (var requested = await browser.RequestLinkAsync(email, firstName, lastName))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, requested.StatusCode);
+        }
+
+        using var confirmed = await browser.ConfirmAsync(Mail.LinkFor(email));
+        Assert.Equal(System.Net.HttpStatusCode.SeeOther, confirmed.StatusCode);
+        Assert.Equal("/account", confirmed.Headers.Location?.OriginalString);
+        return browser;
+    }
+
+    /// <summary>
+    /// Signs in and subscribes with this fixture's invoice collection, which starts access at once: the browser, and
+    /// the key the account page showed once.
+    /// </summary>
+    public async Task<(AccountBrowser Browser, string KeyId, string KeyValue)> SignUpAsync(string email, string firstName = "Ada", string lastName = "Lovelace")
+    {
+        var browser = await SignInAsync(email, firstName, lastName);
+        using (var subscribed = await browser.PressAsync("/account/subscribe"))
+        {
+            Assert.True(subscribed.StatusCode == System.Net.HttpStatusCode.SeeOther, $"{subscribed.StatusCode}: {await subscribed.Content.ReadAsStringAsync(TestContext.Current.CancellationToken)}");
+            Assert.Equal("/account", subscribed.Headers.Location?.OriginalString);
+        }
+
+        var key = AccountBrowser.KeyShownOn(await browser.AccountPageAsync()) ?? throw new InvalidOperationException("The account page showed no key.");
+        return (browser, key.Id, key.Value);
+    }
 
     /// <summary>Where a fixture for one test class changes settings of the real Portal.</summary>
     protected virtual ValueTask<IReadOnlyDictionary<string, string?>> ConfigureAsync(OfflineEnvironment environment) =>

@@ -1,3 +1,4 @@
+using Monetization.Core.Accounts;
 using Monetization.Core.Registration;
 using Monetization.Emulators;
 
@@ -14,7 +15,7 @@ internal sealed record RegistrationState(
     {
         // An address that does not parse has no key name; its key could only carry one that no registration uses.
         var parsed = Email.TryParse(email, out var valid, out _);
-        var name = parsed ? RegisterSubscriber.KeyHolderFor(valid!).KeyName : null;
+        var name = parsed ? KeyNameOf(valid!) : null;
         var keys = (await environment.ApiKeysAsync(TestContext.Current.CancellationToken)).Where(k => k.Name == name).ToList();
         var plan = await environment.UsagePlanKeyIdsAsync(environment.StripeUsagePlanId, TestContext.Current.CancellationToken);
         var address = parsed ? valid!.Normalized : email;
@@ -23,17 +24,33 @@ internal sealed record RegistrationState(
         return new RegistrationState(keys, [.. plan.Where(id => keys.Any(k => k.Id == id))], customers, subscriptions);
     }
 
-    /// <summary>After a failed attempt: nothing grants access and nothing is duplicated.</summary>
+    public static string SubscriberIdOf(string email) =>
+        Email.TryParse(email, out var parsed, out _) ? StripeSubscribers.IdOf(parsed) : throw new ArgumentException("not an e-mail address", nameof(email));
+
+    /// <summary>The name the subscriber's key gets: <c>stripe:</c> and the hash in the subscriber id.</summary>
+    public static string KeyNameOf(Email email) => $"stripe:{Monetization.Core.Ledger.SubscriberRef.Hash(email.Normalized)}";
+
+    /// <summary>
+    /// After a failed attempt: nothing grants access (no key both enabled and in the plan; either half alone serves
+    /// nothing) and nothing is duplicated.
+    /// </summary>
     public void AssertNoAccessAndNoDuplicates()
     {
         Assert.True(Keys.Count <= 1, $"expected at most one API key, found {Keys.Count}");
-        Assert.DoesNotContain(Keys, k => k.Enabled);
-        Assert.Empty(KeysInPlan);
+        Assert.DoesNotContain(Keys, k => k.Enabled && KeysInPlan.Contains(k.Id));
         Assert.True(Customers.Count <= 1, $"expected at most one Stripe customer, found {Customers.Count}");
         Assert.True(Subscriptions.Count <= 1, $"expected at most one subscription, found {Subscriptions.Count}");
     }
 
-    /// <summary>After a successful registration: one enabled key in the plan, one customer linked to it, one subscription.</summary>
+    /// <summary>Before the address was proven: no key, no Stripe customer, no subscription.</summary>
+    public void AssertNothing()
+    {
+        Assert.Empty(Keys);
+        Assert.Empty(Customers);
+        Assert.Empty(Subscriptions);
+    }
+
+    /// <summary>After a successful signup: one enabled key in the plan, one customer linked to it, one subscription.</summary>
     public void AssertRegistered(string apiKeyId, string priceId)
     {
         var key = Assert.Single(Keys);

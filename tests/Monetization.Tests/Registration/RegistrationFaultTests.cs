@@ -1,13 +1,13 @@
 using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json;
 using Monetization.Emulators.Faults;
+using Monetization.Tests.Accounts;
 
 namespace Monetization.Tests.Registration;
 
 /// <summary>
-/// Each outside call of a registration failing in each way a dependency fails: the attempt leaves no enabled key, no
-/// key in the plan and no duplicate Stripe object, and the same registration retried afterwards converges.
+/// Each outside call of subscribing (invoice collection: customer, subscription, key, grant) failing in each way a
+/// dependency fails: the attempt leaves no access and no duplicate Stripe object, and pressing Subscribe again
+/// converges on the same objects, the key shown once.
 /// </summary>
 public sealed class RegistrationFaultTests(PortalFixture portal) : IClassFixture<PortalFixture>
 {
@@ -40,6 +40,7 @@ public sealed class RegistrationFaultTests(PortalFixture portal) : IClassFixture
     public async Task FailingCallLeavesNoAccessNoDuplicateAndARetryConverges(string call, string fault)
     {
         var email = $"{call.Replace(' ', '-')}-{fault}@example.com";
+        using var browser = await portal.SignInAsync(email);
         var (stripe, method, pathPrefix) = Calls[call];
         var rule = fault switch
         {
@@ -52,7 +53,7 @@ public sealed class RegistrationFaultTests(PortalFixture portal) : IClassFixture
         faults.Add(rule);
         try
         {
-            using var failed = await portal.RegisterAsync(email);
+            using var failed = await browser.PressAsync("/account/subscribe");
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, failed.StatusCode);
             Assert.NotNull(failed.Headers.RetryAfter);
@@ -63,13 +64,13 @@ public sealed class RegistrationFaultTests(PortalFixture portal) : IClassFixture
             faults.Clear();
         }
 
-        using var retried = await portal.RegisterAsync(email);
+        using var retried = await browser.PressAsync("/account/subscribe");
 
-        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
-        var body = await retried.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
+        Assert.Equal(HttpStatusCode.SeeOther, retried.StatusCode);
+        var shown = AccountBrowser.KeyShownOn(await browser.AccountPageAsync());
         var state = await RegistrationState.ReadAsync(portal.Environment, email);
-        state.AssertRegistered(body.GetProperty("apiKeyId").GetString()!, portal.Environment.PriceId);
-        Assert.Equal(state.Keys[0].Value, body.GetProperty("apiKey").GetString());
+        state.AssertRegistered(shown?.Id!, portal.Environment.PriceId);
+        Assert.Equal(state.Keys[0].Value, shown?.Value);
     }
 
     [Theory]
@@ -80,14 +81,15 @@ public sealed class RegistrationFaultTests(PortalFixture portal) : IClassFixture
     public async Task StripeAnswerLostAfterTheObjectWasCreatedIsRecoveredWithoutADuplicate(string pathPrefix, FaultKind kind)
     {
         var email = $"lost-{pathPrefix.Replace('/', '-')}-{kind}@example.com";
+        using var browser = await portal.SignInAsync(email);
         portal.Environment.Stripe.Faults.Add(new FaultRule { Method = "POST", PathPrefix = pathPrefix, Kind = kind, Phase = FaultPhase.After, Count = 1 });
         try
         {
-            using var response = await portal.RegisterAsync(email);
+            using var response = await browser.PressAsync("/account/subscribe");
 
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            var body = await response.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken);
-            (await RegistrationState.ReadAsync(portal.Environment, email)).AssertRegistered(body.GetProperty("apiKeyId").GetString()!, portal.Environment.PriceId);
+            Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
+            var shown = AccountBrowser.KeyShownOn(await browser.AccountPageAsync());
+            (await RegistrationState.ReadAsync(portal.Environment, email)).AssertRegistered(shown?.Id!, portal.Environment.PriceId);
         }
         finally
         {

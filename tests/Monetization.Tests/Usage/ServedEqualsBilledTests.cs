@@ -266,7 +266,7 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
         protected override string FaultPath => "/v1/";
 
         private SubscriptionAccess Access => new(
-            World.Ledger, World.Resolve<ApiKeyAccess>(), new BillingOptions(), new StripeChannelOptions { StripeUsagePlanId = World.StripePlanId }, TimeProvider.System);
+            World.Ledger, World.Resolve<ApiKeyAccess>(), World.Resolve<IBilling>(), new BillingOptions(), new StripeChannelOptions { StripeUsagePlanId = World.StripePlanId }, TimeProvider.System);
 
         protected override async Task<(string KeyId, string Value)> SubscribeAsync(int key)
         {
