@@ -118,7 +118,7 @@ public static class PortalApp
         // reports every missing setting by name, not to building the pipeline.
         var options = new Lazy<PortalOptions>(() => app.Services.GetRequiredService<IOptions<PortalOptions>>().Value);
         app.UseForwardedHeaders();
-        app.UseSecurityHeaders();
+        app.UseSecurityHeaders(new Lazy<string>(() => SecurityHeaders.PagePolicy(StripePageOrigins(app.Services))));
         app.UseHeadAsGet();
 
         // Explicit, so endpoints are matched after HEAD became GET (WebApplication would otherwise route first).
@@ -198,6 +198,15 @@ public static class PortalApp
                 await next(context);
             }
         });
+    }
+
+    /// <summary>Stripe's hosted pages, and the origin of a Stripe stand-in that serves its own (the offline sandbox's).</summary>
+    private static IEnumerable<string> StripePageOrigins(IServiceProvider services)
+    {
+        var apiBase = services.GetRequiredService<IOptions<StripeSettings>>().Value.ApiBase;
+        return apiBase is null || apiBase.Host.EndsWith(".stripe.com", StringComparison.OrdinalIgnoreCase)
+            ? SecurityHeaders.StripeHostedPages
+            : [.. SecurityHeaders.StripeHostedPages, apiBase.GetLeftPart(UriPartial.Authority)];
     }
 
     private static string ClientAddress(HttpContext context) =>

@@ -7,6 +7,16 @@ public static class SecurityHeaders
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
         "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+    /// <summary>
+    /// Stripe's hosted pages. The account page's Subscribe and Manage billing buttons are form posts answered with a
+    /// redirect there, and browsers hold a form's redirects to <c>form-action</c> too.
+    /// </summary>
+    public static readonly IReadOnlyList<string> StripeHostedPages = ["https://checkout.stripe.com", "https://billing.stripe.com"];
+
+    /// <summary>The policy of the pages, whose forms may also lead to <paramref name="formTargets"/> (origins).</summary>
+    public static string PagePolicy(IEnumerable<string> formTargets) =>
+        ContentSecurityPolicy.Replace("form-action 'self'", string.Join(' ', ["form-action 'self'", .. formTargets]), StringComparison.Ordinal);
+
     private const string StrictTransportSecurity = "max-age=31536000; includeSubDomains";
 
     /// <summary>
@@ -33,16 +43,18 @@ public static class SecurityHeaders
     /// Set as the response starts, so every answer carries them: error pages, rate-limit refusals and answers the
     /// exception handler rewrote (it clears the headers set before it ran).
     /// </summary>
-    public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    /// <param name="pagePolicy">The content security policy of the pipeline's answers (see <see cref="PagePolicy"/>).</param>
+    public static IApplicationBuilder UseSecurityHeaders(this IApplicationBuilder app, Lazy<string> pagePolicy) => app.Use(async (context, next) =>
     {
-        context.Response.OnStarting(static state =>
+        context.Response.OnStarting(() =>
         {
-            var context = (HttpContext)state;
             var headers = context.Response.Headers;
             foreach (var (name, value) in For(context.Request.IsHttps))
             {
                 headers[name] = value;
             }
+
+            headers.ContentSecurityPolicy = pagePolicy.Value;
 
             // Pages may carry an API key: never store them anywhere. Assets set their own caching.
             if (!headers.ContainsKey("Cache-Control"))
@@ -51,7 +63,7 @@ public static class SecurityHeaders
             }
 
             return Task.CompletedTask;
-        }, context);
+        });
         await next(context);
     });
 }

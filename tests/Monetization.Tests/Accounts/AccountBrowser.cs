@@ -10,7 +10,7 @@ namespace Monetization.Tests.Accounts;
 /// </summary>
 public sealed partial class AccountBrowser : IDisposable
 {
-    private readonly HttpClientHandler _handler;
+    private readonly HttpClientHandler? _handler;
 
     public AccountBrowser(Uri portal)
     {
@@ -18,9 +18,12 @@ public sealed partial class AccountBrowser : IDisposable
         Http = new HttpClient(_handler) { BaseAddress = portal, Timeout = TimeSpan.FromSeconds(60) };
     }
 
+    /// <param name="http">A client that keeps cookies and follows no redirect itself (a test server's client, say).</param>
+    public AccountBrowser(HttpClient http) => Http = http;
+
     public HttpClient Http { get; }
 
-    public CookieContainer Cookies => _handler.CookieContainer;
+    public CookieContainer Cookies => _handler?.CookieContainer ?? throw new InvalidOperationException("This browser's cookies are kept by its client.");
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
@@ -76,7 +79,7 @@ public sealed partial class AccountBrowser : IDisposable
     public void Dispose()
     {
         Http.Dispose();
-        _handler.Dispose();
+        _handler?.Dispose();
     }
 
     [GeneratedRegex("name=\"__antiforgery\" value=\"([^\"]+)\"")]

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Monetization.Core.Mail;
+using Monetization.Tests.Accounts;
 using Monetization.Emulators;
 using Monetization.Emulators.Faults;
 using Monetization.Tests.Registration;
@@ -39,14 +41,26 @@ public sealed class RequestBudgetTests : IAsyncLifetime
             ["Monetization:CleanupReserveSeconds"] = ReserveSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Monetization:ApiBaseUrl"] = "https://api.example.com/prod",
         };
-        await using var portal = new PortalFactory(settings);
-        using var http = portal.CreateClient();
+        var mail = new CapturedMail();
+        await using var portal = new PortalFactory(settings, services => services.AddSingleton<IEmailSender>(mail));
+        using var browser = new AccountBrowser(portal.CreateClient(new() { AllowAutoRedirect = false }));
+        const string email = "slow@example.com";
+        using (var requested = await browser.RequestLinkAsync(email))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, requested.StatusCode);
+        }
+
+        using (var confirmed = await browser.ConfirmAsync(mail.LinkFor(email)))
+        {
+            Assert.Equal(HttpStatusCode.SeeOther, confirmed.StatusCode);
+        }
+
+        var page = await browser.AccountPageAsync();
         var faults = stripe ? _environment.Stripe.Faults : _environment.ApiGateway.Faults;
         faults.Add(new FaultRule { Method = "POST", PathPrefix = pathPrefix, Kind = FaultKind.Timeout });
-        const string email = "slow@example.com";
 
         var clock = Stopwatch.StartNew();
-        using var response = await http.PostAsJsonAsync("/register", new { email, firstname = "Ada", lastname = "Lovelace" }, Ct);
+        using var response = await browser.PostFormAsync("/account/subscribe", page);
         clock.Stop();
         faults.Clear();
 
