@@ -43,7 +43,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
         _options = options;
         _webhookUrl = options.WebhookUrl;
         Endpoint = endpoint;
-        _api.CheckoutBase = endpoint;
+        _api.HostedPageBase = endpoint;
     }
 
     public Uri Endpoint { get; }
@@ -73,6 +73,9 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     public IReadOnlyList<EmulatedMeterEvent> MeterEvents => _api.MeterEvents;
 
     public IReadOnlyList<EmulatedCheckoutSession> CheckoutSessions => _api.CheckoutSessions;
+
+    /// <summary>Billing portal sessions, oldest first.</summary>
+    public IReadOnlyList<EmulatedBillingPortalSession> BillingPortalSessions => _api.BillingPortalSessions;
 
     /// <summary>Subscription invoices and one-off ones (<c>POST /v1/invoices</c>), oldest first.</summary>
     public IReadOnlyList<EmulatedInvoice> Invoices => _api.Invoices;
@@ -270,6 +273,16 @@ public sealed partial class StripeEmulator : IAsyncDisposable
             throw new ArgumentException(e.Message, nameof(sessionId), e);
         }
 
+        var (events, deliveries) = await DeliverEmittedNowAsync(deliver, cancellationToken);
+        return (session, events, deliveries);
+    }
+
+    /// <summary>
+    /// Records what the last operation emitted and, with <paramref name="deliver"/> and a webhook URL, delivers it in
+    /// order before returning, as Stripe has delivered a hosted page's events by the time the page moves on.
+    /// </summary>
+    private async Task<(IReadOnlyList<EmulatedEvent> Events, IReadOnlyList<WebhookDelivery> Deliveries)> DeliverEmittedNowAsync(bool deliver, CancellationToken cancellationToken)
+    {
         var events = _api.TakeEmitted().Select(e => Record(e.Type, e.Object, e.PreviousAttributes)).ToList();
         var deliveries = new List<WebhookDelivery>();
         if (deliver && WebhookUrl is not null)
@@ -280,7 +293,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
             }
         }
 
-        return (session, events, deliveries);
+        return (events, deliveries);
     }
 
     private async Task StartServerAsync(int port, CancellationToken cancellationToken)
