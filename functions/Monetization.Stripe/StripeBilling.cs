@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Billing;
 using Stripe;
+using BillingPortal = Stripe.BillingPortal;
 using Checkout = Stripe.Checkout;
 
 namespace Monetization.Stripe;
@@ -9,7 +10,8 @@ namespace Monetization.Stripe;
 /// <summary>
 /// The billing port on Stripe.net's services: customers, one metered subscription each (started by a hosted Checkout or
 /// billed by e-mailed invoice), and usage counted after a subscription ended as invoice items on an invoice of their
-/// own. Every POST carries the caller's ledger-derived idempotency key.
+/// own, and the hosted billing portal where customers manage what they pay with. Every POST that makes something
+/// carries the caller's ledger-derived idempotency key.
 /// </summary>
 public sealed class StripeBilling : IBilling
 {
@@ -97,6 +99,22 @@ public sealed class StripeBilling : IBilling
     {
         var sessions = await _stripe.V1.Checkout.Sessions.ListAsync(new Checkout.SessionListOptions { Customer = customerId, Limit = 10 }, null, cancellationToken);
         return [.. sessions.Data.Select(ToBilling)];
+    }
+
+    /// <summary>
+    /// Sent without an idempotency key (<see cref="StripeTransport"/> lets this path through without one): a session
+    /// is harmless and short-lived, so a retry may make a second one, while a key would replay a stored failure to
+    /// every retry for a day.
+    /// </summary>
+    public async Task<Uri> OpenBillingPortalAsync(string customerId, Uri returnUrl, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerId);
+        ArgumentNullException.ThrowIfNull(returnUrl);
+        var session = await _stripe.V1.BillingPortal.Sessions.CreateAsync(
+            new BillingPortal.SessionCreateOptions { Customer = customerId, ReturnUrl = returnUrl.AbsoluteUri },
+            null,
+            cancellationToken);
+        return new Uri(session.Url, UriKind.Absolute);
     }
 
     public async Task<string?> GetCustomerSubscriberIdAsync(string customerId, CancellationToken cancellationToken)

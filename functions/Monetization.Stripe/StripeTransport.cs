@@ -16,8 +16,9 @@ namespace Monetization.Stripe;
 /// <list type="bullet">
 /// <item>Idempotency: a POST carries the key its caller derived from the ledger, so a retried flow (another Lambda
 /// attempt included) replays Stripe's first answer; one without (Stripe.net then adds a random GUID) is refused before
-/// it is sent. Meter events are the exception: Stripe deduplicates them on their own <c>identifier</c>, and a key would
-/// make Stripe replay a stored 500 to every resend for a day, so they go without one.</item>
+/// it is sent. Two kinds go without one, since a key would make Stripe replay a stored 500 to every resend for a day:
+/// meter events, which Stripe deduplicates on their own <c>identifier</c>, and billing portal sessions, which change
+/// nothing (a retry that opens a second short-lived session is harmless).</item>
 /// <item>Retries by Stripe's rules: network errors, attempt timeouts, 409, 429, 5xx and anything marked
 /// <c>Stripe-Should-Retry: true</c>; never what is marked <c>false</c>. Delays grow exponentially with jitter, a 429
 /// waits at least <see cref="StripeOptions.RateLimitDelay"/>, and every attempt ends with the request's
@@ -32,8 +33,11 @@ public sealed partial class StripeTransport : DelegatingHandler
 {
     private const string IdempotencyKeyHeader = "Idempotency-Key";
 
-    /// <summary>The meter event endpoints: deduplicated by each event's identifier (a session is just a token).</summary>
-    private static readonly string[] MeterEventPaths = ["/v1/billing/meter_events", "/v2/billing/meter_event_session", "/v2/billing/meter_event_stream"];
+    /// <summary>
+    /// POSTs sent without an idempotency key: the meter event endpoints (deduplicated by each event's identifier; a
+    /// meter event session is just a token) and billing portal sessions (harmless and short-lived).
+    /// </summary>
+    private static readonly string[] UnkeyedPaths = ["/v1/billing/meter_events", "/v2/billing/meter_event_session", "/v2/billing/meter_event_stream", "/v1/billing_portal/sessions"];
 
     /// <summary>Authenticated with a meter event session's token, not the secret key.</summary>
     private const string SessionAuthenticatedPath = "/v2/billing/meter_event_stream";
@@ -111,7 +115,7 @@ public sealed partial class StripeTransport : DelegatingHandler
         ArgumentNullException.ThrowIfNull(request);
         var path = request.RequestUri?.AbsolutePath ?? "/";
         var operation = $"{request.Method} {path}";
-        if (MeterEventPaths.Contains(path, StringComparer.Ordinal))
+        if (UnkeyedPaths.Contains(path, StringComparer.Ordinal))
         {
             request.Headers.Remove(IdempotencyKeyHeader);
         }

@@ -67,6 +67,16 @@ public interface IBilling
     /// <summary>The customer's recent checkouts, newest first.</summary>
     Task<IReadOnlyList<BillingCheckout>> ListCheckoutsAsync(string customerId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Opens the billing provider's hosted billing portal for the customer: a short-lived address where they update
+    /// their card, see their invoices and cancel at the end of the period. What they change there arrives as billing
+    /// events, like every other change. Opening one changes nothing, so it takes no idempotency key: a retry that
+    /// opens a second session is harmless.
+    /// </summary>
+    /// <param name="returnUrl">Where the portal's return link leads.</param>
+    /// <returns>Where to send the customer, at once: the address expires if nobody visits it.</returns>
+    Task<Uri> OpenBillingPortalAsync(string customerId, Uri returnUrl, CancellationToken cancellationToken);
+
     /// <summary>The <c>subscriberId</c> the customer was created with, or null for an unknown customer or one created elsewhere.</summary>
     Task<string?> GetCustomerSubscriberIdAsync(string customerId, CancellationToken cancellationToken);
 

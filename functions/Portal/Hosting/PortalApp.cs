@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
@@ -74,8 +73,6 @@ public static class PortalApp
     {
         services.AddOptions<PortalOptions>().BindConfiguration(PortalOptions.Section).ValidateDataAnnotations().ValidateOnStart();
 
-        // In AWS the Lambda Web Adapter is the only peer, on loopback; the client's address arrives in X-Forwarded-For.
-        services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
         services.AddProblemDetails();
         services.AddRateLimiter(o =>
         {
@@ -117,7 +114,7 @@ public static class PortalApp
         // Options are read when the first request arrives: validation belongs to start-up (ValidateOnStart), which
         // reports every missing setting by name, not to building the pipeline.
         var options = new Lazy<PortalOptions>(() => app.Services.GetRequiredService<IOptions<PortalOptions>>().Value);
-        app.UseForwardedHeaders();
+        app.UseTrustedClient(options);
         app.UseSecurityHeaders(new Lazy<string>(() => SecurityHeaders.PagePolicy(StripePageOrigins(app.Services))));
         app.UseHeadAsGet();
 
@@ -209,6 +206,7 @@ public static class PortalApp
             : [.. SecurityHeaders.StripeHostedPages, apiBase.GetLeftPart(UriPartial.Authority)];
     }
 
+    /// <summary>The address <see cref="TrustedClient"/> settled on: the connection's, or API Gateway's word for it.</summary>
     private static string ClientAddress(HttpContext context) =>
         context.Connection.RemoteIpAddress is { } address ? address.ToString() : IPAddress.None.ToString();
 }

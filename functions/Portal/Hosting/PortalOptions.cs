@@ -78,6 +78,13 @@ public sealed class PortalOptions : IValidatableObject
     [Range(1024, 4_194_304, ErrorMessage = "Monetization:StripeWebhookMaxBodyBytes must be between 1024 and 4194304.")]
     public int StripeWebhookMaxBodyBytes { get; set; } = 512 * 1024;
 
+    /// <summary>
+    /// Where the client's address (the rate limits' partition) and scheme (HSTS, Secure cookies) come from:
+    /// <c>Connection</c> (default) or <c>LambdaRequestContext</c>, which the template sets on the function behind API
+    /// Gateway. See <see cref="Hosting.ClientAddressSource"/>.
+    /// </summary>
+    public ClientAddressSource ClientAddressSource { get; set; } = ClientAddressSource.Connection;
+
     /// <summary>How long one request may run in all: the budget and the clean-up reserve.</summary>
     public TimeSpan RequestLifetime => TimeSpan.FromSeconds(RequestBudgetSeconds + CleanupReserveSeconds);
 

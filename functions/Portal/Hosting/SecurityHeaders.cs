@@ -31,8 +31,9 @@ public static class SecurityHeaders
         yield return new("Referrer-Policy", "no-referrer");
         yield return new("Cross-Origin-Opener-Policy", "same-origin");
 
-        // Only over HTTPS (directly, or as API Gateway tells the adapter with X-Forwarded-Proto): a browser
-        // ignores it over plain HTTP, and the offline sandbox must stay reachable over it.
+        // Only over HTTPS (directly, or behind API Gateway as TrustedClient decides; never because a header a
+        // client can write says so): a browser ignores it over plain HTTP, and the offline sandbox must stay
+        // reachable over it.
         if (https)
         {
             yield return new("Strict-Transport-Security", StrictTransportSecurity);

@@ -12,8 +12,8 @@ internal sealed partial class StripeApi
     private readonly List<EmulatedInvoice> _invoices = [];
     private readonly List<(string Type, JsonObject Object, JsonObject? PreviousAttributes)> _emitted = [];
 
-    /// <summary>Where the hosted checkout pages live: the emulator's own address.</summary>
-    public Uri CheckoutBase { get; set; } = new("http://127.0.0.1/");
+    /// <summary>Where the hosted pages (checkout, billing portal) live: the emulator's own address.</summary>
+    public Uri HostedPageBase { get; set; } = new("http://127.0.0.1/");
 
     public IReadOnlyList<EmulatedCheckoutSession> CheckoutSessions => Snapshot(_checkoutSessions);
 
@@ -134,7 +134,7 @@ internal sealed partial class StripeApi
 
         foreach (var (name, url) in new[] { ("success_url", successUrl), ("cancel_url", cancelUrl) })
         {
-            if (url is not null && !(Uri.TryCreate(url.Replace("{CHECKOUT_SESSION_ID}", "x", StringComparison.Ordinal), UriKind.Absolute, out var parsed) && parsed.Scheme is "http" or "https"))
+            if (url is not null && !IsWebUrl(url.Replace("{CHECKOUT_SESSION_ID}", "x", StringComparison.Ordinal)))
             {
                 throw StripeApiException.Invalid(name, $"Not a valid URL", "url_invalid");
             }
@@ -172,7 +172,7 @@ internal sealed partial class StripeApi
             metadata.ApplyTo(Empty),
             "open",
             "unpaid",
-            new Uri(CheckoutBase, $"_emulator/checkout/{id}").ToString());
+            new Uri(HostedPageBase, $"_emulator/checkout/{id}").ToString());
         _checkoutSessions.Add(session);
         return StripeJson.CheckoutSession(session);
     }

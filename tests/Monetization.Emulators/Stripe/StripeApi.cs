@@ -74,6 +74,7 @@ internal sealed partial class StripeApi
                 ("GET", ["v1", "checkout", "sessions"]) => ListCheckoutSessions(p, now),
                 ("GET", ["v1", "checkout", "sessions", var id]) => Retrieve(p, () => StripeJson.CheckoutSession(FindCheckoutSession(id, now, 404))),
                 ("POST", ["v1", "checkout", "sessions", var id, "expire"]) => ExpireCheckoutSession(id, p, now),
+                ("POST", ["v1", "billing_portal", "sessions"]) => CreateBillingPortalSession(p, now),
                 (_, ["v1", "webhook_endpoints", ..]) => DispatchWebhookEndpoints(method, path, p, now),
                 (_, ["v1", "invoiceitems" or "invoices", ..]) => DispatchInvoicing(method, path, p, now),
                 _ => null,

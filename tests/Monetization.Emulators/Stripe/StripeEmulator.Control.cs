@@ -86,6 +86,18 @@ public sealed partial class StripeEmulator
                     return;
                 }
 
+                case ("GET", ["_emulator", "billing_portal", var id]):
+                    await WritePortalPageAsync(context, id, message: null);
+                    return;
+
+                case ("POST", ["_emulator", "billing_portal", var id, "payment_method"]):
+                    await UpdateCardOnPortalPageAsync(context, id);
+                    return;
+
+                case ("POST", ["_emulator", "billing_portal", var id, "cancel"]):
+                    await CancelOnPortalPageAsync(context, id);
+                    return;
+
                 case ("GET", ["_emulator", "events"]):
                 {
                     var list = new JsonArray();
@@ -136,8 +148,7 @@ public sealed partial class StripeEmulator
     private async Task PayOnCheckoutPageAsync(HttpContext context, string id)
     {
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
-        var card = new string(form["cardNumber"].ToString().Where(char.IsAsciiDigit).ToArray());
-        if (card != "4242424242424242")
+        if (!IsTestCard(form))
         {
             await WriteCheckoutPageAsync(context, id, "Your card was declined. Use the test card 4242 4242 4242 4242.", StatusCodes.Status402PaymentRequired);
             return;
@@ -201,12 +212,16 @@ public sealed partial class StripeEmulator
             """);
     }
 
-    private static async Task WriteHtmlAsync(HttpContext context, int status, string body)
+    private static async Task WriteHtmlAsync(HttpContext context, int status, string body, string title = "Stripe Checkout (emulator)")
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "text/html; charset=utf-8";
-        await context.Response.WriteAsync($"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Stripe Checkout (emulator)</title></head><body>{body}</body></html>", context.RequestAborted);
+        await context.Response.WriteAsync($"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head><body>{body}</body></html>", context.RequestAborted);
     }
+
+    /// <summary>The card number a hosted page's form was sent with is Stripe's test card 4242 4242 4242 4242.</summary>
+    private static bool IsTestCard(IFormCollection form) =>
+        new string(form["cardNumber"].ToString().Where(char.IsAsciiDigit).ToArray()) == "4242424242424242";
 
     private static JsonObject? Describe(WebhookDelivery? delivery) => delivery is null
         ? null

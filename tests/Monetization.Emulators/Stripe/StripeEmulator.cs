@@ -34,6 +34,8 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     private readonly ConcurrentDictionary<string, (long Sequence, EmulatedEvent Event)> _events = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<WebhookDelivery> _deliveries = new();
     private readonly ConcurrentDictionary<Task, bool> _background = new();
+    private readonly Lock _deliveryOrder = new();
+    private Task _deliveryTail = Task.CompletedTask;
     private long _eventSequence;
     private WebApplication? _app;
     private Uri? _webhookUrl;
@@ -43,7 +45,7 @@ public sealed partial class StripeEmulator : IAsyncDisposable
         _options = options;
         _webhookUrl = options.WebhookUrl;
         Endpoint = endpoint;
-        _api.CheckoutBase = endpoint;
+        _api.HostedPageBase = endpoint;
     }
 
     public Uri Endpoint { get; }
@@ -73,6 +75,9 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     public IReadOnlyList<EmulatedMeterEvent> MeterEvents => _api.MeterEvents;
 
     public IReadOnlyList<EmulatedCheckoutSession> CheckoutSessions => _api.CheckoutSessions;
+
+    /// <summary>Billing portal sessions, oldest first.</summary>
+    public IReadOnlyList<EmulatedBillingPortalSession> BillingPortalSessions => _api.BillingPortalSessions;
 
     /// <summary>Subscription invoices and one-off ones (<c>POST /v1/invoices</c>), oldest first.</summary>
     public IReadOnlyList<EmulatedInvoice> Invoices => _api.Invoices;
@@ -220,29 +225,50 @@ public sealed partial class StripeEmulator : IAsyncDisposable
     /// <summary>Records what the last operations emitted and, with a webhook URL set, delivers it in order, in the background, as Stripe does.</summary>
     private void DeliverEmitted()
     {
-        var emitted = _api.TakeEmitted().Select(e => Record(e.Type, e.Object, e.PreviousAttributes)).ToList();
-        if (emitted.Count == 0 || WebhookUrl is null)
-        {
-            return;
-        }
-
-        var delivering = Task.Run(async () =>
-        {
-            foreach (var recorded in emitted)
-            {
-                try
-                {
-                    await PostAsync(recorded, _stopping.Token);
-                }
-                catch (Exception e) when (e is HttpRequestException or OperationCanceledException or InvalidOperationException)
-                {
-                    // An endpoint that cannot be reached gets nothing, like Stripe's first attempt; tests redeliver by hand.
-                    _deliveries.Enqueue(new WebhookDelivery(recorded.Id, recorded.Type, 0, recorded.Payload));
-                }
-            }
-        });
+        var (_, delivering) = RecordAndQueueEmitted(deliver: true, background: true, _stopping.Token);
         _background[delivering] = true;
         delivering.ContinueWith(t => _background.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Records what the last operations emitted and queues its delivery behind every delivery queued before, so the
+    /// events of one operation after another reach the endpoint in the order they happened (two background tasks
+    /// would otherwise race). In the background an endpoint that cannot be reached is recorded as status 0;
+    /// otherwise its failure is the caller's.
+    /// </summary>
+    private (IReadOnlyList<EmulatedEvent> Events, Task<IReadOnlyList<WebhookDelivery>> Delivering) RecordAndQueueEmitted(bool deliver, bool background, CancellationToken cancellationToken)
+    {
+        lock (_deliveryOrder)
+        {
+            var events = _api.TakeEmitted().Select(e => Record(e.Type, e.Object, e.PreviousAttributes)).ToList();
+            if (!deliver || events.Count == 0 || WebhookUrl is null)
+            {
+                return (events, Task.FromResult<IReadOnlyList<WebhookDelivery>>([]));
+            }
+
+            var previous = _deliveryTail;
+            var delivering = Task.Run(async () =>
+            {
+                await previous.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                var deliveries = new List<WebhookDelivery>();
+                foreach (var recorded in events)
+                {
+                    try
+                    {
+                        deliveries.Add(await PostAsync(recorded, cancellationToken));
+                    }
+                    catch (Exception e) when (background && e is HttpRequestException or OperationCanceledException or InvalidOperationException)
+                    {
+                        // An endpoint that cannot be reached gets nothing, like Stripe's first attempt; tests redeliver by hand.
+                        _deliveries.Enqueue(new WebhookDelivery(recorded.Id, recorded.Type, 0, recorded.Payload));
+                    }
+                }
+
+                return (IReadOnlyList<WebhookDelivery>)deliveries;
+            }, CancellationToken.None);
+            _deliveryTail = delivering;
+            return (events, delivering);
+        }
     }
 
     /// <summary>Delivers a stored event (again): a retry, a duplicate, or the next step of an out-of-order test.</summary>
@@ -270,17 +296,18 @@ public sealed partial class StripeEmulator : IAsyncDisposable
             throw new ArgumentException(e.Message, nameof(sessionId), e);
         }
 
-        var events = _api.TakeEmitted().Select(e => Record(e.Type, e.Object, e.PreviousAttributes)).ToList();
-        var deliveries = new List<WebhookDelivery>();
-        if (deliver && WebhookUrl is not null)
-        {
-            foreach (var recorded in events)
-            {
-                deliveries.Add(await PostAsync(recorded, cancellationToken));
-            }
-        }
-
+        var (events, deliveries) = await DeliverEmittedNowAsync(deliver, cancellationToken);
         return (session, events, deliveries);
+    }
+
+    /// <summary>
+    /// Records what the last operation emitted and, with <paramref name="deliver"/> and a webhook URL, delivers it in
+    /// order before returning, as Stripe has delivered a hosted page's events by the time the page moves on.
+    /// </summary>
+    private async Task<(IReadOnlyList<EmulatedEvent> Events, IReadOnlyList<WebhookDelivery> Deliveries)> DeliverEmittedNowAsync(bool deliver, CancellationToken cancellationToken)
+    {
+        var (events, delivering) = RecordAndQueueEmitted(deliver, background: false, cancellationToken);
+        return (events, await delivering);
     }
 
     private async Task StartServerAsync(int port, CancellationToken cancellationToken)

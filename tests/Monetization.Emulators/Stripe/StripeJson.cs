@@ -27,7 +27,7 @@ internal static class StripeJson
         ["invoice_settings"] = new JsonObject
         {
             ["custom_fields"] = null,
-            ["default_payment_method"] = null,
+            ["default_payment_method"] = c.DefaultPaymentMethod,
             ["footer"] = null,
             ["rendering_options"] = null,
         },
@@ -131,8 +131,8 @@ internal static class StripeJson
             ["billing_cycle_anchor_config"] = null,
             ["billing_mode"] = new JsonObject { ["flexible"] = new JsonObject { ["proration_discounts"] = "itemized" }, ["type"] = "flexible", ["updated_at"] = s.Created },
             ["billing_thresholds"] = null,
-            ["cancel_at"] = null,
-            ["cancel_at_period_end"] = false,
+            ["cancel_at"] = s.CancelAt,
+            ["cancel_at_period_end"] = s.CancelAtPeriodEnd,
             ["canceled_at"] = s.CanceledAt,
             ["cancellation_details"] = new JsonObject { ["comment"] = null, ["feedback"] = null, ["reason"] = s.CanceledAt is null ? null : "cancellation_requested" },
             ["collection_method"] = s.CollectionMethod,
@@ -238,6 +238,27 @@ internal static class StripeJson
         ["total_details"] = new JsonObject { ["amount_discount"] = 0, ["amount_shipping"] = 0, ["amount_tax"] = 0 },
         ["ui_mode"] = "hosted_page",
         ["url"] = s.Status == "open" ? s.Url : null,
+    };
+
+    /// <summary>
+    /// Field names as in Stripe's published <c>billing_portal.session</c> example. A session opened without
+    /// <c>flow_data</c> shows the portal's home page, so its <c>flow</c> is null; <c>configuration</c> is the account's
+    /// default portal configuration, not expanded.
+    /// </summary>
+    public static JsonObject BillingPortalSession(EmulatedBillingPortalSession s) => new()
+    {
+        ["id"] = s.Id,
+        ["object"] = "billing_portal.session",
+        ["configuration"] = s.ConfigurationId,
+        ["created"] = s.Created,
+        ["customer"] = s.CustomerId,
+        ["customer_account"] = null,
+        ["flow"] = null,
+        ["livemode"] = false,
+        ["locale"] = null,
+        ["on_behalf_of"] = null,
+        ["return_url"] = s.ReturnUrl,
+        ["url"] = s.Url,
     };
 
     /// <summary>

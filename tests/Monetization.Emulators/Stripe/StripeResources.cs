@@ -2,6 +2,7 @@ namespace Monetization.Emulators.Stripe;
 
 // What the emulator holds. Immutable snapshots: tests read them without racing the server.
 
+/// <param name="DefaultPaymentMethod">What invoices are charged to (<c>invoice_settings.default_payment_method</c>); set in the billing portal.</param>
 public sealed record EmulatedCustomer(
     string Id,
     long Created,
@@ -9,7 +10,8 @@ public sealed record EmulatedCustomer(
     string? Name,
     string? Description,
     string? Phone,
-    IReadOnlyDictionary<string, string> Metadata);
+    IReadOnlyDictionary<string, string> Metadata,
+    string? DefaultPaymentMethod = null);
 
 public sealed record EmulatedProduct(string Id, long Created, string Name, string? Description, bool Active, IReadOnlyDictionary<string, string> Metadata);
 
@@ -48,6 +50,7 @@ public sealed record EmulatedPriceTier(long? UpTo, decimal UnitAmount, decimal F
 
 public sealed record EmulatedSubscriptionItem(string Id, long Created, string PriceId, long? Quantity);
 
+/// <param name="CancelAtPeriodEnd">Canceled in the billing portal: it stays as it is until <see cref="CancelAt"/>, the end of the period.</param>
 public sealed record EmulatedSubscription(
     string Id,
     long Created,
@@ -62,7 +65,9 @@ public sealed record EmulatedSubscription(
     string CollectionMethod = "charge_automatically",
     long? DaysUntilDue = null,
     string? DefaultPaymentMethod = null,
-    string? LatestInvoiceId = null);
+    string? LatestInvoiceId = null,
+    bool CancelAtPeriodEnd = false,
+    long? CancelAt = null);
 
 /// <summary>A Checkout Session in mode <c>subscription</c> for one recurring price.</summary>
 public sealed record EmulatedCheckoutSession(
@@ -81,6 +86,10 @@ public sealed record EmulatedCheckoutSession(
     string Url,
     string? SubscriptionId = null,
     string? InvoiceId = null);
+
+/// <summary>A customer's visit to the hosted billing portal (<c>POST /v1/billing_portal/sessions</c>).</summary>
+/// <param name="ReturnUrl">Where the portal's return link leads; null when none was given.</param>
+public sealed record EmulatedBillingPortalSession(string Id, long Created, string ConfigurationId, string CustomerId, string? ReturnUrl, string Url);
 
 /// <param name="SubscriptionId">Null for a one-off invoice (<c>POST /v1/invoices</c>), which has no parent.</param>
 /// <param name="AutoAdvance">As created; null for a subscription's invoice, which advances until it is paid.</param>

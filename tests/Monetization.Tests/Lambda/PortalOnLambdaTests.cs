@@ -49,7 +49,13 @@ public sealed class PortalOnLambdaTests(LambdaFixture lambda)
         var checkoutUrl = body.GetProperty("checkoutUrl").GetString();
         var session = Assert.Single(lambda.Environment.Stripe.CheckoutSessions, s => s.Url == checkoutUrl);
         var (paid, _, _) = await lambda.Environment.Stripe.CompleteCheckoutAsync(session.Id, deliver: false, Cancel);
-        using var returned = await http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), Cancel);
+
+        // The template puts the Portal behind API Gateway (Monetization:ClientAddressSource LambdaRequestContext): its
+        // answers are HTTPS ones, HSTS and the return address included, which API Gateway delivers to this port.
+        Assert.Contains("max-age=", Assert.Single(response.Headers.GetValues("Strict-Transport-Security")), StringComparison.Ordinal);
+        var success = new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal));
+        Assert.Equal(Uri.UriSchemeHttps, success.Scheme);
+        using var returned = await http.GetAsync(success.PathAndQuery, Cancel);
         Assert.True(returned.StatusCode == HttpStatusCode.OK, $"{returned.StatusCode}: {await returned.Content.ReadAsStringAsync(Cancel)}\n{process.Output}");
         Assert.Contains(keyId, await lambda.Environment.UsagePlanKeyIdsAsync(lambda.Environment.StripeUsagePlanId, Cancel));
         var key = Assert.Single(await lambda.Environment.ApiKeysAsync(Cancel), k => k.Id == keyId);

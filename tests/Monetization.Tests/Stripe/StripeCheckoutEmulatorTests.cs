@@ -58,9 +58,6 @@ public sealed class StripeCheckoutEmulatorTests
     private static Task<StripeCheckout.Session> RetrieveAsync(StripeTestBed bed, string sessionId) =>
         bed.Stripe.V1.Checkout.Sessions.GetAsync(sessionId, cancellationToken: Ct);
 
-    private static JsonObject Documented(string kind) =>
-        JsonNode.Parse(System.IO.File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Stripe", "Fixtures", kind + ".json")))!.AsObject();
-
     [Theory]
     [InlineData("checkout.session")]
     [InlineData("invoice")]
@@ -78,11 +75,11 @@ public sealed class StripeCheckoutEmulatorTests
             _ => JsonNode.Parse(bed.Emulator.Events.Single(e => e.Type == "customer.subscription.created").Payload)!["data"]!["object"]!.AsObject(),
         };
 
-        var documented = Documented(kind);
+        var documented = StripeFixtures.Documented(kind);
         Assert.Equal(Array.Empty<string>(), rendered.Select(p => p.Key).Where(k => !documented.ContainsKey(k)).ToArray());
         Assert.Equal(kind, rendered["object"]!.GetValue<string>());
         var eventKeys = JsonNode.Parse(bed.Emulator.Events[0].Payload)!.AsObject().Select(p => p.Key);
-        Assert.Equal(Array.Empty<string>(), eventKeys.Where(k => !Documented("event").ContainsKey(k)).ToArray());
+        Assert.Equal(Array.Empty<string>(), eventKeys.Where(k => !StripeFixtures.Documented("event").ContainsKey(k)).ToArray());
     }
 
     [Fact]

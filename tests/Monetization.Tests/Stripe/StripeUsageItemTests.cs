@@ -53,9 +53,6 @@ public sealed class StripeUsageItemTests
         return (response.StatusCode, JsonNode.Parse(await response.Content.ReadAsStringAsync(Ct))!);
     }
 
-    private static JsonObject Documented(string kind) =>
-        JsonNode.Parse(System.IO.File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Stripe", "Fixtures", kind + ".json")))!.AsObject();
-
     [Fact]
     public async Task AUsageItemBillsTheUnitsAtTheMeteredPricesUnitAmountAndCarriesTheUsageIdentifier()
     {
@@ -357,7 +354,7 @@ public sealed class StripeUsageItemTests
         };
         foreach (var (kind, json) in rendered)
         {
-            var documented = Documented(kind);
+            var documented = StripeFixtures.Documented(kind);
             Assert.Equal(Array.Empty<string>(), json.Select(p => p.Key).Where(k => !documented.ContainsKey(k)).ToArray());
             Assert.Equal(kind, (string?)json["object"]);
         }
