@@ -22,6 +22,7 @@ public static class AccountEndpoints
         group.MapGet(string.Empty, ShowAsync);
         group.MapPost("/subscribe", SubscribeAsync);
         group.MapPost("/cancel", CancelAsync);
+        group.MapPost("/billing", BillingAsync);
         return app;
     }
 
@@ -53,6 +54,14 @@ public static class AccountEndpoints
         {
             await flow.EndAsync(subscriberId, cancellationToken);
             return SeeOther.To(Path);
+        }, cancellationToken);
+
+    private static Task<IResult> BillingAsync(HttpContext context, AccountSessions sessions, ManageBilling flow, CancellationToken cancellationToken) =>
+        SignedInPostAsync(context, sessions, async subscriberId =>
+        {
+            var request = context.Request;
+            var back = new Uri($"{request.Scheme}://{request.Host}{request.PathBase}{Path}");
+            return await flow.OpenAsync(subscriberId, back, cancellationToken) is { } portal ? SeeOther.To(portal.ToString()) : SeeOther.To(Path);
         }, cancellationToken);
 
     /// <summary>A button's post: acted on only with a session and the form guard; anything else goes back to the page.</summary>

@@ -81,13 +81,18 @@ public static class AccountPages
             _ => ("Not subscribed", "Subscribe to get your API key. Usage is billed monthly through Stripe.", Button(context, "/account/subscribe", "subscribe", "Subscribe")),
         };
         var cancel = record is { Status: SubscriberStatus.Active or SubscriberStatus.Suspended, EndRequestedAt: null, StripeSubscriptionId: not null }
-            ? Button(context, "/account/cancel", "cancel-subscription", "Cancel subscription", "secondary")
+            ? Button(context, "/account/cancel", "cancel-subscription", "Cancel subscription now", "secondary")
+            : string.Empty;
+        var billing = record is { StripeCustomerId: not null, StripeSubscriptionId: not null }
+            ? Button(context, "/account/billing", "manage-billing", record.Status == SubscriberStatus.Suspended ? "Update payment method" : "Manage billing")
+              + "<p class=\"hint\">Card, invoices, and cancelling at the end of the period, on Stripe's billing page.</p>"
             : string.Empty;
         return $"""
             <h2>Subscription</h2>
             <p>Status: <strong id="subscription-status">{Html.Encode(state)}</strong></p>
             <p id="subscription-detail">{Html.Encode(detail)}</p>
             {action}
+            {billing}
             {cancel}
             """;
     }

@@ -75,6 +75,7 @@ public static class StripeChannel
         services.AddTransient<AccountSessions>();
         services.AddTransient<ViewAccount>();
         services.AddTransient<StartSubscription>();
+        services.AddTransient<ManageBilling>();
         services.AddTransient<SubscriptionAccess>();
         services.AddTransient<ActivateSubscription>();
         services.AddTransient<ApplyBillingEvent>();

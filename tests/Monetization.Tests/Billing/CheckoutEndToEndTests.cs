@@ -387,6 +387,33 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     }
 
     [Fact]
+    public async Task ManageBillingOpensTheCustomersBillingPortalWhereANewCardRestoresAccessAndCancellingAtPeriodEndKeepsIt()
+    {
+        const string email = "checkout-portal@example.com";
+        var (browser, keyId, subscriptionId) = await PaidAsync(email, webhooks: true);
+        using var _ = browser;
+        Assert.Equal(200, (await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "unpaid", Ct))!.StatusCode);
+        Assert.Equal((false, true), await portal.AccessAsync(keyId));
+        Assert.Contains("Update payment method", await browser.AccountPageAsync(), StringComparison.Ordinal);
+
+        using var pressed = await browser.PressAsync("/account/billing");
+
+        Assert.Equal(HttpStatusCode.SeeOther, pressed.StatusCode);
+        var session = Assert.Single(portal.Stripe.BillingPortalSessions, s => s.Url == pressed.Headers.Location?.ToString());
+        Assert.Equal((await portal.RecordAsync(email))!.StripeCustomerId, session.CustomerId);
+        Assert.Equal(new Uri(portal.Http.BaseAddress!, "account").ToString(), session.ReturnUrl);
+
+        var card = await portal.Stripe.UpdateCardFromPortalAsync(session.Id, Ct);
+        Assert.All(card.Deliveries, d => Assert.Equal(200, d.StatusCode));
+        Assert.Equal((true, true), await portal.AccessAsync(keyId));
+        Assert.Equal("Active", AccountBrowser.StatusOn(await browser.AccountPageAsync()));
+
+        var cancel = await portal.Stripe.CancelAtPeriodEndFromPortalAsync(session.Id, cancellationToken: Ct);
+        Assert.All(cancel.Deliveries, d => Assert.Equal(200, d.StatusCode));
+        Assert.Equal((true, true), await portal.AccessAsync(keyId));
+    }
+
+    [Fact]
     public async Task WithoutJavaScriptSubscribeIsAPostAnsweredWithARedirectSoAReloadRepeatsNothing()
     {
         portal.DeliverWebhooks(false);

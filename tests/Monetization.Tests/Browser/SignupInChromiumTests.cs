@@ -72,9 +72,15 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
         Screenshot(browser, "7-key-hint-after-reload");
         Assert.DoesNotContain(keyValue, browser.PageSource, StringComparison.Ordinal);
 
+        browser.FindElement(By.Id("manage-billing")).Click();
+        wait.Until(d => d.Url.Contains("/_emulator/billing_portal/", StringComparison.Ordinal));
+        Screenshot(browser, "8-billing-portal");
+        browser.FindElement(By.Id("return")).Click();
+        wait.Until(d => d.FindElements(By.Id("account-heading")).Count > 0);
+
         browser.FindElement(By.Id("cancel-subscription")).Click();
         wait.Until(d => d.FindElement(By.Id("subscription-status")).Text == "Ending");
-        Screenshot(browser, "8-ending");
+        Screenshot(browser, "9-ending");
         await portal.WaitForAccessAsync(keyId, expected: false);
 
         // The usage reporter bills the last usage and cancels the subscription; Stripe's webhook ends it here.
@@ -82,7 +88,7 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
         await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
         browser.Navigate().Refresh();
         wait.Until(d => d.FindElement(By.Id("subscription-status")).Text == "Ended");
-        Screenshot(browser, "9-ended");
+        Screenshot(browser, "10-ended");
 
         browser.FindElement(By.Id("subscribe")).Click();
         wait.Until(d => d.FindElements(By.Id("cardNumber")).Count > 0);
@@ -92,14 +98,14 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
         browser.FindElement(By.Id("billingName")).SendKeys("Grace Hopper");
         browser.FindElement(By.Id("submit")).Click();
         wait.Until(d => d.FindElements(By.Id("subscription-status")).FirstOrDefault()?.Text == "Active");
-        Screenshot(browser, "10-subscribed-again");
+        Screenshot(browser, "11-subscribed-again");
         await portal.WaitForAccessAsync(keyId, expected: true);
 
         browser.FindElement(By.Id("sign-out")).Click();
         wait.Until(d => d.FindElements(By.Id("signup")).Count > 0);
         browser.Navigate().GoToUrl(new Uri(portal.Http.BaseAddress!, "account"));
         wait.Until(d => d.FindElements(By.Id("signup")).Count > 0);
-        Screenshot(browser, "11-signed-out");
+        Screenshot(browser, "12-signed-out");
     }
 
     /// <summary>The system browser only: a missing one fails with the install command, never skips and never downloads one.</summary>
