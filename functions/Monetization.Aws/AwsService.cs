@@ -11,4 +11,7 @@ public sealed record AwsService(string SigningName, string EndpointVariableSuffi
     public static AwsService MarketplaceMetering { get; } = new("aws-marketplace", "MARKETPLACE_METERING", "metering.marketplace");
 
     public static AwsService SecretsManager { get; } = new("secretsmanager", "SECRETS_MANAGER", "secretsmanager");
+
+    /// <summary>Amazon SES API v2: service id <c>SESv2</c>, endpoint prefix <c>email</c>, signing name <c>ses</c> (botocore sesv2/2019-09-27).</summary>
+    public static AwsService Ses { get; } = new("ses", "SESV2", "email");
 }

@@ -3,9 +3,11 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Monetization.Aws.ApiGateway;
+using Monetization.Aws.Email;
 using Monetization.Aws.Http;
 using Monetization.Aws.Marketplace;
 using Monetization.Core.ApiKeys;
+using Monetization.Core.Email;
 using Monetization.Core.Marketplace;
 using Monetization.Http;
 
@@ -15,6 +17,7 @@ public static class AwsServiceCollectionExtensions
 {
     public const string ApiGatewayOptionsName = "ApiGateway";
     public const string MarketplaceMeteringOptionsName = "MarketplaceMetering";
+    public const string SesOptionsName = "Ses";
 
     /// <summary>A typed <see cref="ApiGatewayClient"/> and <see cref="IApiKeys"/>, signed and retried.</summary>
     public static IHttpClientBuilder AddAwsApiGateway(this IServiceCollection services, Action<AwsClientOptions>? configure = null)
@@ -29,6 +32,27 @@ public static class AwsServiceCollectionExtensions
     public static IHttpClientBuilder AddAwsMarketplaceMetering(this IServiceCollection services, Action<AwsClientOptions>? configure = null) =>
         services.AddAwsClient<MarketplaceMeteringClient>(AwsService.MarketplaceMetering, MarketplaceMeteringOptionsName, configure)
             .AddTypedService<IMarketplaceMetering, AwsMarketplaceMetering>();
+
+    /// <summary>
+    /// <see cref="IEmailSender"/> on Amazon SES (a typed <see cref="SesClient"/>, signed and retried), sending as the
+    /// <c>Email</c> section says (<see cref="EmailSettings"/>, bound once and checked when the host starts).
+    /// </summary>
+    public static IHttpClientBuilder AddAwsSes(this IServiceCollection services, Action<AwsClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (!services.Any(d => d.ServiceType == typeof(IValidateOptions<EmailSettings>)))
+        {
+            services.AddOptions<EmailSettings>().BindConfiguration(EmailSettings.Section).ValidateOnStart();
+            services.AddSingleton<IValidateOptions<EmailSettings>, EmailSettingsValidator>();
+        }
+
+        var builder = services.AddAwsClient<SesClient>(AwsService.Ses, SesOptionsName, configure);
+        services.AddTransient<IEmailSender>(sp => new SesEmailSender(
+            sp.GetRequiredService<SesClient>(),
+            sp.GetRequiredService<IOptions<EmailSettings>>().Value,
+            sp.GetRequiredKeyedService<AwsConnection>(SesOptionsName).Region));
+        return builder;
+    }
 
     private static IHttpClientBuilder AddAwsClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(
         this IServiceCollection services, AwsService service, string name, Action<AwsClientOptions>? configure)

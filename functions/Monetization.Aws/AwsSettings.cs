@@ -30,6 +30,10 @@ public sealed class AwsSettings
     [HttpUrl(ErrorMessage = "Aws:MarketplaceMeteringServiceUrl must be an absolute http(s) URL.")]
     public Uri? MarketplaceMeteringServiceUrl { get; set; }
 
+    /// <summary>SES's endpoint alone (like <c>AWS_ENDPOINT_URL_SESV2</c>); wins over <see cref="ServiceUrl"/>.</summary>
+    [HttpUrl(ErrorMessage = "Aws:SesServiceUrl must be an absolute http(s) URL.")]
+    public Uri? SesServiceUrl { get; set; }
+
     /// <summary>
     /// Binds and checks the <c>Aws</c> section outside a container: only for configuration sources, which are built
     /// before any container exists (the Stripe secret is read from Secrets Manager while configuration is built).
@@ -59,6 +63,11 @@ public sealed class AwsSettings
         if (service == AwsService.MarketplaceMetering)
         {
             return MarketplaceMeteringServiceUrl;
+        }
+
+        if (service == AwsService.Ses)
+        {
+            return SesServiceUrl ?? ServiceUrl;
         }
 
         return service == AwsService.ApiGateway ? ApiGatewayServiceUrl ?? ServiceUrl : ServiceUrl;

@@ -73,6 +73,8 @@ public sealed class CloudFormationStack(HttpClient http)
         Take("meter-event-name", "StripeMeterEventName");
         Take("portal-url", "PortalUrl");
         Take("product-code", "MarketplaceProductCode");
+        Take("email-sender", "EmailSenderAddress");
+        Take("email-configuration-set", "EmailConfigurationSet");
 
         // The Marketplace plan exists in every stack; it is checked only when the stack sells there.
         if (flags.ContainsKey("product-code"))

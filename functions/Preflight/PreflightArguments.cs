@@ -1,3 +1,5 @@
+using Monetization.Aws.Email;
+
 namespace Monetization.Preflight;
 
 /// <summary>The command line: <c>--name value</c> pairs, every name known, the required ones present.</summary>
@@ -5,7 +7,8 @@ public static class PreflightArguments
 {
     public const string Usage = """
         usage: Preflight check --region R --api-id ID --stage S --stripe-plan ID --secret-arn ARN --price price_...
-                               --meter-event-name NAME --portal-url URL [--marketplace-plan ID --product-code CODE]
+                               --meter-event-name NAME --portal-url URL --email-sender ADDRESS
+                               [--email-configuration-set NAME] [--marketplace-plan ID --product-code CODE]
                                [--endpoint-url URL] [--stripe-api-base URL]
                Preflight check --region R --stack NAME [any flag above, to override the stack's value]
                Preflight link-product-code --region R --marketplace-plan ID --product-code CODE [--endpoint-url URL]
@@ -16,13 +19,14 @@ public static class PreflightArguments
         --endpoint-url     send every AWS call to this endpoint (an emulator) instead of the regional one
         --stripe-api-base  Stripe's API base (an emulator); https://api.stripe.com otherwise
         --stack            read the values from the stack's parameters and outputs (CloudFormation DescribeStacks)
+        --email-sender     the address the Portal mails from (parameter EmailSenderAddress), checked as an SES identity
         The values are the stack's parameters and outputs (PortalUrl, StripeUsagePlanId, MarketplaceUsagePlanId).
         """;
 
     private static readonly string[] CheckNames =
     [
         "region", "api-id", "stage", "stripe-plan", "marketplace-plan", "product-code", "secret-arn", "price",
-        "meter-event-name", "portal-url", "endpoint-url", "stripe-api-base", "stack",
+        "meter-event-name", "portal-url", "endpoint-url", "stripe-api-base", "stack", "email-sender", "email-configuration-set",
     ];
 
     private static readonly string[] LinkNames = ["region", "marketplace-plan", "product-code", "endpoint-url"];
@@ -78,7 +82,7 @@ public static class PreflightArguments
     {
         string[] required = forLink
             ? ["region", "marketplace-plan", "product-code"]
-            : ["region", "api-id", "stage", "stripe-plan", "secret-arn", "price", "meter-event-name", "portal-url"];
+            : ["region", "api-id", "stage", "stripe-plan", "secret-arn", "price", "meter-event-name", "portal-url", "email-sender"];
         var missing = required.Where(name => !flags.ContainsKey(name)).ToList();
         if (missing.Count > 0)
         {
@@ -96,6 +100,11 @@ public static class PreflightArguments
             {
                 return (null, $"--{name} must be an absolute http(s) URL");
             }
+        }
+
+        if (flags.TryGetValue("email-sender", out var sender) && (!SenderAddress.TryParse(sender, out var parsed, out _) || parsed.DisplayName is not null))
+        {
+            return (null, "--email-sender must be a plain e-mail address (the EmailSenderAddress parameter), without a display name");
         }
 
         return (flags, null);
@@ -116,6 +125,8 @@ public static class PreflightArguments
             SecretArn = flags["secret-arn"],
             PriceId = flags["price"],
             MeterEventName = flags["meter-event-name"],
+            EmailSender = flags["email-sender"],
+            EmailConfigurationSet = flags.GetValueOrDefault("email-configuration-set"),
 
             // The stack's PortalUrl output ends in '/'; the subscription URL is resolved under it either way.
             PortalUrl = new Uri(portal.EndsWith('/') ? portal : portal + "/"),

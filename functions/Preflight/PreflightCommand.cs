@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.ApiGateway;
+using Monetization.Aws.Email;
 using Monetization.Aws.Http;
 using Monetization.Aws.Secrets;
 using Monetization.Core;
@@ -78,6 +79,7 @@ public static class PreflightCommand
     private static async Task<int> CheckAsync(StackSettings stack, ApiGatewayClient apiGateway, AwsClientOptions aws, TextWriter output, CancellationToken cancellationToken)
     {
         using var secretsHttp = AwsHttp.CreateClient(AwsConnection.Resolve(AwsService.SecretsManager, aws), aws);
+        using var sesHttp = AwsHttp.CreateClient(AwsConnection.Resolve(AwsService.Ses, aws), aws);
         var stripeOptions = new StripeOptions { ApiBase = stack.StripeApiBase, AttemptTimeout = TimeSpan.FromSeconds(30) };
         using var stripeHttp = new HttpClient(new StripeTransport(Options.Create(stripeOptions), TimeProvider.System) { InnerHandler = new SocketsHttpHandler() });
         using var web = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
@@ -85,6 +87,7 @@ public static class PreflightCommand
             apiGateway,
             new SecretsManagerClient(secretsHttp),
             key => StripeServiceCollectionExtensions.Create(new StripeOptions { ApiBase = stack.StripeApiBase, SecretKey = key }, stripeHttp),
+            new SesClient(sesHttp),
             web);
         var problems = await checks.RunAsync(stack, cancellationToken);
         foreach (var problem in problems)

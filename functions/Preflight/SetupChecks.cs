@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Monetization.Aws.ApiGateway;
+using Monetization.Aws.Email;
 using Monetization.Aws.Http;
 using Monetization.Aws.Secrets;
 using Monetization.Core;
@@ -14,10 +15,11 @@ namespace Monetization.Preflight;
 
 /// <summary>
 /// Reads a deployed setup and lists what would stop it selling: API Gateway's side of the Marketplace integration
-/// (key source, keys required, plan product code), the Stripe secret, price and meter, and the subscription URL.
+/// (key source, keys required, plan product code), the Stripe secret, price and meter, the SES sender the sign-in mail
+/// goes out from (and whether the account is still in the SES sandbox), and the subscription URL.
 /// Every problem comes with a command that fixes it; secret values are read but never shown.
 /// </summary>
-public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsManagerClient secrets, Func<Secret, StripeClient> stripeFor, HttpClient web)
+public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsManagerClient secrets, Func<Secret, StripeClient> stripeFor, SesClient ses, HttpClient web)
 {
     public async Task<IReadOnlyList<SetupProblem>> RunAsync(StackSettings stack, CancellationToken cancellationToken)
     {
@@ -35,8 +37,87 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
             }
         }
 
+        await CheckEmailAsync(stack, problems, cancellationToken);
         await CheckSubscriptionUrlAsync(stack, problems, cancellationToken);
         return problems;
+    }
+
+    /// <summary>
+    /// SES sends only from a verified identity (the address, or its domain) and, while the account is in the SES
+    /// sandbox, only to verified recipients: people who sign up would get no sign-in link.
+    /// </summary>
+    private async Task CheckEmailAsync(StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)
+    {
+        var region = Shell.Quote(stack.Region);
+        if (!SenderAddress.TryParse(stack.EmailSender, out var sender, out _))
+        {
+            problems.Add(new("email-sender", $"The sender {stack.EmailSender} is not an e-mail address.", SamDeploy(stack, "EmailSenderAddress", "<no-reply@your domain>")));
+            return;
+        }
+
+        try
+        {
+            var address = await ses.GetEmailIdentityAsync(sender.Address, cancellationToken);
+            var domain = address?.IsVerified == true ? null : await ses.GetEmailIdentityAsync(sender.Domain, cancellationToken);
+            if (address?.IsVerified != true && domain?.IsVerified != true)
+            {
+                // The identity an owner started verifying, the address before its domain.
+                var (name, started) = address is not null ? (sender.Address, address) : (sender.Domain, domain);
+                problems.Add(started is null
+                    ? new(
+                        "email-sender",
+                        $"The sender {sender.Address} is not an SES identity in {stack.Region}, nor is its domain {sender.Domain}, so SES refuses every e-mail the Portal sends (sign-in links). " +
+                        "Creating the address identity mails it a verification link; a domain identity (create-email-identity with the domain) is verified by the DKIM records it prints.",
+                        $"aws sesv2 create-email-identity --email-identity {Shell.Quote(sender.Address)} --region {region}")
+                    : new(
+                        "email-sender",
+                        $"The SES identity {name} the Portal sends from ({sender.Address}) is not verified in {stack.Region} (status {started.VerificationStatus ?? "unknown"}), so SES refuses every e-mail the Portal sends. " +
+                        (started.IdentityType == "DOMAIN" ? "Publish the DKIM CNAME records it lists." : "Open the link SES mailed to the address."),
+                        $"aws sesv2 get-email-identity --email-identity {Shell.Quote(name)} --region {region}"));
+            }
+
+            if (stack.EmailConfigurationSet is { Length: > 0 } set && await ses.GetConfigurationSetAsync(set, cancellationToken) is null)
+            {
+                problems.Add(new(
+                    "email-configuration-set",
+                    $"The SES configuration set {set} the Portal sends with does not exist in {stack.Region}, so SES refuses every e-mail.",
+                    $"aws sesv2 create-configuration-set --configuration-set-name {Shell.Quote(set)} --region {region}"));
+            }
+        }
+        catch (Exception e) when (e is AwsServiceException or DependencyUnavailableException)
+        {
+            problems.Add(new("email-sender", $"The SES identity {sender.Address} could not be read: {e.Message}", $"aws sesv2 get-email-identity --email-identity {Shell.Quote(sender.Address)} --region {region}"));
+        }
+
+        SesAccount account;
+        try
+        {
+            account = await ses.GetAccountAsync(cancellationToken);
+        }
+        catch (Exception e) when (e is AwsServiceException or DependencyUnavailableException)
+        {
+            problems.Add(new("ses-account", $"The SES account in {stack.Region} could not be read (GetAccount): {e.Message}", $"aws sesv2 get-account --region {region}"));
+            return;
+        }
+
+        if (!account.ProductionAccessEnabled)
+        {
+            problems.Add(new(
+                "ses-sandbox",
+                $"The SES account is in the SES sandbox in {stack.Region}: only verified recipients receive mail " +
+                $"({account.SendQuota?.Max24HourSend.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "200"} messages a day at most), " +
+                "so people who sign up get no sign-in link. Request production access (AWS reviews the request, usually within a day).",
+                $"aws sesv2 put-account-details --production-access-enabled --mail-type TRANSACTIONAL --website-url {Shell.Quote(stack.PortalUrl.AbsoluteUri)} " +
+                $"--use-case-description '<who gets mail: sign-in links to people who sign up for the API, one per request>' --region {region}"));
+        }
+
+        if (!account.SendingEnabled)
+        {
+            problems.Add(new(
+                "ses-sending",
+                $"Sending is paused for the SES account in {stack.Region} (enforcement status {account.EnforcementStatus ?? "unknown"}), so SES refuses every e-mail.",
+                $"aws sesv2 put-account-sending-attributes --sending-enabled --region {region}"));
+        }
     }
 
     private async Task CheckApiAsync(StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)

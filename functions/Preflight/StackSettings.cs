@@ -24,6 +24,12 @@ public sealed record StackSettings
 
     public required Uri PortalUrl { get; init; }
 
+    /// <summary>The address the Portal sends mail from (parameter <c>EmailSenderAddress</c>).</summary>
+    public required string EmailSender { get; init; }
+
+    /// <summary>The SES configuration set mail is sent with (parameter <c>EmailConfigurationSet</c>), when one is.</summary>
+    public string? EmailConfigurationSet { get; init; }
+
     /// <summary>The stack's name when it is known; fix commands that act on the stack name it.</summary>
     public string? StackName { get; init; }
 

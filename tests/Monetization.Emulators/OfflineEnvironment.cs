@@ -11,6 +11,7 @@ using Monetization.Aws.Ledger;
 using Monetization.Core;
 using Monetization.Emulators.AwsStandIn;
 using Monetization.Emulators.Faults;
+using Monetization.Emulators.Mail;
 using Monetization.Emulators.Marketplace;
 using Monetization.Emulators.Moto;
 using Monetization.Emulators.Stripe;
@@ -20,9 +21,9 @@ using Stripe;
 namespace Monetization.Emulators;
 
 /// <summary>
-/// Everything the Portal needs, on this machine: moto_server (API Gateway, DynamoDB) and the Stripe emulator, with
-/// the ledger table, a REST API, the Stripe and Marketplace usage plans, and a meter with its metered price created
-/// the way an API owner would. Used by the offline sandbox, the end-to-end tests and the benchmark.
+/// Everything the Portal needs, on this machine: moto_server (API Gateway, DynamoDB, SES) and the Stripe emulator, with
+/// the ledger table, a REST API, the Stripe and Marketplace usage plans, a meter with its metered price, and a
+/// verified SES sender with a configuration set created the way an API owner would. Used by the offline sandbox, the end-to-end tests and the benchmark.
 /// </summary>
 public sealed class OfflineEnvironment : IAsyncDisposable
 {
@@ -37,10 +38,23 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     /// <summary>The product the sandbox sells on the emulated AWS Marketplace.</summary>
     public const string MarketplaceProductCode = "prod-sandbox1234";
 
-    private OfflineEnvironment(MotoServer moto, FaultProxy apiGateway, StripeEmulator stripe, MarketplaceEmulator marketplace)
+    /// <summary>The SES identity mail is sent from, verified in moto when the environment starts.</summary>
+    public const string EmailSenderAddress = "no-reply@monetization.example";
+
+    public const string EmailSenderName = "Monetization sandbox";
+
+    /// <summary>The <c>Email:FromAddress</c> setting: the sender with its display name.</summary>
+    public const string EmailFromAddress = EmailSenderName + " <" + EmailSenderAddress + ">";
+
+    /// <summary>The SES configuration set mail is sent with, created in moto when the environment starts.</summary>
+    public const string EmailConfigurationSet = "monetization-mail";
+
+    private OfflineEnvironment(MotoServer moto, FaultProxy apiGateway, FaultProxy ses, SesMailbox mailbox, StripeEmulator stripe, MarketplaceEmulator marketplace)
     {
         Moto = moto;
         ApiGateway = apiGateway;
+        Ses = ses;
+        Mailbox = mailbox;
         Stripe = stripe;
         Marketplace = marketplace;
     }
@@ -49,6 +63,15 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     /// <summary>The Portal reaches API Gateway through this proxy, so its calls can be slowed down or failed.</summary>
     public FaultProxy ApiGateway { get; }
+
+    /// <summary>The Portal reaches SES (moto's) through this proxy, so its calls can be slowed down or failed.</summary>
+    public FaultProxy Ses { get; }
+
+    /// <summary>
+    /// The e-mails SES accepted through <see cref="Ses"/> or <see cref="ApiGateway"/> (the AWS endpoint the sandbox
+    /// prints), newest first, with both bodies and the time of acceptance.
+    /// </summary>
+    public SesMailbox Mailbox { get; }
 
     public StripeEmulator Stripe { get; }
 
@@ -93,15 +116,30 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         await Task.WhenAll(motoTask, stripeTask, marketplaceTask).ConfigureAwait(false);
         var moto = await motoTask;
         var usage = new StrongBox<ApiGatewayUsageStandIn?>();
+        var mailbox = new SesMailbox();
         var proxy = await FaultProxy.StartAnsweringAsync(
             moto.Endpoint, context => usage.Value is { } standIn ? standIn.AnswerAsync(context) : Task.FromResult(false), cancellationToken).ConfigureAwait(false);
-        var environment = new OfflineEnvironment(moto, proxy, await stripeTask, await marketplaceTask);
+        proxy.Tap = mailbox.Tap;
+        FaultProxy ses;
+        try
+        {
+            ses = await FaultProxy.StartAsync(moto.Endpoint, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await proxy.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        ses.Tap = mailbox.Tap;
+        var environment = new OfflineEnvironment(moto, proxy, ses, mailbox, await stripeTask, await marketplaceTask);
         try
         {
             await Task.WhenAll(
                 environment.CreateLedgerTableAsync(cancellationToken),
                 environment.CreateUsagePlansAsync(limits, cancellationToken),
-                environment.CreateMeteredPriceAsync(cancellationToken)).ConfigureAwait(false);
+                environment.CreateMeteredPriceAsync(cancellationToken),
+                environment.CreateEmailSenderAsync(cancellationToken)).ConfigureAwait(false);
             environment.Usage = usage.Value = await ApiGatewayUsageStandIn.StartAsync(
                 environment.ApiGatewayHttp(), environment.RestApiId, ApiStage, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
@@ -132,6 +170,9 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Aws:Region"] = Region,
         ["Aws:ServiceUrl"] = Moto.Endpoint.ToString(),
         ["Aws:ApiGatewayServiceUrl"] = ApiGateway.Endpoint.ToString(),
+        ["Aws:SesServiceUrl"] = Ses.Endpoint.ToString(),
+        ["Email:FromAddress"] = EmailFromAddress,
+        ["Email:ConfigurationSetName"] = EmailConfigurationSet,
         ["Monetization:LedgerTableName"] = LedgerTableName,
         ["Monetization:StripeUsagePlanId"] = StripeUsagePlanId,
         ["Monetization:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
@@ -177,6 +218,9 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     public HttpClient ApiGatewayHttp() => AwsHttp.CreateClient(
         AwsConnection.Resolve(AwsService.ApiGateway, AwsOptions(), _ => null), AwsOptions());
 
+    /// <summary>An SES v2 client signed for moto, for setting SES up and sending as an owner would.</summary>
+    public HttpClient SesHttp() => AwsHttp.CreateClient(AwsConnection.Resolve(AwsService.Ses, AwsOptions(), _ => null), AwsOptions());
+
     public AmazonDynamoDBClient DynamoDb() => new(
         new BasicAWSCredentials(LocalCredentials.AccessKey, LocalCredentials.SecretKey),
         new AmazonDynamoDBConfig { ServiceURL = Moto.Endpoint.ToString(), AuthenticationRegion = Region });
@@ -215,6 +259,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
         await Marketplace.DisposeAsync().ConfigureAwait(false);
         await Stripe.DisposeAsync().ConfigureAwait(false);
+        await Ses.DisposeAsync().ConfigureAwait(false);
         await ApiGateway.DisposeAsync().ConfigureAwait(false);
         await Moto.DisposeAsync().ConfigureAwait(false);
     }
@@ -225,6 +270,13 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     {
         using var dynamoDb = DynamoDb();
         await LedgerTable.CreateAsync(dynamoDb, LedgerTableName, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CreateEmailSenderAsync(CancellationToken cancellationToken)
+    {
+        using var ses = SesHttp();
+        await MotoSes.CreateEmailIdentityAsync(ses, EmailSenderAddress, cancellationToken).ConfigureAwait(false);
+        await MotoSes.CreateConfigurationSetAsync(ses, EmailConfigurationSet, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task CreateUsagePlansAsync(UsagePlanLimits? limits, CancellationToken cancellationToken)

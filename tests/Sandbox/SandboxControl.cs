@@ -12,7 +12,8 @@ namespace Monetization.Sandbox;
 
 /// <summary>
 /// The sandbox's own control API: <c>POST /usage-report</c> runs the usage reporter once, wired as the function wires
-/// it, against the sandbox's emulators, and answers the run's JSON summary (the line the function logs).
+/// it, against the sandbox's emulators, and answers the run's JSON summary (the line the function logs); and the
+/// mailbox at <c>/mailbox/</c> (<see cref="MailboxPage"/>).
 /// </summary>
 internal sealed class SandboxControl : IAsyncDisposable
 {
@@ -29,6 +30,9 @@ internal sealed class SandboxControl : IAsyncDisposable
     public const string SettleWindow = "00:00:10";
 
     public Uri Endpoint { get; }
+
+    /// <summary>The page listing the e-mails SES accepted (<c>messages.json</c> beneath it for programs).</summary>
+    public Uri Mailbox => new(Endpoint, MailboxPage.Path);
 
     public static async Task<SandboxControl> StartAsync(OfflineEnvironment environment, CancellationToken cancellationToken)
     {
@@ -50,6 +54,7 @@ internal sealed class SandboxControl : IAsyncDisposable
             var summary = await reporter.GetRequiredService<ReportUsage>().RunAsync(ct);
             return Results.Text(UsageReportOutput.SummaryLine(summary), "application/json");
         });
+        app.MapMailbox(environment.Mailbox);
         await app.StartAsync(cancellationToken);
         return new SandboxControl(app, reporter, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));
     }

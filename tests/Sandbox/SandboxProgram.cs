@@ -13,7 +13,8 @@ using Monetization.SubscriptionEvents;
 namespace Monetization.Sandbox;
 
 /// <summary>
-/// The offline sandbox: moto_server, the Stripe emulator and the Portal wired to them, on this machine only.
+/// The offline sandbox: moto_server, the Stripe emulator and the Portal wired to them, on this machine only, with a
+/// mailbox page for the e-mails the Portal sends.
 /// Runs until Ctrl+C or SIGTERM, then stops every process it started.
 /// </summary>
 public static class SandboxProgram
@@ -88,6 +89,7 @@ public static class SandboxProgram
             CultureInfo.InvariantCulture,
             $"Demo API: {new Uri(environment.Usage.DemoApiEndpoint, $"/{OfflineEnvironment.ApiStage}/")} (usage plans: {ThrottleRate} requests/s, burst {ThrottleBurst}, {DailyQuota} a day per key)"));
         await output.WriteLineAsync($"Sandbox control: {control.Endpoint}");
+        await output.WriteLineAsync($"Mailbox: {control.Mailbox}");
         await output.WriteLineAsync("Press Ctrl+C to stop.");
 
         try

@@ -63,6 +63,18 @@ export function authorizationsFor(call) {
     return [{ action: `secretsmanager:${operation}`, resource: arn }]
   }
 
+  if (service === 'ses' && method === 'POST' && path === '/v2/email/outbound-emails') {
+    // SES v2 SendEmail: ses:SendEmail on the identity of the From address (identity resource required) and on the
+    // configuration set when the message names one (Service Authorization Reference, Amazon SES).
+    const from = resources.FromEmailAddress
+    if (!from) throw new Error('SES SendEmail without FromEmailAddress')
+    const requests = [{ action: 'ses:SendEmail', resource: `arn:aws:ses:${REGION}:${ACCOUNT}:identity/${from}` }]
+    if (resources.ConfigurationSetName) {
+      requests.push({ action: 'ses:SendEmail', resource: `arn:aws:ses:${REGION}:${ACCOUNT}:configuration-set/${resources.ConfigurationSetName}` })
+    }
+    return requests
+  }
+
   if (service === 'aws-marketplace' && prefix === 'AWSMPMeteringService') {
     // ResolveCustomer, BatchMeterUsage and MeterUsage support no resource types: Resource "*".
     return [{ action: `aws-marketplace:${operation}`, resource: '*' }]

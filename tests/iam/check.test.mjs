@@ -44,6 +44,18 @@ test('secrets, Marketplace and unknown calls', () => {
   assert.throws(() => authorizationsFor({ service: 's3', method: 'GET', path: '/bucket' }), /no IAM mapping/)
 })
 
+test('SES SendEmail needs ses:SendEmail on the sender identity and on the configuration set it names', () => {
+  const send = { service: 'ses', method: 'POST', path: '/v2/email/outbound-emails' }
+  assert.deepEqual(authorizationsFor({ ...send, resources: { FromEmailAddress: 'EmailSenderAddress' } }), [
+    { action: 'ses:SendEmail', resource: 'arn:aws:ses:us-east-1:123456789012:identity/EmailSenderAddress' },
+  ])
+  assert.deepEqual(authorizationsFor({ ...send, resources: { FromEmailAddress: 'EmailSenderAddress', ConfigurationSetName: 'EmailConfigurationSet' } }), [
+    { action: 'ses:SendEmail', resource: 'arn:aws:ses:us-east-1:123456789012:identity/EmailSenderAddress' },
+    { action: 'ses:SendEmail', resource: 'arn:aws:ses:us-east-1:123456789012:configuration-set/EmailConfigurationSet' },
+  ])
+  assert.throws(() => authorizationsFor({ ...send, resources: {} }), /without FromEmailAddress/)
+})
+
 const policy = (...statements) => ({ role: 'FnRole', policies: [{ name: 'FnRolePolicy0', document: { Version: '2012-10-17', Statement: statements } }] })
 const getItem = { function: 'Fn', service: 'dynamodb', target: 'DynamoDB_20120810.GetItem', resources: { TableName: 'LedgerTable' } }
 
@@ -102,6 +114,22 @@ test('the recorded calls prove the template, and removing one grant the flows us
   await t.test('without SubscriptionEvents deleting stray keys: denied', async () => {
     const result = await evaluate(withoutGrant(functions, 'SubscriptionEventsFunction', 'ManageKeys', 'apigateway:DELETE'), calls, exemptions)
     assert.ok(result.denied.some((d) => d.function === 'SubscriptionEventsFunction' && d.action === 'apigateway:DELETE'), report(result).join('\n'))
+  })
+
+  await t.test('without the Portal sending as the sender identity or with the configuration set: denied', async () => {
+    for (const kept of ['configuration-set/', 'identity/']) {
+      const narrowed = structuredClone(functions)
+      for (const p of narrowed.PortalFunction.policies) {
+        for (const s of [p.document.Statement].flat()) {
+          if (s.Sid === 'SendMail') s.Resource = [s.Resource].flat().filter((r) => r.includes(kept))
+        }
+      }
+      const result = await evaluate(narrowed, calls, exemptions)
+      assert.ok(
+        result.denied.some((d) => d.function === 'PortalFunction' && d.action === 'ses:SendEmail' && !d.resource.includes(kept)),
+        report(result).join('\n'),
+      )
+    }
   })
 
   await t.test('with a grant nothing uses: unused', async () => {

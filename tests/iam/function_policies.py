@@ -1,6 +1,7 @@
 """The IAM policies each function's role gets once SAM has transformed template.yaml, with every intrinsic resolved
 the way the recorded calls name their resources: account 123456789012, region us-east-1, a resource's Ref is its
-logical id, a parameter's Ref is a value named after the parameter. Prints JSON:
+logical id, a parameter's Ref is a value named after the parameter, and a condition holds as those values (or the
+parameters' defaults) make it. Prints JSON:
 {"PortalFunction": {"role": "PortalFunctionRole", "policies": [{"name": ..., "document": ...}], "managedPolicyArns": [...]}}
 """
 
@@ -28,7 +29,13 @@ PSEUDO = {
 PARAMETERS = {
     "StripeSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:StripeSecretArn",
     "MarketplaceProductCode": "prodseller42",
+    # The tests' sender and configuration set are recorded under these names (tests/Monetization.Emulators/Recording).
+    "EmailSenderAddress": "EmailSenderAddress",
+    "EmailConfigurationSet": "EmailConfigurationSet",
 }
+
+# Fn::If's third branch, and what a list drops.
+NO_VALUE = object()
 
 ARNS = {
     "AWS::DynamoDB::Table": lambda name: f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}",
@@ -55,15 +62,18 @@ def transformed(template_path):
     return transform(template, dict(PARAMETERS), _NoManagedPolicies())
 
 
-def resolve(value, resources):
+def resolve(value, resources, conditions=None):
     if isinstance(value, list):
-        return [resolve(item, resources) for item in value]
+        return [item for item in (resolve(item, resources, conditions) for item in value) if item is not NO_VALUE]
     if not isinstance(value, dict):
         return value
     if len(value) == 1:
         (key, argument), = value.items()
         if key == "Ref":
-            return ref(argument, resources)
+            return NO_VALUE if argument == "AWS::NoValue" else ref(argument, resources)
+        if key == "Fn::If":
+            name, when_true, when_false = argument
+            return resolve(when_true if holds(name, conditions) else when_false, resources, conditions)
         if key == "Fn::GetAtt":
             name, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
             if attribute != "Arn":
@@ -78,7 +88,39 @@ def resolve(value, resources):
             return separator.join(resolve(items, resources))
         if key.startswith("Fn::"):
             raise ValueError(f"cannot resolve {key}")
-    return {k: resolve(v, resources) for k, v in value.items()}
+    return {k: v for k, v in ((k, resolve(v, resources, conditions)) for k, v in value.items()) if v is not NO_VALUE}
+
+
+def holds(name, conditions):
+    """Evaluates the template condition `name` (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) with PARAMETERS."""
+    if conditions is None or name not in conditions["definitions"]:
+        raise ValueError(f"cannot evaluate condition {name}")
+
+    def value(node):
+        if isinstance(node, dict) and list(node) == ["Ref"]:
+            parameter = node["Ref"]
+            if parameter in PARAMETERS:
+                return PARAMETERS[parameter]
+            if parameter in PSEUDO:
+                return PSEUDO[parameter]
+            return str(conditions["defaults"][parameter])
+        return node
+
+    def evaluate(node):
+        (key, argument), = node.items()
+        if key == "Fn::Equals":
+            return value(argument[0]) == value(argument[1])
+        if key == "Fn::Not":
+            return not evaluate(argument[0])
+        if key == "Fn::And":
+            return all(evaluate(a) for a in argument)
+        if key == "Fn::Or":
+            return any(evaluate(a) for a in argument)
+        if key == "Condition":
+            return holds(argument, conditions)
+        raise ValueError(f"cannot evaluate {key} in condition {name}")
+
+    return evaluate(conditions["definitions"][name])
 
 
 def ref(name, resources):
@@ -99,6 +141,10 @@ def sub_variable(name, resources):
 
 def function_policies(template):
     resources = template["Resources"]
+    conditions = {
+        "definitions": template.get("Conditions", {}),
+        "defaults": {name: p.get("Default", "") for name, p in template.get("Parameters", {}).items()},
+    }
     functions = {}
     for logical_id, resource in resources.items():
         if resource["Type"] != "AWS::Lambda::Function":
@@ -108,7 +154,7 @@ def function_policies(template):
         functions[logical_id] = {
             "role": role,
             "policies": [
-                {"name": p["PolicyName"], "document": resolve(p["PolicyDocument"], resources)}
+                {"name": p["PolicyName"], "document": resolve(p["PolicyDocument"], resources, conditions)}
                 for p in properties.get("Policies", [])
             ],
             "managedPolicyArns": resolve(properties.get("ManagedPolicyArns", []), resources),

@@ -95,6 +95,7 @@ public static class PortalApp
 
         services.AddAwsSettings();
         services.AddAwsApiGateway();
+        services.AddAwsSes();
         services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName);
     }
 

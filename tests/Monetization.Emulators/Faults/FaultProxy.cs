@@ -38,6 +38,12 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public FaultInjector Faults { get; } = new();
 
+    /// <summary>
+    /// Sees the forwarded requests it wants together with the target's answer, both bodies read, before the client
+    /// gets the answer (so whatever it records is there once the client has its answer). Set before traffic starts.
+    /// </summary>
+    public ExchangeTap? Tap { get; set; }
+
     /// <summary>When set, every forwarded exchange is recorded in <see cref="Exchanges"/> (off by default: it only grows).</summary>
     public bool RecordExchanges { get; set; }
 
@@ -140,8 +146,17 @@ public sealed class FaultProxy : IAsyncDisposable
         }
 
         var request = context.Request;
+        var tap = Tap is { } wanted && wanted.Wants(request) ? wanted : null;
         using var forward = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(_target, request.Path + request.QueryString));
-        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
+        byte[]? requestBody = null;
+        if (tap is not null)
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+            requestBody = buffer.ToArray();
+            forward.Content = new ByteArrayContent(requestBody);
+        }
+        else if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
         {
             forward.Content = new StreamContent(request.Body);
         }
@@ -169,9 +184,25 @@ public sealed class FaultProxy : IAsyncDisposable
             }
         }
 
-        await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+        if (tap is null)
+        {
+            await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+
+        var answer = await response.Content.ReadAsByteArrayAsync(context.RequestAborted).ConfigureAwait(false);
+        await tap.Answered(
+            new TappedExchange(request.Method, request.Path.Value ?? "/", requestBody ?? [], (int)response.StatusCode, answer),
+            context.RequestAborted).ConfigureAwait(false);
+        await context.Response.Body.WriteAsync(answer, context.RequestAborted).ConfigureAwait(false);
     }
 }
+
+/// <summary>Which forwarded requests a <see cref="FaultProxy.Tap"/> sees, and what it does with each answered one.</summary>
+public sealed record ExchangeTap(Func<HttpRequest, bool> Wants, Func<TappedExchange, CancellationToken, Task> Answered);
+
+/// <summary>One forwarded request and the target's answer, bodies as sent (not seen when a fault answered instead).</summary>
+public sealed record TappedExchange(string Method, string Path, byte[] RequestBody, int Status, byte[] ResponseBody);
 
 /// <summary>One forwarded request; <see cref="Started"/> and <see cref="Ended"/> are <see cref="TimeProvider.GetTimestamp"/> values.</summary>
 /// <param name="Target">The <c>X-Amz-Target</c> header (the operation of a JSON-protocol AWS call such as DynamoDB's), if any.</param>

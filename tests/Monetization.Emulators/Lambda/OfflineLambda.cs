@@ -31,6 +31,9 @@ public static class OfflineLambda
             ["MonetizedApiId"] = environment.RestApiId,
             ["MonetizedApiStage"] = OfflineEnvironment.ApiStage,
             ["SupportContact"] = string.Empty,
+            ["EmailSenderAddress"] = OfflineEnvironment.EmailSenderAddress,
+            ["EmailSenderName"] = OfflineEnvironment.EmailSenderName,
+            ["EmailConfigurationSet"] = OfflineEnvironment.EmailConfigurationSet,
 
             // The template's defaults.
             ["PaymentCollection"] = "checkout",
@@ -40,6 +43,8 @@ public static class OfflineLambda
             ["AWS::Region"] = OfflineEnvironment.Region,
             ["AWS::URLSuffix"] = "amazonaws.com",
             ["Condition:SellsOnMarketplace"] = "true",
+            ["Condition:NamesEmailSender"] = "true",
+            ["Condition:UsesEmailConfigurationSet"] = "true",
         };
     }
 
@@ -67,6 +72,7 @@ public static class OfflineLambda
         variables["AWS_ENDPOINT_URL"] = environment.Moto.Endpoint.ToString();
         variables["AWS_ENDPOINT_URL_API_GATEWAY"] = environment.ApiGateway.Endpoint.ToString();
         variables["AWS_ENDPOINT_URL_MARKETPLACE_METERING"] = environment.Marketplace.Endpoint.ToString();
+        variables["AWS_ENDPOINT_URL_SESV2"] = environment.Ses.Endpoint.ToString();
         return variables;
     }
 

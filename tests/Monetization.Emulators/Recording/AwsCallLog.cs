@@ -21,7 +21,7 @@ public static class AwsCallLog
     /// <summary>
     /// One call as the service would authorize it: who made it (the template's logical id of the function), which
     /// service (from the SigV4 credential scope), the HTTP method and path, the JSON protocols' target and the resource
-    /// names in the body. Concrete ids are replaced by the template's logical ids through <paramref name="logicalIds"/>.
+    /// names in the body (for SES SendEmail the sender's address and the configuration set; never a recipient). Concrete ids are replaced by the template's logical ids through <paramref name="logicalIds"/>.
     /// </summary>
     public static async Task<JsonObject> DescribeAsync(string function, HttpRequest request, IReadOnlyDictionary<string, string> logicalIds, CancellationToken cancellationToken)
     {
@@ -44,6 +44,11 @@ public static class AwsCallLog
             using var reader = new StreamReader(request.Body, Encoding.UTF8, leaveOpen: true);
             var body = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
             call["resources"] = ResourceNames(body, Logical);
+        }
+        else if ((string?)call["service"] == "ses" && HttpMethods.IsPost(request.Method) && request.Path.Equals("/v2/email/outbound-emails", StringComparison.Ordinal))
+        {
+            using var reader = new StreamReader(request.Body, Encoding.UTF8, leaveOpen: true);
+            call["resources"] = SendEmailResourceNames(await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false), Logical);
         }
 
         return call;
@@ -114,6 +119,34 @@ public static class AwsCallLog
         if (root.TryGetProperty("RequestItems", out var requestItems) && requestItems.ValueKind == JsonValueKind.Object)
         {
             names["RequestItems"] = new JsonArray([.. requestItems.EnumerateObject().Select(table => (JsonNode)JsonValue.Create(logical(table.Name)))]);
+        }
+
+        return names;
+    }
+
+    /// <summary>What SES authorizes SendEmail on: the From address without its display name, and the configuration set.</summary>
+    private static JsonObject SendEmailResourceNames(string body, Func<string, string> logical)
+    {
+        var names = new JsonObject();
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("FromEmailAddress", out var from) && from.ValueKind == JsonValueKind.String)
+            {
+                var text = from.GetString()!;
+                var open = text.LastIndexOf('<');
+                names["FromEmailAddress"] = logical(open >= 0 && text.EndsWith('>') ? text[(open + 1)..^1].Trim() : text.Trim());
+            }
+
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("ConfigurationSetName", out var set) && set.ValueKind == JsonValueKind.String)
+            {
+                names["ConfigurationSetName"] = logical(set.GetString()!);
+            }
+        }
+        catch (JsonException)
+        {
+            // A body that is not JSON names nothing; the IAM check reports the call as unmapped.
         }
 
         return names;

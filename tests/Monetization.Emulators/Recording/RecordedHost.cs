@@ -54,6 +54,8 @@ public sealed class RecordedHost : IAsyncDisposable
             [environment.StripeUsagePlanId] = "StripeUsagePlan",
             [environment.MarketplaceUsagePlanId] = "MarketplaceUsagePlan",
             [OfflineEnvironment.LedgerTableName] = "LedgerTable",
+            [OfflineEnvironment.EmailSenderAddress] = "EmailSenderAddress",
+            [OfflineEnvironment.EmailConfigurationSet] = "EmailConfigurationSet",
         };
         foreach (var (id, logicalId) in moreLogicalIds)
         {

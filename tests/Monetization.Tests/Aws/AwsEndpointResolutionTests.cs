@@ -20,6 +20,18 @@ public sealed class AwsEndpointResolutionTests
     }
 
     [Fact]
+    public void SesIsReachedAtItsEmailHostAndOverriddenByTheSesv2Variable()
+    {
+        // botocore sesv2/2019-09-27: endpoint prefix "email", service id "SESv2" (so AWS_ENDPOINT_URL_SESV2), signing name "ses".
+        Assert.Equal(new Uri("https://email.eu-west-1.amazonaws.com"), AwsEndpoints.Resolve(AwsService.Ses, "eu-west-1", Variables()));
+        Assert.Equal("AWS_ENDPOINT_URL_SESV2", AwsEndpoints.VariableFor(AwsService.Ses));
+        Assert.Equal("ses", AwsService.Ses.SigningName);
+        Assert.Equal(
+            new Uri("http://localhost:8000"),
+            AwsEndpoints.Resolve(AwsService.Ses, "eu-west-1", Variables(("AWS_ENDPOINT_URL", "http://localhost:5000"), ("AWS_ENDPOINT_URL_SESV2", "http://localhost:8000"))));
+    }
+
+    [Fact]
     public void TheGlobalOverrideBeatsTheDefault()
     {
         var variables = Variables(("AWS_ENDPOINT_URL", "http://localhost:5000"));

@@ -27,6 +27,16 @@ public sealed class AwsSettingsTests
     }
 
     [Fact]
+    public void SesServiceUrlWinsOverServiceUrlForSesOnly()
+    {
+        var settings = Bind(("Aws:ServiceUrl", "http://127.0.0.1:5000"), ("Aws:SesServiceUrl", "http://127.0.0.1:7000"));
+
+        Assert.Equal(new Uri("http://127.0.0.1:7000"), settings.EndpointFor(AwsService.Ses));
+        Assert.Equal(new Uri("http://127.0.0.1:5000"), settings.EndpointFor(AwsService.ApiGateway));
+        Assert.Equal(new Uri("http://127.0.0.1:5000"), Bind(("Aws:ServiceUrl", "http://127.0.0.1:5000")).EndpointFor(AwsService.Ses));
+    }
+
+    [Fact]
     public void MarketplaceMeteringIgnoresServiceUrl()
     {
         var settings = Bind(("Aws:ServiceUrl", "http://127.0.0.1:5000"));
@@ -60,6 +70,7 @@ public sealed class AwsSettingsTests
     [InlineData("Aws:ServiceUrl", "localhost:4566")]
     [InlineData("Aws:ApiGatewayServiceUrl", "ftp://127.0.0.1/")]
     [InlineData("Aws:MarketplaceMeteringServiceUrl", "/relative")]
+    [InlineData("Aws:SesServiceUrl", "email.us-east-1.amazonaws.com")]
     public void AMalformedEndpointIsRefusedNamingTheSetting(string key, string value)
     {
         var error = Assert.Throws<OptionsValidationException>(() => Bind((key, value)));

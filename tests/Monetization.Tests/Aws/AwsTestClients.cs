@@ -1,6 +1,7 @@
 using Amazon.Runtime;
 using Monetization.Aws;
 using Monetization.Aws.ApiGateway;
+using Monetization.Aws.Email;
 using Monetization.Aws.Http;
 using Monetization.Aws.Marketplace;
 
@@ -30,6 +31,18 @@ internal static class AwsTestClients
 
     public static MarketplaceMeteringClient Metering(Uri endpoint, int maxRetries = 3) =>
         new(Http(AwsService.MarketplaceMetering, Options(endpoint, null, maxRetries)));
+
+    public static SesClient Ses(Uri endpoint, ImmutableCredentials? credentials = null, int maxRetries = 3, TimeSpan? timeout = null)
+    {
+        var options = Options(endpoint, credentials, maxRetries);
+        options.Timeout = timeout ?? options.Timeout;
+        return new(Http(AwsService.Ses, options));
+    }
+
+    /// <summary>The e-mail port on SES as the hosts get it, sending as <paramref name="from"/> in us-east-1.</summary>
+    public static SesEmailSender EmailSender(
+        Uri endpoint, string from, string? configurationSet = null, ImmutableCredentials? credentials = null, int maxRetries = 3, TimeSpan? timeout = null) =>
+        new(Ses(endpoint, credentials, maxRetries, timeout), new EmailSettings { FromAddress = from, ConfigurationSetName = configurationSet }, "us-east-1");
 }
 
 /// <summary>A clock that moves a minute forward every time it is read, so consecutive signatures must differ.</summary>

@@ -54,6 +54,7 @@ public sealed class SecretsManagerConfigurationTests(MotoFixture moto) : IClassF
                 ["Stripe:SecretArn"] = arn,
                 ["Stripe:PriceId"] = "price_1",
                 ["Stripe:MeterEventName"] = "api_requests",
+                ["Email:FromAddress"] = "no-reply@example.com",
             });
             builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next()}");
         });

@@ -11,6 +11,8 @@ public sealed class AwsCallLogTests
     {
         ["abc123"] = "StripeUsagePlan",
         ["monetization-ledger"] = "LedgerTable",
+        ["no-reply@monetization.example"] = "EmailSenderAddress",
+        ["monetization-mail"] = "EmailConfigurationSet",
     };
 
     [Fact]
@@ -38,6 +40,24 @@ public sealed class AwsCallLogTests
         Assert.Equal("DynamoDB_20120810.TransactWriteItems", (string?)call["target"]);
         Assert.Equal("""{"TransactItems":[{"kind":"Put","TableName":"LedgerTable"},{"kind":"Delete","TableName":"other"}]}""", call["resources"]!.ToJsonString());
         Assert.DoesNotContain("ada@example.com", call.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SesSendEmailIsRecordedWithItsSenderIdentityAndConfigurationSetButNoRecipientOrContent()
+    {
+        var body = """
+            {"FromEmailAddress":"Monetization sandbox <no-reply@monetization.example>","Destination":{"ToAddresses":["ada@example.org"]},
+             "Content":{"Simple":{"Subject":{"Data":"Your sign-in link"},"Body":{"Text":{"Data":"https://portal/signin?token=s3cr3t"}}}},
+             "ConfigurationSetName":"monetization-mail"}
+            """;
+        var request = Request("POST", "/v2/email/outbound-emails", "ses", null, body);
+
+        var call = await AwsCallLog.DescribeAsync("PortalFunction", request, LogicalIds, TestContext.Current.CancellationToken);
+
+        Assert.Equal("ses", (string?)call["service"]);
+        Assert.Equal("""{"FromEmailAddress":"EmailSenderAddress","ConfigurationSetName":"EmailConfigurationSet"}""", call["resources"]!.ToJsonString());
+        Assert.DoesNotContain("ada@example.org", call.ToJsonString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3t", call.ToJsonString(), StringComparison.Ordinal);
     }
 
     private static HttpRequest Request(string method, string path, string service, string? target, string body)

@@ -32,6 +32,7 @@ public sealed class PortalFactory(IReadOnlyDictionary<string, string?> settings,
         ["Stripe:ApiBase"] = "http://127.0.0.1:9/",
         ["Stripe:PriceId"] = "price_1",
         ["Stripe:MeterEventName"] = "api_requests",
+        ["Email:FromAddress"] = "no-reply@example.com",
     };
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)

@@ -2,11 +2,15 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Monetization.Aws;
 using Monetization.Emulators;
+using Monetization.Emulators.Faults;
+using Monetization.Emulators.Moto;
 using Monetization.Portal.Hosting;
 using Monetization.Preflight;
 using Monetization.Stripe.Webhooks;
@@ -17,15 +21,26 @@ namespace Monetization.Tests.Preflight;
 
 /// <summary>
 /// moto_server, the Stripe emulator and a live Portal, plus a way to lay out one seller's whole setup the way the
-/// stack and the README leave it. Each test builds its own setup, so tests can break one thing each.
+/// stack and the README leave it. Each test builds its own setup, so tests can break one thing each. moto lacks SES's
+/// GetAccount, so the checks reach AWS through <see cref="AwsEndpoint"/>, which answers it with the documented shape
+/// (Aws/Fixtures/ses-get-account.json) and forwards everything else to moto.
 /// </summary>
 public sealed class PreflightFixture : IAsyncLifetime
 {
     private WebApplication? _portal;
+    private FaultProxy? _aws;
 
     public OfflineEnvironment Environment { get; private set; } = null!;
 
     public Uri PortalUrl { get; private set; } = null!;
+
+    /// <summary>moto, with SES's GetAccount answered as <see cref="SesProductionAccess"/> and <see cref="SesSendingEnabled"/> say.</summary>
+    public Uri AwsEndpoint => _aws?.Endpoint ?? throw new InvalidOperationException("The fixture has not started.");
+
+    /// <summary>Whether the SES account has left the SES sandbox; a clean setup has.</summary>
+    public bool SesProductionAccess { get; set; } = true;
+
+    public bool SesSendingEnabled { get; set; } = true;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -43,6 +58,22 @@ public sealed class PreflightFixture : IAsyncLifetime
         });
         await _portal.StartAsync(Ct);
         PortalUrl = new Uri(url + "/");
+        _aws = await FaultProxy.StartAnsweringAsync(Environment.Moto.Endpoint, AnswerSesAccountAsync, Ct);
+    }
+
+    private async Task<bool> AnswerSesAccountAsync(HttpContext context)
+    {
+        if (!HttpMethods.IsGet(context.Request.Method) || context.Request.Path != "/v2/email/account")
+        {
+            return false;
+        }
+
+        var account = JsonNode.Parse(await System.IO.File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "Aws", "Fixtures", "ses-get-account.json"), context.RequestAborted))!;
+        account["ProductionAccessEnabled"] = SesProductionAccess;
+        account["SendingEnabled"] = SesSendingEnabled;
+        context.Response.ContentType = "application/json";
+        await context.Response.WriteAsync(account.ToJsonString(), context.RequestAborted);
+        return true;
     }
 
     /// <summary>A complete, correct setup: everything the README's Deploy section asks for, done.</summary>
@@ -60,7 +91,15 @@ public sealed class PreflightFixture : IAsyncLifetime
         var stripePlan = (await PostAsync(http, "/usageplans", new { name = "seller-stripe", apiStages = stages })).GetProperty("id").GetString()!;
         var marketplacePlan = (await PostAsync(http, "/usageplans", new { name = "seller-marketplace", apiStages = stages })).GetProperty("id").GetString()!;
         var secretArn = await CreateSecretAsync(JsonSerializer.Serialize(new { SecretKey = Environment.Stripe.SecretKey, WebhookSecret = Environment.Stripe.WebhookSecret }));
-        var setup = new SellerSetup(apiId, items, stripePlan, marketplacePlan, secretArn, Environment.PriceId, OfflineEnvironment.MeterEventName, PortalUrl);
+        var sender = $"no-reply-{Guid.NewGuid():N}@seller.example";
+        var configurationSet = $"mail-{Guid.NewGuid():N}";
+        using (var ses = Environment.SesHttp())
+        {
+            await MotoSes.CreateEmailIdentityAsync(ses, sender, Ct);
+            await MotoSes.CreateConfigurationSetAsync(ses, configurationSet, Ct);
+        }
+
+        var setup = new SellerSetup(apiId, items, stripePlan, marketplacePlan, secretArn, Environment.PriceId, OfflineEnvironment.MeterEventName, PortalUrl, sender, configurationSet);
         await ReplaceWebhookEndpointAsync(PortalUrl, StripeWebhookVerifier.ApiVersion, StripeWebhookEvents.Required);
         var (exit, _, _) = await RunAsync(["link-product-code", "--region", OfflineEnvironment.Region, "--marketplace-plan", marketplacePlan, "--product-code", SellerSetup.ProductCode, "--endpoint-url", Environment.Moto.Endpoint.ToString()]);
         Assert.Equal(PreflightCommand.Clean, exit);
@@ -79,6 +118,8 @@ public sealed class PreflightFixture : IAsyncLifetime
             ["StripePriceId"] = setup.PriceId,
             ["StripeMeterEventName"] = setup.MeterEventName,
             ["MarketplaceProductCode"] = SellerSetup.ProductCode,
+            ["EmailSenderAddress"] = setup.EmailSender,
+            ["EmailConfigurationSet"] = setup.EmailConfigurationSet,
         };
         var outputs = new Dictionary<string, string>
         {
@@ -107,7 +148,7 @@ public sealed class PreflightFixture : IAsyncLifetime
         return name;
     }
 
-    public Task<(int Exit, string Output, string Error)> CheckAsync(SellerSetup setup) => RunAsync(setup.Arguments(Environment));
+    public Task<(int Exit, string Output, string Error)> CheckAsync(SellerSetup setup) => RunAsync(setup.Arguments(this));
 
     public static async Task<(int Exit, string Output, string Error)> RunAsync(string[] args)
     {
@@ -219,6 +260,11 @@ public sealed class PreflightFixture : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
+        if (_aws is not null)
+        {
+            await _aws.DisposeAsync();
+        }
+
         if (_portal is not null)
         {
             await _portal.DisposeAsync();
@@ -263,11 +309,20 @@ public sealed class PreflightFixture : IAsyncLifetime
 }
 
 public sealed record SellerSetup(
-    string ApiId, string ResourceId, string StripePlanId, string MarketplacePlanId, string SecretArn, string PriceId, string MeterEventName, Uri PortalUrl)
+    string ApiId,
+    string ResourceId,
+    string StripePlanId,
+    string MarketplacePlanId,
+    string SecretArn,
+    string PriceId,
+    string MeterEventName,
+    Uri PortalUrl,
+    string EmailSender,
+    string EmailConfigurationSet)
 {
     public const string ProductCode = "prodseller42";
 
-    public string[] Arguments(OfflineEnvironment environment) =>
+    public string[] Arguments(PreflightFixture world) =>
     [
         "check",
         "--region", OfflineEnvironment.Region,
@@ -280,7 +335,9 @@ public sealed record SellerSetup(
         "--price", PriceId,
         "--meter-event-name", MeterEventName,
         "--portal-url", PortalUrl.ToString(),
-        "--endpoint-url", environment.Moto.Endpoint.ToString(),
-        "--stripe-api-base", environment.Stripe.Endpoint.ToString(),
+        "--email-sender", EmailSender,
+        "--email-configuration-set", EmailConfigurationSet,
+        "--endpoint-url", world.AwsEndpoint.ToString(),
+        "--stripe-api-base", world.Environment.Stripe.Endpoint.ToString(),
     ];
 }

@@ -283,6 +283,100 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
     }
 
     [Fact]
+    public async Task ASenderThatIsNotAnSesIdentityIsReportedAndItsFixCreatesTheIdentity()
+    {
+        var setup = await world.CleanSetupAsync() with { EmailSender = $"unverified-{Guid.NewGuid():N}@seller.example" };
+
+        var fix = await OnlyProblemAsync(setup, "email-sender");
+
+        Assert.Equal($"aws sesv2 create-email-identity --email-identity {setup.EmailSender} --region us-east-1", fix);
+        await world.ApplyAwsFixAsync(fix);
+        Assert.Equal(PreflightCommand.Clean, (await world.CheckAsync(setup)).Exit);
+    }
+
+    [Fact]
+    public async Task ASenderOnAVerifiedDomainNeedsNoIdentityOfItsOwn()
+    {
+        var domain = $"d{Guid.NewGuid():N}.example";
+        using (var ses = world.Environment.SesHttp())
+        {
+            await Monetization.Emulators.Moto.MotoSes.CreateEmailIdentityAsync(ses, domain, Ct);
+        }
+
+        var setup = await world.CleanSetupAsync() with { EmailSender = $"no-reply@{domain}" };
+
+        var (exit, output, error) = await world.CheckAsync(setup);
+
+        Assert.True(exit == PreflightCommand.Clean, output + error);
+    }
+
+    [Fact]
+    public async Task AConfigurationSetThatDoesNotExistIsReportedAndItsFixCreatesIt()
+    {
+        var setup = await world.CleanSetupAsync() with { EmailConfigurationSet = $"missing-{Guid.NewGuid():N}" };
+
+        var fix = await OnlyProblemAsync(setup, "email-configuration-set");
+
+        Assert.Equal($"aws sesv2 create-configuration-set --configuration-set-name {setup.EmailConfigurationSet} --region us-east-1", fix);
+        await world.ApplyAwsFixAsync(fix);
+        Assert.Equal(PreflightCommand.Clean, (await world.CheckAsync(setup)).Exit);
+    }
+
+    [Fact]
+    public async Task AnSesAccountStillInTheSandboxIsReportedWithTheRequestForProductionAccess()
+    {
+        var setup = await world.CleanSetupAsync();
+        world.SesProductionAccess = false;
+        try
+        {
+            var (exit, output, _) = await world.CheckAsync(setup);
+
+            Assert.Equal(PreflightCommand.ProblemsFound, exit);
+            var problem = Assert.Single(Problems(output));
+            Assert.Equal("ses-sandbox", problem.Check);
+            Assert.Contains("in the SES sandbox in us-east-1: only verified recipients receive mail (200 messages a day at most)", problem.Description, StringComparison.Ordinal);
+            Assert.StartsWith($"aws sesv2 put-account-details --production-access-enabled --mail-type TRANSACTIONAL --website-url {setup.PortalUrl} --use-case-description '", problem.Fix, StringComparison.Ordinal);
+            Assert.EndsWith("--region us-east-1", problem.Fix, StringComparison.Ordinal);
+        }
+        finally
+        {
+            world.SesProductionAccess = true;
+        }
+    }
+
+    [Fact]
+    public async Task PausedSendingIsReportedWithTheCommandThatResumesIt()
+    {
+        var setup = await world.CleanSetupAsync();
+        world.SesSendingEnabled = false;
+        try
+        {
+            var fix = await OnlyProblemAsync(setup, "ses-sending");
+
+            Assert.Equal("aws sesv2 put-account-sending-attributes --sending-enabled --region us-east-1", fix);
+        }
+        finally
+        {
+            world.SesSendingEnabled = true;
+        }
+    }
+
+    [Fact]
+    public async Task AnSesAccountThatCannotBeReadIsReportedAsSuchAsMotoWhichLacksGetAccountShows()
+    {
+        var setup = await world.CleanSetupAsync();
+        var args = setup.Arguments(world);
+        args[Array.IndexOf(args, "--endpoint-url") + 1] = world.Environment.Moto.Endpoint.ToString();
+
+        var (exit, output, _) = await PreflightFixture.RunAsync(args);
+
+        Assert.Equal(PreflightCommand.ProblemsFound, exit);
+        var problem = Assert.Single(Problems(output));
+        Assert.Equal("ses-account", problem.Check);
+        Assert.Equal("aws sesv2 get-account --region us-east-1", problem.Fix);
+    }
+
+    [Fact]
     public async Task StackNamedInsteadOfEachValueIsReadFromCloudFormation()
     {
         var setup = await world.CleanSetupAsync();
@@ -291,7 +385,7 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
         var (exit, output, error) = await PreflightFixture.RunAsync(
         [
             "check", "--region", OfflineEnvironment.Region, "--stack", stackName,
-            "--endpoint-url", world.Environment.Moto.Endpoint.ToString(), "--stripe-api-base", world.Environment.Stripe.Endpoint.ToString(),
+            "--endpoint-url", world.AwsEndpoint.ToString(), "--stripe-api-base", world.Environment.Stripe.Endpoint.ToString(),
         ]);
 
         Assert.True(exit == PreflightCommand.Clean, output + error);
@@ -306,7 +400,7 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
         var (exit, output, _) = await PreflightFixture.RunAsync(
         [
             "check", "--region", OfflineEnvironment.Region, "--stack", stackName, "--meter-event-name", "api_calls",
-            "--endpoint-url", world.Environment.Moto.Endpoint.ToString(), "--stripe-api-base", world.Environment.Stripe.Endpoint.ToString(),
+            "--endpoint-url", world.AwsEndpoint.ToString(), "--stripe-api-base", world.Environment.Stripe.Endpoint.ToString(),
         ]);
 
         Assert.Equal(PreflightCommand.ProblemsFound, exit);
@@ -328,6 +422,7 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
     [Theory]
     [InlineData("check", "--region", "us-east-1")]
     [InlineData("check", "--colour", "blue")]
+    [InlineData("check", "--region", "us-east-1", "--api-id", "a", "--stage", "s", "--stripe-plan", "p", "--secret-arn", "arn", "--price", "price_1", "--meter-event-name", "m", "--portal-url", "https://portal.example/", "--email-sender", "Example <no-reply@example.com>")]
     [InlineData("publish")]
     [InlineData("link-product-code", "--region", "us-east-1", "--marketplace-plan", "abc")]
     public async Task IncompleteOrUnknownArgumentsExitTwoWithTheUsage(params string[] args)
@@ -343,7 +438,7 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
     public async Task ProductCodeWithoutAMarketplacePlanIsAUsageError()
     {
         var setup = await world.CleanSetupAsync();
-        var args = setup.Arguments(world.Environment).ToList();
+        var args = setup.Arguments(world).ToList();
         args.RemoveRange(args.IndexOf("--marketplace-plan"), 2);
 
         var (exit, _, error) = await PreflightFixture.RunAsync([.. args]);
@@ -354,7 +449,7 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
 
     private async Task<(int Exit, string Output, string Error)> FixtureRunWithAsync(SellerSetup setup, string flag, string value)
     {
-        var args = setup.Arguments(world.Environment);
+        var args = setup.Arguments(world);
         args[Array.IndexOf(args, flag) + 1] = value;
         return await PreflightFixture.RunAsync(args);
     }

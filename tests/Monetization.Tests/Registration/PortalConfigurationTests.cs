@@ -14,6 +14,7 @@ public sealed class PortalConfigurationTests
     [InlineData("Stripe:SecretKey")]
     [InlineData("Stripe:PriceId")]
     [InlineData("Stripe:WebhookSecret")]
+    [InlineData("Email:FromAddress")]
     public async Task MissingSettingStopsThePortalAtStartNamingIt(string missing)
     {
         var settings = new Dictionary<string, string?>
@@ -28,6 +29,7 @@ public sealed class PortalConfigurationTests
             ["Stripe:WebhookSecret"] = "whsec_configuration",
             ["Stripe:PriceId"] = "price_1",
             ["Stripe:MeterEventName"] = "api_requests",
+            ["Email:FromAddress"] = "no-reply@example.com",
         };
         settings.Remove(missing);
         await using var portal = PortalApp.Create([], builder =>
@@ -59,6 +61,7 @@ public sealed class PortalConfigurationTests
             ["Stripe:WebhookSecret"] = "whsec_configuration",
                 ["Stripe:PriceId"] = "price_1",
                 ["Stripe:MeterEventName"] = "api_requests",
+                ["Email:FromAddress"] = "no-reply@example.com",
             });
             builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next()}");
         });
@@ -79,6 +82,9 @@ public sealed class PortalConfigurationTests
     [InlineData("Monetization:InvoiceDaysUntilDue", "731")]
     [InlineData("Monetization:PastDueGraceHours", "-1")]
     [InlineData("Stripe:WebhookSecret", "sk_test_not_a_webhook_secret")]
+    [InlineData("Email:FromAddress", "no-reply")]
+    [InlineData("Email:FromAddress", "Example API <no-reply@example.com")]
+    [InlineData("Email:ConfigurationSetName", "mail events")]
     public async Task InvalidSettingStopsThePortalAtStartNamingIt(string setting, string value)
     {
         await using var portal = PortalApp.Create([], builder =>
@@ -94,6 +100,7 @@ public sealed class PortalConfigurationTests
             ["Stripe:WebhookSecret"] = "whsec_configuration",
                 ["Stripe:PriceId"] = "price_1",
                 ["Stripe:MeterEventName"] = "api_requests",
+                ["Email:FromAddress"] = "no-reply@example.com",
                 [setting] = value,
             });
             builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next()}");

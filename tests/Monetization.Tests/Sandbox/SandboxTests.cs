@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Monetization.Aws;
 using Monetization.Emulators;
+using Monetization.Emulators.Moto;
 using Monetization.Sandbox;
 using Monetization.Tests.Aws;
 
@@ -101,6 +102,71 @@ public sealed partial class SandboxTests
             await stop.CancelAsync();
             Assert.Equal(0, await running);
         }
+    }
+
+    [Fact]
+    public async Task ThePrintedMailboxListsTheMailSesAcceptedNewestFirstEscapedWithItsLinksClickable()
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var output = new LineWriter();
+        using var error = new StringWriter();
+        var running = SandboxProgram.RunAsync([], output, error, stop.Token);
+        try
+        {
+            var printed = await output.WaitForAsync("Press Ctrl+C to stop.", running, Ct);
+            var aws = new Uri(Printed(printed, "AWS endpoint"));
+            var mailbox = new Uri(Printed(printed, "Mailbox"));
+            using var web = new HttpClient();
+            using (var empty = JsonDocument.Parse(await web.GetStringAsync(new Uri(mailbox, "messages.json"), Ct)))
+            {
+                Assert.Equal(0, empty.RootElement.GetProperty("messages").GetArrayLength());
+            }
+
+            // As a person would with the AWS CLI against the printed endpoint; the Portal's own mail goes the same way.
+            using var ses = AwsTestClients.Http(AwsService.Ses, AwsTestClients.Options(aws, OfflineEnvironment.LocalCredentials));
+            var first = await SendAsync(ses, "first@example.org", "First", "Hello.");
+            var second = await SendAsync(ses, "ada@example.org", "<b>Sign in</b> & go", "Your link: http://127.0.0.1:9/signin?token=t0k3n.\nIt works once.");
+
+            using var json = JsonDocument.Parse(await web.GetStringAsync(new Uri(mailbox, "messages.json"), Ct));
+            var messages = json.RootElement.GetProperty("messages").EnumerateArray().ToList();
+            Assert.Equal([second, first], messages.Select(m => m.GetProperty("messageId").GetString()));
+            Assert.Equal("ada@example.org", messages[0].GetProperty("to")[0].GetString());
+            Assert.Equal("<b>Sign in</b> & go", messages[0].GetProperty("subject").GetString());
+            Assert.Equal("Your link: http://127.0.0.1:9/signin?token=t0k3n.\nIt works once.", messages[0].GetProperty("text").GetString());
+            Assert.Equal(OfflineEnvironment.EmailFromAddress, messages[0].GetProperty("from").GetString());
+            Assert.Equal([second, first], (await MotoMailbox.ReadAsync(aws, Ct)).Select(m => m.MessageId));
+
+            using var page = await web.GetAsync(mailbox, Ct);
+            var html = await page.Content.ReadAsStringAsync(Ct);
+            Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+            var policy = string.Join(' ', page.Headers.GetValues("Content-Security-Policy"));
+            Assert.Contains("default-src 'none'", policy, StringComparison.Ordinal);
+            Assert.DoesNotContain("unsafe-inline", policy, StringComparison.Ordinal);
+            Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("<h2>&lt;b&gt;Sign in&lt;/b&gt; &amp; go</h2>", html, StringComparison.Ordinal);
+            Assert.Contains("<a href=\"http://127.0.0.1:9/signin?token=t0k3n\">http://127.0.0.1:9/signin?token=t0k3n</a>.", html, StringComparison.Ordinal);
+            Assert.True(html.IndexOf(second, StringComparison.Ordinal) < html.IndexOf(first, StringComparison.Ordinal));
+            Assert.Contains("<dd>ada@example.org</dd>", html, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await running);
+        }
+    }
+
+    private static async Task<string> SendAsync(HttpClient ses, string to, string subject, string text)
+    {
+        var body = JsonSerializer.Serialize(new
+        {
+            FromEmailAddress = OfflineEnvironment.EmailFromAddress,
+            Destination = new { ToAddresses = new[] { to } },
+            Content = new { Simple = new { Subject = new { Data = subject }, Body = new { Text = new { Data = text }, Html = new { Data = $"<p>{WebUtility.HtmlEncode(text)}</p>" } } } },
+        });
+        using var response = await ses.PostAsync(new Uri(ses.BaseAddress!, "/v2/email/outbound-emails"), Json(body), Ct);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(Ct));
+        using var answer = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Ct));
+        return answer.RootElement.GetProperty("MessageId").GetString()!;
     }
 
     private static string Printed(IReadOnlyList<string> lines, string label) =>
