@@ -7,7 +7,7 @@ using Monetization.Aws.Email;
 using Monetization.Aws.Http;
 using Monetization.Aws.Marketplace;
 using Monetization.Core.ApiKeys;
-using Monetization.Core.Email;
+using Monetization.Core.Mail;
 using Monetization.Core.Marketplace;
 using Monetization.Http;
 

@@ -1,6 +1,6 @@
 using Monetization.Aws.Http;
 using Monetization.Core;
-using Monetization.Core.Email;
+using Monetization.Core.Mail;
 
 namespace Monetization.Aws.Email;
 

@@ -41,13 +41,14 @@ public sealed partial class CapturedMail : IEmailSender
     /// <summary>The sign-in link of the newest message to <paramref name="address"/>.</summary>
     public Uri LinkFor(string address) =>
         To(address) is { Count: > 0 } messages
-            ? LinkIn(messages[^1])
+            ? LinkIn(messages[^1].TextBody)
             : throw new InvalidOperationException($"No e-mail was sent to {address}.");
 
-    public static Uri LinkIn(OutgoingEmail message)
+    /// <summary>The sign-in link in a message's text.</summary>
+    public static Uri LinkIn(string text)
     {
-        ArgumentNullException.ThrowIfNull(message);
-        var match = SignInLink().Match(message.TextBody);
+        ArgumentNullException.ThrowIfNull(text);
+        var match = SignInLink().Match(text);
         return match.Success ? new Uri(match.Value) : throw new InvalidOperationException("The message carries no sign-in link.");
     }
 

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
 using Monetization.Aws.Email;
-using Monetization.Core.Email;
+using Monetization.Core.Mail;
 
 namespace Monetization.Tests.Aws;
 

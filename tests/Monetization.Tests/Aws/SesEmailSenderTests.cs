@@ -6,7 +6,7 @@ using Monetization.Aws;
 using Monetization.Aws.Email;
 using Monetization.Aws.Http;
 using Monetization.Core;
-using Monetization.Core.Email;
+using Monetization.Core.Mail;
 using Monetization.Emulators;
 using Monetization.Emulators.AwsStandIn;
 using Monetization.Emulators.Faults;

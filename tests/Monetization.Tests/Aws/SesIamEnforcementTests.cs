@@ -3,7 +3,7 @@ using System.Xml.Linq;
 using Amazon.Runtime;
 using Monetization.Aws;
 using Monetization.Aws.Http;
-using Monetization.Core.Email;
+using Monetization.Core.Mail;
 using Monetization.Emulators.Moto;
 using Monetization.Tests.Infrastructure;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Monetization.Core;
-using Monetization.Core.Email;
+using Monetization.Core.Mail;
 using Monetization.Emulators;
 using Monetization.Emulators.Faults;
 using Monetization.Emulators.Moto;

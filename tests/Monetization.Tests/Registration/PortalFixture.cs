@@ -53,7 +53,6 @@ public class PortalFixture : IAsyncLifetime
             builder.Configuration["Monetization:MaxOutstandingSignInLinks"] = "10000000";
             builder.WebHost.UseUrls(url);
             ConfigureServices(builder.Services);
-            builder.Services.AddSingleton<Monetization.Core.Mail.IEmailSender>(Mail);
             builder.Logging.AddProvider(Logs);
             builder.Logging.SetMinimumLevel(LogLevel.Trace);
 
@@ -77,8 +76,8 @@ public class PortalFixture : IAsyncLifetime
         Http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
     }
 
-    /// <summary>Every e-mail the Portal sent; the SES adapter itself is proven against moto.</summary>
-    public CapturedMail Mail { get; } = new();
+    /// <summary>Every e-mail the Portal sent through SES (moto).</summary>
+    public Inbox Mail => new(Environment.Mailbox);
 
     public Task<HttpResponseMessage> RequestLinkAsync(string email, string firstName = "Ada", string lastName = "Lovelace") =>
         Http.PostAsJsonAsync("/register", new { email, firstname = firstName, lastname = lastName }, TestContext.Current.CancellationToken);
