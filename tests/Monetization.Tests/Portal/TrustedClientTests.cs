@@ -94,7 +94,7 @@ public sealed class TrustedClientTests
 
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.False(page.Headers.Contains("Strict-Transport-Security"));
-        var cookie = Assert.Single(Cookies(page), c => c.StartsWith("monetization-antiforgery=", StringComparison.Ordinal));
+        var cookie = Assert.Single(Cookies(page), c => c.StartsWith("monetization-form=", StringComparison.Ordinal));
         Assert.DoesNotContain("secure", cookie, StringComparison.OrdinalIgnoreCase);
     }
 
@@ -166,7 +166,7 @@ public sealed class TrustedClientTests
         Assert.All(Cookies(answer), c => Assert.Contains("; secure", c, StringComparison.OrdinalIgnoreCase));
         if (path == "/")
         {
-            Assert.Contains(Cookies(answer), c => c.StartsWith("monetization-antiforgery=", StringComparison.Ordinal));
+            Assert.Contains(Cookies(answer), c => c.StartsWith("monetization-form=", StringComparison.Ordinal));
         }
     }
 
