@@ -11,7 +11,7 @@ namespace Monetization.Benchmarks;
 /// Start-up to first answer of each deployed artifact, started as Lambda starts it, against an empty program published
 /// the same way: SubscriptionEvents (process start to its first invocation response, an SNS subscribe-success applied
 /// against moto) against an empty Runtime API function; the Portal (process start to the first 200 on /healthz, then
-/// the first <c>POST /register</c> answered, which calls Stripe) against an empty ASP.NET Core app. With a second
+/// the first <c>POST /register</c> answered, which writes the ledger and calls SES) against an empty ASP.NET Core app. With a second
 /// checkout to compare with (<c>--compare DIR</c>), its Portal is published by its own Makefile and measured in the same
 /// runs. Runs are interleaved so machine noise spreads over all of them. Beside each time it prints the process's
 /// peak resident memory (<c>VmHWM</c>, read before the process is stopped), and after the runs one more cold start of
@@ -100,7 +100,7 @@ public static class StartupLatency
         Print("  the same delivery again, warm (moto's share of the work)", timings["SubscriptionEventsWarm"], null);
         Print("Portal (start -> first 200 on /healthz)", timings["Portal"], timings["EmptyWebApp"], memory["Portal"]);
         Print("  empty ASP.NET Core app", timings["EmptyWebApp"], null, memory["EmptyWebApp"]);
-        Print("Portal: first POST /register after /healthz (Stripe calls)", timings["PortalRegister"], null);
+        Print("Portal: first POST /register after /healthz (ledger and SES calls)", timings["PortalRegister"], null);
         Print("Portal: start -> first POST /register answered", timings["PortalStartToRegister"], null);
         if (comparedPortal is not null)
         {
@@ -164,7 +164,7 @@ public static class StartupLatency
         throw new InvalidOperationException($"/proc/{process.Id}/status has no VmHWM.");
     }
 
-    /// <summary>A new address's signup as the page's script posts it: the Portal creates the Stripe customer and checkout.</summary>
+    /// <summary>A new address's signup as the page's script posts it: the Portal counts and stores a sign-in link and mails it by SES.</summary>
     private static async Task FirstRegisterAsync(HttpClient http, CancellationToken cancellationToken)
     {
         using var response = await http.PostAsJsonAsync(
