@@ -158,14 +158,18 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     }
 
     /// <summary>
-    /// Deletes a key of the holder's that lost a creation race to <paramref name="keptKeyId"/>: it never had access
-    /// (keys are granted only once recorded), so there is no usage to settle.
+    /// Deletes the keys named like the holder's that are not <paramref name="keptKeyId"/>: losers of a creation race,
+    /// or keys a crash left between creating and recording them. None ever had access (keys are granted only once
+    /// recorded), so there is no usage to settle.
     /// </summary>
-    public Task DeleteStrayAsync(KeyHolder holder, string strayKeyId, string keptKeyId, CancellationToken cancellationToken)
+    public async Task DeleteStraysAsync(KeyHolder holder, string keptKeyId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(holder);
-        ArgumentException.ThrowIfNullOrEmpty(strayKeyId);
-        return DeleteStrayKeyAsync(holder, strayKeyId, keptKeyId, cancellationToken);
+        ArgumentException.ThrowIfNullOrEmpty(keptKeyId);
+        var named = await apiKeys.FindByNameAsync(holder.KeyName, includeValue: false, cancellationToken);
+        await Task.WhenAll(named
+            .Where(k => string.Equals(k.Name, holder.KeyName, StringComparison.Ordinal) && !string.Equals(k.Id, keptKeyId, StringComparison.Ordinal))
+            .Select(k => DeleteStrayKeyAsync(holder, k.Id, keptKeyId, cancellationToken)));
     }
 
     /// <summary>Deletes every key with the holder's name, which takes their access with them: the holder must have no key.</summary>

@@ -31,12 +31,15 @@ public sealed class SubscriptionAccess(
 
         if (decision.Access == AccessChange.Grant && !record.Subscribed && record is { ApiKeyId: { } linked, StripeCustomerId: { } customerId })
         {
-            // As access starts, the customer names its key; repeated until access has started, so a lost link is redone.
-            await billing.SetCustomerMetadataAsync(
-                customerId,
-                new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = linked },
-                $"customer-metadata:{record.Id}:{linked}",
-                cancellationToken);
+            // As access starts, the customer names its key and keys a crashed or losing mint left go; repeated until
+            // access has started, so a lost link is redone.
+            await Task.WhenAll(
+                billing.SetCustomerMetadataAsync(
+                    customerId,
+                    new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = linked },
+                    $"customer-metadata:{record.Id}:{linked}",
+                    cancellationToken),
+                access.DeleteStraysAsync(StripeSubscribers.HolderOf(record), linked, cancellationToken));
         }
 
         if (record.ApiKeyId is { } keyId)
@@ -91,8 +94,8 @@ public sealed class SubscriptionAccess(
 
     /// <summary>
     /// The subscriber's first key: created disabled, recorded, then granted by the caller. Of two grants racing (the
-    /// checkout's return and its webhook) the record keeps the key recorded first, and the other, which never had
-    /// access, is deleted; a key left behind by a crash before recording is found again by its name.
+    /// checkout's return and its webhook) the record keeps the key recorded first, and the others named like it, which
+    /// never had access, are deleted; a key left behind by a crash before recording is found again by its name.
     /// </summary>
     private async Task<Subscriber> MintKeyAsync(Subscriber record, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -106,8 +109,8 @@ public sealed class SubscriptionAccess(
         var stored = update.Stored ?? throw new InvalidOperationException($"Subscriber {record.Id} disappeared while its key was minted.");
         if (!string.Equals(stored.ApiKeyId, key.Id, StringComparison.Ordinal))
         {
-            await access.DeleteStrayAsync(holder, key.Id, stored.ApiKeyId!, cancellationToken);
-            return stored;
+            // Lost the race: this key (and any other loser) goes; the winner's grant sweeps again as access starts.
+            await access.DeleteStraysAsync(holder, stored.ApiKeyId!, cancellationToken);
         }
 
         return stored;

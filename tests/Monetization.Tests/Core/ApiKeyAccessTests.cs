@@ -100,14 +100,15 @@ public sealed class ApiKeyAccessTests
     }
 
     [Fact]
-    public async Task DeletingAStrayKeyDeletesOnlyThatKey()
+    public async Task DeletingStraysKeepsOnlyTheKeptKeyOfTheHoldersName()
     {
         var keys = new InMemoryApiKeys(new ScriptedFaults());
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         var kept = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
-        var stray = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
 
-        await access.DeleteStrayAsync(Holder, stray.Id, kept.Id, TestContext.Current.CancellationToken);
+        await access.DeleteStraysAsync(Holder, kept.Id, TestContext.Current.CancellationToken);
 
         Assert.Equal([kept.Id], (await keys.FindByNameAsync(Holder.KeyName, includeValue: false, TestContext.Current.CancellationToken)).Select(k => k.Id));
     }
