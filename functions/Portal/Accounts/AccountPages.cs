@@ -107,7 +107,7 @@ public static class AccountPages
         if (key.ValueOnce is { } value)
         {
             return $"""
-                <h2>Your API key</h2>
+                <h2>API key</h2>
                 {Html.KeyBlock(value.Reveal(), key.Id)}
                 {Html.CallExample(options.ApiBase(), value.Reveal())}
                 """;
@@ -115,7 +115,7 @@ public static class AccountPages
 
         var named = key.Hint is { } hint ? $"ending in <code id=\"api-key-hint\">{Html.Encode(hint)}</code>" : string.Empty;
         return $"""
-            <h2>Your API key</h2>
+            <h2>API key</h2>
             <p>Key <code id="api-key-id">{Html.Encode(key.Id)}</code> {named}: <strong id="api-key-state">{(key.Works ? "works" : "does not work now")}</strong>.</p>
             <p>For security the key's value is shown only once, when it is created.</p>
             """;

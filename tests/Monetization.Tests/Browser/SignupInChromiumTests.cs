@@ -63,6 +63,10 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
         var keyValue = wait.Until(d => d.FindElements(By.Id("api-key")).FirstOrDefault(e => e.Displayed && e.Text.Length > 0))!.Text;
         var keyId = browser.FindElement(By.Id("api-key-id")).Text;
         Screenshot(browser, "6-key-shown-once");
+        browser.Manage().Window.Size = new System.Drawing.Size(375, 900);
+        Screenshot(browser, "6-key-shown-once-375px");
+        Assert.True(browser.FindElement(By.Id("api-key")).Size.Width <= 375, "the key fits a phone's width");
+        browser.Manage().Window.Size = new System.Drawing.Size(1280, 1000);
         Assert.Equal(new Uri(portal.Http.BaseAddress!, "account").ToString(), browser.Url);
         Assert.Equal(keyValue, (await portal.Environment.ApiKeysAsync(Ct)).Single(k => k.Id == keyId).Value);
         await portal.WaitForAccessAsync(keyId, expected: true);
