@@ -59,16 +59,15 @@ public static class AccountEndpoints
     private static Task<IResult> BillingAsync(HttpContext context, AccountSessions sessions, ManageBilling flow, CancellationToken cancellationToken) =>
         SignedInPostAsync(context, sessions, async subscriberId =>
         {
-            var request = context.Request;
-            var back = new Uri($"{request.Scheme}://{request.Host}{request.PathBase}{Path}");
-            return await flow.OpenAsync(subscriberId, back, cancellationToken) is { } portal ? SeeOther.To(portal.ToString()) : SeeOther.To(Path);
+            return await flow.OpenAsync(subscriberId, PortalUrls.Of(context.Request, Path), cancellationToken) is { } portal
+                ? SeeOther.To(portal.ToString())
+                : SeeOther.To(Path);
         }, cancellationToken);
 
     /// <summary>A button's post: acted on only with a session and the form guard; anything else goes back to the page.</summary>
     private static async Task<IResult> SignedInPostAsync(HttpContext context, AccountSessions sessions, Func<string, Task<IResult>> act, CancellationToken cancellationToken)
     {
-        var form = context.Request.HasFormContentType ? await FormInput.TryReadAsync(context.Request, cancellationToken) : null;
-        if (form is null || !FormGuard.IsValid(context, form)
+        if (await FormGuard.ReadGuardedAsync(context, cancellationToken) is null
             || await sessions.FindAsync(SessionCookie.Read(context), cancellationToken) is not { } subscriberId)
         {
             return SeeOther.To(Path);

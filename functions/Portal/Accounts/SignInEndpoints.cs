@@ -27,11 +27,7 @@ public static class SignInEndpoints
     }
 
     /// <summary>The link a sign-in e-mail carries, for a request to this Portal: its origin and <see cref="Path"/>.</summary>
-    public static Uri SignInUrl(HttpRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        return new Uri($"{request.Scheme}://{request.Host}{request.PathBase}{Path}");
-    }
+    public static Uri SignInUrl(HttpRequest request) => PortalUrls.Of(request, Path);
 
     private static async Task<ContentHttpResult> ShowAsync(HttpContext context, ConfirmSignIn flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
@@ -71,8 +67,7 @@ public static class SignInEndpoints
 
     private static async Task<IResult> SignOutAsync(HttpContext context, AccountSessions sessions, CancellationToken cancellationToken)
     {
-        var form = context.Request.HasFormContentType ? await FormInput.TryReadAsync(context.Request, cancellationToken) : null;
-        if (form is not null && FormGuard.IsValid(context, form))
+        if (await FormGuard.ReadGuardedAsync(context, cancellationToken) is not null)
         {
             await sessions.EndAsync(SessionCookie.Read(context), cancellationToken);
             SessionCookie.Delete(context);

@@ -26,10 +26,9 @@ public static class CheckoutEndpoints
     public static CheckoutReturn ReturnFor(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var origin = $"{request.Scheme}://{request.Host}{request.PathBase}";
         return new CheckoutReturn(
-            $"{origin}{ReturnPath}?session_id={NewCheckout.CheckoutSessionIdPlaceholder}",
-            $"{origin}{CancelledPath}");
+            PortalUrls.Of(request, $"{ReturnPath}?session_id={NewCheckout.CheckoutSessionIdPlaceholder}").OriginalString,
+            PortalUrls.Of(request, CancelledPath).OriginalString);
     }
 
     private static async Task<IResult> ReturnAsync(

@@ -56,6 +56,14 @@ public static class FormGuard
             Encoding.ASCII.GetBytes(field));
     }
 
+    /// <summary>The posted form when it can be read and carries the guard this browser's cookies call for; else null.</summary>
+    public static async Task<IFormCollection?> ReadGuardedAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var form = context.Request.HasFormContentType ? await FormInput.TryReadAsync(context.Request, cancellationToken) : null;
+        return form is not null && IsValid(context, form) ? form : null;
+    }
+
     private static string Expected(string cookie, string? session) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes($"form|{cookie}|{session}")));
 }
