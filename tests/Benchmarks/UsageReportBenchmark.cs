@@ -252,7 +252,7 @@ internal sealed class InMemoryUsageLedger(IReadOnlyDictionary<string, string> cu
                 },
                 StringComparer.Ordinal));
 
-    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset by, CancellationToken cancellationToken) =>
         Task.FromResult<IReadOnlyList<Subscriber>>([]);
 
     public Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken) =>
@@ -300,9 +300,9 @@ internal sealed class CountingUsageLedger(IUsageLedger inner) : IUsageLedger
         return found;
     }
 
-    public async Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset by, CancellationToken cancellationToken)
     {
-        var found = await inner.FindSettlingAsync(usagePlanId, endedBy, cancellationToken);
+        var found = await inner.FindSettlingAsync(usagePlanId, by, cancellationToken);
         Interlocked.Increment(ref _queries);
         return found;
     }

@@ -53,10 +53,10 @@ public sealed class DynamoDbUsageLedger : IUsageLedger
         var found = new Dictionary<string, Subscriber>(StringComparer.Ordinal);
         foreach (var (keyId, subscriberId) in holderOf)
         {
-            // The pointer is written before the record; only a record that holds the key answers for it.
+            // The pointer is written with the record; only a record that still holds the key (current or retiring) answers for it.
             if (records.TryGetValue(SubscriberItem.SubscriberPrefix + subscriberId, out var item)
                 && SubscriberItem.FromItem(item) is { } subscriber
-                && subscriber.ApiKeyId == keyId)
+                && subscriber.HoldsKey(keyId))
             {
                 found[keyId] = subscriber;
             }
@@ -65,7 +65,7 @@ public sealed class DynamoDbUsageLedger : IUsageLedger
         return found;
     }
 
-    public async Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset by, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(usagePlanId);
         var found = new List<Subscriber>();
@@ -79,12 +79,12 @@ public sealed class DynamoDbUsageLedger : IUsageLedger
                     {
                         TableName = _tableName,
                         IndexName = LedgerTable.SettlingIndex,
-                        KeyConditionExpression = "#plan = :plan AND #since <= :endedBy",
+                        KeyConditionExpression = "#plan = :plan AND #since <= :by",
                         ExpressionAttributeNames = new() { ["#plan"] = LedgerTable.SettlingPlanAttribute, ["#since"] = LedgerTable.SettlingSinceAttribute },
                         ExpressionAttributeValues = new()
                         {
                             [":plan"] = SubscriberItem.Text(usagePlanId),
-                            [":endedBy"] = SubscriberItem.Text(SubscriberItem.SortableTimestamp(endedBy)),
+                            [":by"] = SubscriberItem.Text(SubscriberItem.SortableTimestamp(by)),
                         },
                         ExclusiveStartKey = start,
                     },

@@ -47,6 +47,11 @@ internal static class SubscriberItem
     private const string ApiKeyHint = "apiKeyHint";
     private const string PastDueSince = "pastDueSince";
     private const string EndRequestedAt = "endRequestedAt";
+    private const string SettlingSince = "keySettlingSince";
+    private const string RetiredKeys = "retiredKeys";
+    private const string RetiredKeyId = "id";
+    private const string RetiredRevokeAt = "revokeAt";
+    private const string RetiredDisabledAt = "disabledAt";
 
     public static Dictionary<string, AttributeValue> Key(string subscriberId) => PartitionKey(SubscriberPrefix + subscriberId);
 
@@ -92,11 +97,21 @@ internal static class SubscriberItem
             item[PastDueSince] = Timestamp(pastDueSince);
         }
 
-        if (subscriber.SettlingSince is { } settlingSince && !string.IsNullOrEmpty(subscriber.UsagePlanId))
+        if (subscriber.SettlingSince is { } settlingSince)
         {
-            // Only a settling record carries the index's keys, so the index holds exactly the keys still settling.
+            item[SettlingSince] = Timestamp(settlingSince);
+        }
+
+        if (subscriber.RetiredKeys.Count > 0)
+        {
+            item[RetiredKeys] = new AttributeValue { L = [.. subscriber.RetiredKeys.Select(ToItem)] };
+        }
+
+        if (subscriber.SettlesFrom is { } settlesFrom && !string.IsNullOrEmpty(subscriber.UsagePlanId))
+        {
+            // Only a record with a key settling or retiring carries the index's keys, so the index holds exactly those.
             item[LedgerTable.SettlingPlanAttribute] = Text(subscriber.UsagePlanId);
-            item[LedgerTable.SettlingSinceAttribute] = Text(SortableTimestamp(settlingSince));
+            item[LedgerTable.SettlingSinceAttribute] = Text(SortableTimestamp(settlesFrom));
         }
 
         if (subscriber.EndRequestedAt is { } endRequestedAt)
@@ -136,12 +151,29 @@ internal static class SubscriberItem
         LastNotice = Optional(item, LastNotice),
         MergedInto = Optional(item, MergedInto),
         PastDueSince = Optional(item, PastDueSince) is { } pastDueSince ? ParseTimestamp(pastDueSince) : null,
-        SettlingSince = Optional(item, LedgerTable.SettlingSinceAttribute) is { } settlingSince ? ParseTimestamp(settlingSince) : null,
+        SettlingSince = Optional(item, SettlingSince) is { } settlingSince ? ParseTimestamp(settlingSince) : null,
+        RetiredKeys = item.TryGetValue(RetiredKeys, out var retired) && retired.L is { Count: > 0 } list ? [.. list.Select(FromItem)] : [],
         EndRequestedAt = Optional(item, EndRequestedAt) is { } endRequestedAt ? ParseTimestamp(endRequestedAt) : null,
         CreatedAt = ParseTimestamp(item[CreatedAt].S),
         UpdatedAt = ParseTimestamp(item[UpdatedAt].S),
         Version = long.Parse(item[Version].N, CultureInfo.InvariantCulture),
     };
+
+    private static AttributeValue ToItem(RetiredKey key)
+    {
+        var map = new Dictionary<string, AttributeValue> { [RetiredKeyId] = Text(key.Id), [RetiredRevokeAt] = Timestamp(key.RevokeAt) };
+        if (key.DisabledAt is { } disabledAt)
+        {
+            map[RetiredDisabledAt] = Timestamp(disabledAt);
+        }
+
+        return new AttributeValue { M = map };
+    }
+
+    private static RetiredKey FromItem(AttributeValue value) => new(
+        value.M[RetiredKeyId].S,
+        ParseTimestamp(value.M[RetiredRevokeAt].S),
+        Optional(value.M, RetiredDisabledAt) is { } disabledAt ? ParseTimestamp(disabledAt) : null);
 
     public static Dictionary<string, AttributeValue> Pointer(string pk, string subscriberId)
     {

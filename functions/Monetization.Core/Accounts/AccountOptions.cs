@@ -1,6 +1,6 @@
 namespace Monetization.Core.Accounts;
 
-/// <summary>Sign-in links and sessions.</summary>
+/// <summary>Sign-in links, sessions and key rotation.</summary>
 public sealed record AccountOptions
 {
     /// <summary>How long a sign-in link works after it was sent.</summary>
@@ -17,4 +17,7 @@ public sealed record AccountOptions
 
     /// <summary>How long a signed-in customer stays signed in.</summary>
     public TimeSpan SessionLifetime { get; init; } = TimeSpan.FromHours(12);
+
+    /// <summary>How long a key replaced by a rotation keeps working beside the new one.</summary>
+    public TimeSpan KeyOverlap { get; init; } = TimeSpan.FromHours(24);
 }

@@ -38,7 +38,7 @@ public sealed class ViewAccount(ISubscriberLedger ledger, ApiKeyAccess access, S
         }
 
         var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        var usage = access.UsageAsync(keyId, record.UsagePlanId ?? channel.StripeUsagePlanId, new DateOnly(today.Year, today.Month, 1), today, cancellationToken);
+        var usage = UsageAsync(record, keyId, new DateOnly(today.Year, today.Month, 1), today, cancellationToken);
         Secret? valueOnce = null;
 
         // Shown once it works: a key minted by a grant that failed half-way waits for the grant to be finished.
@@ -57,6 +57,24 @@ public sealed class ViewAccount(ISubscriberLedger ledger, ApiKeyAccess access, S
         }
 
         return new AccountView(record, new AccountKey(keyId, Works(record), record.ApiKeyHint, valueOnce), await UsageOrNullAsync(usage));
+    }
+
+    /// <summary>
+    /// Every key's use per day, added up: the subscriber's key and the keys a rotation retired (each bills here). The
+    /// quota left is the current key's.
+    /// </summary>
+    private async Task<IReadOnlyList<DailyUsage>> UsageAsync(Subscriber record, string keyId, DateOnly from, DateOnly to, CancellationToken cancellationToken)
+    {
+        var planId = record.UsagePlanId ?? channel.StripeUsagePlanId;
+        var current = access.UsageAsync(keyId, planId, from, to, cancellationToken);
+        var retired = await Task.WhenAll(record.RetiredKeys.Select(k => access.UsageAsync(k.Id, planId, from, to, cancellationToken)));
+        var days = (await current).ToDictionary(d => d.Day);
+        foreach (var day in retired.SelectMany(d => d))
+        {
+            days[day.Day] = days.TryGetValue(day.Day, out var known) ? known with { Used = known.Used + day.Used } : day with { Remaining = 0 };
+        }
+
+        return [.. days.Values.OrderBy(d => d.Day)];
     }
 
     private static bool Works(Subscriber record) => record.Subscribed && record.SettlingSince is null && record.EndRequestedAt is null;

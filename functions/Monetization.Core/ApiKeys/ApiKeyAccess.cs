@@ -142,6 +142,16 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         return ApplyAsync(keyId, new ApiKeyUpdate(Enabled: enabled == false ? null : false), grantPlanId: null, [], cancellationToken);
     }
 
+    /// <summary>
+    /// Access ended: the subscriber's retiring keys that may still work stop too, whatever their overlap said. Like
+    /// the subscriber's key they stay in the plan until what they served is billed.
+    /// </summary>
+    public Task DisableRetiringAsync(Subscriber record, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return Task.WhenAll(record.RetiredKeys.Where(k => k.DisabledAt is null).Select(k => DisableAsync(k.Id, enabled: null, cancellationToken)));
+    }
+
     /// <summary>The last step of ending access, once the key's usage is billed: the disabled key leaves its plan.</summary>
     /// <returns>Whether the key was in the plan.</returns>
     public async Task<bool> LeavePlanAsync(string keyId, string usagePlanId, CancellationToken cancellationToken)
@@ -158,18 +168,31 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     }
 
     /// <summary>
-    /// Deletes the keys named like the holder's that are not <paramref name="keptKeyId"/>: losers of a creation race,
-    /// or keys a crash left between creating and recording them. None ever had access (keys are granted only once
-    /// recorded), so there is no usage to settle.
+    /// Deletes the keys named like the holder's that <paramref name="record"/> does not hold (as its key or a retiring
+    /// one): losers of a creation race, or keys a crash left between creating and recording them. None was ever shown
+    /// to anyone (a value is shown only once recorded), so there is no usage to settle.
     /// </summary>
-    public async Task DeleteStraysAsync(KeyHolder holder, string keptKeyId, CancellationToken cancellationToken)
+    public async Task DeleteStraysAsync(KeyHolder holder, Subscriber record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(holder);
-        ArgumentException.ThrowIfNullOrEmpty(keptKeyId);
+        ArgumentNullException.ThrowIfNull(record);
         var named = await apiKeys.FindByNameAsync(holder.KeyName, includeValue: false, cancellationToken);
         await Task.WhenAll(named
-            .Where(k => string.Equals(k.Name, holder.KeyName, StringComparison.Ordinal) && !string.Equals(k.Id, keptKeyId, StringComparison.Ordinal))
-            .Select(k => DeleteStrayKeyAsync(holder, k.Id, keptKeyId, cancellationToken)));
+            .Where(k => string.Equals(k.Name, holder.KeyName, StringComparison.Ordinal) && !record.HoldsKey(k.Id))
+            .Select(k => DeleteStrayKeyAsync(holder, k.Id, record.ApiKeyId ?? "none", cancellationToken)));
+    }
+
+    /// <summary>
+    /// The end of a retired key, once everything it served is billed: deleting it takes it out of its plan and frees its
+    /// place among the account's keys.
+    /// </summary>
+    public async Task DeleteRetiredAsync(string subscriberId, string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        if (await apiKeys.DeleteAsync(keyId, cancellationToken))
+        {
+            LogRetiredDeleted(subscriberId, keyId);
+        }
     }
 
     /// <summary>Deletes every key with the holder's name, which takes their access with them: the holder must have no key.</summary>
@@ -245,6 +268,9 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted API key {ApiKeyId} of {SubscriberId}, which must have none")]
     private partial void LogKeyDeleted(string subscriberId, string apiKeyId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted retired API key {ApiKeyId} of {SubscriberId}: everything it served is billed")]
+    private partial void LogRetiredDeleted(string subscriberId, string apiKeyId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted stray API key {ApiKeyId} of {SubscriberId}; the subscriber's key is {KeptApiKeyId}")]
     private partial void LogStrayDeleted(string subscriberId, string apiKeyId, string keptApiKeyId);

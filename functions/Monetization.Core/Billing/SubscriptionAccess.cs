@@ -39,7 +39,7 @@ public sealed class SubscriptionAccess(
                     new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = linked },
                     $"customer-metadata:{record.Id}:{linked}",
                     cancellationToken),
-                access.DeleteStraysAsync(StripeSubscribers.HolderOf(record), linked, cancellationToken));
+                access.DeleteStraysAsync(StripeSubscribers.HolderOf(record), record, cancellationToken));
         }
 
         if (record.ApiKeyId is { } keyId)
@@ -50,7 +50,7 @@ public sealed class SubscriptionAccess(
                     await access.GrantAsync(keyId, enabled: null, record.UsagePlanId ?? channel.StripeUsagePlanId, cancellationToken);
                     break;
                 case AccessChange.Revoke:
-                    await access.DisableAsync(keyId, enabled: null, cancellationToken);
+                    await Task.WhenAll(access.DisableAsync(keyId, enabled: null, cancellationToken), access.DisableRetiringAsync(record, cancellationToken));
                     break;
             }
         }
@@ -110,7 +110,7 @@ public sealed class SubscriptionAccess(
         if (!string.Equals(stored.ApiKeyId, key.Id, StringComparison.Ordinal))
         {
             // Lost the race: this key (and any other loser) goes; the winner's grant sweeps again as access starts.
-            await access.DeleteStraysAsync(holder, stored.ApiKeyId!, cancellationToken);
+            await access.DeleteStraysAsync(holder, stored, cancellationToken);
         }
 
         return stored;
@@ -126,7 +126,7 @@ public sealed class SubscriptionAccess(
         ArgumentNullException.ThrowIfNull(record);
         if (record.ApiKeyId is { } keyId)
         {
-            await access.DisableAsync(keyId, enabled: null, cancellationToken);
+            await Task.WhenAll(access.DisableAsync(keyId, enabled: null, cancellationToken), access.DisableRetiringAsync(record, cancellationToken));
         }
 
         var now = clock.GetUtcNow();

@@ -54,6 +54,13 @@ public sealed record Subscriber
     /// <summary>The last characters of the shown key's value, so the account page can name the key without holding it.</summary>
     public string? ApiKeyHint { get; init; }
 
+    /// <summary>
+    /// Keys a rotation replaced, oldest first (at most <see cref="MaxRetiredKeys"/>): each works until its
+    /// <see cref="RetiredKey.RevokeAt"/> (or until access ends), bills to this subscriber meanwhile, and, once disabled,
+    /// stays in the plan until the usage reporter has billed all it served; then it is deleted and leaves this list.
+    /// </summary>
+    public IReadOnlyList<RetiredKey> RetiredKeys { get; init; } = [];
+
     public string? UsagePlanId { get; init; }
 
     public string? Email { get; init; }
@@ -127,4 +134,24 @@ public sealed record Subscriber
     public required DateTimeOffset UpdatedAt { get; init; }
 
     public long Version { get; init; }
+
+    /// <summary>How many replaced keys may be retiring at once; bounds the keys one subscriber holds to this plus one.</summary>
+    public const int MaxRetiredKeys = 2;
+
+    /// <summary>Whether <paramref name="apiKeyId"/> is this subscriber's key or one of its retiring keys (both bill here).</summary>
+    public bool HoldsKey(string apiKeyId) =>
+        string.Equals(ApiKeyId, apiKeyId, StringComparison.Ordinal) || RetiredKeys.Any(k => string.Equals(k.Id, apiKeyId, StringComparison.Ordinal));
+
+    /// <summary>
+    /// The earliest moment one of the subscriber's keys began, or begins, to settle: access ended
+    /// (<see cref="SettlingSince"/>) or a retired key's revocation is due. Null when no key is settling or retiring.
+    /// </summary>
+    public DateTimeOffset? SettlesFrom =>
+        RetiredKeys.Select(k => (DateTimeOffset?)k.RevokeAt).Append(SettlingSince).Where(t => t is not null).Min();
 }
+
+/// <summary>A key a rotation replaced.</summary>
+/// <param name="Id">The API key id.</param>
+/// <param name="RevokeAt">When it stops working: the end of the overlap, or the moment the customer chose Revoke now.</param>
+/// <param name="DisabledAt">When it was disabled (the settle window runs from here); null while it may still work.</param>
+public sealed record RetiredKey(string Id, DateTimeOffset RevokeAt, DateTimeOffset? DisabledAt);

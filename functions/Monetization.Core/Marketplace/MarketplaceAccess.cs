@@ -51,7 +51,10 @@ public sealed partial class MarketplaceAccess(
             return FollowRound<ConvergedAccess>.Finished(record, new ConvergedAccess(record, null));
         }
 
-        var found = await keyAccess.ReadAsync(holder, record.ApiKeyId, includeValue, cancellationToken);
+        var read = await keyAccess.ReadAsync(holder, record.ApiKeyId, includeValue, cancellationToken);
+
+        // Keys a rotation retired share the name; they are neither adopted nor strays, and follow their own way out.
+        var found = read with { Named = [.. read.Named.Where(k => string.Equals(k.Id, record.ApiKeyId, StringComparison.Ordinal) || !record.HoldsKey(k.Id))] };
         var key = found.Recorded;
         if (key is null)
         {
@@ -72,7 +75,9 @@ public sealed partial class MarketplaceAccess(
             key = candidate;
         }
 
-        await keyAccess.MatchAsync(holder, key, record.Subscribed, options.UsagePlanId, found.Named, cancellationToken);
+        await Task.WhenAll(
+            keyAccess.MatchAsync(holder, key, record.Subscribed, options.UsagePlanId, found.Named, cancellationToken),
+            record.Subscribed ? Task.CompletedTask : keyAccess.DisableRetiringAsync(record, cancellationToken));
         return FollowRound<ConvergedAccess>.Finished(record, new ConvergedAccess(record, key with { Enabled = record.Subscribed }));
     }
 

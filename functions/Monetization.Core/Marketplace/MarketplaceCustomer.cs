@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Monetization.Core.ApiKeys;
+using Monetization.Core.Ledger;
 
 namespace Monetization.Core.Marketplace;
 
@@ -62,7 +64,24 @@ public sealed partial record MarketplaceCustomer
     private const string CustomerIdentifierPrefix = "cid:";
 
     /// <summary>Deterministic, so a key whose create response was lost is found again by name.</summary>
-    public string ApiKeyName => "marketplace-" + Key.Replace(':', '-');
+    public string ApiKeyName => ApiKeyNameOf(Key);
+
+    /// <summary>
+    /// Who holds a Marketplace subscriber's keys, from the record alone (its id names the buyer): the same name and
+    /// <c>customerId</c> the landing and the events give the buyer's key.
+    /// </summary>
+    public static KeyHolder HolderOf(Subscriber record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (record.Channel != Channel.Marketplace || !record.Id.StartsWith(SubscriberPrefix, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"Subscriber {record.Id} is not a Marketplace buyer.", nameof(record));
+        }
+
+        return new KeyHolder(record.Id, Channel.Marketplace, ApiKeyNameOf(record.Id[SubscriberPrefix.Length..]), record.MarketplaceCustomerIdentifier);
+    }
+
+    private static string ApiKeyNameOf(string key) => "marketplace-" + key.Replace(':', '-');
 
     /// <summary>
     /// The API key's <c>customerId</c>. API Gateway's built-in Marketplace metering reports usage under it, and it

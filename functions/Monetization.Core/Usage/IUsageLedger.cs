@@ -25,15 +25,18 @@ public sealed record UsageWatermark(UsageDay Day, long Reported, UsageClaim? Pen
 /// </summary>
 public interface IUsageLedger
 {
-    /// <summary>The subscribers holding these API keys now; keys nobody holds are absent from the answer.</summary>
+    /// <summary>
+    /// The subscribers holding these API keys now, as their key or a retiring one (<see cref="Subscriber.HoldsKey"/>);
+    /// keys nobody holds are absent from the answer.
+    /// </summary>
     Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The subscribers of <paramref name="usagePlanId"/> whose key is settling (<see cref="Subscriber.SettlingSince"/>)
-    /// since <paramref name="endedBy"/> or earlier. Read from an index, so it may lag a write by a moment: a key that
+    /// The subscribers of <paramref name="usagePlanId"/> with a key settling or retiring from <paramref name="by"/> or
+    /// earlier (<see cref="Subscriber.SettlesFrom"/>). Read from an index, so it may lag a write by a moment: a key that
     /// began settling just now is found by a later run.
     /// </summary>
-    Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken);
+    Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset by, CancellationToken cancellationToken);
 
     /// <summary>One watermark per day asked for; a day never reported comes back at 0 with nothing pending.</summary>
     Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken);

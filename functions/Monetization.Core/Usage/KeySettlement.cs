@@ -8,15 +8,19 @@ namespace Monetization.Core.Usage;
 /// The end of a subscriber's access, after the flows disabled the key: the key stays in its usage plan, where API
 /// Gateway keeps reporting what it counted (GetUsage lags, and a disabled key takes a moment to stop serving), and the
 /// usage reports bill it like any other. Once the settle window has passed and a report finds nothing of the key left
-/// to bill, the key has settled: it leaves the plan and the ledger stops calling it settling.
+/// to bill, the key has settled: it leaves the plan and the ledger stops calling it settling. Keys a rotation retired
+/// take the same path on their own: disabled when their overlap ends, deleted once settled.
 /// </summary>
 internal sealed partial class KeySettlement(
     IUsageLedger usage, ISubscriberLedger ledger, ApiKeyAccess access, UsageClaims claims, TimeSpan window, TimeProvider time, ILogger logger)
 {
     /// <summary>
-    /// Finishes every key of the plan that has settled: <paramref name="beforeLeaving"/> (the channel's last word with
-    /// its provider), then <see cref="FinishAsync"/>. A finished key leaves <paramref name="counted"/>, so the rest of the
-    /// run does not touch it; one that fails stays settling for the next run.
+    /// Finishes every key of the plan that has settled: a subscriber's key after access ended gets
+    /// <paramref name="beforeLeaving"/> (the channel's last word with its provider), then <see cref="FinishAsync"/>; a
+    /// retired key whose revocation is due is disabled, and one that has settled is deleted (<see cref="RetireAsync"/>).
+    /// A finished key leaves <paramref name="counted"/>, so the rest of the run does not touch it; one that fails stays
+    /// for the next run. A report finds them before it claims anything, so what it sent last reached the provider a run
+    /// ago.
     /// </summary>
     /// <param name="billedHere">
     /// Whether this run bills the subscriber's units; one billed by someone else (API Gateway meters legacy Marketplace
@@ -31,8 +35,21 @@ internal sealed partial class KeySettlement(
         Func<Subscriber, CancellationToken, Task> beforeLeaving,
         CancellationToken cancellationToken)
     {
+        var due = await usage.FindSettlingAsync(usagePlanId, now, cancellationToken);
+        if (due.Count == 0)
+        {
+            return (0, 0);
+        }
+
+        // Settled: disabled a window ago or longer, every unit counted on the open days committed, nothing in flight.
+        var settledBy = now - window;
+        var ended = due.Where(s => s is { Subscribed: false, ApiKeyId: not null, SettlingSince: { } since } && since <= settledBy).ToList();
+        var candidates = ended.Where(billedHere).Select(s => s.ApiKeyId!)
+            .Concat(due.Where(billedHere).SelectMany(s => s.RetiredKeys).Where(k => k.DisabledAt <= settledBy).Select(k => k.Id));
+        var unbilled = await claims.UnbilledAsync(counted, candidates, cancellationToken);
+
         int settledKeys = 0, failures = 0;
-        foreach (var settled in await SettledAsync(usagePlanId, counted, now, billedHere, cancellationToken))
+        foreach (var settled in ended.Where(s => !unbilled.Contains(s.ApiKeyId!)))
         {
             try
             {
@@ -48,27 +65,60 @@ internal sealed partial class KeySettlement(
             }
         }
 
+        foreach (var holder in due.Where(s => s.RetiredKeys.Count > 0))
+        {
+            try
+            {
+                var deleted = await RetireAsync(holder, now, settledBy, unbilled, cancellationToken);
+                foreach (var keyId in deleted)
+                {
+                    counted.Remove(keyId);
+                }
+
+                settledKeys += deleted.Count;
+            }
+            catch (DependencyUnavailableException e)
+            {
+                failures++;
+                LogSettleFailed(logger, holder.RetiredKeys[0].Id, e);
+            }
+        }
+
         return (settledKeys, failures);
     }
 
     /// <summary>
-    /// The plan's subscribers whose key began settling a window ago or longer and has nothing left to bill: every unit
-    /// counted on the open days is committed and nothing is in flight. A report finds them before it claims anything, so
-    /// what it sent last reached the provider a run ago.
+    /// A subscriber's retired keys, each a step further: one whose overlap is over, or whose subscriber's access ended,
+    /// is disabled (it stays in the plan, billing what it served); one disabled a window ago or longer with nothing left
+    /// to bill is deleted, which takes it out of its plan and frees its place among the account's keys. The record then
+    /// says when each was disabled and forgets the deleted ones.
     /// </summary>
-    private async Task<IReadOnlyList<Subscriber>> SettledAsync(
-        string usagePlanId, Dictionary<string, OpenDays> counted, DateTimeOffset now, Func<Subscriber, bool> billedHere, CancellationToken cancellationToken)
+    /// <returns>The keys deleted.</returns>
+    private async Task<IReadOnlyCollection<string>> RetireAsync(
+        Subscriber holder, DateTimeOffset now, DateTimeOffset settledBy, HashSet<string> unbilled, CancellationToken cancellationToken)
     {
-        var due = (await usage.FindSettlingAsync(usagePlanId, now - window, cancellationToken))
-            .Where(s => s is { Subscribed: false, ApiKeyId: not null })
-            .ToList();
-        if (due.Count == 0)
+        var disabling = holder.RetiredKeys.Where(k => k.DisabledAt is null && (k.RevokeAt <= now || !holder.Subscribed)).Select(k => k.Id).ToHashSet(StringComparer.Ordinal);
+        var deleting = holder.RetiredKeys.Where(k => k.DisabledAt <= settledBy && !unbilled.Contains(k.Id)).Select(k => k.Id).ToHashSet(StringComparer.Ordinal);
+        if (disabling.Count == 0 && deleting.Count == 0)
         {
-            return due;
+            return deleting;
         }
 
-        var unbilled = await claims.UnbilledAsync(counted, due.Where(billedHere).Select(s => s.ApiKeyId!), cancellationToken);
-        return [.. due.Where(s => !unbilled.Contains(s.ApiKeyId!))];
+        await Task.WhenAll([
+            .. disabling.Select(id => access.DisableAsync(id, enabled: null, cancellationToken)),
+            .. deleting.Select(id => access.DeleteRetiredAsync(holder.Id, id, cancellationToken))]);
+        await ledger.UpdateAsync(
+            holder.Id,
+            current => current is null ? null : current with
+            {
+                RetiredKeys = [.. current.RetiredKeys
+                    .Where(k => !deleting.Contains(k.Id))
+                    .Select(k => k.DisabledAt is null && disabling.Contains(k.Id) ? k with { DisabledAt = now } : k)],
+                UpdatedAt = now,
+            },
+            known: null,
+            cancellationToken);
+        return deleting;
     }
 
     /// <summary>

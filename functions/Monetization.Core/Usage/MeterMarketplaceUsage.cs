@@ -156,19 +156,22 @@ public sealed partial class MeterMarketplaceUsage
         }
 
         // Marketplace deduplicates on customer, dimension and hour: a second record in an hour already metered for the
-        // buyer would be refused, so new units wait for the next hour.
+        // buyer (by any of their keys: a rotation leaves two for a while) would be refused, so new units wait for the
+        // next hour.
         var hour = new DateTimeOffset(now.Year, now.Month, now.Day, now.Hour, 0, 0, TimeSpan.Zero);
-        var (work, claimedElsewhere) = await _claims.ClaimAsync(counted, buyers.Keys, _ => hour, w => w.LastReportedAt == hour, cancellationToken);
+        var (work, claimedElsewhere) = await _claims.ClaimAsync(
+            counted, buyers.Keys, _ => hour, w => w.LastReportedAt == hour, key => buyers[key].Id, cancellationToken);
         totals.ClaimedElsewhere += claimedElsewhere;
         totals.Deferred += work.Count(w => w.Deferred);
         work = [.. work.Where(w => !w.Deferred)];
 
-        // One record per buyer and hour: the days' claims stamped with that hour add up.
+        // One record per buyer and hour: the claims of the buyer's keys and days stamped with that hour add up.
         var records = work
             .Where(w => w.Claim.Timestamp >= now - Window)
-            .GroupBy(w => (w.Day.ApiKeyId, w.Claim.Timestamp))
-            .Select(g => (Claims: g.ToList(), Record: new MeteringRecord(
-                g.Key.Timestamp, null, buyers[g.Key.ApiKeyId].CustomerAwsAccountId, buyers[g.Key.ApiKeyId].LicenseArn, _options.MarketplaceDimension, checked((int)g.Sum(w => w.Claim.Units)))))
+            .GroupBy(w => (buyers[w.Day.ApiKeyId].Id, w.Claim.Timestamp))
+            .Select(g => (Claims: g.ToList(), Buyer: buyers[g.First().Day.ApiKeyId]))
+            .Select(g => (g.Claims, Record: new MeteringRecord(
+                g.Claims[0].Claim.Timestamp, null, g.Buyer.CustomerAwsAccountId, g.Buyer.LicenseArn, _options.MarketplaceDimension, checked((int)g.Claims.Sum(w => w.Claim.Units)))))
             .ToList();
 
         // A claim older than the window can no longer be sent, and whether Marketplace took it before the run that made

@@ -160,7 +160,7 @@ public sealed partial class ReportStripeUsage
             var billable = new Dictionary<string, Subscriber>(StringComparer.Ordinal);
             foreach (var keyId in keys)
             {
-                if (subscribers.TryGetValue(keyId, out var subscriber) && IsBillable(subscriber))
+                if (subscribers.TryGetValue(keyId, out var subscriber) && IsBillable(subscriber, keyId))
                 {
                     billable[keyId] = subscriber;
                 }
@@ -170,7 +170,7 @@ public sealed partial class ReportStripeUsage
                 }
             }
 
-            var (work, claimedElsewhere) = await _claims.ClaimAsync(counted, billable.Keys, day => Timestamp(day.Day, now), _ => false, cancellationToken);
+            var (work, claimedElsewhere) = await _claims.ClaimAsync(counted, billable.Keys, day => Timestamp(day.Day, now), _ => false, key => key, cancellationToken);
             totals.ClaimedElsewhere += claimedElsewhere;
             foreach (var w in work)
             {
@@ -200,11 +200,11 @@ public sealed partial class ReportStripeUsage
 
     /// <summary>
     /// Active, or settling: a key whose access ended is billed like any other until it leaves the plan, whatever the
-    /// subscription's status; a subscriber still registering has used nothing billable.
+    /// subscription's status, and so is a key a rotation retired; a subscriber still registering has used nothing billable.
     /// </summary>
-    private static bool IsBillable(Subscriber subscriber) =>
+    private static bool IsBillable(Subscriber subscriber, string keyId) =>
         subscriber is { Channel: Channel.Stripe, StripeCustomerId: { Length: > 0 } }
-        && (subscriber.Status == SubscriberStatus.Active || subscriber.SettlingSince is not null);
+        && (subscriber.Status == SubscriberStatus.Active || subscriber.SettlingSince is not null || !string.Equals(subscriber.ApiKeyId, keyId, StringComparison.Ordinal));
 
     /// <summary>
     /// Bills units counted after the subscription was canceled as invoice items, one per claim, committing each once

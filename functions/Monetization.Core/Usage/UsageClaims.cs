@@ -37,9 +37,9 @@ internal sealed class UsageClaims(IApiKeys apiKeys, IUsageLedger ledger, int led
     /// <summary>
     /// What to send this run: every claim left in flight (unchanged), then a new claim for each day counted above its
     /// watermark. A day with a claim in flight gets no second one in the same call; the caller claims its newer units
-    /// once the resend is committed. A key
-    /// <paramref name="deferOf"/> picks (by any of its watermarks) gets no new claim at all: its new units come back
-    /// marked deferred.
+    /// once the resend is committed. A key whose group (<paramref name="groupOf"/>: the keys one buyer holds)
+    /// <paramref name="deferOf"/> picks, by any watermark of any of its keys, gets no new claim at all: its new units
+    /// come back marked deferred.
     /// </summary>
     /// <returns>Resends first, then new claims, in a stable order, so a rerun reproduces the same batches.</returns>
     public async Task<(List<UsageWork> Work, int ClaimedElsewhere)> ClaimAsync(
@@ -47,6 +47,7 @@ internal sealed class UsageClaims(IApiKeys apiKeys, IUsageLedger ledger, int led
         IEnumerable<string> keys,
         Func<UsageDay, DateTimeOffset> timestampOf,
         Func<UsageWatermark, bool> deferOf,
+        Func<string, string> groupOf,
         CancellationToken cancellationToken)
     {
         var usedOf = new Dictionary<UsageDay, long>();
@@ -59,7 +60,7 @@ internal sealed class UsageClaims(IApiKeys apiKeys, IUsageLedger ledger, int led
         }
 
         var watermarks = await ledger.GetWatermarksAsync([.. usedOf.Keys], cancellationToken);
-        var deferredKeys = watermarks.Where(deferOf).Select(w => w.Day.ApiKeyId).ToHashSet(StringComparer.Ordinal);
+        var deferredGroups = watermarks.Where(deferOf).Select(w => groupOf(w.Day.ApiKeyId)).ToHashSet(StringComparer.Ordinal);
         var work = new ConcurrentBag<UsageWork>();
         var candidates = new List<UsageWork>();
         foreach (var watermark in watermarks)
@@ -71,7 +72,7 @@ internal sealed class UsageClaims(IApiKeys apiKeys, IUsageLedger ledger, int led
             else if (usedOf[watermark.Day] > watermark.Reported)
             {
                 var claim = new UsageClaim(watermark.Reported, usedOf[watermark.Day], timestampOf(watermark.Day));
-                if (deferredKeys.Contains(watermark.Day.ApiKeyId))
+                if (deferredGroups.Contains(groupOf(watermark.Day.ApiKeyId)))
                 {
                     work.Add(new UsageWork(watermark.Day, claim, Resend: false, Deferred: true));
                 }

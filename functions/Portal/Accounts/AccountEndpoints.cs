@@ -23,8 +23,17 @@ public static class AccountEndpoints
         group.MapPost("/subscribe", SubscribeAsync);
         group.MapPost("/cancel", CancelAsync);
         group.MapPost("/billing", BillingAsync);
+        group.MapPost("/keys/rotate", RotateAsync);
+        group.MapPost("/keys/revoke", RevokeAsync);
         return app;
     }
+
+    /// <summary>What a button's redirect may ask the page to say: a fixed set, so the address carries no text of its own.</summary>
+    private static readonly Dictionary<string, string> Notices = new(StringComparer.Ordinal)
+    {
+        ["too-many-retiring"] = $"Two previous keys are still being retired. Revoke one of them, or wait until it has stopped, before you rotate again.",
+        ["no-working-key"] = "Only a working key can be rotated.",
+    };
 
     private static async Task<IResult> ShowAsync(HttpContext context, AccountSessions sessions, ViewAccount flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
@@ -34,8 +43,29 @@ public static class AccountEndpoints
             return SeeOther.To("/");
         }
 
-        return AccountPages.Account(context, view, portal.Value);
+        var notice = context.Request.Query["notice"].ToString() is { Length: > 0 } name && Notices.TryGetValue(name, out var text) ? text : null;
+        return AccountPages.Account(context, view, portal.Value, notice);
     }
+
+    private static Task<IResult> RotateAsync(HttpContext context, AccountSessions sessions, ManageKeys flow, CancellationToken cancellationToken) =>
+        SignedInPostAsync(context, sessions, async subscriberId => await flow.RotateAsync(subscriberId, cancellationToken) switch
+        {
+            RotateOutcome.Rotated => SeeOther.To(Path),
+            RotateOutcome.TooManyRetiring => SeeOther.To(Path + "?notice=too-many-retiring"),
+            RotateOutcome.NoWorkingKey => SeeOther.To(Path + "?notice=no-working-key"),
+            var outcome => throw new System.Diagnostics.UnreachableException($"Rotating has no answer for {outcome}."),
+        }, cancellationToken);
+
+    private static Task<IResult> RevokeAsync(HttpContext context, AccountSessions sessions, ManageKeys flow, CancellationToken cancellationToken) =>
+        SignedInPostAsync(context, sessions, async (subscriberId, form) =>
+        {
+            if (form["keyId"].ToString() is { Length: > 0 and <= 64 } keyId)
+            {
+                await flow.RevokeAsync(subscriberId, keyId, cancellationToken);
+            }
+
+            return SeeOther.To(Path);
+        }, cancellationToken);
 
     private static Task<IResult> SubscribeAsync(HttpContext context, AccountSessions sessions, StartSubscription flow, CancellationToken cancellationToken) =>
         SignedInPostAsync(context, sessions, async subscriberId =>
@@ -65,14 +95,18 @@ public static class AccountEndpoints
         }, cancellationToken);
 
     /// <summary>A button's post: acted on only with a session and the form guard; anything else goes back to the page.</summary>
-    private static async Task<IResult> SignedInPostAsync(HttpContext context, AccountSessions sessions, Func<string, Task<IResult>> act, CancellationToken cancellationToken)
+    private static Task<IResult> SignedInPostAsync(HttpContext context, AccountSessions sessions, Func<string, Task<IResult>> act, CancellationToken cancellationToken) =>
+        SignedInPostAsync(context, sessions, (subscriberId, _) => act(subscriberId), cancellationToken);
+
+    private static async Task<IResult> SignedInPostAsync(
+        HttpContext context, AccountSessions sessions, Func<string, IFormCollection, Task<IResult>> act, CancellationToken cancellationToken)
     {
-        if (await FormGuard.ReadGuardedAsync(context, cancellationToken) is null
+        if (await FormGuard.ReadGuardedAsync(context, cancellationToken) is not { } form
             || await sessions.FindAsync(SessionCookie.Read(context), cancellationToken) is not { } subscriberId)
         {
             return SeeOther.To(Path);
         }
 
-        return await act(subscriberId);
+        return await act(subscriberId, form);
     }
 }

@@ -40,7 +40,7 @@ public static class AccountPages
             """, StatusCodes.Status410Gone);
     }
 
-    public static ContentHttpResult Account(HttpContext context, AccountView view, PortalOptions options)
+    public static ContentHttpResult Account(HttpContext context, AccountView view, PortalOptions options, string? notice = null)
     {
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(options);
@@ -51,8 +51,14 @@ public static class AccountPages
             <h1 id="account-heading" tabindex="-1" data-autofocus>Your account</h1>
             <p>Signed in as <strong id="account-email">{Html.Encode(record.Email)}</strong>.</p>
             """);
+        if (notice is not null)
+        {
+            body.Append(CultureInfo.InvariantCulture, $"<p class=\"error\" role=\"alert\" id=\"account-notice\">{Html.Encode(notice)}</p>");
+        }
+
         body.Append(Subscription(context, record));
-        body.Append(Key(view, options));
+        body.Append(Key(context, view, options));
+        body.Append(RetiredKeys(context, record));
         body.Append(Usage(view));
         body.Append(CultureInfo.InvariantCulture, $"""
             <form method="post" action="{SignInEndpoints.SignOutPath}">{FormGuard.Field(context)}<button type="submit" class="secondary" id="sign-out">Sign out</button></form>
@@ -97,19 +103,24 @@ public static class AccountPages
             """;
     }
 
-    private static string Key(AccountView view, PortalOptions options)
+    private static string Key(HttpContext context, AccountView view, PortalOptions options)
     {
         if (view.Key is not { } key)
         {
             return string.Empty;
         }
 
+        var rotate = ManageKeys.Rotatable(view.Record)
+            ? Button(context, "/account/keys/rotate", "rotate-key", "Rotate key", "secondary")
+              + string.Create(CultureInfo.InvariantCulture, $"<p class=\"hint\">Rotating gives you a new key at once; the current one keeps working for {options.KeyRotationOverlapHours} hours so you can switch over, or until you revoke it.</p>")
+            : string.Empty;
         if (key.ValueOnce is { } value)
         {
             return $"""
                 <h2>API key</h2>
                 {Html.KeyBlock(value.Reveal(), key.Id)}
                 {Html.CallExample(options.ApiBase(), value.Reveal())}
+                {rotate}
                 """;
         }
 
@@ -117,7 +128,35 @@ public static class AccountPages
         return $"""
             <h2>API key</h2>
             <p>Key <code id="api-key-id">{Html.Encode(key.Id)}</code> {named}: <strong id="api-key-state">{(key.Works ? "works" : "does not work now")}</strong>.</p>
-            <p>For security the key's value is shown only once, when it is created.</p>
+            <p>For security the key's value is shown only once, when it is created. Lost it? Rotate to get a new one.</p>
+            {rotate}
+            """;
+    }
+
+    /// <summary>Keys a rotation replaced: until when each works, and the button that stops one at once.</summary>
+    private static string RetiredKeys(HttpContext context, Subscriber record)
+    {
+        if (record.RetiredKeys.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var rows = new StringBuilder();
+        foreach (var retired in record.RetiredKeys)
+        {
+            var state = retired.DisabledAt is null && record.Subscribed
+                ? string.Create(CultureInfo.InvariantCulture, $"works until {retired.RevokeAt.UtcDateTime:yyyy-MM-dd HH:mm} UTC")
+                : "stopped";
+            var revoke = retired.DisabledAt is null && record.Subscribed
+                ? $"<form method=\"post\" action=\"/account/keys/revoke\">{FormGuard.Field(context)}<input type=\"hidden\" name=\"keyId\" value=\"{Html.Encode(retired.Id)}\"><button type=\"submit\" class=\"secondary\" id=\"revoke-{Html.Encode(retired.Id)}\">Revoke now</button></form>"
+                : string.Empty;
+            rows.Append(CultureInfo.InvariantCulture, $"<li><code>{Html.Encode(retired.Id)}</code>: <span class=\"retired-state\">{Html.Encode(state)}</span>{revoke}</li>");
+        }
+
+        return $"""
+            <h3>Previous keys</h3>
+            <ul id="retired-keys">{rows}</ul>
+            <p class="hint">A previous key bills to you while it works. Revoke it now if it leaked.</p>
             """;
     }
 

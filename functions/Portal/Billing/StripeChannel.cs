@@ -60,6 +60,7 @@ public static class StripeChannel
                 LinksPerAddressPerHour = portal.SignInLinksPerAddressPerHour,
                 MaxOutstandingLinks = portal.MaxOutstandingSignInLinks,
                 SessionLifetime = TimeSpan.FromHours(portal.SessionHours),
+                KeyOverlap = TimeSpan.FromHours(portal.KeyRotationOverlapHours),
             };
         });
         services.AddSingleton(sp =>
@@ -76,6 +77,7 @@ public static class StripeChannel
         services.AddTransient<ViewAccount>();
         services.AddTransient<StartSubscription>();
         services.AddTransient<ManageBilling>();
+        services.AddTransient<ManageKeys>();
         services.AddTransient<SubscriptionAccess>();
         services.AddTransient<ActivateSubscription>();
         services.AddTransient<ApplyBillingEvent>();

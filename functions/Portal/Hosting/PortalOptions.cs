@@ -66,6 +66,10 @@ public sealed class PortalOptions : IValidatableObject
     [Range(1, 720, ErrorMessage = "Monetization:SessionHours must be between 1 and 720.")]
     public int SessionHours { get; set; } = 12;
 
+    /// <summary>How long a rotated-out key keeps working beside its replacement, in hours; 0 stops it at the next report.</summary>
+    [Range(0, 720, ErrorMessage = "Monetization:KeyRotationOverlapHours must be between 0 and 720.")]
+    public int KeyRotationOverlapHours { get; set; } = 24;
+
     /// <summary>With invoice collection: the days a subscriber has to pay each invoice.</summary>
     [Range(0, 730, ErrorMessage = "Monetization:InvoiceDaysUntilDue must be between 0 and 730.")]
     public int InvoiceDaysUntilDue { get; set; } = 30;

@@ -75,7 +75,7 @@ public sealed class CheckoutPortalFixture : PortalFixture
     }
 
     /// <summary>One usage report over this environment, wired as the function wires it, with the settle window given.</summary>
-    public Task<UsageReportSummary> ReportUsageAsync(TimeSpan settleWindow) => UsageReports.RunOnceAsync(Environment, settleWindow);
+    public Task<UsageReportSummary> ReportUsageAsync(TimeSpan settleWindow, TimeProvider? time = null) => UsageReports.RunOnceAsync(Environment, settleWindow, time);
 
     /// <summary>The key as moto holds it: (enabled, in the Stripe plan).</summary>
     public async Task<(bool Enabled, bool InPlan)> AccessAsync(string keyId)

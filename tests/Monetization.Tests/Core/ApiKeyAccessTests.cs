@@ -100,17 +100,30 @@ public sealed class ApiKeyAccessTests
     }
 
     [Fact]
-    public async Task DeletingStraysKeepsOnlyTheKeptKeyOfTheHoldersName()
+    public async Task DeletingStraysKeepsOnlyTheKeysTheRecordHoldsOfTheHoldersName()
     {
         var keys = new InMemoryApiKeys(new ScriptedFaults());
         var access = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         var kept = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        var retiring = await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
         await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
         await access.CreateAsync(Holder, TestContext.Current.CancellationToken);
+        var record = new Subscriber
+        {
+            Id = Holder.SubscriberId,
+            Channel = Holder.Channel,
+            Status = SubscriberStatus.Active,
+            ApiKeyId = kept.Id,
+            RetiredKeys = [new RetiredKey(retiring.Id, DateTimeOffset.UnixEpoch, DisabledAt: null)],
+            CreatedAt = DateTimeOffset.UnixEpoch,
+            UpdatedAt = DateTimeOffset.UnixEpoch,
+        };
 
-        await access.DeleteStraysAsync(Holder, kept.Id, TestContext.Current.CancellationToken);
+        await access.DeleteStraysAsync(Holder, record, TestContext.Current.CancellationToken);
 
-        Assert.Equal([kept.Id], (await keys.FindByNameAsync(Holder.KeyName, includeValue: false, TestContext.Current.CancellationToken)).Select(k => k.Id));
+        Assert.Equal(
+            new[] { kept.Id, retiring.Id }.Order(StringComparer.Ordinal),
+            (await keys.FindByNameAsync(Holder.KeyName, includeValue: false, TestContext.Current.CancellationToken)).Select(k => k.Id).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -436,7 +436,7 @@ public sealed class UnusedUsageLedger : IUsageLedger
     public Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken) =>
         throw new NotSupportedException("Usage is not part of these tests.");
 
-    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset by, CancellationToken cancellationToken) =>
         throw new NotSupportedException("Usage is not part of these tests.");
 
     public Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken) =>

@@ -35,11 +35,11 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
         }
     }
 
-    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset by, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
-            IReadOnlyList<Subscriber> settling = [.. _byApiKey.Values.Where(s => s.UsagePlanId == usagePlanId && s.SettlingSince <= endedBy)];
+            IReadOnlyList<Subscriber> settling = [.. _byApiKey.Values.Where(s => s.UsagePlanId == usagePlanId && s.SettlesFrom <= by)];
             return Task.FromResult(settling);
         }
     }

@@ -244,8 +244,8 @@ internal sealed class DiesBeforeCommit(IUsageLedger inner) : IUsageLedger
     public Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken) =>
         inner.FindSubscribersByApiKeyAsync(apiKeyIds, cancellationToken);
 
-    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset endedBy, CancellationToken cancellationToken) =>
-        inner.FindSettlingAsync(usagePlanId, endedBy, cancellationToken);
+    public Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset by, CancellationToken cancellationToken) =>
+        inner.FindSettlingAsync(usagePlanId, by, cancellationToken);
 
     public Task<IReadOnlyList<UsageWatermark>> GetWatermarksAsync(IReadOnlyCollection<UsageDay> days, CancellationToken cancellationToken) =>
         inner.GetWatermarksAsync(days, cancellationToken);
