@@ -49,7 +49,7 @@ public static class AccountPages
         body.Append(CultureInfo.InvariantCulture, $"""
             <section id="account" aria-labelledby="account-heading">
             <h1 id="account-heading" tabindex="-1" data-autofocus>Your account</h1>
-            <p>Signed in as <strong id="account-email">{Html.Encode(record.Email)}</strong>.</p>
+            {(record.Email is null ? "<p>Signed in from AWS Marketplace.</p>" : $"<p>Signed in as <strong id=\"account-email\">{Html.Encode(record.Email)}</strong>.</p>")}
             """);
         if (notice is not null)
         {
@@ -71,6 +71,21 @@ public static class AccountPages
     /// <summary>Where the subscription stands and the one thing to do next.</summary>
     private static string Subscription(HttpContext context, Subscriber record)
     {
+        if (record.Channel == Channel.Marketplace)
+        {
+            var marketplaceState = record switch
+            {
+                { Subscribed: true } => "Active",
+                { Status: SubscriberStatus.Pending } => "Waiting for AWS Marketplace",
+                _ => "Ended",
+            };
+            return $"""
+                <h2>Subscription</h2>
+                <p>Status: <strong id="subscription-status">{marketplaceState}</strong></p>
+                <p id="subscription-detail">Billed to your AWS account through AWS Marketplace; manage or cancel the subscription there.</p>
+                """;
+        }
+
         var (state, detail, action) = record switch
         {
             { EndRequestedAt: not null, Status: not SubscriberStatus.Cancelled } => (

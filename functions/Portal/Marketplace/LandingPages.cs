@@ -26,6 +26,7 @@ public static class LandingPages
             {Html.KeyBlock(apiKey.Reveal(), null, "You will see the same key whenever you come here from AWS Marketplace. Keep it secret.")}
             {Html.CallExample(options.ApiBase(), apiKey.Reveal())}
             <p>Usage is billed to your AWS account through AWS Marketplace.</p>
+            <p><a href="/account" id="to-account">Your account</a>: usage this month, and a new key if this one is lost or leaked.</p>
             {Html.Support(options.SupportContact)}
             """);
     }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Core;
 using Microsoft.Extensions.Options;
+using Monetization.Core.Accounts;
 using Monetization.Core.Marketplace;
 using Monetization.Portal.Hosting;
 using Monetization.Portal.Pages;
@@ -12,6 +13,7 @@ namespace Monetization.Portal.Marketplace;
 /// so there is no form guard to check; a token is good for this buyer only and redeemable for a short time.
 /// </summary>
 /// <remarks>
+/// A buyer the token resolved is signed in (a session cookie, as the e-mail link gives) to the account page.
 /// The token is read, resolved and dropped: every answer is rendered in place (never a redirect that could carry it)
 /// and nothing logged here names it; <see cref="Secret"/> keeps it out of the flow's logs and exceptions.
 /// </remarks>
@@ -35,7 +37,8 @@ public static class MarketplaceLandingEndpoints
         return app;
     }
 
-    private static async Task<ContentHttpResult> LandFromFormAsync(HttpContext context, MarketplaceLanding landing, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
+    private static async Task<ContentHttpResult> LandFromFormAsync(
+        HttpContext context, MarketplaceLanding landing, AccountSessions sessions, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         if (!context.Request.HasFormContentType)
         {
@@ -53,21 +56,23 @@ public static class MarketplaceLandingEndpoints
             return LandingPages.InvalidToken();
         }
 
-        return await LandAsync(token ?? string.Empty, landing, portal.Value, cancellationToken);
+        return await LandAsync(context, token ?? string.Empty, landing, sessions, portal.Value, cancellationToken);
     }
 
-    private static Task<ContentHttpResult> LandFromQueryAsync(HttpContext context, MarketplaceLanding landing, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
+    private static Task<ContentHttpResult> LandFromQueryAsync(
+        HttpContext context, MarketplaceLanding landing, AccountSessions sessions, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         var tokens = context.Request.Query[TokenField];
         return tokens.Count > 1
             ? Task.FromResult(LandingPages.InvalidToken())
-            : LandAsync(tokens.ToString(), landing, portal.Value, cancellationToken);
+            : LandAsync(context, tokens.ToString(), landing, sessions, portal.Value, cancellationToken);
     }
 
     /// <summary>Tokens are printable ASCII; anything else is not one and is not sent on to AWS.</summary>
     private static bool IsTokenCharacter(char c) => c is > ' ' and < (char)127;
 
-    private static async Task<ContentHttpResult> LandAsync(string token, MarketplaceLanding landing, PortalOptions options, CancellationToken cancellationToken)
+    private static async Task<ContentHttpResult> LandAsync(
+        HttpContext context, string token, MarketplaceLanding landing, AccountSessions sessions, PortalOptions options, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(token))
         {
@@ -81,6 +86,18 @@ public static class MarketplaceLandingEndpoints
 
         // A dependency that does not answer propagates to the one failure answer (Hosting.Failures): a 503 page.
         var outcome = await landing.ExecuteAsync(new Secret(token.Trim()), cancellationToken);
+
+        // The token proved who the buyer is: they are signed in to the account page (usage, key rotation).
+        var buyer = outcome switch
+        {
+            LandingOutcome.Granted granted => granted.SubscriberId,
+            LandingOutcome.Pending pending => pending.SubscriberId,
+            _ => null,
+        };
+        if (buyer is not null)
+        {
+            SessionCookie.Write(context, await sessions.StartAsync(buyer, cancellationToken));
+        }
 
         return outcome switch
         {

@@ -25,7 +25,7 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
             : Path.Combine(AppContext.BaseDirectory, "screenshots");
 
     [Fact]
-    public async Task APersonSignsInFromTheMailedLinkPaysSeesTheKeyOnceCancelsAndSubscribesAgain()
+    public async Task APersonSignsInFromTheMailedLinkPaysSeesTheKeyOnceRotatesRevokesCancelsAndSubscribesAgain()
     {
         using var browser = StartChromium();
         var wait = new WebDriverWait(browser, TimeSpan.FromSeconds(20));
@@ -75,6 +75,25 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
         wait.Until(d => d.FindElements(By.Id("api-key-hint")).Count > 0);
         Screenshot(browser, "7-key-hint-after-reload");
         Assert.DoesNotContain(keyValue, browser.PageSource, StringComparison.Ordinal);
+
+        // A lost or leaked key: Rotate shows a new one once while the old one keeps working; Revoke now stops it.
+        var oldKeyId = keyId;
+        browser.FindElement(By.Id("rotate-key")).Click();
+        var rotatedValue = wait.Until(d => d.FindElements(By.Id("api-key")).FirstOrDefault(e => e.Displayed && e.Text.Length > 0))!.Text;
+        keyId = browser.FindElement(By.Id("api-key-id")).Text;
+        Screenshot(browser, "7b-rotated");
+        Assert.NotEqual(oldKeyId, keyId);
+        Assert.NotEqual(keyValue, rotatedValue);
+        await portal.WaitForAccessAsync(keyId, expected: true);
+        await portal.WaitForAccessAsync(oldKeyId, expected: true);
+        browser.Manage().Window.Size = new System.Drawing.Size(375, 900);
+        Screenshot(browser, "7b-rotated-375px");
+        browser.Manage().Window.Size = new System.Drawing.Size(1280, 1000);
+        browser.FindElement(By.Id("revoke-" + oldKeyId)).Click();
+        wait.Until(d => d.FindElements(By.CssSelector("#retired-keys .retired-state")).FirstOrDefault()?.Text == "stopped");
+        Screenshot(browser, "7c-old-key-revoked");
+        await portal.WaitForAccessAsync(oldKeyId, expected: false);
+        await portal.WaitForAccessAsync(keyId, expected: true);
 
         browser.FindElement(By.Id("manage-billing")).Click();
         wait.Until(d => d.Url.Contains("/_emulator/billing_portal/", StringComparison.Ordinal));

@@ -79,6 +79,35 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         Assert.Null((await new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName).GetAsync(buyer.Id, Cancel))!.SettlingSince);
     }
 
+    [Fact]
+    public async Task TheScheduledRunStopsARetiredKeyWhoseOverlapEndedAndDeletesOneThatHasSettled()
+    {
+        var (current, _) = await StripeSubscriberAsync();
+        var due = await KeyInPlanAsync(Environment.StripeUsagePlanId);
+        var settled = await KeyInPlanAsync(Environment.StripeUsagePlanId);
+        using var dynamoDb = Environment.DynamoDb();
+        var ledger = new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
+        var now = DateTimeOffset.UtcNow;
+        var id = (await new DynamoDbUsageLedger(dynamoDb, OfflineEnvironment.LedgerTableName).FindSubscribersByApiKeyAsync([current], Cancel))[current].Id;
+        await ledger.UpdateAsync(
+            id,
+            r => r! with { RetiredKeys = [new RetiredKey(due, now.AddMinutes(-5), null), new RetiredKey(settled, now.AddHours(-3), now.AddHours(-3))] },
+            known: null,
+            Cancel);
+        await using var reporter = await StartReporterAsync();
+
+        var run = await InvokeAsync(reporter.Api, reporter.Process);
+
+        Assert.True(run.Error is null, run.Error?.ErrorMessage + reporter.Process.Output);
+        var keys = await Environment.ApiKeysAsync(Cancel);
+        Assert.False(keys.Single(k => k.Id == due).Enabled);
+        Assert.DoesNotContain(keys, k => k.Id == settled);
+        Assert.True(keys.Single(k => k.Id == current).Enabled);
+        var retired = Assert.Single((await ledger.GetAsync(id, Cancel))!.RetiredKeys);
+        Assert.Equal(due, retired.Id);
+        Assert.NotNull(retired.DisabledAt);
+    }
+
     /// <summary>The published UsageReporter started as Lambda starts it, its AWS calls recorded for the IAM check.</summary>
     private async Task<Reporter> StartReporterAsync()
     {

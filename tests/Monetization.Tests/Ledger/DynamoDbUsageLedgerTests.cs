@@ -46,6 +46,30 @@ public sealed class DynamoDbUsageLedgerTests(LedgerMotoFixture moto) : IClassFix
     }
 
     [Fact]
+    public async Task ARetiringKeyLeadsToItsHolderRoundTripsAndIsFoundSettlingFromItsRevocation()
+    {
+        var (ledger, usage) = await NewLedgerAsync();
+        var retired = new RetiredKey("key-old", At.AddHours(24), DisabledAt: null);
+        var stopped = new RetiredKey("key-older", At.AddHours(-1), DisabledAt: At.AddMinutes(-59).AddTicks(3));
+        var holder = Subscriber("rotated", "key-old") with { UsagePlanId = "plan-1" };
+        await ledger.TryCreateAsync(holder, Ct);
+        await ledger.TryReplaceAsync(holder with { ApiKeyId = "key-new", RetiredKeys = [stopped, retired] }, 1, Ct);
+
+        var found = await usage.FindSubscribersByApiKeyAsync(["key-old", "key-older", "key-new", "key-nobody"], Ct);
+        var read = (await ledger.GetAsync(holder.Id, Ct))!;
+
+        Assert.Equal(["key-new", "key-old"], found.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal([stopped, retired], read.RetiredKeys);
+        Assert.Null(read.SettlingSince);
+        Assert.Empty(await usage.FindSettlingAsync("plan-1", At.AddHours(-2), Ct));
+        Assert.Equal(holder.Id, Assert.Single(await usage.FindSettlingAsync("plan-1", At, Ct)).Id);
+
+        // Forgetting the retired keys takes the record out of the index.
+        await ledger.TryReplaceAsync(read with { RetiredKeys = [] }, read.Version, Ct);
+        Assert.Empty(await usage.FindSettlingAsync("plan-1", At.AddDays(2), Ct));
+    }
+
+    [Fact]
     public async Task AClaimMovesTheWatermarkOnlyWhenCommittedAndOnlyOneClaimIsInFlight()
     {
         var (_, usage) = await NewLedgerAsync();
