@@ -5,6 +5,7 @@ using Monetization.Aws.Email;
 using Monetization.Aws.Http;
 using Monetization.Aws.Secrets;
 using Monetization.Core;
+using Monetization.Core.ApiKeys;
 using Monetization.Stripe;
 
 namespace Monetization.Preflight;
@@ -89,7 +90,13 @@ public static class PreflightCommand
             key => StripeServiceCollectionExtensions.Create(new StripeOptions { ApiBase = stack.StripeApiBase, SecretKey = key }, stripeHttp),
             new SesClient(sesHttp),
             web);
-        var problems = await checks.RunAsync(stack, cancellationToken);
+        var (problems, keys) = await checks.RunAsync(stack, cancellationToken);
+        if (keys is { } held)
+        {
+            await output.WriteLineAsync(FormattableString.Invariant(
+                $"api keys: {held} of {ApiKeyAccess.AccountKeyLimit} in {stack.Region} ({Math.Max(0, ApiKeyAccess.AccountKeyLimit - held)} more subscribers can get one)"));
+        }
+
         foreach (var problem in problems)
         {
             await output.WriteLineAsync($"PROBLEM [{problem.Check}] {problem.Description}");

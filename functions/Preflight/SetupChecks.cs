@@ -6,6 +6,7 @@ using Monetization.Aws.Email;
 using Monetization.Aws.Http;
 using Monetization.Aws.Secrets;
 using Monetization.Core;
+using Monetization.Core.ApiKeys;
 using Monetization.Stripe;
 using Monetization.Stripe.Webhooks;
 using Stripe;
@@ -21,12 +22,13 @@ namespace Monetization.Preflight;
 /// </summary>
 public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsManagerClient secrets, Func<Secret, StripeClient> stripeFor, SesClient ses, HttpClient web)
 {
-    public async Task<IReadOnlyList<SetupProblem>> RunAsync(StackSettings stack, CancellationToken cancellationToken)
+    public async Task<SetupReport> RunAsync(StackSettings stack, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(stack);
         var problems = new List<SetupProblem>();
         await CheckApiAsync(stack, problems, cancellationToken);
         await CheckUsagePlansAsync(stack, problems, cancellationToken);
+        var keys = await CheckKeyHeadroomAsync(stack, problems, cancellationToken);
         var stripeKey = await CheckSecretAsync(stack, problems, cancellationToken);
         if (stripeKey is not null)
         {
@@ -39,7 +41,38 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
 
         await CheckEmailAsync(stack, problems, cancellationToken);
         await CheckSubscriptionUrlAsync(stack, problems, cancellationToken);
-        return problems;
+        return new SetupReport(problems, keys);
+    }
+
+    /// <summary>
+    /// API Gateway allows <see cref="ApiKeyAccess.AccountKeyLimit"/> API keys per account and region, for every API of
+    /// the account, and the limit cannot be raised: every subscriber needs one, so the headroom is how many more can
+    /// sign up. From 80% on it is a problem (the stack's alarm fires there too).
+    /// </summary>
+    /// <returns>The keys the account holds, or null when they could not be listed.</returns>
+    private async Task<int?> CheckKeyHeadroomAsync(StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)
+    {
+        int keys;
+        try
+        {
+            keys = (await apiGateway.GetApiKeysAsync(new GetApiKeysRequest(), cancellationToken)).Count;
+        }
+        catch (AwsServiceException e)
+        {
+            problems.Add(new("api-keys", $"The account's API keys could not be listed in {stack.Region} ({e.Kind}), so their headroom is unknown.", $"aws apigateway get-api-keys --region {Shell.Quote(stack.Region)} --query 'length(items)'"));
+            return null;
+        }
+
+        if (keys >= ApiKeyAccess.AccountKeyLimit * 8 / 10)
+        {
+            problems.Add(new(
+                "api-keys",
+                $"The account holds {keys} of the {ApiKeyAccess.AccountKeyLimit} API keys API Gateway allows in {stack.Region} (every API's, and the limit cannot be raised); at the limit no new subscriber gets a key. " +
+                "Keys of ended subscriptions are deleted after EndedKeyRetentionDays; a shorter retention frees places sooner, and keys of other APIs count too.",
+                SamDeploy(stack, "EndedKeyRetentionDays", "7")));
+        }
+
+        return keys;
     }
 
     /// <summary>

@@ -47,3 +47,6 @@ public sealed record StackSettings
 /// <summary>One thing wrong with the setup and the command that puts it right.</summary>
 /// <param name="Fix">A command line the owner can paste; placeholders in angle brackets stand for values only they have.</param>
 public sealed record SetupProblem(string Check, string Description, string Fix);
+
+/// <summary>What a check found: the problems, and the API keys the account holds (null when they could not be listed).</summary>
+public sealed record SetupReport(IReadOnlyList<SetupProblem> Problems, int? ApiKeysInAccount);

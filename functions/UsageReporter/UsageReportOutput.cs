@@ -18,14 +18,21 @@ public static class UsageReportOutput
     public static string EmbeddedMetrics(UsageReportSummary summary, DateTimeOffset at)
     {
         ArgumentNullException.ThrowIfNull(summary);
-        var metrics = new (string Name, long Value)[]
-        {
+        List<(string Name, long Value)> metrics =
+        [
             ("UnitsReported", summary.Stripe.UnitsReported + (summary.Marketplace?.UnitsReported ?? 0)),
             ("EventsSent", summary.Stripe.EventsSent + (summary.Marketplace?.RecordsSent ?? 0)),
             ("KeysSkipped", summary.Stripe.KeysSkipped + (summary.Marketplace?.KeysSkipped ?? 0)),
             ("Failures", summary.Failures),
             ("MarketplaceBuyersUnmeterable", summary.Marketplace?.BuyersUnmeterable ?? 0),
-        };
+            ("EndedKeysDeleted", summary.Stripe.EndedKeysDeleted + (summary.Marketplace?.EndedKeysDeleted ?? 0)),
+        ];
+        if (summary.ApiKeysInAccount is { } keys)
+        {
+            // Absent rather than 0 when the count failed, so the alarm on it never sees a false low.
+            metrics.Add(("ApiKeysInAccount", keys));
+        }
+
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {

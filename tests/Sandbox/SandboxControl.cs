@@ -29,6 +29,8 @@ internal sealed class SandboxControl : IAsyncDisposable
 
     public const string SettleWindow = "00:00:10";
 
+    public const string EndedKeyRetention = "00:02:00";
+
     public Uri Endpoint { get; }
 
     /// <summary>The page listing the e-mails SES accepted (<c>messages.json</c> beneath it for programs).</summary>
@@ -42,8 +44,9 @@ internal sealed class SandboxControl : IAsyncDisposable
                 .AddInMemoryCollection(environment.UsageReporterConfiguration())
 
                 // Seconds, not the hour production needs for GetUsage to catch up: a revoked key's last units are
-                // billed, and the key leaves its plan, at the first report ten seconds after access ended.
-                .AddInMemoryCollection(new Dictionary<string, string?> { ["Usage:SettleWindow"] = SettleWindow })
+                // billed, and the key leaves its plan, at the first report ten seconds after access ended; minutes,
+                // not 30 days, before a settled key of an ended subscription is deleted.
+                .AddInMemoryCollection(new Dictionary<string, string?> { ["Usage:SettleWindow"] = SettleWindow, ["Usage:EndedKeyRetention"] = EndedKeyRetention })
                 .Build())
             .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
         UsageReporterServices.ValidateNow(reporter);

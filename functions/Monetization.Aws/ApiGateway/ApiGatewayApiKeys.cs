@@ -54,6 +54,10 @@ public sealed class ApiGatewayApiKeys : IApiKeys
         return [.. keys.Where(k => string.Equals(k.CustomerId, customerId, StringComparison.Ordinal)).Select(ToApiKey)];
     }
 
+    /// <summary>GetApiKeys with no filter, 500 a page: 20 calls at the account's limit of 10,000 keys.</summary>
+    public async Task<int> CountAsync(CancellationToken cancellationToken) =>
+        (await _client.GetApiKeysAsync(new GetApiKeysRequest(), cancellationToken)).Count;
+
     /// <summary>One UpdateApiKey call with a patch operation per given field.</summary>
     public Task UpdateAsync(string keyId, ApiKeyUpdate update, CancellationToken cancellationToken)
     {

@@ -48,6 +48,7 @@ internal static class SubscriberItem
     private const string PastDueSince = "pastDueSince";
     private const string EndRequestedAt = "endRequestedAt";
     private const string SettlingSince = "keySettlingSince";
+    private const string KeyDeleteAt = "keyDeleteAt";
     private const string RetiredKeys = "retiredKeys";
     private const string RetiredKeyId = "id";
     private const string RetiredRevokeAt = "revokeAt";
@@ -102,16 +103,22 @@ internal static class SubscriberItem
             item[SettlingSince] = Timestamp(settlingSince);
         }
 
+        if (subscriber.KeyDeleteAt is { } keyDeleteAt)
+        {
+            item[KeyDeleteAt] = Timestamp(keyDeleteAt);
+        }
+
         if (subscriber.RetiredKeys.Count > 0)
         {
             item[RetiredKeys] = new AttributeValue { L = [.. subscriber.RetiredKeys.Select(ToItem)] };
         }
 
-        if (subscriber.SettlesFrom is { } settlesFrom && !string.IsNullOrEmpty(subscriber.UsagePlanId))
+        if (subscriber.KeyStepsFrom is { } stepsFrom && !string.IsNullOrEmpty(subscriber.UsagePlanId))
         {
-            // Only a record with a key settling or retiring carries the index's keys, so the index holds exactly those.
+            // Only a record with a key step ahead (settling, retiring, to be deleted) carries the index's keys, so the
+            // index holds exactly those.
             item[LedgerTable.SettlingPlanAttribute] = Text(subscriber.UsagePlanId);
-            item[LedgerTable.SettlingSinceAttribute] = Text(SortableTimestamp(settlesFrom));
+            item[LedgerTable.SettlingSinceAttribute] = Text(SortableTimestamp(stepsFrom));
         }
 
         if (subscriber.EndRequestedAt is { } endRequestedAt)
@@ -152,6 +159,7 @@ internal static class SubscriberItem
         MergedInto = Optional(item, MergedInto),
         PastDueSince = Optional(item, PastDueSince) is { } pastDueSince ? ParseTimestamp(pastDueSince) : null,
         SettlingSince = Optional(item, SettlingSince) is { } settlingSince ? ParseTimestamp(settlingSince) : null,
+        KeyDeleteAt = Optional(item, KeyDeleteAt) is { } keyDeleteAt ? ParseTimestamp(keyDeleteAt) : null,
         RetiredKeys = item.TryGetValue(RetiredKeys, out var retired) && retired.L is { Count: > 0 } list ? [.. list.Select(FromItem)] : [],
         EndRequestedAt = Optional(item, EndRequestedAt) is { } endRequestedAt ? ParseTimestamp(endRequestedAt) : null,
         CreatedAt = ParseTimestamp(item[CreatedAt].S),

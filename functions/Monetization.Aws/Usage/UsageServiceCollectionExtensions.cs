@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Monetization.Core.ApiKeys;
 using Monetization.Core.Usage;
 
 namespace Monetization.Aws.Usage;
@@ -37,6 +38,7 @@ public static class UsageServiceCollectionExtensions
         services.AddAwsSettings();
         services.AddAwsMarketplaceMetering();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<UsageReportingOptions>>().Value);
+        services.TryAddSingleton(sp => new KeyDeletionPace(sp.GetRequiredService<UsageReportingOptions>().KeyDeletesPerSecond, sp.GetRequiredService<TimeProvider>()));
         services.TryAddTransient<MeterMarketplaceUsage>();
         return services;
     }
@@ -71,6 +73,20 @@ internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageRep
         if (options.SettleWindow < TimeSpan.Zero || options.SettleWindow > TimeSpan.FromDays(1))
         {
             failures.Add("Usage:SettleWindow must be between 00:00:00 and 1.00:00:00 (GetUsage's lag plus the time a disabled key takes to stop working).");
+        }
+
+        if (options.EndedKeyRetention < TimeSpan.Zero || options.EndedKeyRetention > TimeSpan.FromDays(365))
+        {
+            failures.Add("Usage:EndedKeyRetention must be between 00:00:00 and 365.00:00:00.");
+        }
+
+        if (options.KeyDeletesPerSecond is not (> 0 and <= 4))
+        {
+            failures.Add("Usage:KeyDeletesPerSecond must be above 0 and at most 4 (DeleteApiKey allows 5 a second per account, shared).");
+        }
+        else if (options.EndedKeysPerRun < 1 || options.EndedKeysPerRun / options.KeyDeletesPerSecond > 300)
+        {
+            failures.Add("Usage:EndedKeysPerRun must be at least 1 and take at most 300 seconds at Usage:KeyDeletesPerSecond.");
         }
 
         if (options.UnprocessedRetries is < 0 or > 10)

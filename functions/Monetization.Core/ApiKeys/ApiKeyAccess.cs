@@ -30,6 +30,9 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
 {
     public const string ChannelTag = "monetization:channel";
 
+    /// <summary>API keys an account may hold per region (API Gateway's quota; it cannot be raised).</summary>
+    public const int AccountKeyLimit = 10_000;
+
     /// <summary>The one tag set every key carries.</summary>
     public static IReadOnlyDictionary<string, string> TagsFor(Channel channel) =>
         new Dictionary<string, string>(StringComparer.Ordinal) { [ChannelTag] = channel.ToString().ToLowerInvariant() };
@@ -82,6 +85,12 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         var usage = await apiKeys.GetUsageAsync(usagePlanId, from, to, keyId, cancellationToken);
         return usage.TryGetValue(keyId, out var days) ? days : [];
     }
+
+    /// <summary>
+    /// How many API keys the account holds in the region: every API's, not only ours, against API Gateway's fixed
+    /// limit of <see cref="AccountKeyLimit"/>.
+    /// </summary>
+    public Task<int> CountAccountKeysAsync(CancellationToken cancellationToken) => apiKeys.CountAsync(cancellationToken);
 
     /// <summary>Creates the holder's key, disabled and in no plan.</summary>
     public async Task<ApiKey> CreateAsync(KeyHolder holder, CancellationToken cancellationToken)
@@ -183,15 +192,16 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     }
 
     /// <summary>
-    /// The end of a retired key, once everything it served is billed: deleting it takes it out of its plan and frees its
-    /// place among the account's keys.
+    /// The end of a key whose access ended for good (a retired key, or an ended subscription's key after its
+    /// retention), once everything it served is billed: deleting it takes it out of its plan and frees its place among
+    /// the account's keys.
     /// </summary>
-    public async Task DeleteRetiredAsync(string subscriberId, string keyId, CancellationToken cancellationToken)
+    public async Task DeleteSettledAsync(string subscriberId, string keyId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(keyId);
         if (await apiKeys.DeleteAsync(keyId, cancellationToken))
         {
-            LogRetiredDeleted(subscriberId, keyId);
+            LogSettledDeleted(subscriberId, keyId);
         }
     }
 
@@ -269,8 +279,8 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted API key {ApiKeyId} of {SubscriberId}, which must have none")]
     private partial void LogKeyDeleted(string subscriberId, string apiKeyId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted retired API key {ApiKeyId} of {SubscriberId}: everything it served is billed")]
-    private partial void LogRetiredDeleted(string subscriberId, string apiKeyId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted API key {ApiKeyId} of {SubscriberId}: its access ended and everything it served is billed")]
+    private partial void LogSettledDeleted(string subscriberId, string apiKeyId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted stray API key {ApiKeyId} of {SubscriberId}; the subscriber's key is {KeptApiKeyId}")]
     private partial void LogStrayDeleted(string subscriberId, string apiKeyId, string keptApiKeyId);

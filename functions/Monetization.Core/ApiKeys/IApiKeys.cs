@@ -41,6 +41,9 @@ public interface IApiKeys
 
     Task<IReadOnlyList<ApiKey>> FindByCustomerIdAsync(string customerId, bool includeValue, CancellationToken cancellationToken);
 
+    /// <summary>How many API keys the account holds in the region, every API's (all pages).</summary>
+    Task<int> CountAsync(CancellationToken cancellationToken);
+
     /// <summary>Changes the given fields of the key in one call.</summary>
     Task UpdateAsync(string keyId, ApiKeyUpdate update, CancellationToken cancellationToken);
 

@@ -68,6 +68,7 @@ public static class BillingRules
                 AccessChange.Revoke when record.Subscribed && record.ApiKeyId is not null => record.SettlingSince ?? now,
                 _ => record.SettlingSince,
             },
+            KeyDeleteAt = access == AccessChange.Grant ? null : record.KeyDeleteAt,
             LastEvent = $"stripe:{subscription.Status}",
             LastEventAt = now,
             UpdatedAt = now,

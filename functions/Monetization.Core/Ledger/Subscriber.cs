@@ -118,6 +118,13 @@ public sealed record Subscriber
     public DateTimeOffset? SettlingSince { get; init; }
 
     /// <summary>
+    /// When the key of a subscription that ended may be deleted: set once the key settled (everything it served billed,
+    /// out of its plan), <c>Usage:EndedKeyRetention</c> later, so a subscriber who comes back within it keeps their key.
+    /// It counts only while access stays ended (<see cref="KeyDeletableBy"/>); a grant clears it, and the deletion too.
+    /// </summary>
+    public DateTimeOffset? KeyDeleteAt { get; init; }
+
+    /// <summary>
     /// When we ended the Stripe subscription from our side: access was withdrawn then, and the subscription is canceled
     /// with its final invoice once the key's usage has settled (<see cref="SettlingSince"/>), so that invoice bills all of it.
     /// </summary>
@@ -143,11 +150,23 @@ public sealed record Subscriber
         string.Equals(ApiKeyId, apiKeyId, StringComparison.Ordinal) || RetiredKeys.Any(k => string.Equals(k.Id, apiKeyId, StringComparison.Ordinal));
 
     /// <summary>
-    /// The earliest moment one of the subscriber's keys began, or begins, to settle: access ended
-    /// (<see cref="SettlingSince"/>) or a retired key's revocation is due. Null when no key is settling or retiring.
+    /// Whether the subscriber's key may be deleted at <paramref name="now"/>: access ended, the key settled (its
+    /// <see cref="KeyDeleteAt"/> stamp says when) and the retention after it has passed.
     /// </summary>
-    public DateTimeOffset? SettlesFrom =>
-        RetiredKeys.Select(k => (DateTimeOffset?)k.RevokeAt).Append(SettlingSince).Where(t => t is not null).Min();
+    public bool KeyDeletableBy(DateTimeOffset now) =>
+        this is { Subscribed: false, SettlingSince: null, MergedInto: null, ApiKeyId: not null, KeyDeleteAt: { } deleteAt } && deleteAt <= now;
+
+    /// <summary>
+    /// The earliest moment one of the subscriber's keys has a step to take: it began to settle (access ended,
+    /// <see cref="SettlingSince"/>), a retired key's revocation is due, or an ended key's deletion is due. Null when
+    /// none of its keys has one ahead.
+    /// </summary>
+    public DateTimeOffset? KeyStepsFrom =>
+        RetiredKeys.Select(k => (DateTimeOffset?)k.RevokeAt)
+            .Append(SettlingSince)
+            .Append(this is { Subscribed: false, SettlingSince: null, ApiKeyId: not null } ? KeyDeleteAt : null)
+            .Where(t => t is not null)
+            .Min();
 }
 
 /// <summary>A key a rotation replaced.</summary>

@@ -103,6 +103,7 @@ public sealed partial class MarketplaceIdentity(
         Status = SubscriberStatus.Merged,
         ApiKeyId = null,
         SettlingSince = null,
+        KeyDeleteAt = null,
         UpdatedAt = now,
     };
 

@@ -92,6 +92,7 @@ public static class SubscriptionRules
             SettlingSince = next.Subscribed ? null
                 : baseline is { Subscribed: true, ApiKeyId: not null } ? baseline.SettlingSince ?? now
                 : baseline.SettlingSince,
+            KeyDeleteAt = next.Subscribed ? null : baseline.KeyDeleteAt,
             UpdatedAt = now,
         };
         return new SubscriptionDecision(SubscriptionEventStatus.Applied, next with { Status = DeriveStatus(next) });

@@ -32,9 +32,9 @@ public interface IUsageLedger
     Task<IReadOnlyDictionary<string, Subscriber>> FindSubscribersByApiKeyAsync(IReadOnlyCollection<string> apiKeyIds, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The subscribers of <paramref name="usagePlanId"/> with a key settling or retiring from <paramref name="by"/> or
-    /// earlier (<see cref="Subscriber.SettlesFrom"/>). Read from an index, so it may lag a write by a moment: a key that
-    /// began settling just now is found by a later run.
+    /// The subscribers of <paramref name="usagePlanId"/> with a key step (settling, retiring, deletion) from
+    /// <paramref name="by"/> or earlier (<see cref="Subscriber.KeyStepsFrom"/>). Read from an index, so it may lag a
+    /// write by a moment: a key that began settling just now is found by a later run.
     /// </summary>
     Task<IReadOnlyList<Subscriber>> FindSettlingAsync(string usagePlanId, DateTimeOffset by, CancellationToken cancellationToken);
 

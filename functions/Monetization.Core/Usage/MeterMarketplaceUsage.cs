@@ -35,6 +35,7 @@ public sealed partial class MeterMarketplaceUsage
         IUsageLedger ledger,
         ISubscriberLedger subscribers,
         ApiKeyAccess access,
+        KeyDeletionPace pace,
         IMarketplaceMetering metering,
         UsageReportingOptions options,
         TimeProvider time,
@@ -44,12 +45,13 @@ public sealed partial class MeterMarketplaceUsage
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(subscribers);
         ArgumentNullException.ThrowIfNull(access);
+        ArgumentNullException.ThrowIfNull(pace);
         ArgumentNullException.ThrowIfNull(metering);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
-        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options.SettleWindow, time, logger);
+        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options, pace, time, logger);
         _ledger = ledger;
         _metering = metering;
         _options = options;
@@ -86,9 +88,10 @@ public sealed partial class MeterMarketplaceUsage
         if (onlyKey is null)
         {
             // Settled keys leave the plan (Marketplace needs no last word); they take no part in the rest of the run.
-            var (settled, settleFailures) = await _settlement.SettleAsync(
+            var (settled, deleted, settleFailures) = await _settlement.SettleAsync(
                 planId, counted, now, s => !MeteredByApiGateway(s), (_, _) => Task.CompletedTask, cancellationToken);
             totals.KeysSettled = settled;
+            totals.EndedKeysDeleted = deleted;
             totals.Failures += settleFailures;
         }
 
@@ -110,6 +113,7 @@ public sealed partial class MeterMarketplaceUsage
             UnitsWrittenOff = totals.WrittenOff,
             Requests = totals.Requests,
             KeysSettled = totals.KeysSettled,
+            EndedKeysDeleted = totals.EndedKeysDeleted,
             DaysClaimedElsewhere = totals.ClaimedElsewhere,
             Failures = totals.Failures,
         };
@@ -267,6 +271,8 @@ public sealed partial class MeterMarketplaceUsage
         public int Requests { get; set; }
 
         public int KeysSettled { get; set; }
+
+        public int EndedKeysDeleted { get; set; }
 
         public int ClaimedElsewhere { get; set; }
 

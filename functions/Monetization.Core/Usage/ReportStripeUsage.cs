@@ -32,6 +32,7 @@ public sealed partial class ReportStripeUsage
         IUsageLedger ledger,
         ISubscriberLedger subscribers,
         ApiKeyAccess access,
+        KeyDeletionPace pace,
         IUsageMeter meter,
         IBilling billing,
         UsageReportingOptions options,
@@ -43,6 +44,7 @@ public sealed partial class ReportStripeUsage
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(subscribers);
         ArgumentNullException.ThrowIfNull(access);
+        ArgumentNullException.ThrowIfNull(pace);
         ArgumentNullException.ThrowIfNull(meter);
         ArgumentNullException.ThrowIfNull(billing);
         ArgumentNullException.ThrowIfNull(options);
@@ -50,7 +52,7 @@ public sealed partial class ReportStripeUsage
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
-        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options.SettleWindow, time, logger);
+        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options, pace, time, logger);
         _ledger = ledger;
         _meter = meter;
         _billing = billing;
@@ -102,6 +104,7 @@ public sealed partial class ReportStripeUsage
             UnitsInvoiced = totals.Invoiced,
             Requests = totals.Requests,
             KeysSettled = totals.Settled,
+            EndedKeysDeleted = totals.EndedKeysDeleted,
             DaysClaimedElsewhere = totals.ClaimedElsewhere,
             Failures = failures + settleFailures,
         };
@@ -116,7 +119,7 @@ public sealed partial class ReportStripeUsage
     private async Task<int> SettleAsync(Dictionary<string, OpenDays> counted, DateTimeOffset now, Totals totals, CancellationToken cancellationToken)
     {
         var attempt = Attempt(now);
-        var (settled, failures) = await _settlement.SettleAsync(
+        var (settled, deleted, failures) = await _settlement.SettleAsync(
             _stripeUsagePlanId,
             counted,
             now,
@@ -135,6 +138,7 @@ public sealed partial class ReportStripeUsage
             },
             cancellationToken);
         totals.Settled += settled;
+        totals.EndedKeysDeleted += deleted;
         return failures;
     }
 
@@ -342,6 +346,8 @@ public sealed partial class ReportStripeUsage
         public long Invoiced { get; set; }
 
         public int Settled { get; set; }
+
+        public int EndedKeysDeleted { get; set; }
 
         public int Requests { get; set; }
 

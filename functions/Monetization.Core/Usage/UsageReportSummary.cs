@@ -6,6 +6,9 @@ public sealed record UsageReportSummary(StripeUsageSummary Stripe, MarketplaceUs
 {
     /// <summary>Sends not accepted on either channel; their claims stay and the next run sends them again.</summary>
     public int Failures => Stripe.Failures + (Marketplace?.Failures ?? 0);
+
+    /// <summary>API keys the account holds in the region (every API's; API Gateway allows 10,000); null when not counted.</summary>
+    public int? ApiKeysInAccount { get; init; }
 }
 
 /// <summary>What one run reported to Stripe.</summary>
@@ -37,6 +40,9 @@ public sealed record StripeUsageSummary
 
     /// <summary>Keys whose access had ended and whose usage is now all billed: they left their usage plan this run.</summary>
     public int KeysSettled { get; init; }
+
+    /// <summary>Keys of subscriptions that ended a retention ago (settled, out of their plan): deleted this run.</summary>
+    public int EndedKeysDeleted { get; init; }
 
     /// <summary>Days another run had claimed first; that run reports them.</summary>
     public int DaysClaimedElsewhere { get; init; }
@@ -82,6 +88,9 @@ public sealed record MarketplaceUsageSummary
 
     /// <summary>Keys whose access had ended and whose usage is now all metered: they left their usage plan this run.</summary>
     public int KeysSettled { get; init; }
+
+    /// <summary>Keys of subscriptions that ended a retention ago (settled, out of their plan): deleted this run.</summary>
+    public int EndedKeysDeleted { get; init; }
 
     /// <summary>Days another run had claimed first; that run meters them.</summary>
     public int DaysClaimedElsewhere { get; init; }

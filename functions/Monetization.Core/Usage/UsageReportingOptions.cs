@@ -19,6 +19,19 @@ public sealed class UsageReportingOptions
     /// </summary>
     public TimeSpan SettleWindow { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// How long the key of a subscription that ended is kept once it settled, disabled and out of its plan, so a
+    /// subscriber who comes back within it keeps their key; then a run deletes it, which frees its place among the
+    /// account's 10,000 keys.
+    /// </summary>
+    public TimeSpan EndedKeyRetention { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>The most ended keys one run deletes per plan; the rest wait for the next run.</summary>
+    public int EndedKeysPerRun { get; set; } = 100;
+
+    /// <summary>API key deletions a second (DeleteApiKey allows 5 per account, shared with everything else).</summary>
+    public double KeyDeletesPerSecond { get; set; } = 2;
+
     /// <summary>Ledger writes in flight at once.</summary>
     public int LedgerParallelism { get; set; } = 32;
 

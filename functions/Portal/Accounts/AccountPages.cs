@@ -140,9 +140,13 @@ public static class AccountPages
         }
 
         var named = key.Hint is { } hint ? $"ending in <code id=\"api-key-hint\">{Html.Encode(hint)}</code>" : string.Empty;
+        var deletion = view.Record is { Subscribed: false, KeyDeleteAt: { } deleteAt }
+            ? string.Create(CultureInfo.InvariantCulture, $"<p id=\"api-key-deletion\">Your subscription has ended: this key is deleted on {deleteAt.UtcDateTime:yyyy-MM-dd} unless you subscribe again, which makes it work again.</p>")
+            : string.Empty;
         return $"""
             <h2>API key</h2>
             <p>Key <code id="api-key-id">{Html.Encode(key.Id)}</code> {named}: <strong id="api-key-state">{(key.Works ? "works" : "does not work now")}</strong>.</p>
+            {deletion}
             <p>For security the key's value is shown only once, when it is created. Lost it? Rotate to get a new one.</p>
             {rotate}
             """;

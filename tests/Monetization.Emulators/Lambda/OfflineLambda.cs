@@ -39,6 +39,7 @@ public static class OfflineLambda
             ["PaymentCollection"] = "checkout",
             ["InvoiceDaysUntilDue"] = "30",
             ["PastDueGraceHours"] = "72",
+            ["EndedKeyRetentionDays"] = "30",
             ["MarketplaceDimension"] = "requests",
             ["AWS::Region"] = OfflineEnvironment.Region,
             ["AWS::URLSuffix"] = "amazonaws.com",

@@ -109,16 +109,10 @@ public sealed class KeyRotationTests(CheckoutPortalFixture portal) : IClassFixtu
     }
 
     /// <summary>Moves the subscriber's retired keys' revocation to a minute ago, as the overlap's end would.</summary>
-    private async Task OverlapEndsAsync(string email)
+    private Task OverlapEndsAsync(string email)
     {
-        using var dynamoDb = portal.Environment.DynamoDb();
-        var ledger = new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
         var ended = DateTimeOffset.UtcNow.AddMinutes(-1);
-        await ledger.UpdateAsync(
-            CheckoutPortalFixture.SubscriberIdOf(email),
-            current => current! with { RetiredKeys = [.. current.RetiredKeys.Select(k => k with { RevokeAt = ended })] },
-            known: null,
-            Ct);
+        return portal.EditRecordAsync(email, current => current with { RetiredKeys = [.. current.RetiredKeys.Select(k => k with { RevokeAt = ended })] });
     }
 
     [Fact]
@@ -202,14 +196,8 @@ public sealed class KeyRotationTests(CheckoutPortalFixture portal) : IClassFixtu
 
     private async Task<(AccountBrowser Browser, string KeyId)> PaidAsync(string email)
     {
-        portal.DeliverWebhooks(true);
-        var (browser, session) = await portal.StartCheckoutAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: true, Ct);
-        using (await portal.ReturnAsync(browser, paid))
-        {
-        }
-
+        var (browser, keyId, _) = await portal.PaidAsync(email, webhooks: true);
         Assert.NotNull(AccountBrowser.KeyShownOn(await browser.AccountPageAsync()));
-        return (browser, await portal.KeyIdOf(email));
+        return (browser, keyId);
     }
 }

@@ -183,23 +183,11 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     }
 
     /// <summary>A subscriber who paid at checkout and came back: their browser, key and subscription.</summary>
-    private async Task<(AccountBrowser Browser, string KeyId, string SubscriptionId)> PaidAsync(string email, bool webhooks)
-    {
-        portal.DeliverWebhooks(webhooks);
-        var (browser, session) = await portal.StartCheckoutAsync(email);
-        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: webhooks, Ct);
-        using (await portal.ReturnAsync(browser, paid))
-        {
-        }
-
-        return (browser, await portal.KeyIdOf(email), paid.SubscriptionId!);
-    }
-
     [Fact]
     public async Task AccessFollowsTheSubscriptionThroughPastDueUnpaidRestoredAndCanceled()
     {
         const string email = "checkout-lifecycle@example.com";
-        var (browser, keyId, subscriptionId) = await PaidAsync(email, webhooks: true);
+        var (browser, keyId, subscriptionId) = await portal.PaidAsync(email, webhooks: true);
         using var _ = browser;
 
         // Past due within the grace period (72 hours by default): access stays while Stripe retries the payment.
@@ -226,7 +214,7 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     /// <summary>A subscriber who paid at checkout (webhooks on) and whose key API Gateway counted <paramref name="units"/> requests for today.</summary>
     private async Task<(string KeyId, string SubscriptionId, string CustomerId)> PaidSubscriberWithUsageAsync(string email, long units)
     {
-        var (browser, keyId, subscriptionId) = await PaidAsync(email, webhooks: true);
+        var (browser, keyId, subscriptionId) = await portal.PaidAsync(email, webhooks: true);
         browser.Dispose();
         portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, DateOnly.FromDateTime(DateTime.UtcNow), units);
         return (keyId, subscriptionId, (await portal.RecordAsync(email))!.StripeCustomerId!);
@@ -318,7 +306,7 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     public async Task CancellingFromTheAccountWithdrawsAccessAtOnceAndCancelsWithAFinalInvoiceOnlyOnceItsUsageSettled()
     {
         const string email = "checkout-ended@example.com";
-        var (browser, keyId, subscriptionId) = await PaidAsync(email, webhooks: false);
+        var (browser, keyId, subscriptionId) = await portal.PaidAsync(email, webhooks: false);
         using var _ = browser;
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, today, 6);
@@ -360,10 +348,13 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     public async Task ACanceledSubscriberSubscribesAgainAndTheirKeyWorksAgainOnTheNewSubscription()
     {
         const string email = "checkout-again@example.com";
-        var (browser, keyId, first) = await PaidAsync(email, webhooks: true);
+        var (browser, keyId, first) = await portal.PaidAsync(email, webhooks: true);
         using var _ = browser;
         Assert.Equal(200, (await portal.Stripe.SetSubscriptionStatusAsync(first, "canceled", Ct))!.StatusCode);
         await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
+
+        // The settled key is kept for the retention (30 days by default), so it can work again.
+        Assert.InRange((await portal.RecordAsync(email))!.KeyDeleteAt!.Value - DateTimeOffset.UtcNow, TimeSpan.FromDays(29.9), TimeSpan.FromDays(30));
         var ended = await browser.AccountPageAsync();
         Assert.Equal("Ended", AccountBrowser.StatusOn(ended));
         Assert.Contains("Subscribe again", ended, StringComparison.Ordinal);
@@ -381,6 +372,7 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
         Assert.Equal(SubscriberStatus.Active, record.Status);
         Assert.Null(record.EndRequestedAt);
         Assert.Equal(keyId, record.ApiKeyId);
+        Assert.Null(record.KeyDeleteAt);
         Assert.Equal((true, true), await portal.AccessAsync(keyId));
         Assert.Single(portal.Stripe.Customers, c => c.Email == email);
         Assert.Equal("Active", AccountBrowser.StatusOn(await browser.AccountPageAsync()));
@@ -390,7 +382,7 @@ public sealed class CheckoutEndToEndTests(CheckoutPortalFixture portal) : IClass
     public async Task ManageBillingOpensTheCustomersBillingPortalWhereANewCardRestoresAccessAndCancellingAtPeriodEndKeepsIt()
     {
         const string email = "checkout-portal@example.com";
-        var (browser, keyId, subscriptionId) = await PaidAsync(email, webhooks: true);
+        var (browser, keyId, subscriptionId) = await portal.PaidAsync(email, webhooks: true);
         using var _ = browser;
         Assert.Equal(200, (await portal.Stripe.SetSubscriptionStatusAsync(subscriptionId, "unpaid", Ct))!.StatusCode);
         Assert.Equal((false, true), await portal.AccessAsync(keyId));

@@ -39,6 +39,20 @@ public sealed class CheckoutPortalFixture : PortalFixture
     }
 
     /// <summary>The browser coming back from Stripe after paying <paramref name="paid"/>.</summary>
+    /// <summary>Signs in, pays on the emulator's checkout and comes back: a paying subscriber with a working key.</summary>
+    /// <param name="webhooks">Whether Stripe's events reach the Portal; without, the return from checkout alone grants access.</param>
+    public async Task<(AccountBrowser Browser, string KeyId, string SubscriptionId)> PaidAsync(string email, bool webhooks)
+    {
+        DeliverWebhooks(webhooks);
+        var (browser, session) = await StartCheckoutAsync(email);
+        var (paid, _, _) = await Stripe.CompleteCheckoutAsync(session.Id, deliver: webhooks, TestContext.Current.CancellationToken);
+        using (await ReturnAsync(browser, paid))
+        {
+        }
+
+        return (browser, await KeyIdOf(email), paid.SubscriptionId!);
+    }
+
     public Task<HttpResponseMessage> ReturnAsync(AccountBrowser browser, EmulatedCheckoutSession paid) =>
         browser.Http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), TestContext.Current.CancellationToken);
 
@@ -59,6 +73,14 @@ public sealed class CheckoutPortalFixture : PortalFixture
         return await new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName).GetAsync(SubscriberIdOf(email), TestContext.Current.CancellationToken);
     }
 
+    /// <summary>Rewrites the subscriber's record as <paramref name="edit"/> says, as if time had passed for what it moves.</summary>
+    public async Task EditRecordAsync(string email, Func<Subscriber, Subscriber> edit)
+    {
+        using var dynamoDb = Environment.DynamoDb();
+        await new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName).UpdateAsync(
+            SubscriberIdOf(email), current => edit(current!), known: null, TestContext.Current.CancellationToken);
+    }
+
     public async Task<string?> PointerAsync(string subscriptionId)
     {
         using var dynamoDb = Environment.DynamoDb();
@@ -75,7 +97,8 @@ public sealed class CheckoutPortalFixture : PortalFixture
     }
 
     /// <summary>One usage report over this environment, wired as the function wires it, with the settle window given.</summary>
-    public Task<UsageReportSummary> ReportUsageAsync(TimeSpan settleWindow, TimeProvider? time = null) => UsageReports.RunOnceAsync(Environment, settleWindow, time);
+    public Task<UsageReportSummary> ReportUsageAsync(TimeSpan settleWindow, TimeProvider? time = null, IReadOnlyDictionary<string, string?>? settings = null) =>
+        UsageReports.RunOnceAsync(Environment, settleWindow, time, settings);
 
     /// <summary>The key as moto holds it: (enabled, in the Stripe plan).</summary>
     public async Task<(bool Enabled, bool InPlan)> AccessAsync(string keyId)

@@ -297,6 +297,16 @@ public sealed class InMemoryApiKeys(Faults? faults = null) : IApiKeys
         }
     }
 
+    public async Task<int> CountAsync(CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        _faults.Before("keys.count");
+        lock (_gate)
+        {
+            return _keys.Count;
+        }
+    }
+
     public async Task<IReadOnlyList<ApiKey>> FindByCustomerIdAsync(string customerId, bool includeValue, CancellationToken cancellationToken)
     {
         await Task.Yield();

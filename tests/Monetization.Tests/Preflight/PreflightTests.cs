@@ -25,6 +25,22 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
     }
 
     [Fact]
+    public async Task TheHeadroomUnderTheAccountsTenThousandKeysIsPrinted()
+    {
+        var setup = await world.CleanSetupAsync();
+        using var http = world.Environment.ApiGatewayHttp();
+        using (await http.PostAsync(new Uri(http.BaseAddress!, "/apikeys"), new StringContent("""{"name":"another-api","enabled":true}""", System.Text.Encoding.UTF8, "application/json"), Ct))
+        {
+        }
+
+        var held = (await world.Environment.ApiKeysAsync(Ct)).Count;
+        var (exit, output, error) = await world.CheckAsync(setup);
+
+        Assert.True(exit == PreflightCommand.Clean, output + error);
+        Assert.Contains($"api keys: {held} of 10000 in us-east-1 ({10_000 - held} more subscribers can get one)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task LinkProductCodePutsTheProductCodeOnTheMarketplacePlan()
     {
         var setup = await world.CleanSetupAsync();

@@ -39,7 +39,7 @@ internal sealed class InMemoryUsageLedger : IUsageLedger
     {
         lock (_lock)
         {
-            IReadOnlyList<Subscriber> settling = [.. _byApiKey.Values.Where(s => s.UsagePlanId == usagePlanId && s.SettlesFrom <= by)];
+            IReadOnlyList<Subscriber> settling = [.. _byApiKey.Values.Where(s => s.UsagePlanId == usagePlanId && s.KeyStepsFrom <= by)];
             return Task.FromResult(settling);
         }
     }

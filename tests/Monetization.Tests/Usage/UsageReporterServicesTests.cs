@@ -41,6 +41,22 @@ public sealed class UsageReporterServicesTests
         Assert.Contains(named, failure.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("Usage:EndedKeyRetention", "366.00:00:00", "Usage:EndedKeyRetention")]
+    [InlineData("Usage:EndedKeyRetention", "-00:00:01", "Usage:EndedKeyRetention")]
+    [InlineData("Usage:KeyDeletesPerSecond", "5", "Usage:KeyDeletesPerSecond")]
+    [InlineData("Usage:KeyDeletesPerSecond", "0", "Usage:KeyDeletesPerSecond")]
+    [InlineData("Usage:EndedKeysPerRun", "0", "Usage:EndedKeysPerRun")]
+    [InlineData("Usage:EndedKeysPerRun", "601", "Usage:EndedKeysPerRun")]
+    public void AKeyDeletionSettingOutOfRangeFailsTheStartNamingIt(string setting, string value, string named)
+    {
+        using var provider = Build(new Dictionary<string, string?>(Complete) { [setting] = value });
+
+        var failure = Assert.Throws<OptionsValidationException>(() => UsageReporterServices.ValidateNow(provider));
+
+        Assert.Contains(named, failure.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void AMarketplacePlanWithoutAProductCodeFailsTheStart()
     {
@@ -64,7 +80,12 @@ public sealed class UsageReporterServicesTests
     [Fact]
     public void TheRunIsReportedAsEmbeddedMetricsCloudWatchCanRead()
     {
-        var summary = new UsageReportSummary(new StripeUsageSummary { UnitsReported = 40, EventsSent = 3, KeysSkipped = 5, Failures = 1 }, new MarketplaceUsageSummary { UnitsReported = 2, RecordsSent = 1 });
+        var summary = new UsageReportSummary(
+            new StripeUsageSummary { UnitsReported = 40, EventsSent = 3, KeysSkipped = 5, Failures = 1, EndedKeysDeleted = 2 },
+            new MarketplaceUsageSummary { UnitsReported = 2, RecordsSent = 1, EndedKeysDeleted = 1 })
+        {
+            ApiKeysInAccount = 8123,
+        };
 
         using var emf = JsonDocument.Parse(UsageReportOutput.EmbeddedMetrics(summary, new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero)));
 
@@ -73,9 +94,22 @@ public sealed class UsageReporterServicesTests
         Assert.Equal(1772323200000, root.GetProperty("_aws").GetProperty("Timestamp").GetInt64());
         Assert.Equal("Monetization/Usage", directive.GetProperty("Namespace").GetString());
         var names = directive.GetProperty("Metrics").EnumerateArray().Select(m => m.GetProperty("Name").GetString()!).ToList();
-        Assert.Equal(["UnitsReported", "EventsSent", "KeysSkipped", "Failures", "MarketplaceBuyersUnmeterable"], names);
-        Assert.Equal([42L, 4L, 5L, 1L, 0L], names.Select(n => root.GetProperty(n).GetInt64()));
+        Assert.Equal(["UnitsReported", "EventsSent", "KeysSkipped", "Failures", "MarketplaceBuyersUnmeterable", "EndedKeysDeleted", "ApiKeysInAccount"], names);
+        Assert.Equal([42L, 4L, 5L, 1L, 0L, 3L, 8123L], names.Select(n => root.GetProperty(n).GetInt64()));
         Assert.Equal("UsageReporter", root.GetProperty(directive.GetProperty("Dimensions")[0][0].GetString()!).GetString());
+    }
+
+    [Fact]
+    public void AKeyCountThatFailedIsLeftOutOfTheMetricsRatherThanReportedAsZero()
+    {
+        var summary = new UsageReportSummary(new StripeUsageSummary(), null);
+
+        using var emf = JsonDocument.Parse(UsageReportOutput.EmbeddedMetrics(summary, DateTimeOffset.UnixEpoch));
+
+        Assert.False(emf.RootElement.TryGetProperty("ApiKeysInAccount", out _));
+        Assert.DoesNotContain(
+            emf.RootElement.GetProperty("_aws").GetProperty("CloudWatchMetrics")[0].GetProperty("Metrics").EnumerateArray(),
+            m => m.GetProperty("Name").GetString() == "ApiKeysInAccount");
     }
 
     private static ServiceProvider Build(Dictionary<string, string?> settings) =>

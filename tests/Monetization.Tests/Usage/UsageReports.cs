@@ -12,11 +12,14 @@ internal static class UsageReports
 {
     /// <param name="settleWindow">How long an ended key settles; zero lets the next run that finds nothing to bill take it out of its plan.</param>
     /// <param name="time">The reporter's clock; the system's when not given.</param>
-    public static async Task<UsageReportSummary> RunOnceAsync(OfflineEnvironment environment, TimeSpan settleWindow, TimeProvider? time = null)
+    /// <param name="settings">More reporter settings (<c>Usage:*</c>), over the environment's.</param>
+    public static async Task<UsageReportSummary> RunOnceAsync(
+        OfflineEnvironment environment, TimeSpan settleWindow, TimeProvider? time = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(environment.UsageReporterConfiguration())
             .AddInMemoryCollection(new Dictionary<string, string?> { ["Usage:SettleWindow"] = settleWindow.ToString("c", CultureInfo.InvariantCulture) })
+            .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
             .Build();
         var services = new ServiceCollection().AddLogging();
         services.AddSingleton(time ?? TimeProvider.System);
