@@ -1,5 +1,6 @@
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Ledger;
+using Monetization.Core.Usage;
 
 namespace Monetization.Core.Accounts;
 
@@ -7,11 +8,23 @@ namespace Monetization.Core.Accounts;
 /// <param name="ValueOnce">The value, on the one view that shows it; null on every other.</param>
 public sealed record AccountKey(string Id, bool Works, string? Hint, Secret? ValueOnce);
 
-/// <param name="Usage">
-/// This month's use per day, as API Gateway counted it (today's count included); empty without a key, null when API
-/// Gateway did not answer (the page still shows everything else).
-/// </param>
-public sealed record AccountView(Subscriber Record, AccountKey? Key, IReadOnlyList<DailyUsage>? Usage);
+/// <param name="Usage">This month's use; null when it could not be read (the page still shows everything else).</param>
+public sealed record AccountView(Subscriber Record, AccountKey? Key, AccountUsage? Usage);
+
+/// <summary>
+/// A subscriber's use this month, every key they hold added up: per UTC day what the usage reporter recorded as billed
+/// (its watermarks, as of its last hourly run), and for today at least API Gateway's live count of the current key.
+/// </summary>
+/// <param name="QuotaLeft">The current key's quota left in its plan's period; null when API Gateway did not answer.</param>
+public sealed record AccountUsage(IReadOnlyList<DayUse> Days, long? QuotaLeft)
+{
+    public static readonly AccountUsage None = new([], null);
+
+    public long Total => Days.Sum(d => d.Used);
+}
+
+/// <summary>One UTC day's requests.</summary>
+public sealed record DayUse(DateOnly Day, long Used);
 
 /// <summary>
 /// What the account page shows a signed-in subscriber. A key's value is shown once: the first view after the key was
@@ -19,7 +32,7 @@ public sealed record AccountView(Subscriber Record, AccountKey? Key, IReadOnlyLi
 /// the one whose write wins shows it. The value is never stored; afterwards the page names the key by its last
 /// characters.
 /// </summary>
-public sealed class ViewAccount(ISubscriberLedger ledger, ApiKeyAccess access, StripeChannelOptions channel, TimeProvider clock)
+public sealed class ViewAccount(ISubscriberLedger ledger, IUsageLedger usage, ApiKeyAccess access, StripeChannelOptions channel, TimeProvider clock)
 {
     public const int HintLength = 4;
 
@@ -34,11 +47,10 @@ public sealed class ViewAccount(ISubscriberLedger ledger, ApiKeyAccess access, S
 
         if (record.ApiKeyId is not { } keyId)
         {
-            return new AccountView(record, null, []);
+            return new AccountView(record, null, AccountUsage.None);
         }
 
-        var today = DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime);
-        var usage = UsageAsync(record, keyId, new DateOnly(today.Year, today.Month, 1), today, cancellationToken);
+        var monthUse = UsageAsync(record, keyId, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), cancellationToken);
         Secret? valueOnce = null;
 
         // Shown once it works: a key minted by a grant that failed half-way waits for the grant to be finished.
@@ -56,30 +68,54 @@ public sealed class ViewAccount(ISubscriberLedger ledger, ApiKeyAccess access, S
             valueOnce = update.Written ? value : null;
         }
 
-        return new AccountView(record, new AccountKey(keyId, Works(record), record.ApiKeyHint, valueOnce), await UsageOrNullAsync(usage));
+        return new AccountView(record, new AccountKey(keyId, Works(record), record.ApiKeyHint, valueOnce), await UsageOrNullAsync(monthUse));
     }
 
     /// <summary>
-    /// Every key's use per day, added up: the subscriber's key and the keys a rotation retired (each bills here). The
-    /// quota left is the current key's.
+    /// This month's use of every key the subscriber holds (the current one and those a rotation retired, which bill
+    /// here too): the days as the usage reporter recorded them, one read of the ledger, and the current key's live count
+    /// in one GetUsage call, however many keys there are, since API Gateway's control plane is shared by the whole
+    /// account. A buyer API Gateway meters itself has nothing recorded, so their whole month is read live. A live read
+    /// that fails leaves the recorded days and no quota.
     /// </summary>
-    private async Task<IReadOnlyList<DailyUsage>> UsageAsync(Subscriber record, string keyId, DateOnly from, DateOnly to, CancellationToken cancellationToken)
+    private async Task<AccountUsage> UsageAsync(Subscriber record, string keyId, DateOnly today, CancellationToken cancellationToken)
     {
-        var planId = record.UsagePlanId ?? channel.StripeUsagePlanId;
-        var current = access.UsageAsync(keyId, planId, from, to, cancellationToken);
-        var retired = await Task.WhenAll(record.RetiredKeys.Select(k => access.UsageAsync(k.Id, planId, from, to, cancellationToken)));
-        var days = (await current).ToDictionary(d => d.Day);
-        foreach (var day in retired.SelectMany(d => d))
+        var monthStart = new DateOnly(today.Year, today.Month, 1);
+        var liveFrom = record.MeteredByApiGateway ? monthStart : today;
+        var live = LiveAsync(keyId, record.UsagePlanId ?? channel.StripeUsagePlanId, liveFrom, today, cancellationToken);
+        var days = Enumerable.Range(0, today.DayNumber - monthStart.DayNumber + 1).Select(monthStart.AddDays).ToList();
+        var recorded = record.MeteredByApiGateway
+            ? []
+            : await usage.GetWatermarksAsync([.. record.RetiredKeys.Select(k => k.Id).Prepend(keyId).SelectMany(id => days.Select(day => new UsageDay(id, day)))], cancellationToken);
+        var used = days.ToDictionary(day => day, day => recorded.Where(w => w.Day.Day == day).Sum(w => w.Reported));
+        var counted = await live;
+        foreach (var day in counted ?? [])
         {
-            days[day.Day] = days.TryGetValue(day.Day, out var known) ? known with { Used = known.Used + day.Used } : day with { Remaining = 0 };
+            // The live count of the current key includes what was recorded of it (the watermark trails the count).
+            var current = recorded.FirstOrDefault(w => w.Day.Day == day.Day && w.Day.ApiKeyId == keyId)?.Reported ?? 0;
+            used[day.Day] = used.GetValueOrDefault(day.Day) + Math.Max(0, day.Used - current);
         }
 
-        return [.. days.Values.OrderBy(d => d.Day)];
+        return new AccountUsage(
+            [.. used.Where(d => d.Value > 0).OrderBy(d => d.Key).Select(d => new DayUse(d.Key, d.Value))],
+            counted?.Where(d => d.Day == today).Select(d => (long?)d.Remaining).FirstOrDefault());
+    }
+
+    private async Task<IReadOnlyList<DailyUsage>?> LiveAsync(string keyId, string planId, DateOnly from, DateOnly to, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await access.UsageAsync(keyId, planId, from, to, cancellationToken);
+        }
+        catch (DependencyUnavailableException)
+        {
+            return null;
+        }
     }
 
     private static bool Works(Subscriber record) => record.Subscribed && record.SettlingSince is null && record.EndRequestedAt is null;
 
-    private static async Task<IReadOnlyList<DailyUsage>?> UsageOrNullAsync(Task<IReadOnlyList<DailyUsage>> usage)
+    private static async Task<AccountUsage?> UsageOrNullAsync(Task<AccountUsage> usage)
     {
         try
         {

@@ -142,6 +142,12 @@ public sealed record Subscriber
 
     public long Version { get; init; }
 
+    /// <summary>
+    /// A Marketplace buyer with a CustomerIdentifier: API Gateway meters their key itself (the usage plan's product code,
+    /// the key's customerId), so the usage reporter records nothing of theirs.
+    /// </summary>
+    public bool MeteredByApiGateway => Channel == Channel.Marketplace && MarketplaceCustomerIdentifier is not null;
+
     /// <summary>How many replaced keys may be retiring at once; bounds the keys one subscriber holds to this plus one.</summary>
     public const int MaxRetiredKeys = 2;
 

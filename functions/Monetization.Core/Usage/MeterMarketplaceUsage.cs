@@ -89,7 +89,7 @@ public sealed partial class MeterMarketplaceUsage
         {
             // Settled keys leave the plan (Marketplace needs no last word); they take no part in the rest of the run.
             var (settled, deleted, settleFailures) = await _settlement.SettleAsync(
-                planId, counted, now, s => !MeteredByApiGateway(s), (_, _) => Task.CompletedTask, cancellationToken);
+                planId, counted, now, s => !s.MeteredByApiGateway, (_, _) => Task.CompletedTask, cancellationToken);
             totals.KeysSettled = settled;
             totals.EndedKeysDeleted = deleted;
             totals.Failures += settleFailures;
@@ -138,7 +138,7 @@ public sealed partial class MeterMarketplaceUsage
             {
                 totals.Skipped++;
             }
-            else if (MeteredByApiGateway(subscriber))
+            else if (subscriber.MeteredByApiGateway)
             {
                 totals.ByApiGateway++;
             }
@@ -243,9 +243,6 @@ public sealed partial class MeterMarketplaceUsage
             totals.Failures += pending.Count;
         }
     }
-
-    /// <summary>A buyer with a CustomerIdentifier: API Gateway meters their key itself (the usage plan's product code, the key's customerId).</summary>
-    private static bool MeteredByApiGateway(Subscriber subscriber) => subscriber.MarketplaceCustomerIdentifier is not null;
 
     /// <summary>What the run has done so far, added up over the settle step and the chunks.</summary>
     private sealed class Totals

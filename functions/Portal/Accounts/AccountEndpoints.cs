@@ -16,9 +16,12 @@ public static class AccountEndpoints
 {
     public const string Path = "/account";
 
+    /// <summary>The per-client limit on the account's page and buttons (<c>Monetization:AccountPermitsPerMinute</c>).</summary>
+    public const string RateLimitPolicy = "account";
+
     public static IEndpointRouteBuilder MapAccount(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup(Path);
+        var group = app.MapGroup(Path).RequireRateLimiting(RateLimitPolicy);
         group.MapGet(string.Empty, ShowAsync);
         group.MapPost("/subscribe", SubscribeAsync);
         group.MapPost("/cancel", CancelAsync);

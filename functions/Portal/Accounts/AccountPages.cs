@@ -186,24 +186,23 @@ public static class AccountPages
             return string.Empty;
         }
 
-        if (view.Usage is not { } days)
+        if (view.Usage is not { } usage)
         {
             return "<h2>Usage</h2><p id=\"usage-unavailable\">Usage cannot be read right now. Try again in a minute.</p>";
         }
 
         var rows = new StringBuilder();
-        foreach (var day in days.Where(d => d.Used > 0).OrderByDescending(d => d.Day))
+        foreach (var day in usage.Days.OrderByDescending(d => d.Day))
         {
             rows.Append(CultureInfo.InvariantCulture, $"<tr><td>{day.Day:yyyy-MM-dd}</td><td>{day.Used:N0}</td></tr>");
         }
 
-        var total = days.Sum(d => d.Used);
-        var remaining = days.OrderBy(d => d.Day).LastOrDefault() is { } last
-            ? string.Create(CultureInfo.InvariantCulture, $"<p id=\"usage-remaining\">Quota left in this period: {last.Remaining:N0} requests.</p>")
-            : string.Empty;
+        var remaining = usage.QuotaLeft is { } left
+            ? string.Create(CultureInfo.InvariantCulture, $"<p id=\"usage-remaining\">Quota left in this period: {left:N0} requests.</p>")
+            : "<p id=\"usage-live-unavailable\">Today's live count cannot be read right now; the numbers are as of the last hourly report.</p>";
         return string.Create(CultureInfo.InvariantCulture, $"""
             <h2>Usage</h2>
-            <p>This month: <strong id="usage-month">{total:N0}</strong> requests (today's count included; it can lag a few minutes).</p>
+            <p>This month: <strong id="usage-month">{usage.Total:N0}</strong> requests (past days as billed at the hourly reports; today's count is live and can lag a few minutes).</p>
             {remaining}
             {(rows.Length == 0 ? string.Empty : $"<table id=\"usage-days\"><thead><tr><th scope=\"col\">Day (UTC)</th><th scope=\"col\">Requests</th></tr></thead><tbody>{rows}</tbody></table>")}
             """);

@@ -79,6 +79,7 @@ public static class PortalApp
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.AddPolicy(RegistrationEndpoints.RateLimitPolicy, context => PerClientPerMinute(context, p => p.RegisterPermitsPerMinute));
             o.AddPolicy(MarketplaceLandingEndpoints.RateLimitPolicy, context => PerClientPerMinute(context, p => p.MarketplacePermitsPerMinute));
+            o.AddPolicy(AccountEndpoints.RateLimitPolicy, context => PerClientPerMinute(context, p => p.AccountPermitsPerMinute));
             o.OnRejected = (context, cancellationToken) =>
             {
                 // The limiter knows when this address's window reopens; a client told so waits no longer than needed.

@@ -25,6 +25,13 @@ public sealed class PortalOptions : IValidatableObject
     [Range(1, 100_000, ErrorMessage = "Monetization:RegisterPermitsPerMinute must be between 1 and 100000.")]
     public int RegisterPermitsPerMinute { get; set; } = 10;
 
+    /// <summary>
+    /// Account pages and buttons accepted per client address per minute: each view reads API Gateway's usage count, and
+    /// API Gateway's control plane is shared by the whole account.
+    /// </summary>
+    [Range(1, 100_000, ErrorMessage = "Monetization:AccountPermitsPerMinute must be between 1 and 100000.")]
+    public int AccountPermitsPerMinute { get; set; } = 120;
+
     /// <summary>Marketplace landings accepted per client address per minute; each one costs a ResolveCustomer call.</summary>
     [Range(1, 100_000, ErrorMessage = "Monetization:MarketplacePermitsPerMinute must be between 1 and 100000.")]
     public int MarketplacePermitsPerMinute { get; set; } = 20;

@@ -24,6 +24,7 @@ public sealed class PortalResponseTests : IAsyncLifetime
         var settings = PortalFactory.Offline();
         settings["Monetization:RegisterPermitsPerMinute"] = "2";
         settings["Monetization:MarketplacePermitsPerMinute"] = "2";
+        settings["Monetization:AccountPermitsPerMinute"] = "2";
         settings["Monetization:MaxRequestBodyBytes"] = "2048";
         settings["Monetization:StripeWebhookMaxBodyBytes"] = "8192";
         _portal = new PortalFactory(settings, services => services.Replace(ServiceDescriptor.Singleton<IMarketplaceMetering>(new BrokenMetering())));
@@ -165,6 +166,22 @@ public sealed class PortalResponseTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.NotNull(refused.Headers.RetryAfter);
+    }
+
+    [Fact]
+    public async Task AccountPagesAreRateLimitedPerClientAddress()
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            using var allowed = await SendAsync(HttpMethod.Get, "/account", "text/html");
+            Assert.NotEqual(HttpStatusCode.TooManyRequests, allowed.StatusCode);
+        }
+
+        using var refused = await SendAsync(HttpMethod.Get, "/account", "text/html");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        AssertSecurityHeaders(refused);
     }
 
     /// <summary>Over HTTPS behind API Gateway they are sent (<see cref="TrustedClientTests"/>); a client's X-Forwarded-Proto never makes a request HTTPS.</summary>

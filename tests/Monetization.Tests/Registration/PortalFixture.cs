@@ -47,6 +47,7 @@ public class PortalFixture : IAsyncLifetime
             builder.Configuration["Monetization:PaymentCollection"] = "Invoice";
             builder.Configuration.AddInMemoryCollection(settings);
             builder.Configuration["Monetization:RegisterPermitsPerMinute"] = "100000";
+            builder.Configuration["Monetization:AccountPermitsPerMinute"] = "100000";
 
             // Tests of one fixture share the ledger's link counters; the limits themselves are proven on the flow.
             builder.Configuration["Monetization:SignInLinksPerAddressPerHour"] = "1000";
