@@ -53,6 +53,8 @@ internal static class SubscriberItem
     private const string RetiredKeyId = "id";
     private const string RetiredRevokeAt = "revokeAt";
     private const string RetiredDisabledAt = "disabledAt";
+    private const string DeletedKeys = "deletedKeys";
+    private const string DeletedAt = "deletedAt";
 
     public static Dictionary<string, AttributeValue> Key(string subscriberId) => PartitionKey(SubscriberPrefix + subscriberId);
 
@@ -108,6 +110,14 @@ internal static class SubscriberItem
             item[KeyDeleteAt] = Timestamp(keyDeleteAt);
         }
 
+        if (subscriber.DeletedKeys.Count > 0)
+        {
+            item[DeletedKeys] = new AttributeValue
+            {
+                L = [.. subscriber.DeletedKeys.Select(k => new AttributeValue { M = new() { [RetiredKeyId] = Text(k.Id), [DeletedAt] = Timestamp(k.DeletedAt) } })],
+            };
+        }
+
         if (subscriber.RetiredKeys.Count > 0)
         {
             item[RetiredKeys] = new AttributeValue { L = [.. subscriber.RetiredKeys.Select(ToItem)] };
@@ -161,6 +171,9 @@ internal static class SubscriberItem
         SettlingSince = Optional(item, SettlingSince) is { } settlingSince ? ParseTimestamp(settlingSince) : null,
         KeyDeleteAt = Optional(item, KeyDeleteAt) is { } keyDeleteAt ? ParseTimestamp(keyDeleteAt) : null,
         RetiredKeys = item.TryGetValue(RetiredKeys, out var retired) && retired.L is { Count: > 0 } list ? [.. list.Select(FromItem)] : [],
+        DeletedKeys = item.TryGetValue(DeletedKeys, out var deleted) && deleted.L is { Count: > 0 } gone
+            ? [.. gone.Select(k => new DeletedKey(k.M[RetiredKeyId].S, ParseTimestamp(k.M[DeletedAt].S)))]
+            : [],
         EndRequestedAt = Optional(item, EndRequestedAt) is { } endRequestedAt ? ParseTimestamp(endRequestedAt) : null,
         CreatedAt = ParseTimestamp(item[CreatedAt].S),
         UpdatedAt = ParseTimestamp(item[UpdatedAt].S),

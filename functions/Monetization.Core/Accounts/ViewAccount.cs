@@ -13,12 +13,13 @@ public sealed record AccountView(Subscriber Record, AccountKey? Key, AccountUsag
 
 /// <summary>
 /// A subscriber's use this month, every key they hold added up: per UTC day what the usage reporter recorded as billed
-/// (its watermarks, as of its last hourly run), and for today at least API Gateway's live count of the current key.
+/// (its watermarks, as of its last hourly run), plus what API Gateway counted today above that.
 /// </summary>
-/// <param name="QuotaLeft">The current key's quota left in its plan's period; null when API Gateway did not answer.</param>
-public sealed record AccountUsage(IReadOnlyList<DayUse> Days, long? QuotaLeft)
+/// <param name="QuotaLeft">The current key's quota left in its plan's period; null when its plan counts nothing of it today.</param>
+/// <param name="LiveRead">Whether API Gateway answered today's counts; when not, the days are as recorded only.</param>
+public sealed record AccountUsage(IReadOnlyList<DayUse> Days, long? QuotaLeft, bool LiveRead)
 {
-    public static readonly AccountUsage None = new([], null);
+    public static readonly AccountUsage None = new([], null, LiveRead: true);
 
     public long Total => Days.Sum(d => d.Used);
 }
@@ -73,32 +74,39 @@ public sealed class ViewAccount(ISubscriberLedger ledger, IUsageLedger usage, Ap
 
     /// <summary>
     /// This month's use of every key the subscriber holds (the current one and those a rotation retired, which bill
-    /// here too): the days as the usage reporter recorded them, one read of the ledger, and the current key's live count
-    /// in one GetUsage call, however many keys there are, since API Gateway's control plane is shared by the whole
-    /// account. A buyer API Gateway meters itself has nothing recorded, so their whole month is read live. A live read
-    /// that fails leaves the recorded days and no quota.
+    /// here too, at most <see cref="Subscriber.MaxRetiredKeys"/>, and the retired keys deleted this month): the days as
+    /// the usage reporter recorded them, one read of the ledger, plus what each key still held counted today above its
+    /// watermark, one GetUsage call a key for today only
+    /// (API Gateway's control plane is shared by the whole account). A buyer API Gateway meters itself has nothing
+    /// recorded, so their month is read live. A live read that fails leaves what was recorded.
     /// </summary>
     private async Task<AccountUsage> UsageAsync(Subscriber record, string keyId, DateOnly today, CancellationToken cancellationToken)
     {
         var monthStart = new DateOnly(today.Year, today.Month, 1);
         var liveFrom = record.MeteredByApiGateway ? monthStart : today;
-        var live = LiveAsync(keyId, record.UsagePlanId ?? channel.StripeUsagePlanId, liveFrom, today, cancellationToken);
+        var planId = record.UsagePlanId ?? channel.StripeUsagePlanId;
+        var keys = record.RetiredKeys.Select(k => k.Id).Prepend(keyId).ToList();
+        var live = keys.ToDictionary(id => id, id => LiveAsync(id, planId, liveFrom, today, cancellationToken));
         var days = Enumerable.Range(0, today.DayNumber - monthStart.DayNumber + 1).Select(monthStart.AddDays).ToList();
         var recorded = record.MeteredByApiGateway
             ? []
-            : await usage.GetWatermarksAsync([.. record.RetiredKeys.Select(k => k.Id).Prepend(keyId).SelectMany(id => days.Select(day => new UsageDay(id, day)))], cancellationToken);
+            : await usage.GetWatermarksAsync([.. keys.Concat(record.DeletedKeys.Select(k => k.Id)).SelectMany(id => days.Select(day => new UsageDay(id, day)))], cancellationToken);
         var used = days.ToDictionary(day => day, day => recorded.Where(w => w.Day.Day == day).Sum(w => w.Reported));
-        var counted = await live;
-        foreach (var day in counted ?? [])
+        foreach (var (id, read) in live)
         {
-            // The live count of the current key includes what was recorded of it (the watermark trails the count).
-            var current = recorded.FirstOrDefault(w => w.Day.Day == day.Day && w.Day.ApiKeyId == keyId)?.Reported ?? 0;
-            used[day.Day] = used.GetValueOrDefault(day.Day) + Math.Max(0, day.Used - current);
+            foreach (var day in await read ?? [])
+            {
+                // A live count includes what was recorded of it (the watermark trails the count).
+                var billed = recorded.FirstOrDefault(w => w.Day.Day == day.Day && w.Day.ApiKeyId == id)?.Reported ?? 0;
+                used[day.Day] = used.GetValueOrDefault(day.Day) + Math.Max(0, day.Used - billed);
+            }
         }
 
+        var current = await live[keyId];
         return new AccountUsage(
             [.. used.Where(d => d.Value > 0).OrderBy(d => d.Key).Select(d => new DayUse(d.Key, d.Value))],
-            counted?.Where(d => d.Day == today).Select(d => (long?)d.Remaining).FirstOrDefault());
+            current?.Where(d => d.Day == today).Select(d => (long?)d.Remaining).FirstOrDefault(),
+            LiveRead: live.Values.All(t => t.Result is not null));
     }
 
     private async Task<IReadOnlyList<DailyUsage>?> LiveAsync(string keyId, string planId, DateOnly from, DateOnly to, CancellationToken cancellationToken)

@@ -61,6 +61,12 @@ public sealed record Subscriber
     /// </summary>
     public IReadOnlyList<RetiredKey> RetiredKeys { get; init; } = [];
 
+    /// <summary>
+    /// Retired keys deleted this UTC month, so the account page still adds up what they served this month (their
+    /// watermarks outlive them); at most <see cref="MaxDeletedKeys"/>, the oldest forgotten first.
+    /// </summary>
+    public IReadOnlyList<DeletedKey> DeletedKeys { get; init; } = [];
+
     public string? UsagePlanId { get; init; }
 
     public string? Email { get; init; }
@@ -151,6 +157,21 @@ public sealed record Subscriber
     /// <summary>How many replaced keys may be retiring at once; bounds the keys one subscriber holds to this plus one.</summary>
     public const int MaxRetiredKeys = 2;
 
+    /// <summary>How many deleted keys a record remembers for the month's usage.</summary>
+    public const int MaxDeletedKeys = 10;
+
+    /// <summary>
+    /// <see cref="DeletedKeys"/> with <paramref name="deleted"/> added at <paramref name="now"/>, keeping only keys
+    /// deleted in <paramref name="now"/>'s UTC month and at most <see cref="MaxDeletedKeys"/>.
+    /// </summary>
+    public IReadOnlyList<DeletedKey> DeletedKeysWith(IEnumerable<string> deleted, DateTimeOffset now)
+    {
+        var monthStart = new DateTimeOffset(now.UtcDateTime.Year, now.UtcDateTime.Month, 1, 0, 0, 0, TimeSpan.Zero);
+        return [.. DeletedKeys.Where(k => k.DeletedAt >= monthStart)
+            .Concat(deleted.Select(id => new DeletedKey(id, now)))
+            .TakeLast(MaxDeletedKeys)];
+    }
+
     /// <summary>Whether <paramref name="apiKeyId"/> is this subscriber's key or one of its retiring keys (both bill here).</summary>
     public bool HoldsKey(string apiKeyId) =>
         string.Equals(ApiKeyId, apiKeyId, StringComparison.Ordinal) || RetiredKeys.Any(k => string.Equals(k.Id, apiKeyId, StringComparison.Ordinal));
@@ -180,3 +201,6 @@ public sealed record Subscriber
 /// <param name="RevokeAt">When it stops working: the end of the overlap, or the moment the customer chose Revoke now.</param>
 /// <param name="DisabledAt">When it was disabled (the settle window runs from here); null while it may still work.</param>
 public sealed record RetiredKey(string Id, DateTimeOffset RevokeAt, DateTimeOffset? DisabledAt);
+
+/// <summary>A retired key that was deleted once everything it served was billed.</summary>
+public sealed record DeletedKey(string Id, DateTimeOffset DeletedAt);

@@ -148,7 +148,7 @@ internal sealed partial class KeySettlement(
     /// A subscriber's retired keys, each a step further: one whose overlap is over, or whose subscriber's access ended,
     /// is disabled (it stays in the plan, billing what it served); one disabled a window ago or longer with nothing left
     /// to bill is deleted, which takes it out of its plan and frees its place among the account's keys. The record then
-    /// says when each was disabled and forgets the deleted ones.
+    /// says when each was disabled and moves the deleted ones to its deleted keys (the account page's month adds them).
     /// </summary>
     /// <returns>The keys deleted.</returns>
     private async Task<IReadOnlyCollection<string>> RetireAsync(
@@ -175,6 +175,7 @@ internal sealed partial class KeySettlement(
                 RetiredKeys = [.. current.RetiredKeys
                     .Where(k => !deleting.Contains(k.Id))
                     .Select(k => k.DisabledAt is null && disabling.Contains(k.Id) ? k with { DisabledAt = now } : k)],
+                DeletedKeys = current.DeletedKeysWith(current.RetiredKeys.Select(k => k.Id).Where(deleting.Contains), now),
                 UpdatedAt = now,
             },
             known: null,

@@ -147,7 +147,7 @@ public static class AccountPages
             <h2>API key</h2>
             <p>Key <code id="api-key-id">{Html.Encode(key.Id)}</code> {named}: <strong id="api-key-state">{(key.Works ? "works" : "does not work now")}</strong>.</p>
             {deletion}
-            <p>For security the key's value is shown only once, when it is created. Lost it? Rotate to get a new one.</p>
+            <p>For security the key's value is shown only once, when it is created.{(rotate.Length > 0 ? " Lost it? Rotate to get a new one." : string.Empty)}</p>
             {rotate}
             """;
     }
@@ -197,12 +197,15 @@ public static class AccountPages
             rows.Append(CultureInfo.InvariantCulture, $"<tr><td>{day.Day:yyyy-MM-dd}</td><td>{day.Used:N0}</td></tr>");
         }
 
-        var remaining = usage.QuotaLeft is { } left
-            ? string.Create(CultureInfo.InvariantCulture, $"<p id=\"usage-remaining\">Quota left in this period: {left:N0} requests.</p>")
-            : "<p id=\"usage-live-unavailable\">Today's live count cannot be read right now; the numbers are as of the last hourly report.</p>";
+        var remaining = (usage.LiveRead, usage.QuotaLeft) switch
+        {
+            (false, _) => "<p id=\"usage-live-unavailable\">Today's live count cannot be read right now; the numbers are as of the last hourly report.</p>",
+            (true, { } left) => string.Create(CultureInfo.InvariantCulture, $"<p id=\"usage-remaining\">Quota left in this period: {left:N0} requests.</p>"),
+            _ => string.Empty,
+        };
         return string.Create(CultureInfo.InvariantCulture, $"""
             <h2>Usage</h2>
-            <p>This month: <strong id="usage-month">{usage.Total:N0}</strong> requests (past days as billed at the hourly reports; today's count is live and can lag a few minutes).</p>
+            <p>This month: <strong id="usage-month">{usage.Total:N0}</strong> {(usage.Total == 1 ? "request" : "requests")} (past days as billed at the hourly reports; today's count is live and can lag a few minutes).</p>
             {remaining}
             {(rows.Length == 0 ? string.Empty : $"<table id=\"usage-days\"><thead><tr><th scope=\"col\">Day (UTC)</th><th scope=\"col\">Requests</th></tr></thead><tbody>{rows}</tbody></table>")}
             """);

@@ -39,7 +39,7 @@ public sealed partial class AccountUsageTests(CheckoutPortalFixture portal) : IC
             Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"<tr><td>{yesterday:yyyy-MM-dd}</td><td>2</td></tr>"), afterReport, StringComparison.Ordinal);
         }
 
-        // A rotation: the retired key's billed use and the new key's live count add up; one GetUsage a view.
+        // A rotation: both keys' billed use and live counts add up, one GetUsage call per key and view.
         using (await browser.PressAsync("/account/keys/rotate"))
         {
         }
@@ -47,18 +47,32 @@ public sealed partial class AccountUsageTests(CheckoutPortalFixture portal) : IC
         await browser.AccountPageAsync();
         var newKey = await portal.KeyIdOf(email);
         portal.Environment.Usage.Count(plan, newKey, Today, 4);
+        portal.Environment.Usage.Count(plan, oldKey, Today, 1);
         var usageReads = UsageReads();
         var rotated = await browser.AccountPageAsync();
-        Assert.Equal(1, UsageReads() - usageReads);
-        Assert.Equal((sameMonth ? 7 : 5) + 4, MonthOn(rotated));
+        Assert.Equal(2, UsageReads() - usageReads);
+        Assert.Equal((sameMonth ? 7 : 5) + 4 + 1, MonthOn(rotated));
         Assert.Contains("usage-remaining", rotated, StringComparison.Ordinal);
+
+        // The old key is revoked, billed and deleted: what it served this month stays in the month.
+        using (await browser.PostFormAsync("/account/keys/revoke", await browser.AccountPageAsync(), ("keyId", oldKey)))
+        {
+        }
+
+        await portal.ReportUsageAsync(TimeSpan.Zero);
+        await portal.ReportUsageAsync(TimeSpan.Zero);
+        var record = (await portal.RecordAsync(email))!;
+        Assert.Empty(record.RetiredKeys);
+        Assert.Equal(oldKey, Assert.Single(record.DeletedKeys).Id);
+        Assert.DoesNotContain(await portal.Environment.ApiKeysAsync(TestContext.Current.CancellationToken), k => k.Id == oldKey);
+        Assert.Equal((sameMonth ? 7 : 5) + 4 + 1, MonthOn(await browser.AccountPageAsync()));
 
         // API Gateway does not answer: the page shows what was billed and says today's count is missing.
         portal.Environment.ApiGateway.Faults.Add(new FaultRule { Method = "GET", PathPrefix = $"/usageplans/{plan}/usage", Kind = FaultKind.Status, Status = 500, Count = 20 });
         try
         {
             var degraded = await browser.AccountPageAsync();
-            Assert.Equal(sameMonth ? 7 : 5, MonthOn(degraded));
+            Assert.Equal((sameMonth ? 7 : 5) + 4 + 1, MonthOn(degraded));
             Assert.Contains("usage-live-unavailable", degraded, StringComparison.Ordinal);
         }
         finally

@@ -1,3 +1,4 @@
+using System.Net;
 using Monetization.Tests.Billing;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
@@ -71,10 +72,20 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
         Assert.Equal(keyValue, (await portal.Environment.ApiKeysAsync(Ct)).Single(k => k.Id == keyId).Value);
         await portal.WaitForAccessAsync(keyId, expected: true);
 
+        // The curl the page shows works: three calls to the demo API, counted on the account page.
+        var curl = browser.FindElement(By.Id("curl-example")).Text;
+        var url = new Uri(curl[(curl.LastIndexOf(' ') + 1)..]);
+        Assert.Equal(curl, $"curl -H \"x-api-key: {keyValue}\" {url}");
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, await CallAsync(url, keyValue));
+        }
+
         browser.Navigate().Refresh();
         wait.Until(d => d.FindElements(By.Id("api-key-hint")).Count > 0);
         Screenshot(browser, "7-key-hint-after-reload");
         Assert.DoesNotContain(keyValue, browser.PageSource, StringComparison.Ordinal);
+        Assert.Equal("3", browser.FindElement(By.Id("usage-month")).Text);
 
         // A lost or leaked key: Rotate shows a new one once while the old one keeps working; Revoke now stops it.
         var oldKeyId = keyId;
@@ -94,6 +105,8 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
         Screenshot(browser, "7c-old-key-revoked");
         await portal.WaitForAccessAsync(oldKeyId, expected: false);
         await portal.WaitForAccessAsync(keyId, expected: true);
+        Assert.Equal(HttpStatusCode.Forbidden, await CallAsync(url, keyValue));
+        Assert.Equal(HttpStatusCode.OK, await CallAsync(url, rotatedValue));
 
         browser.FindElement(By.Id("manage-billing")).Click();
         wait.Until(d => d.Url.Contains("/_emulator/billing_portal/", StringComparison.Ordinal));
@@ -161,5 +174,15 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
     {
         Directory.CreateDirectory(ScreenshotDirectory);
         browser.GetScreenshot().SaveAsFile(Path.Combine(ScreenshotDirectory, $"signup-{name}.png"));
+    }
+
+    /// <summary>One request to the API with the key, as the page's curl sends it.</summary>
+    private static async Task<HttpStatusCode> CallAsync(Uri url, string keyValue)
+    {
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Add("x-api-key", keyValue);
+        using var response = await http.SendAsync(request, Ct);
+        return response.StatusCode;
     }
 }

@@ -70,6 +70,30 @@ public sealed class DynamoDbUsageLedgerTests(LedgerMotoFixture moto) : IClassFix
     }
 
     [Fact]
+    public async Task AnEndedKeysDeletionTimeAndTheDeletedKeysRoundTripAndTheRecordIsFoundWhenTheDeletionIsDue()
+    {
+        var (ledger, usage) = await NewLedgerAsync();
+        var ended = Subscriber("ended", "key-ended") with
+        {
+            UsagePlanId = "plan-2",
+            KeyDeleteAt = At.AddDays(30),
+            DeletedKeys = [new DeletedKey("key-gone", At.AddMinutes(-3).AddTicks(7))],
+        };
+        await ledger.TryCreateAsync(ended, Ct);
+
+        var read = (await ledger.GetAsync(ended.Id, Ct))!;
+
+        Assert.Equal(ended.KeyDeleteAt, read.KeyDeleteAt);
+        Assert.Equal(ended.DeletedKeys, read.DeletedKeys);
+        Assert.Empty(await usage.FindSettlingAsync("plan-2", At.AddDays(29), Ct));
+        Assert.True(Assert.Single(await usage.FindSettlingAsync("plan-2", At.AddDays(30), Ct)).KeyDeletableBy(At.AddDays(30)));
+
+        // Access granted again: the stamp no longer counts, and the record leaves the index.
+        await ledger.TryReplaceAsync(read with { Subscribed = true }, read.Version, Ct);
+        Assert.Empty(await usage.FindSettlingAsync("plan-2", At.AddDays(31), Ct));
+    }
+
+    [Fact]
     public async Task AClaimMovesTheWatermarkOnlyWhenCommittedAndOnlyOneClaimIsInFlight()
     {
         var (_, usage) = await NewLedgerAsync();
