@@ -66,17 +66,27 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private static Dictionary<string, string?> Settings => new() { ["Usage:SettleWindow"] = SettleWindow.ToString("c", CultureInfo.InvariantCulture) };
+    // A settled key of an ended subscription is deleted at the next run, so runs also cross deletions (and regrants after them).
+    private static Dictionary<string, string?> Settings => new()
+    {
+        ["Usage:SettleWindow"] = SettleWindow.ToString("c", CultureInfo.InvariantCulture),
+        ["Usage:EndedKeyRetention"] = TimeSpan.Zero.ToString("c", CultureInfo.InvariantCulture),
+    };
 
     public void Dispose() => _environment.Usage.UsageLag = TimeSpan.Zero;
 
     [Fact]
     public async Task EveryRequestAStripeKeyServedIsBilledOnceHoweverAccessEnds()
     {
+        var deleted = 0;
         foreach (var steps in StepsGen(stripe: true).Sample(Runs, new Rnd(17), 20))
         {
-            await new StripeRun(_environment, steps).RunAsync();
+            var run = new StripeRun(_environment, steps);
+            await run.RunAsync();
+            deleted += run.EndedKeysDeleted;
         }
+
+        Assert.True(deleted > 0, "the runs crossed no deletion of an ended key");
     }
 
     /// <summary>
@@ -99,10 +109,15 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
         [Fact]
         public async Task EveryRequestAMarketplaceKeyServedIsMeteredOnceHoweverAccessEnds()
         {
+            var deleted = 0;
             foreach (var steps in StepsGen(stripe: false).Sample(Runs, new Rnd(29), 20))
             {
-                await new MarketplaceRun(_environment, steps).RunAsync();
+                var run = new MarketplaceRun(_environment, steps);
+                await run.RunAsync();
+                deleted += run.EndedKeysDeleted;
             }
+
+            Assert.True(deleted > 0, "the runs crossed no deletion of an ended key");
         }
     }
 
@@ -127,6 +142,10 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
     private abstract class Run(OfflineEnvironment environment, UsageStep[] steps) : IAsyncDisposable
     {
         private readonly ConcurrentDictionary<int, int> _served = new();
+        private protected int _deleted;
+
+        /// <summary>Settled keys of ended subscriptions the run's reports deleted.</summary>
+        public int EndedKeysDeleted => Volatile.Read(ref _deleted);
 
         protected OfflineEnvironment Environment { get; } = environment;
 
@@ -135,6 +154,9 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
         protected string[] KeyIds { get; } = new string[Keys];
 
         protected string[] KeyValues { get; } = new string[Keys];
+
+        /// <summary>Who holds each key: a key deleted once it settled is no longer found by its id.</summary>
+        protected string[] SubscriberIds { get; } = new string[Keys];
 
         protected string Scenario => string.Join(", ", steps.Select(s => s.ToString()));
 
@@ -145,6 +167,7 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
             for (var i = 0; i < Keys; i++)
             {
                 (KeyIds[i], KeyValues[i]) = await SubscribeAsync(i);
+                SubscriberIds[i] = (await World.SubscriberHoldingAsync(KeyIds[i])).Id;
             }
 
             foreach (var step in steps)
@@ -171,6 +194,9 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
             }
 
             await SettleAsync();
+
+            // The next run deletes the settled keys of ended subscriptions (no retention here); nothing is billed twice.
+            Assert.Equal(0, await ReportAsync());
             for (var i = 0; i < Keys; i++)
             {
                 Assert.True(
@@ -208,9 +234,9 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
 
         protected async Task<bool> AnySettlingAsync()
         {
-            foreach (var keyId in KeyIds)
+            foreach (var subscriberId in SubscriberIds)
             {
-                if ((await World.SubscriberHoldingAsync(keyId)).SettlingSince is not null)
+                if ((await SubscriberAsync(subscriberId)).SettlingSince is not null)
                 {
                     return true;
                 }
@@ -218,6 +244,9 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
 
             return false;
         }
+
+        protected async Task<Subscriber> SubscriberAsync(string subscriberId) =>
+            await World.Ledger.GetAsync(subscriberId, Token) ?? throw new InvalidOperationException($"{subscriberId} has no record; steps: {Scenario}");
 
         private async Task ReportWithFaultsAsync(int faults, bool answerLost)
         {
@@ -280,7 +309,7 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
 
         protected override async Task RevokeAsync(int key, bool cancel)
         {
-            var record = await World.SubscriberHoldingAsync(KeyIds[key]);
+            var record = await SubscriberAsync(SubscriberIds[key]);
             if (record.Status == SubscriberStatus.Cancelled)
             {
                 return;
@@ -292,15 +321,26 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
 
         protected override async Task RegrantAsync(int key)
         {
-            var record = await World.SubscriberHoldingAsync(KeyIds[key]);
+            var record = await SubscriberAsync(SubscriberIds[key]);
             if (record.Status == SubscriberStatus.Suspended)
             {
-                // Paid again: Stripe reactivates an unpaid subscription, never a canceled one.
+                // Paid again: Stripe reactivates an unpaid subscription, never a canceled one. A key deleted meanwhile
+                // was replaced by a new one: the clients call with that from now on.
                 await Access.FollowAsync(record, new BillingSubscription(record.StripeSubscriptionId!, _customers[key], BillingSubscriptionStatus.Active), Token);
+                var granted = (await SubscriberAsync(SubscriberIds[key])).ApiKeyId!;
+                if (granted != KeyIds[key])
+                {
+                    (KeyIds[key], KeyValues[key]) = (granted, (await World.Resolve<ApiKeyAccess>().ReadValueAsync(granted, Token))!.Reveal());
+                }
             }
         }
 
-        protected override async Task<int> ReportAsync() => (await World.StripeReporting(Settings).RunAsync(DateTimeOffset.UtcNow, Token)).Failures;
+        protected override async Task<int> ReportAsync()
+        {
+            var summary = await World.StripeReporting(Settings).RunAsync(DateTimeOffset.UtcNow, Token);
+            Interlocked.Add(ref _deleted, summary.EndedKeysDeleted);
+            return summary.Failures;
+        }
 
         protected override Task<long> BilledAsync(int key) => Task.FromResult(
             Environment.Stripe.MeterEvents.Where(e => e.CustomerId == _customers[key]).Sum(e => e.Value)
@@ -362,7 +402,12 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
             await Apply.ExecuteAsync(Event(SubscriptionAction.UnsubscribeSuccess, key), Token);
         }
 
-        protected override async Task<int> ReportAsync() => (await World.MarketplaceMetering(Settings).RunAsync(World.Clock.GetUtcNow(), Token)).Failures;
+        protected override async Task<int> ReportAsync()
+        {
+            var summary = await World.MarketplaceMetering(Settings).RunAsync(World.Clock.GetUtcNow(), Token);
+            Interlocked.Add(ref _deleted, summary.EndedKeysDeleted);
+            return summary.Failures;
+        }
 
         protected override Task<long> BilledAsync(int key) => Task.FromResult<long>(
             Environment.Marketplace.Metered.Where(m => m.CustomerAwsAccountId == _buyers[key].CustomerAwsAccountId && m.LicenseArn == _buyers[key].LicenseArn).Sum(m => m.Quantity));
