@@ -28,15 +28,11 @@ public sealed record AccountUsage(IReadOnlyList<DayUse> Days, long? QuotaLeft, b
 public sealed record DayUse(DateOnly Day, long Used);
 
 /// <summary>
-/// What the account page shows a signed-in subscriber. A key's value is shown once: the first view after the key was
-/// minted reads it from API Gateway and records, in a conditional write, that it was shown; of two views racing only
-/// the one whose write wins shows it. The value is never stored; afterwards the page names the key by its last
-/// characters.
+/// What the account page shows a signed-in subscriber: the record, the key (its value the one time
+/// <see cref="KeyReveal"/> shows it, once the key works), and this month's usage.
 /// </summary>
-public sealed class ViewAccount(ISubscriberLedger ledger, IUsageLedger usage, ApiKeyAccess access, StripeChannelOptions channel, TimeProvider clock)
+public sealed class ViewAccount(ISubscriberLedger ledger, IUsageLedger usage, ApiKeyAccess access, KeyReveal reveal, StripeChannelOptions channel, TimeProvider clock)
 {
-    public const int HintLength = 4;
-
     public async Task<AccountView?> ViewAsync(string subscriberId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(subscriberId);
@@ -55,18 +51,9 @@ public sealed class ViewAccount(ISubscriberLedger ledger, IUsageLedger usage, Ap
         Secret? valueOnce = null;
 
         // Shown once it works: a key minted by a grant that failed half-way waits for the grant to be finished.
-        if (Works(record) && !string.Equals(record.ShownApiKeyId, keyId, StringComparison.Ordinal) && await access.ReadValueAsync(keyId, cancellationToken) is { } value)
+        if (Works(record))
         {
-            var hint = value.Reveal()[^Math.Min(HintLength, value.Reveal().Length)..];
-            var update = await ledger.UpdateAsync(
-                record.Id,
-                current => current is not null && string.Equals(current.ApiKeyId, keyId, StringComparison.Ordinal) && !string.Equals(current.ShownApiKeyId, keyId, StringComparison.Ordinal)
-                    ? current with { ShownApiKeyId = keyId, ApiKeyHint = hint, UpdatedAt = clock.GetUtcNow() }
-                    : null,
-                new KnownRecord(record),
-                cancellationToken);
-            record = update.Stored ?? record;
-            valueOnce = update.Written ? value : null;
+            (record, valueOnce) = await reveal.ShowOnceAsync(record, cancellationToken);
         }
 
         return new AccountView(record, new AccountKey(keyId, Works(record), record.ApiKeyHint, valueOnce), await UsageOrNullAsync(monthUse));

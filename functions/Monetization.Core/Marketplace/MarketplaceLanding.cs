@@ -12,14 +12,18 @@ public abstract record LandingOutcome
     }
 
     /// <summary>Marketplace confirmed the subscription: the key works now.</summary>
-    public sealed record Granted(string SubscriberId, Secret ApiKey) : LandingOutcome;
+    /// <param name="ApiKeyOnce">The key's value the one time it is shown (<see cref="Accounts.KeyReveal"/>), else null.</param>
+    /// <param name="ApiKeyHint">The last characters of the key's value, by which it is named once shown.</param>
+    public sealed record Granted(string SubscriberId, Secret? ApiKeyOnce, string? ApiKeyHint) : LandingOutcome;
 
     /// <summary>The key exists but works only once AWS Marketplace confirms the subscription.</summary>
-    public sealed record Pending(string SubscriberId, Secret ApiKey) : LandingOutcome;
+    /// <param name="ApiKeyOnce">The key's value the one time it is shown, else null.</param>
+    /// <param name="ApiKeyHint">The last characters of the key's value, by which it is named once shown.</param>
+    public sealed record Pending(string SubscriberId, Secret? ApiKeyOnce, string? ApiKeyHint) : LandingOutcome;
 
     /// <summary>
     /// AWS Marketplace reported the subscription ended (unsubscribed) or failed. No key is shown: it works for nothing,
-    /// and a secret is only handed out when it is of use; should the buyer subscribe again, the landing shows the same key.
+    /// and a secret is only handed out when it is of use; should the buyer subscribe again, the same key works again.
     /// </summary>
     public sealed record Ended(string SubscriberId) : LandingOutcome;
 
@@ -32,7 +36,9 @@ public abstract record LandingOutcome
 
 /// <summary>
 /// The buyer arrives from AWS Marketplace with a registration token: resolve it, check the product, remember that the
-/// buyer registered (linking the buyer's two names when AWS gives both), and hand out the buyer's one API key.
+/// buyer registered (linking the buyer's two names when AWS gives both), and make sure the buyer's one API key exists; its
+/// value is shown the first time only (<see cref="Accounts.KeyReveal"/>), and later landings name it by its last
+/// characters and send the buyer to the account page, where a lost key is rotated.
 /// </summary>
 /// <remarks>
 /// The landing only ever sets <c>Registered</c> and fills identity fields that are still empty, except that the license
@@ -46,6 +52,7 @@ public sealed partial class MarketplaceLanding(
     ISubscriberLedger ledger,
     MarketplaceIdentity identity,
     MarketplaceAccess access,
+    Accounts.KeyReveal reveal,
     MarketplaceOptions options,
     TimeProvider timeProvider,
     ILogger<MarketplaceLanding> logger)
@@ -83,7 +90,7 @@ public sealed partial class MarketplaceLanding(
         }
 
         var registered = await RegisterAsync(customer, resolved.CustomerAwsAccountId?.Trim(), productCode, cancellationToken);
-        var converged = await access.ConvergeAsync(customer, registered, includeValue: true, cancellationToken);
+        var converged = await access.ConvergeAsync(customer, registered, includeValue: false, cancellationToken);
         var key = converged.Key
             ?? throw new InvalidOperationException($"Subscriber {customer.SubscriberId} has no API key after converging.");
         if (converged.Subscriber.Status is SubscriberStatus.Cancelled or SubscriberStatus.Failed)
@@ -92,12 +99,11 @@ public sealed partial class MarketplaceLanding(
             return new LandingOutcome.Ended(customer.SubscriberId);
         }
 
-        var value = key.Value
-            ?? throw new InvalidOperationException($"API key {key.Id} of {customer.SubscriberId} was read without its value.");
+        var (shown, value) = await reveal.ShowOnceAsync(converged.Subscriber, cancellationToken);
         LogLanded(customer.SubscriberId, key.Id, converged.HasAccess);
         return converged.HasAccess
-            ? new LandingOutcome.Granted(customer.SubscriberId, value)
-            : new LandingOutcome.Pending(customer.SubscriberId, value);
+            ? new LandingOutcome.Granted(customer.SubscriberId, value, shown.ApiKeyHint)
+            : new LandingOutcome.Pending(customer.SubscriberId, value, shown.ApiKeyHint);
     }
 
     private async Task<Subscriber> RegisterAsync(

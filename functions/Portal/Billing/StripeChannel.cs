@@ -74,6 +74,7 @@ public static class StripeChannel
         services.AddTransient<RequestSignIn>();
         services.AddTransient<ConfirmSignIn>();
         services.AddTransient<AccountSessions>();
+        services.TryAddTransient<KeyReveal>();
         services.AddTransient<ViewAccount>();
         services.AddTransient<StartSubscription>();
         services.AddTransient<ManageBilling>();

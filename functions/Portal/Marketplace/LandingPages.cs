@@ -12,19 +12,28 @@ public static class LandingPages
         "Please go back to AWS Marketplace, open <strong>Your software subscriptions</strong>, choose this product and " +
         "select <strong>Set up your account</strong> to be sent here again.";
 
-    public static ContentHttpResult Key(Secret apiKey, bool active, PortalOptions options)
+    /// <param name="apiKeyOnce">The key's value the one time it is shown; null on every later landing.</param>
+    /// <param name="hint">The last characters of the value, once it has been shown.</param>
+    public static ContentHttpResult Key(Secret? apiKeyOnce, string? hint, bool active, PortalOptions options)
     {
-        ArgumentNullException.ThrowIfNull(apiKey);
         ArgumentNullException.ThrowIfNull(options);
         var status = active
             ? "<p class=\"status active\">Status: <strong>active</strong>. Your subscription is confirmed and the key works now.</p>"
             : "<p class=\"status pending\">Status: <strong>waiting for AWS Marketplace to confirm your subscription</strong>. " +
               "This usually takes a minute or two; the key starts working as soon as it is confirmed, with nothing more to do here.</p>";
+        var key = apiKeyOnce is { } value
+            ? $"""
+                {Html.KeyBlock(value.Reveal(), null, "This is the only time the key is shown: copy it now and keep it secret.")}
+                {Html.CallExample(options.ApiBase(), value.Reveal())}
+                """
+            : $"""
+                <h2>API key</h2>
+                <p id="api-key-named">Your key{(hint is null ? string.Empty : $" ending in <code id=\"api-key-hint\">{Html.Encode(hint)}</code>")} was shown when it was created; for security it is not shown again. Lost it? Rotate it on your account page.</p>
+                """;
         return Html.Page("Your API key", $"""
             <h1>Thank you for subscribing through AWS Marketplace</h1>
             {status}
-            {Html.KeyBlock(apiKey.Reveal(), null, "You will see the same key whenever you come here from AWS Marketplace. Keep it secret.")}
-            {Html.CallExample(options.ApiBase(), apiKey.Reveal())}
+            {key}
             <p>Usage is billed to your AWS account through AWS Marketplace.</p>
             <p><a href="/account" id="to-account">Your account</a>: usage this month, and a new key if this one is lost or leaked.</p>
             {Html.Support(options.SupportContact)}

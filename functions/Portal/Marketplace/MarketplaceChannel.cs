@@ -1,6 +1,8 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 using Monetization.Aws;
+using Monetization.Core.Accounts;
 using Monetization.Core.Marketplace;
 using Monetization.Portal.Hosting;
 
@@ -50,6 +52,7 @@ public static class MarketplaceChannel
         services.AddAwsMarketplaceMetering();
         services.AddTransient<MarketplaceAccess>();
         services.AddTransient<MarketplaceIdentity>();
+        services.TryAddTransient<KeyReveal>();
         services.AddTransient<MarketplaceLanding>();
         return services;
     }

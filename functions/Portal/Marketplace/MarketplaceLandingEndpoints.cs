@@ -101,8 +101,8 @@ public static class MarketplaceLandingEndpoints
 
         return outcome switch
         {
-            LandingOutcome.Granted granted => LandingPages.Key(granted.ApiKey, active: true, options),
-            LandingOutcome.Pending pending => LandingPages.Key(pending.ApiKey, active: false, options),
+            LandingOutcome.Granted granted => LandingPages.Key(granted.ApiKeyOnce, granted.ApiKeyHint, active: true, options),
+            LandingOutcome.Pending pending => LandingPages.Key(pending.ApiKeyOnce, pending.ApiKeyHint, active: false, options),
             LandingOutcome.UnknownProduct => LandingPages.UnknownProduct(options),
             LandingOutcome.ExpiredToken => LandingPages.ExpiredToken(),
             LandingOutcome.InvalidToken => LandingPages.InvalidToken(),

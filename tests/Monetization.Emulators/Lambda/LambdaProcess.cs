@@ -39,6 +39,24 @@ public sealed class LambdaProcess : IAsyncDisposable
     public string Output => string.Join('\n', _output);
 
     /// <summary>
+    /// <see cref="Output"/> once <paramref name="complete"/> holds for it, or as it stands after <paramref name="within"/>:
+    /// the lines a handler logged are read from its pipe a moment after its answer may have arrived.
+    /// </summary>
+    public async Task<string> OutputWhenAsync(Func<string, bool> complete, TimeSpan within, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(complete);
+        var deadline = Stopwatch.GetTimestamp() + (long)(within.TotalSeconds * Stopwatch.Frequency);
+        var output = Output;
+        while (!complete(output) && Stopwatch.GetTimestamp() < deadline)
+        {
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+            output = Output;
+        }
+
+        return output;
+    }
+
+    /// <summary>
     /// The variables Lambda sets for every function (docs: "Defined runtime environment variables"), for the managed
     /// dotnet10 runtime.
     /// </summary>

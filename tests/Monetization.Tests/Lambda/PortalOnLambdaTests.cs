@@ -92,7 +92,7 @@ public sealed class PortalOnLambdaTests(LambdaFixture lambda)
         using var response = await http.SendAsync(request, Cancel);
 
         Assert.True(response.StatusCode == HttpStatusCode.Accepted, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync(Cancel)}\n{process.Output}");
-        var lines = LoggedScopes.Of(process.Output, "ses POST ");
+        var lines = LoggedScopes.Of(await process.OutputWhenAsync(o => LoggedScopes.Of(o, "ses POST ").Count > 0, TimeSpan.FromSeconds(10), Cancel), "ses POST ");
         Assert.NotEmpty(lines);
         Assert.All(lines, scope =>
         {

@@ -63,10 +63,12 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
 
         Assert.Null(one.Error);
         Assert.Null(two.Error);
-        foreach (var text in new[] { "Marketplace notification", "Delivery of 1 records", "apigateway " })
+        string[] texts = ["Marketplace notification", "Delivery of 1 records", "apigateway "];
+        var output = await process.OutputWhenAsync(o => texts.All(t => LoggedScopes.Of(o, t).Count >= 2), TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        foreach (var text in texts)
         {
-            var lines = LoggedScopes.Of(process.Output, text);
-            Assert.True(lines.Count >= 2, $"fewer than two lines with '{text}':\n{process.Output}");
+            var lines = LoggedScopes.Of(output, text);
+            Assert.True(lines.Count >= 2, $"fewer than two lines with '{text}':\n{output}");
             Assert.All(lines, scope => Assert.True(
                 (scope.GetValueOrDefault("AwsRequestId"), scope.GetValueOrDefault("XRayTraceId")) is var ids
                 && (ids == (one.RequestId, first) || ids == (two.RequestId, second)),

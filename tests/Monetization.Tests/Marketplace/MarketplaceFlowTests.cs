@@ -33,7 +33,7 @@ public sealed class MarketplaceFlowTests
 
         Assert.Equal(new SubscriptionEventResult(SubscriptionEventStatus.Applied, true), granted);
         var key = Assert.Single(world.Keys.Keys);
-        Assert.Equal(landed.ApiKey, key.Value);
+        Assert.Equal(key.Value, landed.ApiKeyOnce);
         Assert.True(world.Keys.HasAccess(UsagePlanId, key.Id));
 
         var revoked = await world.Apply.ExecuteAsync(Event(SubscriptionAction.UnsubscribeSuccess, LinkedByLicense, 20), Ct);
@@ -55,7 +55,7 @@ public sealed class MarketplaceFlowTests
         var key = Assert.Single(world.Keys.Keys);
         Assert.Equal(Linked.ApiKeyName, key.Name);
         Assert.Equal("CID-L", key.CustomerId);
-        Assert.Equal(key.Value, landing.ApiKey);
+        Assert.Equal(key.Value, landing.ApiKeyOnce);
         Assert.True(world.Keys.HasAccess(UsagePlanId, key.Id));
         var buyer = await world.Ledger.GetAsync(Linked.SubscriberId, Ct);
         Assert.True(buyer!.Registered && buyer.Subscribed);
@@ -265,7 +265,7 @@ public sealed class MarketplaceFlowTests
         var pending = Assert.IsType<LandingOutcome.Pending>(landing);
         Assert.Equal(Legacy.SubscriberId, pending.SubscriberId);
         var key = Assert.Single(world.Keys.Keys);
-        Assert.Equal(key.Value, pending.ApiKey);
+        Assert.Equal(key.Value, pending.ApiKeyOnce);
         Assert.False(key.Enabled);
         Assert.False(world.Keys.InPlan(UsagePlanId, key.Id));
         var subscriber = await world.Ledger.GetAsync(Legacy.SubscriberId, Ct);
@@ -305,7 +305,9 @@ public sealed class MarketplaceFlowTests
         trips.Reset();
         var landing = Assert.IsType<LandingOutcome.Granted>(await RoundTrips.RunAsync(() => world.Landing.ExecuteAsync(world.TokenFor(Legacy), Ct)));
 
-        Assert.Equal(Assert.Single(world.Keys.Keys).Value, landing.ApiKey);
+        // The first landing showed the key; this one names it and reads the key once, without its value.
+        Assert.Null(landing.ApiKeyOnce);
+        Assert.Equal(Assert.Single(world.Keys.Keys).Value!.Reveal()[^4..], landing.ApiKeyHint);
         Assert.Single(trips.Calls, c => c.Call == "IApiKeys.GetAsync");
     }
 
@@ -319,7 +321,7 @@ public sealed class MarketplaceFlowTests
         var landing = await world.Landing.ExecuteAsync(world.TokenFor(NewStyle), Ct);
 
         var granted = Assert.IsType<LandingOutcome.Granted>(landing);
-        Assert.Equal(Assert.Single(world.Keys.Keys).Value, granted.ApiKey);
+        Assert.Equal(Assert.Single(world.Keys.Keys).Value, granted.ApiKeyOnce);
         var after = await world.Ledger.GetAsync(NewStyle.SubscriberId, Ct);
         Assert.True(after!.Registered);
         Assert.True(after.Subscribed);
@@ -329,15 +331,18 @@ public sealed class MarketplaceFlowTests
     }
 
     [Fact]
-    public async Task SecondLandingReturnsTheSameKey()
+    public async Task ASecondLandingLeadsToTheSameKeyAndNamesItWithoutShowingItAgain()
     {
         var world = new MarketplaceWorld();
 
         var first = Assert.IsType<LandingOutcome.Pending>(await world.Landing.ExecuteAsync(world.TokenFor(Legacy), Ct));
         var second = Assert.IsType<LandingOutcome.Pending>(await world.Landing.ExecuteAsync(world.TokenFor(Legacy), Ct));
 
-        Assert.Equal(first.ApiKey, second.ApiKey);
-        Assert.Single(world.Keys.Keys);
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.Equal(key.Value, first.ApiKeyOnce);
+        Assert.Null(second.ApiKeyOnce);
+        Assert.Equal(key.Value!.Reveal()[^4..], second.ApiKeyHint);
+        Assert.Equal(key.Id, (await world.Ledger.GetAsync(Legacy.SubscriberId, Ct))!.ShownApiKeyId);
     }
 
     [Fact]
@@ -418,6 +423,6 @@ public sealed class MarketplaceFlowTests
         Assert.Equal(resolved.SubscriberId, buyer.Id);
         Assert.Equal(resolved.LicenseArn, buyer.LicenseArn);
         Assert.Equal("unsubscribe-pending", buyer.LastNotice);
-        Assert.Equal(Assert.Single(world.Keys.Keys).Value, landing.ApiKey);
+        Assert.Equal(Assert.Single(world.Keys.Keys).Value, landing.ApiKeyOnce);
     }
 }

@@ -72,14 +72,15 @@ public sealed class MarketplacePropertyTests
             Assert.True(world.Keys.HasAccess(UsagePlanId, key.Id), $"iteration {i}: no access");
             var shown = (await landing) switch
             {
-                LandingOutcome.Granted granted => granted.ApiKey,
-                LandingOutcome.Pending pending => pending.ApiKey,
+                LandingOutcome.Granted granted => granted.ApiKeyOnce,
+                LandingOutcome.Pending pending => pending.ApiKeyOnce,
                 var other => throw new Xunit.Sdk.XunitException($"iteration {i}: unexpected landing outcome {other}"),
             };
             Assert.Equal(key.Value, shown);
             var subscriber = await world.Ledger.GetAsync(buyer.SubscriberId, Ct);
             Assert.True(subscriber!.Registered && subscriber.Subscribed);
             Assert.Equal(key.Id, subscriber.ApiKeyId);
+            Assert.Equal(key.Id, subscriber.ShownApiKeyId);
         }
     }
 

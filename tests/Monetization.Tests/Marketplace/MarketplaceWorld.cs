@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Monetization.Core;
+using Monetization.Core.Accounts;
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Ledger;
 using Monetization.Core.Marketplace;
@@ -31,7 +32,7 @@ public sealed class MarketplaceWorld
         var usage = new MeterMarketplaceUsage(
             Keys, new UnusedUsageLedger(), Ledger, keyAccess, new KeyDeletionPace(2, time), Metering, new UsageReportingOptions(), time, NullLogger<MeterMarketplaceUsage>.Instance);
         Apply = new ApplySubscriptionEvent(ledger, Identity, Access, usage, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
-        Landing = new MarketplaceLanding(Metering, ledger, Identity, Access, Options, time, NullLogger<MarketplaceLanding>.Instance);
+        Landing = new MarketplaceLanding(Metering, ledger, Identity, Access, new KeyReveal(ledger, keyAccess, time), Options, time, NullLogger<MarketplaceLanding>.Instance);
     }
 
     public InMemorySubscriberLedger Ledger { get; }
