@@ -64,6 +64,13 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     /// <summary>The Portal reaches API Gateway through this proxy, so its calls can be slowed down or failed.</summary>
     public FaultProxy ApiGateway { get; }
 
+    /// <summary>
+    /// API Gateway's fixed control-plane quotas on <see cref="ApiGateway"/>: every call the code under test makes is
+    /// counted; with <see cref="ApiGatewayControlPlaneQuotas.Enforced"/> a call over a quota is answered 429 as API
+    /// Gateway answers it. (Inspection clients such as <see cref="ApiGatewayHttp"/> reach moto directly and count nothing.)
+    /// </summary>
+    public ApiGatewayControlPlaneQuotas Quotas { get; private init; } = null!;
+
     /// <summary>The Portal reaches SES (moto's) through this proxy, so its calls can be slowed down or failed.</summary>
     public FaultProxy Ses { get; }
 
@@ -117,8 +124,12 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         var moto = await motoTask;
         var usage = new StrongBox<ApiGatewayUsageStandIn?>();
         var mailbox = new SesMailbox();
+        var quotas = new ApiGatewayControlPlaneQuotas();
         var proxy = await FaultProxy.StartAnsweringAsync(
-            moto.Endpoint, context => usage.Value is { } standIn ? standIn.AnswerAsync(context) : Task.FromResult(false), cancellationToken).ConfigureAwait(false);
+            moto.Endpoint,
+            async context => await quotas.RefuseAsync(context).ConfigureAwait(false)
+                || (usage.Value is { } standIn && await standIn.AnswerAsync(context).ConfigureAwait(false)),
+            cancellationToken).ConfigureAwait(false);
         proxy.Tap = mailbox.Tap;
         FaultProxy ses;
         try
@@ -132,7 +143,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         }
 
         ses.Tap = mailbox.Tap;
-        var environment = new OfflineEnvironment(moto, proxy, ses, mailbox, await stripeTask, await marketplaceTask);
+        var environment = new OfflineEnvironment(moto, proxy, ses, mailbox, await stripeTask, await marketplaceTask) { Quotas = quotas };
         try
         {
             await Task.WhenAll(

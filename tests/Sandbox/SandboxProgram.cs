@@ -83,6 +83,13 @@ public static class SandboxProgram
         // One AWS endpoint for every service: moto behind the proxy that also answers what moto lacks (GetUsage).
         await output.WriteLineAsync($"Portal: {portalUrl}");
         await output.WriteLineAsync($"AWS endpoint: {environment.ApiGateway.Endpoint}");
+        if (args.Contains("--api-gateway-quotas", StringComparer.Ordinal))
+        {
+            // API Gateway's fixed control-plane quotas (CreateApiKey 5/s, 10/s in total, burst 40, ...) as production has them.
+            environment.Quotas.Enforced = true;
+            await output.WriteLineAsync("API Gateway control-plane quotas: enforced (429 TooManyRequestsException over them)");
+        }
+
         await output.WriteLineAsync($"Stripe endpoint: {environment.Stripe.Endpoint} (webhooks to {environment.Stripe.WebhookUrl})");
         await output.WriteLineAsync($"Marketplace simulator: {environment.Marketplace.Endpoint}");
         await output.WriteLineAsync(string.Create(

@@ -437,28 +437,4 @@ public sealed class ApiGatewayUsageStandIn : IAsyncDisposable
     private sealed record PlanInfo(string Id, double? RateLimit, int? BurstLimit, long? QuotaLimit, string? QuotaPeriod);
 
     private sealed record Snapshot(DateTimeOffset ReadAt, Dictionary<string, KeyInfo> KeysByValue, Dictionary<string, PlanInfo> Plans, Dictionary<string, PlanInfo> PlanOfKey);
-
-    /// <summary>API Gateway's throttle: a bucket of <c>burstLimit</c> requests refilled at <c>rateLimit</c> a second.</summary>
-    private sealed class TokenBucket(int capacity, double rate, DateTimeOffset now)
-    {
-        private readonly Lock _lock = new();
-        private double _tokens = capacity;
-        private DateTimeOffset _at = now;
-
-        public bool TryTake(DateTimeOffset now)
-        {
-            lock (_lock)
-            {
-                _tokens = Math.Min(capacity, _tokens + ((now - _at).TotalSeconds * rate));
-                _at = now;
-                if (_tokens < 1)
-                {
-                    return false;
-                }
-
-                _tokens -= 1;
-                return true;
-            }
-        }
-    }
 }
