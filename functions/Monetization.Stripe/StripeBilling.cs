@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Billing;
+using Monetization.Core.Usage;
 using Stripe;
 using BillingPortal = Stripe.BillingPortal;
 using Checkout = Stripe.Checkout;
@@ -250,6 +251,36 @@ public sealed class StripeBilling : IBilling
         "complete" => BillingCheckoutStatus.Complete,
         _ => BillingCheckoutStatus.Expired,
     };
+
+    public async Task<long> UsageBilledOnAsync(string customerId, DateOnly day, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(customerId);
+        var meterId = (await MeteredPriceAsync(cancellationToken)).Recurring?.Meter
+            ?? throw new InvalidOperationException($"Stripe:PriceId ({_options.PriceId}) is not billed on a meter.");
+        var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        decimal metered = 0;
+        var summaries = _stripe.V1.Billing.Meters.EventSummaries.ListAutoPagingAsync(
+            meterId,
+            new global::Stripe.Billing.MeterEventSummaryListOptions { Customer = customerId, StartTime = start, EndTime = start.AddDays(1) },
+            null,
+            cancellationToken);
+        await foreach (var summary in summaries.WithCancellation(cancellationToken))
+        {
+            metered += (decimal)summary.AggregatedValue;
+        }
+
+        long itemized = 0;
+        var items = _stripe.V1.InvoiceItems.ListAutoPagingAsync(new InvoiceItemListOptions { Customer = customerId, Limit = 100 }, null, cancellationToken);
+        await foreach (var item in items.WithCancellation(cancellationToken))
+        {
+            if (item.Metadata is { } metadata && metadata.TryGetValue(UsageIdentifierKey, out var identifier) && ReportStripeUsage.DayOf(identifier) == day)
+            {
+                itemized += item.Quantity;
+            }
+        }
+
+        return (long)metered + itemized;
+    }
 
     /// <summary>The customer's first invoice item (pending ones only, if asked) billing usage: the one with <paramref name="identifier"/>, or any.</summary>
     private async Task<InvoiceItem?> FindUsageItemAsync(string customerId, string? identifier, bool pendingOnly, CancellationToken cancellationToken)

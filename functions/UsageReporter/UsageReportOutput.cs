@@ -33,6 +33,13 @@ public static class UsageReportOutput
             metrics.Add(("ApiKeysInAccount", keys));
         }
 
+        return Emf(metrics, at);
+    }
+
+    /// <summary>One embedded-metric-format document: the metrics in <see cref="Namespace"/>, dimension Function = UsageReporter.</summary>
+    internal static string Emf(IReadOnlyList<(string Name, long Value)> metrics, DateTimeOffset at)
+    {
+
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {

@@ -38,8 +38,36 @@ public static class UsageReporterServices
         var builder = LambdaHost.CreateBuilder();
         builder.Configuration.AddSecretsManagerJsonWhenNamed(StripeSettings.Section);
         builder.Services.AddUsageReporter(builder.Configuration);
-        builder.Services.AddSingleton<LambdaHandler>(sp => (_, _, cancellationToken) => RunOnceAsync(sp, cancellationToken));
+        builder.Services.AddSingleton<LambdaHandler>(sp => (payload, _, cancellationToken) => InvokeAsync(sp, payload, cancellationToken));
         return builder.Build();
+    }
+
+    /// <summary>
+    /// One invocation: the hourly schedule's event (anything without <c>reconcile</c>) runs one report; the daily
+    /// schedule's <c>{"reconcile":true}</c> reconciles the last closed day, and <c>{"reconcile":"YYYY-MM-DD"}</c> (an
+    /// owner's <c>aws lambda invoke</c>) that day.
+    /// </summary>
+    public static async Task<Stream> InvokeAsync(IServiceProvider services, Stream payload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(payload);
+        var reconcile = ReconciliationOutput.RequestedDay(payload, services.GetRequiredService<ReconcileUsage>().LastClosedDay);
+        return reconcile is { } day ? await ReconcileOnceAsync(services, day, cancellationToken) : await RunOnceAsync(services, cancellationToken);
+    }
+
+    /// <summary>
+    /// One reconciliation: the table and the summary line and the drift metric to standard output; drift does not fail
+    /// the invocation (the metric's alarm reports it).
+    /// </summary>
+    public static async Task<Stream> ReconcileOnceAsync(IServiceProvider services, DateOnly day, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var report = await services.GetRequiredService<ReconcileUsage>().RunAsync(day, cancellationToken);
+        var line = ReconciliationOutput.SummaryLine(report);
+        await Console.Out.WriteLineAsync(ReconciliationOutput.Table(report));
+        await Console.Out.WriteLineAsync(line);
+        await Console.Out.WriteLineAsync(ReconciliationOutput.EmbeddedMetrics(report, services.GetRequiredService<TimeProvider>().GetUtcNow()));
+        return new MemoryStream(System.Text.Encoding.UTF8.GetBytes(line), writable: false);
     }
 
     /// <summary>
@@ -91,6 +119,7 @@ public static class UsageReporterServices
         services.AddStripeBilling(_ => { });
         services.AddTransient<ReportStripeUsage>();
         services.AddTransient<ReportUsage>();
+        services.AddTransient<ReconcileUsage>();
         return services;
     }
 }

@@ -57,6 +57,23 @@ internal sealed class SandboxControl : IAsyncDisposable
             var summary = await reporter.GetRequiredService<ReportUsage>().RunAsync(ct);
             return Results.Text(UsageReportOutput.SummaryLine(summary), "application/json");
         });
+        app.MapPost("/reconcile", async (string? day, CancellationToken ct) =>
+        {
+            var flow = reporter.GetRequiredService<ReconcileUsage>();
+            if (day is not null && !DateOnly.TryParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+            {
+                return Results.BadRequest("day is YYYY-MM-DD");
+            }
+
+            var closed = day is null ? flow.LastClosedDay : DateOnly.ParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+            if (closed > flow.LastClosedDay)
+            {
+                return Results.BadRequest($"only a closed day can be reconciled: {flow.LastClosedDay:yyyy-MM-dd} or earlier");
+            }
+
+            var report = await flow.RunAsync(closed, ct);
+            return Results.Text(ReconciliationOutput.Table(report) + "\n" + ReconciliationOutput.SummaryLine(report) + "\n", "text/plain");
+        });
         app.MapMailbox(environment.Mailbox);
         await app.StartAsync(cancellationToken);
         return new SandboxControl(app, reporter, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));

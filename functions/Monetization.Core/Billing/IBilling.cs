@@ -106,4 +106,11 @@ public interface IBilling
     /// </summary>
     /// <returns>Whether there was anything to invoice.</returns>
     Task<bool> InvoicePendingUsageAsync(string customerId, string idempotencyKey, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The units billed to the customer for one UTC day, as the billing provider holds them: the meter's total of the
+    /// customer's events timestamped in the day, plus the quantity of their usage items (<see cref="BillUsageItemAsync"/>)
+    /// whose identifier names the day. Reads only.
+    /// </summary>
+    Task<long> UsageBilledOnAsync(string customerId, DateOnly day, CancellationToken cancellationToken);
 }

@@ -68,6 +68,13 @@ public sealed partial class ReportStripeUsage
         return string.Create(CultureInfo.InvariantCulture, $"usage:{day.ApiKeyId}:{day.Day:yyyyMMdd}:{cumulative}");
     }
 
+    /// <summary>The UTC day an <see cref="Identifier"/> bills, or null for an identifier of another shape.</summary>
+    public static DateOnly? DayOf(string identifier) =>
+        identifier?.Split(':') is ["usage", _, var day, _]
+        && DateOnly.TryParseExact(day, "yyyyMMdd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var parsed)
+            ? parsed
+            : null;
+
     /// <remarks>
     /// Keys are taken <see cref="UsageReportingOptions.KeysPerChunk"/> at a time (look-ups, claims, sends, commits), so
     /// memory stays bounded however many keys the plan has; events that do not fill a batch wait for the next chunk,

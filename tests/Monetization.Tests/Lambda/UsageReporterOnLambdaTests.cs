@@ -51,6 +51,30 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
     }
 
     [Fact]
+    public async Task TheDailyScheduleReconcilesTheLastClosedDayAndAnOwnerCanAskForAnyClosedDay()
+    {
+        var closed = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-2);
+        var (stripeKey, _) = await StripeSubscriberAsync();
+        Environment.Usage.Count(Environment.StripeUsagePlanId, stripeKey, closed, 4);
+
+        await using var reporter = await StartReporterAsync();
+        var daily = await InvokeAsync(reporter.Api, reporter.Process, """{"reconcile": true}""");
+        var asked = await InvokeAsync(reporter.Api, reporter.Process, $$"""{"reconcile": "{{closed.AddDays(-3):yyyy-MM-dd}}"}""");
+
+        Assert.True(daily.Error is null, daily.Error?.ErrorMessage + reporter.Process.Output);
+        using var report = JsonDocument.Parse(daily.Response!);
+        Assert.Equal(closed.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture), report.RootElement.GetProperty("day").GetString());
+
+        // Counted on a day no report reached: never billed, so drift, and the metric says so.
+        Assert.Equal(4, report.RootElement.GetProperty("drift").GetInt64());
+        Assert.Contains("4 counted but never billed", reporter.Process.Output, StringComparison.Ordinal);
+        Assert.Contains("\"ReconciliationDrift\":4", reporter.Process.Output, StringComparison.Ordinal);
+        Assert.True(asked.Error is null, asked.Error?.ErrorMessage);
+        using var earlier = JsonDocument.Parse(asked.Response!);
+        Assert.Equal(0, earlier.RootElement.GetProperty("drift").GetInt64());
+    }
+
+    [Fact]
     public async Task TheScheduledRunBillsSettlingKeysAndTakesThemOutOfTheirPlansOnceNothingIsLeft()
     {
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
@@ -146,11 +170,11 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         }
     }
 
-    private static async Task<LambdaInvocationResult> InvokeAsync(LambdaRuntimeApi api, LambdaProcess process)
+    private static async Task<LambdaInvocationResult> InvokeAsync(LambdaRuntimeApi api, LambdaProcess process, string? payload = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
         deadline.CancelAfter(TimeSpan.FromSeconds(120));
-        var invocation = api.InvokeAsync(ScheduledEvent, TimeSpan.FromSeconds(600), cancellationToken: deadline.Token);
+        var invocation = api.InvokeAsync(payload ?? ScheduledEvent, TimeSpan.FromSeconds(600), cancellationToken: deadline.Token);
         var exited = process.WaitForExitAsync(deadline.Token);
         if (await Task.WhenAny(invocation, exited) == exited)
         {

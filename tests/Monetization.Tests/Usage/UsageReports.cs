@@ -26,4 +26,13 @@ internal static class UsageReports
         await using var reporter = services.AddUsageReporter(configuration).BuildServiceProvider();
         return await reporter.GetRequiredService<ReportUsage>().RunAsync(TestContext.Current.CancellationToken);
     }
+
+    /// <summary>One reconciliation of a closed day over an environment, wired as the function wires it.</summary>
+    public static async Task<ReconciliationReport> ReconcileAsync(OfflineEnvironment environment, DateOnly day)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(environment.UsageReporterConfiguration()).Build();
+        var services = new ServiceCollection().AddLogging();
+        await using var reporter = services.AddUsageReporter(configuration).BuildServiceProvider();
+        return await reporter.GetRequiredService<ReconcileUsage>().RunAsync(day, TestContext.Current.CancellationToken);
+    }
 }
