@@ -38,6 +38,9 @@ public sealed class PortalFactory(IReadOnlyDictionary<string, string?> settings,
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
+
+        // The AWS SDK reads the default credential chain: name the emulator credentials, whichever test ran first.
+        Monetization.Emulators.OfflineEnvironment.UseLocalCredentials();
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
