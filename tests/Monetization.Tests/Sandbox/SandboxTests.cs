@@ -155,6 +155,46 @@ public sealed partial class SandboxTests
         }
     }
 
+    [Fact]
+    public async Task WithApiGatewayQuotasAKeyFloodIsThrottledAndTheControlReconcilesAClosedDay()
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var output = new LineWriter();
+        using var error = new StringWriter();
+        var running = SandboxProgram.RunAsync(["--api-gateway-quotas"], output, error, stop.Token);
+        try
+        {
+            var printed = await output.WaitForAsync("Press Ctrl+C to stop.", running, Ct);
+            Assert.Contains(printed, l => l.StartsWith("API Gateway control-plane quotas: enforced", StringComparison.Ordinal));
+            var aws = new Uri(Printed(printed, "AWS endpoint"));
+            var control = new Uri(Printed(printed, "Sandbox control"));
+
+            // As a person would with the AWS CLI: ten create-api-key calls at once, five a second allowed.
+            using var apiGateway = AwsTestClients.Http(AwsService.ApiGateway, AwsTestClients.Options(aws, OfflineEnvironment.LocalCredentials, maxRetries: 0));
+            var statuses = await Task.WhenAll(Enumerable.Range(0, 10).Select(async i =>
+            {
+                using var response = await apiGateway.PostAsync(
+                    "/apikeys", new StringContent($$"""{"name":"flood-{{i}}","enabled":false}""", System.Text.Encoding.UTF8, "application/json"), Ct);
+                return (int)response.StatusCode;
+            }));
+            Assert.InRange(statuses.Count(s => s == 201), 5, 6);
+            Assert.Equal(10, statuses.Count(s => s is 201 or 429));
+
+            using var web = new HttpClient();
+            using var reconciled = await web.PostAsync(new Uri(control, "reconcile"), null, Ct);
+            var table = await reconciled.Content.ReadAsStringAsync(Ct);
+            Assert.True(reconciled.IsSuccessStatusCode, table);
+            Assert.Contains($"reconciliation of {DateTime.UtcNow.AddDays(-2):yyyy-MM-dd} (UTC): 0 rows, drift 0", table, StringComparison.Ordinal);
+            using var open = await web.PostAsync(new Uri(control, $"reconcile?day={DateTime.UtcNow:yyyy-MM-dd}"), null, Ct);
+            Assert.Equal(HttpStatusCode.BadRequest, open.StatusCode);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            Assert.Equal(0, await running);
+        }
+    }
+
     private static async Task<string> SendAsync(HttpClient ses, string to, string subject, string text)
     {
         var body = JsonSerializer.Serialize(new
