@@ -43,6 +43,8 @@ public sealed partial class ReconcileUsage(
     TimeProvider time,
     ILogger<ReconcileUsage> logger)
 {
+    private const int StripeReadsInFlight = 8;
+
     /// <summary>The newest day no report touches any more: the day before yesterday.</summary>
     public DateOnly LastClosedDay => DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime).AddDays(-2);
 
@@ -85,24 +87,29 @@ public sealed partial class ReconcileUsage(
         var watermarks = (await ledger.GetWatermarksAsync([.. held.Concat(unheld).Select(k => new UsageDay(k, day))], cancellationToken))
             .ToDictionary(w => w.Day.ApiKeyId, StringComparer.Ordinal);
 
-        var rows = new List<ReconciledRow>();
-        foreach (var holder in holders.Values.OrderBy(h => h.Id, StringComparer.Ordinal))
-        {
-            var keys = keysOf[holder.Id];
-            var inPlan = keys.Where(counted.ContainsKey).ToList();
-            long? countedUnits = inPlan.Count == 0 ? null : inPlan.Sum(k => counted[k]);
-            var recorded = keys.Sum(k => watermarks.TryGetValue(k, out var w) ? w.Reported : 0);
-            var inFlight = keys.Sum(k => watermarks.TryGetValue(k, out var w) ? w.Pending?.Units ?? 0 : 0);
-            if (countedUnits is null && recorded == 0 && inFlight == 0)
+        // Stripe is read for each customer with usage, a few at once (Stripe limits requests per second per account).
+        var judged = new System.Collections.Concurrent.ConcurrentBag<ReconciledRow>();
+        await Parallel.ForEachAsync(
+            holders.Values,
+            new ParallelOptions { MaxDegreeOfParallelism = StripeReadsInFlight, CancellationToken = cancellationToken },
+            async (holder, ct) =>
             {
-                continue;
-            }
+                var keys = keysOf[holder.Id];
+                var inPlan = keys.Where(counted.ContainsKey).ToList();
+                long? countedUnits = inPlan.Count == 0 ? null : inPlan.Sum(k => counted[k]);
+                var recorded = keys.Sum(k => watermarks.TryGetValue(k, out var w) ? w.Reported : 0);
+                var inFlight = keys.Sum(k => watermarks.TryGetValue(k, out var w) ? w.Pending?.Units ?? 0 : 0);
+                if (countedUnits is null && recorded == 0 && inFlight == 0)
+                {
+                    return;
+                }
 
-            long? billed = channel == Channel.Stripe && holder.StripeCustomerId is { } customer
-                ? await billing.UsageBilledOnAsync(customer, day, cancellationToken)
-                : null;
-            rows.Add(Judge(holder, channel, keys, inPlan, counted, watermarks, countedUnits, recorded, inFlight, billed));
-        }
+                long? billed = channel == Channel.Stripe && holder.StripeCustomerId is { } customer
+                    ? await billing.UsageBilledOnAsync(customer, day, ct)
+                    : null;
+                judged.Add(Judge(holder, channel, keys, inPlan, counted, watermarks, countedUnits, recorded, inFlight, billed));
+            });
+        var rows = judged.OrderBy(r => r.SubscriberId, StringComparer.Ordinal).ToList();
 
         foreach (var key in unheld)
         {
