@@ -12,6 +12,9 @@ public sealed record AwsService(string SigningName, string EndpointVariableSuffi
 
     public static AwsService SecretsManager { get; } = new("secretsmanager", "SECRETS_MANAGER", "secretsmanager");
 
+    /// <summary>Amazon SQS on its JSON 1.0 protocol (botocore sqs/2012-11-05).</summary>
+    public static AwsService Sqs { get; } = new("sqs", "SQS", "sqs");
+
     /// <summary>Amazon SES API v2: service id <c>SESv2</c>, endpoint prefix <c>email</c>, signing name <c>ses</c> (botocore sesv2/2019-09-27).</summary>
     public static AwsService Ses { get; } = new("ses", "SESV2", "email");
 }

@@ -6,6 +6,7 @@ using Monetization.Aws.ApiGateway;
 using Monetization.Aws.Email;
 using Monetization.Aws.Http;
 using Monetization.Aws.Marketplace;
+using Monetization.Aws.Queues;
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Mail;
 using Monetization.Core.Marketplace;
@@ -52,6 +53,25 @@ public static class AwsServiceCollectionExtensions
             sp.GetRequiredService<IOptions<EmailSettings>>().Value,
             sp.GetRequiredKeyedService<AwsConnection>(SesOptionsName).Region));
         return builder;
+    }
+
+    public const string SqsOptionsName = "Sqs";
+
+    /// <summary>
+    /// <see cref="IKeyMintQueue"/> on SQS (a typed <see cref="SqsClient"/>, signed and retried), at the queue the
+    /// <c>KeyMinting</c> section names (bound once, checked when the host starts), and <see cref="RequestKey"/> over it.
+    /// </summary>
+    public static IHttpClientBuilder AddAwsKeyMintQueue(this IServiceCollection services, Action<AwsClientOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddOptions<KeyMintingSettings>()
+            .BindConfiguration(KeyMintingSettings.Section)
+            .Validate(s => s.QueueUrl is { IsAbsoluteUri: true }, KeyMintingSettings.QueueUrlRequired)
+            .ValidateOnStart();
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<KeyMintingSettings>>().Value);
+        services.TryAddTransient<IKeyMintQueue, SqsKeyMintQueue>();
+        services.TryAddTransient<RequestKey>();
+        return services.AddAwsClient<SqsClient>(AwsService.Sqs, SqsOptionsName, configure);
     }
 
     private static IHttpClientBuilder AddAwsClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(

@@ -34,6 +34,10 @@ public sealed class AwsSettings
     [HttpUrl(ErrorMessage = "Aws:SesServiceUrl must be an absolute http(s) URL.")]
     public Uri? SesServiceUrl { get; set; }
 
+    /// <summary>SQS's endpoint alone (like <c>AWS_ENDPOINT_URL_SQS</c>); wins over <see cref="ServiceUrl"/>.</summary>
+    [HttpUrl(ErrorMessage = "Aws:SqsServiceUrl must be an absolute http(s) URL.")]
+    public Uri? SqsServiceUrl { get; set; }
+
     /// <summary>
     /// Binds and checks the <c>Aws</c> section outside a container: only for configuration sources, which are built
     /// before any container exists (the Stripe secret is read from Secrets Manager while configuration is built).
@@ -68,6 +72,11 @@ public sealed class AwsSettings
         if (service == AwsService.Ses)
         {
             return SesServiceUrl ?? ServiceUrl;
+        }
+
+        if (service == AwsService.Sqs)
+        {
+            return SqsServiceUrl ?? ServiceUrl;
         }
 
         return service == AwsService.ApiGateway ? ApiGatewayServiceUrl ?? ServiceUrl : ServiceUrl;

@@ -10,6 +10,7 @@ using Monetization.Aws.Ledger;
 using Monetization.Aws.Secrets;
 using Monetization.Aws.Usage;
 using Monetization.Core;
+using Monetization.Core.ApiKeys;
 using Monetization.Core.Usage;
 using Monetization.Lambda;
 using Monetization.Stripe;
@@ -51,7 +52,21 @@ public static class UsageReporterServices
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(payload);
-        var reconcile = ReconciliationOutput.RequestedDay(payload, services.GetRequiredService<ReconcileUsage>().LastClosedDay);
+        using var buffered = new MemoryStream();
+        await payload.CopyToAsync(buffered, cancellationToken);
+        if (KeyMintEvent.Read(buffered.GetBuffer().AsSpan(0, (int)buffered.Length), out var unreadable) is { } mints)
+        {
+            // The key minting function: the same program, triggered by the key minting queue.
+            if (unreadable.Count > 0)
+            {
+                services.GetRequiredService<ILogger<MintKeys>>().LogWarning("Dropped {Count} key minting messages that are not key requests", unreadable.Count);
+            }
+
+            return KeyMintEvent.Answer(await services.GetRequiredService<MintKeys>().MintAsync(mints, cancellationToken));
+        }
+
+        buffered.Position = 0;
+        var reconcile = ReconciliationOutput.RequestedDay(buffered, services.GetRequiredService<ReconcileUsage>().LastClosedDay);
         return reconcile is { } day ? await ReconcileOnceAsync(services, day, cancellationToken) : await RunOnceAsync(services, cancellationToken);
     }
 
@@ -120,6 +135,15 @@ public static class UsageReporterServices
         services.AddTransient<ReportStripeUsage>();
         services.AddTransient<ReportUsage>();
         services.AddTransient<ReconcileUsage>();
+
+        // The key minting function runs this program too, on the key minting queue's events.
+        services.AddOptions<KeyMintingOptions>()
+            .BindConfiguration(KeyMintingOptions.Section)
+            .Validate(o => o.ImportsPerSecond is > 0 and <= KeyMintingOptions.MaxImportsPerSecond, KeyMintingOptions.ImportsPerSecondRange)
+            .ValidateOnStart();
+        services.AddKeyedSingleton(MintKeys.ImportPaceKey, (sp, _) => new CallPace(
+            sp.GetRequiredService<IOptions<KeyMintingOptions>>().Value.ImportsPerSecond, sp.GetRequiredService<TimeProvider>()));
+        services.AddTransient<MintKeys>();
         return services;
     }
 }

@@ -37,6 +37,19 @@ public static class RegisterLatency
             return await UsageReportBenchmark.RunAsync(args);
         }
 
+        if (args is ["signups", ..])
+        {
+            await using var flood = await OfflineEnvironment.StartAsync(CancellationToken.None);
+            var result = await SignupFlood.RunAsync(flood, Option(args, "--signups", 1000), TimeSpan.FromSeconds(Option(args, "--over-seconds", 60)), CancellationToken.None);
+            Console.WriteLine(result.Summary());
+            foreach (var problem in result.Problems.Take(10))
+            {
+                Console.WriteLine($"  {problem}");
+            }
+
+            return result.Problems.Count == 0 && result.Refused == 0 && result.Percentile(0.95) <= TimeSpan.FromSeconds(60) ? 0 : 1;
+        }
+
         var samples = Option(args, "--samples", 100);
         var delayMs = Option(args, "--delay-ms", 50);
         var ledgerDelayMs = Option(args, "--ledger-delay-ms", 5);

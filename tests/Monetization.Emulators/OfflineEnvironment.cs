@@ -10,6 +10,7 @@ using Monetization.Aws.Http;
 using Monetization.Aws.Ledger;
 using Monetization.Core;
 using Monetization.Emulators.AwsStandIn;
+using Monetization.Emulators.Lambda;
 using Monetization.Emulators.Faults;
 using Monetization.Emulators.Mail;
 using Monetization.Emulators.Marketplace;
@@ -49,11 +50,12 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     /// <summary>The SES configuration set mail is sent with, created in moto when the environment starts.</summary>
     public const string EmailConfigurationSet = "monetization-mail";
 
-    private OfflineEnvironment(MotoServer moto, FaultProxy apiGateway, FaultProxy ses, SesMailbox mailbox, StripeEmulator stripe, MarketplaceEmulator marketplace)
+    private OfflineEnvironment(MotoServer moto, FaultProxy apiGateway, FaultProxy ses, FaultProxy sqs, SesMailbox mailbox, StripeEmulator stripe, MarketplaceEmulator marketplace)
     {
         Moto = moto;
         ApiGateway = apiGateway;
         Ses = ses;
+        Sqs = sqs;
         Mailbox = mailbox;
         Stripe = stripe;
         Marketplace = marketplace;
@@ -73,6 +75,9 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     /// <summary>The Portal reaches SES (moto's) through this proxy, so its calls can be slowed down or failed.</summary>
     public FaultProxy Ses { get; }
+
+    /// <summary>The Portal reaches SQS (moto's, the key minting queue) through this proxy, so its calls can be failed.</summary>
+    public FaultProxy Sqs { get; }
 
     /// <summary>
     /// The e-mails SES accepted through <see cref="Ses"/> or <see cref="ApiGateway"/> (the AWS endpoint the sandbox
@@ -102,6 +107,15 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     /// </summary>
     public ApiGatewayUsageStandIn Usage { get; private set; } = null!;
 
+    /// <summary>API Gateway's ImportApiKeys, which moto lacks, answered on <see cref="ApiGateway"/>.</summary>
+    public ApiGatewayKeyImport KeyImport { get; private set; } = null!;
+
+    /// <summary>The key minting queue (moto's SQS); a message not deleted comes back after <see cref="KeyMintVisibilityTimeout"/>.</summary>
+    public Uri KeyMintQueueUrl { get; private set; } = null!;
+
+    /// <summary>Short, so a failed mint is retried within a test; Lambda's is set in the template.</summary>
+    public static readonly TimeSpan KeyMintVisibilityTimeout = TimeSpan.FromSeconds(2);
+
     public string StripeUsagePlanId { get; private set; } = string.Empty;
 
     public string MarketplaceUsagePlanId { get; private set; } = string.Empty;
@@ -125,16 +139,20 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         var usage = new StrongBox<ApiGatewayUsageStandIn?>();
         var mailbox = new SesMailbox();
         var quotas = new ApiGatewayControlPlaneQuotas();
+        var keyImport = new StrongBox<ApiGatewayKeyImport?>();
         var proxy = await FaultProxy.StartAnsweringAsync(
             moto.Endpoint,
             async context => await quotas.RefuseAsync(context).ConfigureAwait(false)
+                || (keyImport.Value is { } import && await import.AnswerAsync(context).ConfigureAwait(false))
                 || (usage.Value is { } standIn && await standIn.AnswerAsync(context).ConfigureAwait(false)),
             cancellationToken).ConfigureAwait(false);
         proxy.Tap = mailbox.Tap;
         FaultProxy ses;
+        FaultProxy sqs;
         try
         {
             ses = await FaultProxy.StartAsync(moto.Endpoint, cancellationToken).ConfigureAwait(false);
+            sqs = await FaultProxy.StartAsync(moto.Endpoint, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -143,14 +161,16 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         }
 
         ses.Tap = mailbox.Tap;
-        var environment = new OfflineEnvironment(moto, proxy, ses, mailbox, await stripeTask, await marketplaceTask) { Quotas = quotas };
+        var environment = new OfflineEnvironment(moto, proxy, ses, sqs, mailbox, await stripeTask, await marketplaceTask) { Quotas = quotas };
         try
         {
             await Task.WhenAll(
                 environment.CreateLedgerTableAsync(cancellationToken),
                 environment.CreateUsagePlansAsync(limits, cancellationToken),
                 environment.CreateMeteredPriceAsync(cancellationToken),
-                environment.CreateEmailSenderAsync(cancellationToken)).ConfigureAwait(false);
+                environment.CreateEmailSenderAsync(cancellationToken),
+                environment.CreateKeyMintQueueAsync(cancellationToken)).ConfigureAwait(false);
+            environment.KeyImport = keyImport.Value = new ApiGatewayKeyImport(environment.ApiGatewayHttp());
             environment.Usage = usage.Value = await ApiGatewayUsageStandIn.StartAsync(
                 environment.ApiGatewayHttp(), environment.RestApiId, ApiStage, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
@@ -182,6 +202,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Aws:ServiceUrl"] = Moto.Endpoint.ToString(),
         ["Aws:ApiGatewayServiceUrl"] = ApiGateway.Endpoint.ToString(),
         ["Aws:SesServiceUrl"] = Ses.Endpoint.ToString(),
+        ["Aws:SqsServiceUrl"] = Sqs.Endpoint.ToString(),
         ["Email:FromAddress"] = EmailFromAddress,
         ["Email:ConfigurationSetName"] = EmailConfigurationSet,
         ["Monetization:LedgerTableName"] = LedgerTableName,
@@ -195,7 +216,18 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Stripe:WebhookSecret"] = Stripe.WebhookSecret,
         ["Stripe:PriceId"] = PriceId,
         ["Stripe:MeterEventName"] = MeterEventName,
+        ["KeyMinting:QueueUrl"] = KeyMintQueueUrl.ToString(),
     };
+
+    /// <summary>
+    /// The key minting queue's event source (Lambda's SQS mapping, on moto) feeding <paramref name="invoke"/>: the
+    /// key minting function, the usage reporter's program.
+    /// </summary>
+    public SqsEventSource KeyMinting(Func<string, CancellationToken, Task<string>> invoke, int batchSize = 100) =>
+        new(SqsHttp(), KeyMintQueueUrl, Region, invoke, batchSize);
+
+    /// <summary>An SQS client signed for moto.</summary>
+    public HttpClient SqsHttp() => AwsHttp.CreateClient(AwsConnection.Resolve(AwsService.Sqs, AwsOptions(), _ => null), AwsOptions());
 
     /// <summary>
     /// The SubscriptionEvents function's settings for this environment: the Portal's plus the <c>Usage</c> settings it
@@ -271,6 +303,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         await Marketplace.DisposeAsync().ConfigureAwait(false);
         await Stripe.DisposeAsync().ConfigureAwait(false);
         await Ses.DisposeAsync().ConfigureAwait(false);
+        await Sqs.DisposeAsync().ConfigureAwait(false);
         await ApiGateway.DisposeAsync().ConfigureAwait(false);
         await Moto.DisposeAsync().ConfigureAwait(false);
     }
@@ -281,6 +314,24 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     {
         using var dynamoDb = DynamoDb();
         await LedgerTable.CreateAsync(dynamoDb, LedgerTableName, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task CreateKeyMintQueueAsync(CancellationToken cancellationToken)
+    {
+        using var sqs = SqsHttp();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(sqs.BaseAddress!, "/"))
+        {
+            Content = new StringContent(
+                $$$"""{"QueueName":"monetization-key-mints","Attributes":{"VisibilityTimeout":"{{{(int)KeyMintVisibilityTimeout.TotalSeconds}}}"}}""",
+                Encoding.UTF8,
+                "application/x-amz-json-1.0"),
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-amz-json-1.0");
+        request.Headers.TryAddWithoutValidation("X-Amz-Target", "AmazonSQS.CreateQueue");
+        using var response = await sqs.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        response.EnsureSuccessStatusCode();
+        using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
+        KeyMintQueueUrl = new Uri(document.RootElement.GetProperty("QueueUrl").GetString()!);
     }
 
     private async Task CreateEmailSenderAsync(CancellationToken cancellationToken)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Monetization.Core.Usage;
 using Monetization.Emulators;
+using Monetization.Emulators.Lambda;
 using Monetization.UsageReporter;
 
 namespace Monetization.Sandbox;
@@ -19,11 +20,13 @@ internal sealed class SandboxControl : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ServiceProvider _reporter;
+    private readonly SqsEventSource _keyMinting;
 
-    private SandboxControl(WebApplication app, ServiceProvider reporter, Uri endpoint)
+    private SandboxControl(WebApplication app, ServiceProvider reporter, SqsEventSource keyMinting, Uri endpoint)
     {
         _app = app;
         _reporter = reporter;
+        _keyMinting = keyMinting;
         Endpoint = endpoint;
     }
 
@@ -76,12 +79,20 @@ internal sealed class SandboxControl : IAsyncDisposable
         });
         app.MapMailbox(environment.Mailbox);
         await app.StartAsync(cancellationToken);
-        return new SandboxControl(app, reporter, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));
+        // The key minting function: the same program on the key minting queue's events, as Lambda's SQS mapping feeds it.
+        var keyMinting = environment.KeyMinting(async (payload, ct) =>
+        {
+            await using var answer = await UsageReporterServices.InvokeAsync(reporter, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(payload)), ct);
+            using var reader = new StreamReader(answer);
+            return await reader.ReadToEndAsync(ct);
+        });
+        return new SandboxControl(app, reporter, keyMinting, new Uri($"http://127.0.0.1:{port.ToString(CultureInfo.InvariantCulture)}"));
     }
 
     public async ValueTask DisposeAsync()
     {
         await _app.DisposeAsync();
+        await _keyMinting.DisposeAsync();
         await _reporter.DisposeAsync();
     }
 }

@@ -75,6 +75,14 @@ export function authorizationsFor(call) {
     return requests
   }
 
+  if (service === 'sqs' && prefix === 'AmazonSQS') {
+    // SQS authorizes on the queue: arn:aws:sqs:<region>:<account>:<queue name>; the recorder names it by logical id.
+    const queue = resources.QueueUrl
+    if (!queue) throw new Error(`SQS ${operation} without QueueUrl`)
+    const name = queue.startsWith('http') ? new URL(queue).pathname.split('/').pop() : queue
+    return [{ action: `sqs:${operation}`, resource: `arn:aws:sqs:${REGION}:${ACCOUNT}:${name}` }]
+  }
+
   if (service === 'aws-marketplace' && prefix === 'AWSMPMeteringService') {
     // ResolveCustomer, BatchMeterUsage and MeterUsage support no resource types: Resource "*".
     return [{ action: `aws-marketplace:${operation}`, resource: '*' }]

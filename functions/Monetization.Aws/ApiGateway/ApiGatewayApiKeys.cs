@@ -26,6 +26,25 @@ public sealed class ApiGatewayApiKeys : IApiKeys
         return ToApiKey(created);
     }
 
+    /// <summary>
+    /// One ImportApiKeys call with <see cref="ApiGatewayKeyFile"/>'s CSV, rolled back on any warning. API Gateway
+    /// answers the ids in the file's row order; an answer with another number of ids than rows is refused as a fault.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ImportAsync(IReadOnlyList<ApiKeyImport> keys, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0)
+        {
+            return [];
+        }
+
+        var imported = await _client.ImportApiKeysAsync(ApiGatewayKeyFile.Write(keys), [.. keys.Select(k => k.Value)], failOnWarnings: true, cancellationToken);
+        var ids = imported.Ids ?? [];
+        return ids.Count == keys.Count
+            ? ids
+            : throw new AwsServiceException($"apigateway ImportApiKeys answered {ids.Count} ids for {keys.Count} keys ({string.Join("; ", imported.Warnings ?? [])}).");
+    }
+
     public async Task<ApiKey?> GetAsync(string keyId, bool includeValue, CancellationToken cancellationToken)
     {
         try

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json.Serialization.Metadata;
 using Monetization.Aws.Http;
+using Monetization.Core;
 
 namespace Monetization.Aws.ApiGateway;
 
@@ -27,6 +29,26 @@ public sealed partial class ApiGatewayClient
     {
         ArgumentNullException.ThrowIfNull(request);
         return SendAsync(HttpMethod.Post, "/apikeys", null, request, Json.CreateApiKeyRequest, Json.ApiGatewayApiKey, "CreateApiKey", cancellationToken);
+    }
+
+    /// <summary>
+    /// ImportApiKeys: the CSV file (API Gateway's API key file format) in one call. With <paramref name="failOnWarnings"/>
+    /// a row API Gateway warns about rolls the whole import back, so a partial import never happens.
+    /// </summary>
+    /// <remarks>The file holds key values: it is sent, never logged, and each of <paramref name="values"/> is kept out of error messages.</remarks>
+    public async Task<ApiKeyIds> ImportApiKeysAsync(Secret csv, IReadOnlyList<Secret> values, bool failOnWarnings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(csv);
+        ArgumentNullException.ThrowIfNull(values);
+        using var request = new HttpRequestMessage(
+            HttpMethod.Post,
+            AwsCall.Url(_http, "/apikeys", [("mode", "import"), ("format", "csv"), ("failonwarnings", failOnWarnings ? "true" : null)]))
+        {
+            Content = new StringContent(csv.Reveal(), Encoding.UTF8, "text/csv"),
+        };
+        using var response = await AwsCall.SendAsync(_http, request, Service, "ImportApiKeys", [csv, .. values], cancellationToken);
+        return await response.Content.ReadFromJsonAsync(Json.ApiKeyIds, cancellationToken)
+            ?? throw new AwsServiceException($"{Service} ImportApiKeys returned an empty body.");
     }
 
     public async Task<IReadOnlyList<ApiGatewayApiKey>> GetApiKeysAsync(GetApiKeysRequest request, CancellationToken cancellationToken)

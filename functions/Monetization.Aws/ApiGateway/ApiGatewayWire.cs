@@ -65,6 +65,9 @@ internal sealed record UsagePage(
     // Arrays, not lists: a usage report holds one pair per key per day, for every key in the plan.
     [property: JsonPropertyName("values")] IReadOnlyDictionary<string, long[][]>? Items);
 
+/// <summary>ImportApiKeys' answer: the imported keys' ids, and what API Gateway warned about.</summary>
+public sealed record ApiKeyIds(IReadOnlyList<string>? Ids, IReadOnlyList<string>? Warnings);
+
 public sealed record UsagePlan(string Id, string? Name, string? Description, string? ProductCode);
 
 [JsonSourceGenerationOptions(
@@ -79,4 +82,5 @@ public sealed record UsagePlan(string Id, string? Name, string? Description, str
 [JsonSerializable(typeof(UsagePlanKey))]
 [JsonSerializable(typeof(UsagePage))]
 [JsonSerializable(typeof(UsagePlan))]
+[JsonSerializable(typeof(ApiKeyIds))]
 internal sealed partial class ApiGatewayJsonContext : JsonSerializerContext;

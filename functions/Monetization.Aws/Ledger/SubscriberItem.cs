@@ -49,6 +49,7 @@ internal static class SubscriberItem
     private const string EndRequestedAt = "endRequestedAt";
     private const string SettlingSince = "keySettlingSince";
     private const string KeyDeleteAt = "keyDeleteAt";
+    private const string KeyRequestedAt = "keyRequestedAt";
     private const string RetiredKeys = "retiredKeys";
     private const string RetiredKeyId = "id";
     private const string RetiredRevokeAt = "revokeAt";
@@ -108,6 +109,11 @@ internal static class SubscriberItem
         if (subscriber.KeyDeleteAt is { } keyDeleteAt)
         {
             item[KeyDeleteAt] = Timestamp(keyDeleteAt);
+        }
+
+        if (subscriber.KeyRequestedAt is { } keyRequestedAt)
+        {
+            item[KeyRequestedAt] = Timestamp(keyRequestedAt);
         }
 
         if (subscriber.DeletedKeys.Count > 0)
@@ -170,6 +176,7 @@ internal static class SubscriberItem
         PastDueSince = Optional(item, PastDueSince) is { } pastDueSince ? ParseTimestamp(pastDueSince) : null,
         SettlingSince = Optional(item, SettlingSince) is { } settlingSince ? ParseTimestamp(settlingSince) : null,
         KeyDeleteAt = Optional(item, KeyDeleteAt) is { } keyDeleteAt ? ParseTimestamp(keyDeleteAt) : null,
+        KeyRequestedAt = Optional(item, KeyRequestedAt) is { } keyRequestedAt ? ParseTimestamp(keyRequestedAt) : null,
         RetiredKeys = item.TryGetValue(RetiredKeys, out var retired) && retired.L is { Count: > 0 } list ? [.. list.Select(FromItem)] : [],
         DeletedKeys = item.TryGetValue(DeletedKeys, out var deleted) && deleted.L is { Count: > 0 } gone
             ? [.. gone.Select(k => new DeletedKey(k.M[RetiredKeyId].S, ParseTimestamp(k.M[DeletedAt].S)))]

@@ -38,7 +38,7 @@ public static class UsageServiceCollectionExtensions
         services.AddAwsSettings();
         services.AddAwsMarketplaceMetering();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<UsageReportingOptions>>().Value);
-        services.TryAddSingleton(sp => new KeyDeletionPace(sp.GetRequiredService<UsageReportingOptions>().KeyDeletesPerSecond, sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(sp => new CallPace(sp.GetRequiredService<UsageReportingOptions>().KeyDeletesPerSecond, sp.GetRequiredService<TimeProvider>()));
         services.TryAddTransient<MeterMarketplaceUsage>();
         return services;
     }

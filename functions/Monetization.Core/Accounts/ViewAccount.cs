@@ -31,7 +31,8 @@ public sealed record DayUse(DateOnly Day, long Used);
 /// What the account page shows a signed-in subscriber: the record, the key (its value the one time
 /// <see cref="KeyReveal"/> shows it, once the key works), and this month's usage.
 /// </summary>
-public sealed class ViewAccount(ISubscriberLedger ledger, IUsageLedger usage, ApiKeyAccess access, KeyReveal reveal, StripeChannelOptions channel, TimeProvider clock)
+public sealed class ViewAccount(
+    ISubscriberLedger ledger, IUsageLedger usage, ApiKeyAccess access, KeyReveal reveal, RequestKey keys, StripeChannelOptions channel, TimeProvider clock)
 {
     public async Task<AccountView?> ViewAsync(string subscriberId, CancellationToken cancellationToken)
     {
@@ -44,7 +45,8 @@ public sealed class ViewAccount(ISubscriberLedger ledger, IUsageLedger usage, Ap
 
         if (record.ApiKeyId is not { } keyId)
         {
-            return new AccountView(record, null, AccountUsage.None);
+            // Access started and the key is being made: a request the queue lost is asked again from here too.
+            return new AccountView(record.AwaitsKey ? await keys.EnsureRequestedAsync(record, cancellationToken) : record, null, AccountUsage.None);
         }
 
         var monthUse = UsageAsync(record, keyId, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), cancellationToken);

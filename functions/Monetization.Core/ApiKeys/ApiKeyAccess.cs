@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Monetization.Core.Ledger;
 
@@ -32,6 +33,9 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
 
     /// <summary>API keys an account may hold per region (API Gateway's quota; it cannot be raised).</summary>
     public const int AccountKeyLimit = 10_000;
+
+    private const int ValueLength = 40;
+    private const string ValueAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
     /// <summary>The one tag set every key carries.</summary>
     public static IReadOnlyDictionary<string, string> TagsFor(Channel channel) =>
@@ -99,7 +103,7 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         var key = await apiKeys.CreateAsync(
             new ApiKeySpec(
                 holder.KeyName,
-                $"Monetization {holder.Channel.ToString().ToLowerInvariant()} subscriber {holder.SubscriberId}",
+                DescriptionOf(holder),
                 Enabled: false,
                 holder.CustomerId,
                 TagsFor(holder.Channel)),
@@ -107,6 +111,41 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         LogKeyCreated(holder.SubscriberId, key.Id);
         return key;
     }
+
+    /// <summary>
+    /// New keys for <paramref name="grants"/>, each already enabled in its usage plan, in one import: a key whose value
+    /// this process drew from a CSPRNG (API Gateway holds it from here on; nothing else does), named and described as
+    /// <see cref="CreateAsync"/> names them. All or none are created.
+    /// </summary>
+    /// <returns>The new keys' ids, in the order of <paramref name="grants"/>.</returns>
+    public async Task<IReadOnlyList<string>> ImportGrantedAsync(IReadOnlyList<(KeyHolder Holder, string UsagePlanId)> grants, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(grants);
+        var ids = await apiKeys.ImportAsync(
+            [.. grants.Select(g => new ApiKeyImport(g.Holder.KeyName, DescriptionOf(g.Holder), NewValue(), Enabled: true, [g.UsagePlanId]))],
+            cancellationToken);
+        foreach (var ((holder, planId), id) in grants.Zip(ids))
+        {
+            LogKeyCreated(holder.SubscriberId, id);
+            LogGranted(id, planId);
+        }
+
+        return ids;
+    }
+
+    /// <summary>
+    /// Deletes a key made for the holder that was never recorded, so never shown (a grant that lost a race, or whose
+    /// access ended before it was recorded): it served nothing.
+    /// </summary>
+    public Task DiscardUnrecordedAsync(KeyHolder holder, string keyId, string? keptKeyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(holder);
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        return DeleteStrayKeyAsync(holder, keyId, keptKeyId ?? "none", cancellationToken);
+    }
+
+    /// <summary>A key value as API Gateway generates them: 40 letters and digits, here from a CSPRNG (about 238 bits).</summary>
+    public static Secret NewValue() => new(RandomNumberGenerator.GetString(ValueAlphabet, ValueLength));
 
     /// <summary>
     /// Makes the holder's one key match the decision, every call side by side: with access, the key is enabled and
@@ -218,6 +257,8 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
             }
         }
     }
+
+    private static string DescriptionOf(KeyHolder holder) => $"Monetization {holder.Channel.ToString().ToLowerInvariant()} subscriber {holder.SubscriberId}";
 
     private async Task<ApiKey?> FindByCustomerIdAsync(string? customerId, bool includeValue, CancellationToken cancellationToken)
     {

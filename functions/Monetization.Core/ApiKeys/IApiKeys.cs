@@ -17,6 +17,12 @@ public sealed record ApiKey(
     IReadOnlyDictionary<string, string> Tags,
     Secret? Value);
 
+/// <summary>
+/// One row of an import (API Gateway's API key file): a key with the value given, created in the usage plans named,
+/// or, when a key with that value exists, overwriting it.
+/// </summary>
+public sealed record ApiKeyImport(string Name, string Description, Secret Value, bool Enabled, IReadOnlyList<string> UsagePlanIds);
+
 /// <summary>What to change on an existing key: the fields given, in one update; null leaves a field as it is.</summary>
 public sealed record ApiKeyUpdate(bool? Enabled = null, string? CustomerId = null)
 {
@@ -34,6 +40,13 @@ public sealed record DailyUsage(DateOnly Day, long Used, long Remaining);
 public interface IApiKeys
 {
     Task<ApiKey> CreateAsync(ApiKeySpec spec, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Creates every key of <paramref name="keys"/> in one call, already in its usage plans, or none of them (a row
+    /// API Gateway warns about fails the whole import).
+    /// </summary>
+    /// <returns>The keys' ids, in the order of <paramref name="keys"/>.</returns>
+    Task<IReadOnlyList<string>> ImportAsync(IReadOnlyList<ApiKeyImport> keys, CancellationToken cancellationToken);
 
     Task<ApiKey?> GetAsync(string keyId, bool includeValue, CancellationToken cancellationToken);
 

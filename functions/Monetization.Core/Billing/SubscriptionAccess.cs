@@ -11,12 +11,13 @@ namespace Monetization.Core.Billing;
 /// the record says since when it settles; the usage reporter bills what the key used meanwhile, like any other usage,
 /// and takes the key out of the plan once nothing of it is left to bill.
 /// <para>
-/// A subscriber has no key until access first starts: the grant mints it (disabled, recorded, then granted), and the
-/// account page shows its value once.
+/// A subscriber has no key until access first starts: the grant asks the key minting queue for it
+/// (<see cref="RequestKey"/>), whose consumer imports it into the plan and records it, and the account page shows its
+/// value once.
 /// </para>
 /// </summary>
 public sealed class SubscriptionAccess(
-    ISubscriberLedger ledger, ApiKeyAccess access, IBilling billing, BillingOptions options, StripeChannelOptions channel, TimeProvider clock)
+    ISubscriberLedger ledger, ApiKeyAccess access, RequestKey keys, IBilling billing, BillingOptions options, StripeChannelOptions channel, TimeProvider clock)
 {
     public async Task<AccessChange> FollowAsync(Subscriber record, BillingSubscription subscription, CancellationToken cancellationToken)
     {
@@ -24,15 +25,10 @@ public sealed class SubscriptionAccess(
         ArgumentNullException.ThrowIfNull(subscription);
         var now = clock.GetUtcNow();
         var decision = BillingRules.Decide(record, subscription, now, options.PastDueGrace);
-        if (decision.Access == AccessChange.Grant && record.ApiKeyId is null)
-        {
-            record = await MintKeyAsync(record, now, cancellationToken);
-        }
-
         if (decision.Access == AccessChange.Grant && !record.Subscribed && record is { ApiKeyId: { } linked, StripeCustomerId: { } customerId })
         {
-            // As access starts, the customer names its key and keys a crashed or losing mint left go; repeated until
-            // access has started, so a lost link is redone.
+            // A returning subscriber's key: as access starts again, the customer names it and keys a crash left go;
+            // repeated until access has started, so a lost link is redone.
             await Task.WhenAll(
                 billing.SetCustomerMetadataAsync(
                     customerId,
@@ -57,11 +53,19 @@ public sealed class SubscriptionAccess(
 
         if (decision.Next is not null)
         {
-            await ledger.UpdateAsync(
+            var update = await ledger.UpdateAsync(
                 record.Id,
                 current => current is null ? null : BillingRules.Decide(current, subscription, now, options.PastDueGrace).Next,
                 new KnownRecord(record),
                 cancellationToken);
+            record = update.Stored ?? record;
+        }
+
+        if (decision.Access == AccessChange.Grant)
+        {
+            // A first key is made off this request, by the key minting queue's one paced consumer; recorded as
+            // subscribed first, so the consumer finds the subscriber waiting for it.
+            await keys.EnsureRequestedAsync(record, cancellationToken);
         }
 
         return decision.Access;
@@ -90,30 +94,6 @@ public sealed class SubscriptionAccess(
             new KnownRecord(record),
             cancellationToken);
         return update.Stored ?? record;
-    }
-
-    /// <summary>
-    /// The subscriber's first key: created disabled, recorded, then granted by the caller. Of two grants racing (the
-    /// checkout's return and its webhook) the record keeps the key recorded first, and the others named like it, which
-    /// never had access, are deleted; a key left behind by a crash before recording is found again by its name.
-    /// </summary>
-    private async Task<Subscriber> MintKeyAsync(Subscriber record, DateTimeOffset now, CancellationToken cancellationToken)
-    {
-        var holder = StripeSubscribers.HolderOf(record);
-        var key = await access.FindOrCreateAsync(holder, includeValue: false, cancellationToken);
-        var update = await ledger.UpdateAsync(
-            record.Id,
-            current => current is { ApiKeyId: null } ? current with { ApiKeyId = key.Id, UpdatedAt = now } : null,
-            new KnownRecord(record),
-            cancellationToken);
-        var stored = update.Stored ?? throw new InvalidOperationException($"Subscriber {record.Id} disappeared while its key was minted.");
-        if (!string.Equals(stored.ApiKeyId, key.Id, StringComparison.Ordinal))
-        {
-            // Lost the race: this key (and any other loser) goes; the winner's grant sweeps again as access starts.
-            await access.DeleteStraysAsync(holder, stored, cancellationToken);
-        }
-
-        return stored;
     }
 
     /// <summary>

@@ -131,6 +131,15 @@ public sealed record Subscriber
     public DateTimeOffset? KeyDeleteAt { get; init; }
 
     /// <summary>
+    /// When the subscriber's first key was last asked of the key minting queue (<see cref="ApiKeys.IKeyMintQueue"/>):
+    /// access has started and the key is being made. Cleared once the key is recorded.
+    /// </summary>
+    public DateTimeOffset? KeyRequestedAt { get; init; }
+
+    /// <summary>A Stripe subscriber whose access has started and whose first key the key minting queue is still making.</summary>
+    public bool AwaitsKey => this is { Channel: Channel.Stripe, Subscribed: true, ApiKeyId: null, SettlingSince: null, EndRequestedAt: null, MergedInto: null };
+
+    /// <summary>
     /// When we ended the Stripe subscription from our side: access was withdrawn then, and the subscription is canceled
     /// with its final invoice once the key's usage has settled (<see cref="SettlingSince"/>), so that invoice bills all of it.
     /// </summary>

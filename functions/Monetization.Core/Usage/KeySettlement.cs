@@ -11,7 +11,7 @@ namespace Monetization.Core.Usage;
 /// to bill, the key has settled: it leaves the plan and the ledger stops calling it settling. A settled key is kept for
 /// the retention (a subscriber who comes back gets it back), then deleted, so ended subscriptions do not fill the
 /// account's 10,000 keys. Keys a rotation retired take the same path on their own: disabled when their overlap ends,
-/// deleted once settled. Deletions wait their turn at the <see cref="KeyDeletionPace"/>.
+/// deleted once settled. Deletions wait their turn at the <see cref="CallPace"/>.
 /// </summary>
 internal sealed partial class KeySettlement(
     IUsageLedger usage,
@@ -19,7 +19,7 @@ internal sealed partial class KeySettlement(
     ApiKeyAccess access,
     UsageClaims claims,
     UsageReportingOptions options,
-    KeyDeletionPace pace,
+    CallPace pace,
     TimeProvider time,
     ILogger logger)
 {

@@ -35,7 +35,7 @@ public sealed partial class MeterMarketplaceUsage
         IUsageLedger ledger,
         ISubscriberLedger subscribers,
         ApiKeyAccess access,
-        KeyDeletionPace pace,
+        CallPace pace,
         IMarketplaceMetering metering,
         UsageReportingOptions options,
         TimeProvider time,

@@ -32,7 +32,7 @@ public sealed partial class ReportStripeUsage
         IUsageLedger ledger,
         ISubscriberLedger subscribers,
         ApiKeyAccess access,
-        KeyDeletionPace pace,
+        CallPace pace,
         IUsageMeter meter,
         IBilling billing,
         UsageReportingOptions options,

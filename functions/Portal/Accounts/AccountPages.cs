@@ -65,8 +65,11 @@ public static class AccountPages
             {Html.Support(options.SupportContact)}
             </section>
             """);
-        return Html.Page("Your account", body.ToString());
+        return Html.Page("Your account", body.ToString(), refreshSeconds: record.AwaitsKey ? ActivationRefreshSeconds : null);
     }
+
+    /// <summary>How often the account page reloads itself while the key is being made (usually a second or two).</summary>
+    public const int ActivationRefreshSeconds = 2;
 
     /// <summary>Where the subscription stands and the one thing to do next.</summary>
     private static string Subscription(HttpContext context, Subscriber record)
@@ -122,7 +125,12 @@ public static class AccountPages
     {
         if (view.Key is not { } key)
         {
-            return string.Empty;
+            return view.Record.AwaitsKey
+                ? """
+                    <h2>API key</h2>
+                    <p id="api-key-activating" role="status">Your API key is being activated. It usually takes a few seconds; this page reloads itself and shows the key, once, as soon as it works.</p>
+                    """
+                : string.Empty;
         }
 
         var rotate = ManageKeys.Rotatable(view.Record)

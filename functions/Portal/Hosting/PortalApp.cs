@@ -97,6 +97,9 @@ public static class PortalApp
         services.AddAwsSettings();
         services.AddAwsApiGateway();
         services.AddAwsSes();
+
+        // First keys are asked of the key minting queue, never made on a person's request.
+        services.AddAwsKeyMintQueue();
         services.AddDynamoDbLedger(sp => sp.GetRequiredService<IOptions<PortalOptions>>().Value.LedgerTableName);
     }
 

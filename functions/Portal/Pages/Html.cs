@@ -11,15 +11,17 @@ public static class Html
 {
     public static string Encode(string? value) => HtmlEncoder.Default.Encode(value ?? string.Empty);
 
-    public static ContentHttpResult Page(string title, string body, int statusCode = StatusCodes.Status200OK) =>
-        TypedResults.Content(Layout(title, body), "text/html; charset=utf-8", statusCode: statusCode);
+    /// <param name="refreshSeconds">Reload the page after this long (a page waiting for something in the background); null: never.</param>
+    public static ContentHttpResult Page(string title, string body, int statusCode = StatusCodes.Status200OK, int? refreshSeconds = null) =>
+        TypedResults.Content(Layout(title, body, refreshSeconds), "text/html; charset=utf-8", statusCode: statusCode);
 
-    public static string Layout(string title, string body) => $$"""
+    public static string Layout(string title, string body, int? refreshSeconds = null) => $$"""
         <!doctype html>
         <html lang="en">
         <head>
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
+        {{(refreshSeconds is { } seconds ? $"<meta http-equiv=\"refresh\" content=\"{seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}\">" : string.Empty)}}
         <title>{{Encode(title)}}</title>
         <link rel="stylesheet" href="/site.css">
         </head>

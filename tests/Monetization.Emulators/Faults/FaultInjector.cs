@@ -8,6 +8,16 @@ public sealed class FaultInjector
 {
     private readonly Lock _lock = new();
     private readonly List<ActiveFault> _faults = [];
+    private readonly Dictionary<FaultRule, int> _hits = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>How many requests <paramref name="rule"/> (the instance given to <see cref="Add"/>) has applied to.</summary>
+    public int Hits(FaultRule rule)
+    {
+        lock (_lock)
+        {
+            return _hits.GetValueOrDefault(rule);
+        }
+    }
 
     public void Add(FaultRule rule)
     {
@@ -81,6 +91,7 @@ public sealed class FaultInjector
                 }
             }
 
+            _hits[fault.Rule] = _hits.GetValueOrDefault(fault.Rule) + 1;
             return fault.Rule;
         }
 

@@ -25,6 +25,7 @@ public static class OfflineLambda
             ["MarketplaceUsagePlan"] = environment.MarketplaceUsagePlanId,
             ["MarketplaceProductCode"] = OfflineEnvironment.MarketplaceProductCode,
             ["StripeUsagePlan"] = environment.StripeUsagePlanId,
+            ["KeyMintQueue"] = environment.KeyMintQueueUrl.ToString(),
             ["StripeSecretArn"] = stripeSecretArn,
             ["StripePriceId"] = environment.PriceId,
             ["StripeMeterEventName"] = OfflineEnvironment.MeterEventName,
@@ -74,6 +75,7 @@ public static class OfflineLambda
         variables["AWS_ENDPOINT_URL_API_GATEWAY"] = environment.ApiGateway.Endpoint.ToString();
         variables["AWS_ENDPOINT_URL_MARKETPLACE_METERING"] = environment.Marketplace.Endpoint.ToString();
         variables["AWS_ENDPOINT_URL_SESV2"] = environment.Ses.Endpoint.ToString();
+        variables["AWS_ENDPOINT_URL_SQS"] = environment.Sqs.Endpoint.ToString();
         return variables;
     }
 

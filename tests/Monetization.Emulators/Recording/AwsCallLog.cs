@@ -91,7 +91,7 @@ public static class AwsCallLog
             return names;
         }
 
-        foreach (var name in new[] { "TableName", "IndexName", "SecretId" })
+        foreach (var name in new[] { "TableName", "IndexName", "SecretId", "QueueUrl" })
         {
             if (root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
             {

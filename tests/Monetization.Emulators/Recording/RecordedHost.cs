@@ -17,6 +17,8 @@ public sealed class RecordedHost : IAsyncDisposable
     public const string SubscriptionEvents = "SubscriptionEventsFunction";
     public const string UsageReporter = "UsageReporterFunction";
 
+    public const string KeyMinting = "KeyMintingFunction";
+
     private readonly List<FaultProxy> _proxies;
 
     private RecordedHost(IReadOnlyDictionary<string, string?> configuration, List<FaultProxy> proxies)
@@ -54,6 +56,7 @@ public sealed class RecordedHost : IAsyncDisposable
             [environment.StripeUsagePlanId] = "StripeUsagePlan",
             [environment.MarketplaceUsagePlanId] = "MarketplaceUsagePlan",
             [OfflineEnvironment.LedgerTableName] = "LedgerTable",
+            [environment.KeyMintQueueUrl.ToString()] = "KeyMintQueue",
             [OfflineEnvironment.EmailSenderAddress] = "EmailSenderAddress",
             [OfflineEnvironment.EmailConfigurationSet] = "EmailConfigurationSet",
         };

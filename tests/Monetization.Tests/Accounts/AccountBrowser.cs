@@ -49,6 +49,30 @@ public sealed partial class AccountBrowser : IDisposable
         return html;
     }
 
+    /// <summary>
+    /// The account page as a person sees it once access started: it says the key is being activated and reloads itself
+    /// until the key minting queue's consumer made it; then it shows the key once. The page that stopped saying so.
+    /// </summary>
+    public async Task<string> AccountPageOnceKeyIsMadeAsync(TimeSpan? within = null)
+    {
+        var deadline = DateTimeOffset.UtcNow + (within ?? TimeSpan.FromSeconds(20));
+        while (true)
+        {
+            var html = await AccountPageAsync();
+            if (!html.Contains("id=\"api-key-activating\"", StringComparison.Ordinal))
+            {
+                return html;
+            }
+
+            Assert.True(DateTimeOffset.UtcNow < deadline, "The account page still says the key is being activated.");
+            Assert.Contains("http-equiv=\"refresh\"", html, StringComparison.Ordinal);
+            await Task.Delay(100, Cancel);
+        }
+    }
+
+    /// <summary>The key the account page shows once it is made (see <see cref="AccountPageOnceKeyIsMadeAsync"/>).</summary>
+    public async Task<(string Id, string Value)?> KeyOnceMintedAsync(TimeSpan? within = null) => KeyShownOn(await AccountPageOnceKeyIsMadeAsync(within));
+
     /// <summary>Presses the button that posts to <paramref name="action"/> on the account page just loaded.</summary>
     public async Task<HttpResponseMessage> PressAsync(string action)
     {

@@ -83,7 +83,7 @@ public sealed class EndedKeyDeletionTests(CheckoutPortalFixture portal) : IClass
         {
         }
 
-        var (newKey, value) = AccountBrowser.KeyShownOn(await browser.AccountPageAsync()) ?? throw new InvalidOperationException("no new key shown");
+        var (newKey, value) = await browser.KeyOnceMintedAsync() ?? throw new InvalidOperationException("no new key shown");
         Assert.NotEqual(keyId, newKey);
         Assert.Equal(value, (await portal.Environment.ApiKeysAsync(Ct)).Single(k => k.Id == newKey).Value);
         Assert.Equal((true, true), await portal.AccessAsync(newKey));
@@ -125,7 +125,7 @@ public sealed class EndedKeyDeletionTests(CheckoutPortalFixture portal) : IClass
     public async Task EachDeletionWaitsItsTurnAtThePace()
     {
         var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        var pace = new KeyDeletionPace(perSecond: 0.01, clock);
+        var pace = new CallPace(perSecond: 0.01, clock);
         using var stop = new CancellationTokenSource();
 
         var firstTurn = pace.WaitTurnAsync(stop.Token);

@@ -33,7 +33,7 @@ public sealed class KeyRotationTests(CheckoutPortalFixture portal) : IClassFixtu
         var (newKey, value) = AccountBrowser.KeyShownOn(page) ?? throw new InvalidOperationException("The new key is not shown: " + page);
         Assert.NotEqual(oldKey, newKey);
         Assert.Equal(value, (await portal.Environment.ApiKeysAsync(Ct)).Single(k => k.Id == newKey).Value);
-        Assert.Null(AccountBrowser.KeyShownOn(await browser.AccountPageAsync()));
+        Assert.Null(await browser.KeyOnceMintedAsync());
 
         // Both work: the old one until the overlap ends (24 hours by default).
         Assert.Equal((true, true), await portal.AccessAsync(oldKey));
@@ -197,7 +197,7 @@ public sealed class KeyRotationTests(CheckoutPortalFixture portal) : IClassFixtu
     private async Task<(AccountBrowser Browser, string KeyId)> PaidAsync(string email)
     {
         var (browser, keyId, _) = await portal.PaidAsync(email, webhooks: true);
-        Assert.NotNull(AccountBrowser.KeyShownOn(await browser.AccountPageAsync()));
+        Assert.NotNull(await browser.KeyOnceMintedAsync());
         return (browser, keyId);
     }
 }

@@ -49,6 +49,7 @@ public sealed class SecretsManagerConfigurationTests(MotoFixture moto) : IClassF
                 ["Aws:ServiceUrl"] = moto.Endpoint.ToString(),
                 ["Monetization:LedgerTableName"] = "ledger",
                 ["Monetization:StripeUsagePlanId"] = "plan",
+                ["KeyMinting:QueueUrl"] = "https://sqs.us-east-1.amazonaws.com/123456789012/monetization-key-mints",
                 ["Monetization:ApiBaseUrl"] = "https://abc123defg.execute-api.us-east-1.amazonaws.com/prod",
                 ["Monetization:MarketplaceUsagePlanId"] = "mp-plan",
                 ["Stripe:SecretArn"] = arn,

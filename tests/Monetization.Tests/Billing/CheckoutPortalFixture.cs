@@ -56,8 +56,26 @@ public sealed class CheckoutPortalFixture : PortalFixture
     public Task<HttpResponseMessage> ReturnAsync(AccountBrowser browser, EmulatedCheckoutSession paid) =>
         browser.Http.GetAsync(new Uri(paid.SuccessUrl!.Replace("{CHECKOUT_SESSION_ID}", paid.Id, StringComparison.Ordinal)), TestContext.Current.CancellationToken);
 
-    /// <summary>The key the ledger records for the subscriber, once access started.</summary>
-    public async Task<string> KeyIdOf(string email) => (await RecordAsync(email))?.ApiKeyId ?? throw new InvalidOperationException($"{email} has no key.");
+    /// <summary>The key the ledger records for the subscriber, once access started and the key minting queue's consumer made it.</summary>
+    public async Task<string> KeyIdOf(string email)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(20);
+        while (true)
+        {
+            var record = await RecordAsync(email);
+            if (record?.ApiKeyId is { } keyId)
+            {
+                return keyId;
+            }
+
+            if (record is not { AwaitsKey: true } || DateTimeOffset.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"{email} has no key.");
+            }
+
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+    }
 
     /// <summary>The API keys named like the subscriber's.</summary>
     public async Task<IReadOnlyList<string>> KeysNamedFor(string email)

@@ -13,6 +13,7 @@ public sealed class TemplateEmailTests
             ["MarketplaceUsagePlan"] = "mp-plan",
             ["MarketplaceProductCode"] = "prod",
             ["StripeUsagePlan"] = "plan",
+            ["KeyMintQueue"] = "https://sqs.us-east-1.amazonaws.com/123456789012/monetization-key-mints",
             ["StripeSecretArn"] = "arn:aws:secretsmanager:us-east-1:123456789012:secret:stripe",
             ["StripePriceId"] = "price_1",
             ["StripeMeterEventName"] = "api_requests",

@@ -24,6 +24,9 @@ public sealed class LambdaFixture : IAsyncLifetime
 
     public FunctionArtifact UsageReporter { get; private set; } = null!;
 
+    /// <summary>The key minting function: the usage reporter's program, built by its own Makefile target.</summary>
+    public FunctionArtifact KeyMinting { get; private set; } = null!;
+
     /// <summary>The Secrets Manager secret (in moto) holding the Stripe emulator's keys, as the Portal's template parameter names it.</summary>
     public string StripeSecretArn { get; private set; } = string.Empty;
 
@@ -36,6 +39,7 @@ public sealed class LambdaFixture : IAsyncLifetime
         SubscriptionEvents = await FunctionArtifact.PublishAsync("SubscriptionEventsFunction", cancel);
         Portal = await FunctionArtifact.PublishAsync("PortalFunction", cancel);
         UsageReporter = await FunctionArtifact.PublishAsync("UsageReporterFunction", cancel);
+        KeyMinting = await FunctionArtifact.PublishAsync("KeyMintingFunction", cancel);
         Environment = await environment;
         StripeSecretArn = await OfflineLambda.CreateStripeSecretAsync(Environment, cancel);
     }
@@ -55,5 +59,6 @@ public sealed class LambdaFixture : IAsyncLifetime
         SubscriptionEvents?.Dispose();
         Portal?.Dispose();
         UsageReporter?.Dispose();
+        KeyMinting?.Dispose();
     }
 }

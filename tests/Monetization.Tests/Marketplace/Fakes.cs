@@ -277,6 +277,37 @@ public sealed class InMemoryApiKeys(Faults? faults = null) : IApiKeys
         return key;
     }
 
+    /// <summary>As API Gateway documents it: a value already held overwrites that key; all rows or none.</summary>
+    public async Task<IReadOnlyList<string>> ImportAsync(IReadOnlyList<ApiKeyImport> keys, CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        _faults.Before("keys.import");
+        var ids = new List<string>();
+        lock (_gate)
+        {
+            foreach (var import in keys)
+            {
+                var id = _keys.Values.FirstOrDefault(k => k.Value == import.Value)?.Id ?? "key" + (++_nextId).ToString("D4", System.Globalization.CultureInfo.InvariantCulture);
+                Creates++;
+                _keys[id] = new ApiKey(id, import.Name, import.Enabled, null, new Dictionary<string, string>(), import.Value);
+                foreach (var plan in import.UsagePlanIds)
+                {
+                    if (!_plans.TryGetValue(plan, out var members))
+                    {
+                        _plans[plan] = members = new HashSet<string>(StringComparer.Ordinal);
+                    }
+
+                    members.Add(id);
+                }
+
+                ids.Add(id);
+            }
+        }
+
+        _faults.After("keys.import");
+        return ids;
+    }
+
     public async Task<ApiKey?> GetAsync(string keyId, bool includeValue, CancellationToken cancellationToken)
     {
         await Task.Yield();

@@ -35,7 +35,7 @@ public sealed class MarketplaceAccountTests(MarketplaceChannelFixture channel) :
 
         using var rotated = await browser.PressAsync("/account/keys/rotate");
         Assert.Equal(HttpStatusCode.SeeOther, rotated.StatusCode);
-        var (newKeyId, newValue) = AccountBrowser.KeyShownOn(await browser.AccountPageAsync()) ?? throw new InvalidOperationException("No new key shown.");
+        var (newKeyId, newValue) = await browser.KeyOnceMintedAsync() ?? throw new InvalidOperationException("No new key shown.");
         var keys = await channel.KeysNamedAsync("marketplace-cid-" + customer);
         Assert.Equal(2, keys.Count);
         Assert.All(keys, k => Assert.True(k.Enabled));

@@ -50,7 +50,7 @@ public sealed class PortalPagesTests
             using var browser = await portal.SignInAsync("nojs@example.com");
             using var subscribed = await browser.PressAsync("/account/subscribe");
 
-            var html = await browser.AccountPageAsync();
+            var html = await browser.AccountPageOnceKeyIsMadeAsync();
 
             var key = Assert.Single((await RegistrationState.ReadAsync(portal.Environment, "nojs@example.com")).Keys);
             Assert.Contains($"<code id=\"api-key\" class=\"key-value\" aria-labelledby=\"api-key-label\">{key.Value}</code>", html, StringComparison.Ordinal);

@@ -29,7 +29,6 @@ public sealed class RequestBudgetTests : IAsyncLifetime
     [Theory]
     [InlineData(true, "/v1/subscriptions", "Invoice")]
     [InlineData(true, "/v1/customers", "Invoice")]
-    [InlineData(false, "/usageplans/", "Invoice")]
     [InlineData(true, "/v1/customers", "Checkout")]
     [InlineData(true, "/v1/checkout/sessions", "Checkout")]
     public async Task ADependencyThatHangsAnswers503WithinTheBudgetAndLeavesNoAccess(bool stripe, string pathPrefix, string paymentCollection)

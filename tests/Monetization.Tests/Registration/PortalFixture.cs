@@ -23,12 +23,16 @@ public class PortalFixture : IAsyncLifetime
 {
     private WebApplication? _portal;
     private RecordedHost? _recorded;
+    private KeyMintingConsumer? _minting;
 
     public OfflineEnvironment Environment { get; private set; } = null!;
 
     public CapturedLogs Logs { get; } = new();
 
     public HttpClient Http { get; private set; } = null!;
+
+    /// <summary>The key minting function, draining the queue the Portal asks for first keys on.</summary>
+    public KeyMintingConsumer Minting => _minting ?? throw new InvalidOperationException("The fixture has not started.");
 
     /// <summary>The running Portal's services, for flows no endpoint reaches yet.</summary>
     public IServiceProvider Services => _portal?.Services ?? throw new InvalidOperationException("The fixture has not started.");
@@ -74,6 +78,7 @@ public class PortalFixture : IAsyncLifetime
             });
         });
         await _portal.StartAsync(TestContext.Current.CancellationToken);
+        _minting = KeyMintingConsumer.Start(Environment);
         Http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(60) };
     }
 
@@ -113,8 +118,20 @@ public class PortalFixture : IAsyncLifetime
             Assert.Equal("/account", subscribed.Headers.Location?.OriginalString);
         }
 
-        var key = AccountBrowser.KeyShownOn(await browser.AccountPageAsync()) ?? throw new InvalidOperationException("The account page showed no key.");
+        var key = await MintedKeyAsync(browser) ?? throw new InvalidOperationException("The account page showed no key.");
         return (browser, key.Id, key.Value);
+    }
+
+    /// <summary>
+    /// The key the account page shows once the key minting queue's consumer made it, after the consumer finished
+    /// everything it had (the customer's link to the key is made just after the key is recorded).
+    /// </summary>
+    public async Task<(string Id, string Value)?> MintedKeyAsync(AccountBrowser browser, TimeSpan? within = null)
+    {
+        ArgumentNullException.ThrowIfNull(browser);
+        var key = await browser.KeyOnceMintedAsync(within);
+        await Minting.Source.WhenDrainedAsync(within ?? TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        return key;
     }
 
     /// <summary>Where a fixture for one test class changes settings of the real Portal.</summary>
@@ -135,6 +152,11 @@ public class PortalFixture : IAsyncLifetime
         if (_portal is not null)
         {
             await _portal.DisposeAsync();
+        }
+
+        if (_minting is not null)
+        {
+            await _minting.DisposeAsync();
         }
 
         await DisposeExtrasAsync();

@@ -67,7 +67,7 @@ public sealed class RegistrationLedgerFaultTests(LedgerFailingPortalFixture port
         using var retried = await browser.PressAsync("/account/subscribe");
 
         Assert.Equal(HttpStatusCode.SeeOther, retried.StatusCode);
-        var shown = AccountBrowser.KeyShownOn(await browser.AccountPageAsync());
+        var shown = await portal.MintedKeyAsync(browser);
         var state = await RegistrationState.ReadAsync(portal.Environment, email);
         state.AssertRegistered(shown?.Id!, portal.Environment.PriceId);
         Assert.True(afterFailure.Keys.Count == 0 || afterFailure.Keys[0].Id == state.Keys[0].Id);

@@ -15,6 +15,8 @@ using Monetization.Emulators;
 using Monetization.Emulators.Faults;
 using Monetization.Emulators.Marketplace;
 
+using Monetization.Tests.Accounts;
+
 namespace Monetization.Tests.Usage;
 
 /// <summary>
@@ -294,8 +296,16 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
 
         protected override string FaultPath => "/v1/";
 
+        private readonly CollectingKeyMintQueue _mints = new();
+
         private SubscriptionAccess Access => new(
-            World.Ledger, World.Resolve<ApiKeyAccess>(), World.Resolve<IBilling>(), new BillingOptions(), new StripeChannelOptions { StripeUsagePlanId = World.StripePlanId }, TimeProvider.System);
+            World.Ledger,
+            World.Resolve<ApiKeyAccess>(),
+            new RequestKey(World.Ledger, _mints, TimeProvider.System),
+            World.Resolve<IBilling>(),
+            new BillingOptions(),
+            new StripeChannelOptions { StripeUsagePlanId = World.StripePlanId },
+            TimeProvider.System);
 
         protected override async Task<(string KeyId, string Value)> SubscribeAsync(int key)
         {
@@ -327,6 +337,9 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
                 // Paid again: Stripe reactivates an unpaid subscription, never a canceled one. A key deleted meanwhile
                 // was replaced by a new one: the clients call with that from now on.
                 await Access.FollowAsync(record, new BillingSubscription(record.StripeSubscriptionId!, _customers[key], BillingSubscriptionStatus.Active), Token);
+
+                // A subscriber whose key was deleted gets a new one from the key minting queue's consumer.
+                Assert.Empty(await World.Resolve<MintKeys>().MintAsync(_mints.Take(), Token));
                 var granted = (await SubscriberAsync(SubscriberIds[key])).ApiKeyId!;
                 if (granted != KeyIds[key])
                 {

@@ -1,18 +1,18 @@
 namespace Monetization.Core.ApiKeys;
 
 /// <summary>
-/// Spaces this process's API key deletions at least 1 / <c>perSecond</c> apart. API Gateway allows DeleteApiKey 5 times
-/// a second per account and region, shared with everything else the account runs, so the usage reporter (one run at a
-/// time) deletes well below that; each caller waits for its turn, in the order they asked.
+/// Spaces one kind of this process's control-plane calls at least 1 / <c>perSecond</c> apart: the usage reporter's API
+/// key deletions (API Gateway allows DeleteApiKey 5 times a second per account and region, shared with everything else
+/// the account runs) and the key minting consumer's imports. Each caller waits for its turn, in the order they asked.
 /// </summary>
-public sealed class KeyDeletionPace
+public sealed class CallPace
 {
     private readonly TimeSpan _interval;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private DateTimeOffset _next = DateTimeOffset.MinValue;
 
-    public KeyDeletionPace(double perSecond, TimeProvider time)
+    public CallPace(double perSecond, TimeProvider time)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(perSecond);
         ArgumentNullException.ThrowIfNull(time);

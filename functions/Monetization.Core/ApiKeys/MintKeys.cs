@@ -1,0 +1,198 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Monetization.Core.Accounts;
+using Monetization.Core.Billing;
+using Monetization.Core.Ledger;
+
+namespace Monetization.Core.ApiKeys;
+
+/// <summary>
+/// The key minting queue's consumer: the subscribers of a batch who still await a key get one each, all from one
+/// ImportApiKeys call (enabled, already in their usage plan), and the ledger records them; the account page then shows
+/// each value once. One consumer paced by <see cref="ImportPaceKey"/> keeps a launch's flood to about one control-plane
+/// call a batch instead of five a person.
+/// </summary>
+/// <remarks>
+/// Duplicates and reorderings are normal: a request for a subscriber who has a key, or whose access ended meanwhile,
+/// changes nothing. A redelivered request may find a key an earlier attempt imported but did not record (a crash
+/// between the two): it is found by its name and adopted, never made twice. A key whose subscriber got one meanwhile,
+/// or lost access before the key was recorded, was never shown and is deleted.
+/// </remarks>
+public sealed partial class MintKeys(
+    ISubscriberLedger ledger,
+    ApiKeyAccess access,
+    IBilling billing,
+    StripeChannelOptions channel,
+    [FromKeyedServices(MintKeys.ImportPaceKey)] CallPace pace,
+    TimeProvider clock,
+    ILogger<MintKeys> logger)
+{
+    /// <summary>The <see cref="CallPace"/> the consumer's imports wait at.</summary>
+    public const string ImportPaceKey = "KeyImports";
+
+    /// <summary>Rows of one import: the most a batch brings (the queue's batch size).</summary>
+    public const int MaxKeysPerImport = 100;
+
+    /// <returns>The ids of the messages that failed and must be delivered again; the others are done.</returns>
+    public async Task<IReadOnlyList<string>> MintAsync(IReadOnlyList<QueuedKeyMint> batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var bySubscriber = batch.GroupBy(m => m.Request.SubscriberId, StringComparer.Ordinal).ToList();
+        var outcomes = await Task.WhenAll(bySubscriber.Select(g => PrepareAsync(g.Key, g.Max(m => m.Deliveries), cancellationToken)));
+        var failed = new HashSet<string>(StringComparer.Ordinal);
+        var wanting = new List<Subscriber>();
+        foreach (var (group, outcome) in bySubscriber.Zip(outcomes))
+        {
+            switch (outcome)
+            {
+                case Prepared.Failed:
+                    failed.UnionWith(group.Select(m => m.MessageId));
+                    break;
+                case Prepared.Wants wants:
+                    wanting.Add(wants.Record);
+                    break;
+            }
+        }
+
+        foreach (var chunk in wanting.Chunk(MaxKeysPerImport))
+        {
+            if (!await ImportAsync(chunk, cancellationToken))
+            {
+                failed.UnionWith(chunk.SelectMany(r => bySubscriber.First(g => g.Key == r.Id).Select(m => m.MessageId)));
+            }
+        }
+
+        return [.. failed];
+    }
+
+    private async Task<Prepared> PrepareAsync(string subscriberId, int deliveries, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var record = await ledger.GetAsync(subscriberId, cancellationToken);
+            if (record is not { Channel: Channel.Stripe, AwaitsKey: true })
+            {
+                // Has its key (a duplicate request), or no access any more: nothing to make. A redelivery may be the
+                // retry of an attempt that recorded the key but could not name it on the customer.
+                if (record is { Channel: Channel.Stripe, ApiKeyId: { } keyId } && deliveries > 1)
+                {
+                    await NameOnCustomerAsync(record, keyId, cancellationToken);
+                }
+
+                return new Prepared.Done();
+            }
+
+            if (deliveries > 1 && await AdoptAsync(record, cancellationToken))
+            {
+                return new Prepared.Done();
+            }
+
+            return new Prepared.Wants(record);
+        }
+        catch (DependencyUnavailableException e)
+        {
+            LogFailed(logger, subscriberId, e.Message);
+            return new Prepared.Failed();
+        }
+    }
+
+    /// <summary>A key an earlier delivery imported but did not record, found by its name: recorded (and granted) instead of a second one.</summary>
+    private async Task<bool> AdoptAsync(Subscriber record, CancellationToken cancellationToken)
+    {
+        var holder = StripeSubscribers.HolderOf(record);
+        var found = await access.ReadAsync(holder, recordedKeyId: null, includeValue: false, cancellationToken);
+        // Imported keys are enabled from the start; one that is not was never this consumer's.
+        if (found.Named.FirstOrDefault(k => k.Enabled) is not { } earlier)
+        {
+            return false;
+        }
+
+        await access.GrantAsync(earlier.Id, enabled: true, PlanOf(record), cancellationToken);
+        await RecordAsync(record, holder, earlier.Id, cancellationToken);
+        return true;
+    }
+
+    private async Task<bool> ImportAsync(IReadOnlyList<Subscriber> records, CancellationToken cancellationToken)
+    {
+        var holders = records.Select(r => (Holder: StripeSubscribers.HolderOf(r), UsagePlanId: PlanOf(r))).ToList();
+        IReadOnlyList<string> ids;
+        try
+        {
+            await pace.WaitTurnAsync(cancellationToken);
+            ids = await access.ImportGrantedAsync(holders, cancellationToken);
+        }
+        catch (DependencyUnavailableException e)
+        {
+            LogImportFailed(logger, records.Count, e.Message);
+            return false;
+        }
+
+        LogImported(logger, ids.Count);
+        var recorded = await Task.WhenAll(records.Zip(holders, ids).Select(async t =>
+        {
+            try
+            {
+                await RecordAsync(t.First, t.Second.Holder, t.Third, cancellationToken);
+                return true;
+            }
+            catch (DependencyUnavailableException e)
+            {
+                // Redelivered, the request finds this key by its name and records it then.
+                LogFailed(logger, t.First.Id, e.Message);
+                return false;
+            }
+        }));
+        return recorded.All(r => r);
+    }
+
+    /// <summary>
+    /// Records the key if the subscriber still awaits one, otherwise the key, never shown, goes; then the Stripe
+    /// customer names it (<c>awsAPIKeyId</c>). A failure of that last step fails the request, whose redelivery finds
+    /// the key recorded and names it again.
+    /// </summary>
+    private async Task RecordAsync(Subscriber record, KeyHolder holder, string keyId, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        var update = await ledger.UpdateAsync(
+            record.Id,
+            current => current is { AwaitsKey: true } ? current with { ApiKeyId = keyId, KeyRequestedAt = null, UpdatedAt = now } : null,
+            new KnownRecord(record),
+            cancellationToken);
+        if (update.Stored is not { } stored || !string.Equals(stored.ApiKeyId, keyId, StringComparison.Ordinal))
+        {
+            await access.DiscardUnrecordedAsync(holder, keyId, update.Stored?.ApiKeyId, cancellationToken);
+            return;
+        }
+
+        await NameOnCustomerAsync(stored, keyId, cancellationToken);
+    }
+
+    private Task NameOnCustomerAsync(Subscriber record, string keyId, CancellationToken cancellationToken) =>
+        record.StripeCustomerId is { } customerId
+            ? billing.SetCustomerMetadataAsync(
+                customerId,
+                new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = keyId },
+                $"customer-metadata:{record.Id}:{keyId}",
+                cancellationToken)
+            : Task.CompletedTask;
+
+    private string PlanOf(Subscriber record) => record.UsagePlanId ?? channel.StripeUsagePlanId;
+
+    private abstract record Prepared
+    {
+        public sealed record Done : Prepared;
+
+        public sealed record Failed : Prepared;
+
+        public sealed record Wants(Subscriber Record) : Prepared;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Imported {Count} API keys in one call")]
+    private static partial void LogImported(ILogger logger, int count);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Importing {Count} API keys failed; their requests are delivered again: {Reason}")]
+    private static partial void LogImportFailed(ILogger logger, int count, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The key of {SubscriberId} is delivered again: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string subscriberId, string reason);
+}

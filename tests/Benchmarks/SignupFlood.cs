@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Monetization.Aws.Ledger;
+using Monetization.Core.Billing;
+using Monetization.Core.Ledger;
+using Monetization.Emulators;
+using Monetization.Portal.Hosting;
+using Monetization.UsageReporter;
+using Stripe;
+
+namespace Monetization.Benchmarks;
+
+/// <summary>What a flood of signups came to: per subscriber the time from access starting to its key being recorded.</summary>
+/// <param name="Latencies">Per subscriber, from the grant (the paid checkout's activation) to the key recorded, in order of the grants.</param>
+/// <param name="ControlPlaneCalls">API Gateway control-plane calls the stack made (accepted by the quota stand-in).</param>
+/// <param name="Refused">Calls the stand-in answered 429 because they were over a quota.</param>
+/// <param name="Problems">Subscribers without exactly one working key of their own, described.</param>
+public sealed record SignupFloodResult(
+    IReadOnlyList<TimeSpan> Latencies,
+    TimeSpan ToLastKey,
+    int ControlPlaneCalls,
+    int Refused,
+    int Imports,
+    int Invocations,
+    IReadOnlyList<string> Problems)
+{
+    public TimeSpan Percentile(double p)
+    {
+        var sorted = Latencies.Order().ToList();
+        return sorted.Count == 0 ? TimeSpan.Zero : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
+    }
+
+    public double CallsPerKey => Latencies.Count == 0 ? 0 : (double)ControlPlaneCalls / Latencies.Count;
+
+    public string Summary() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{Latencies.Count} signups: p50 {Percentile(0.5).TotalSeconds:F2} s, p95 {Percentile(0.95).TotalSeconds:F2} s, max {Percentile(1).TotalSeconds:F2} s to a working key; last key {ToLastKey.TotalSeconds:F1} s after the first signup; {ControlPlaneCalls} control-plane calls ({CallsPerKey:F3} a key, {Imports} imports in {Invocations} invocations), {Refused} over a quota; {Problems.Count} problems");
+}
+
+/// <summary>
+/// A launch's flood of verified signups against API Gateway's fixed control-plane quotas (the stand-in enforcing them):
+/// the Portal's own Stripe flow grants access to each subscriber whose checkout was paid, spread over a time, and the
+/// key minting function (the usage reporter's program fed by the queue, as Lambda's SQS mapping feeds it) makes the
+/// keys. At the end every subscriber must hold exactly one key of its own, enabled in the plan, that the demo API
+/// serves, and no call may have gone over a quota.
+/// </summary>
+public static class SignupFlood
+{
+    public static async Task<SignupFloodResult> RunAsync(OfflineEnvironment environment, int signups, TimeSpan spread, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(environment);
+        environment.Quotas.Enforced = true;
+        var subscribers = await PaidSubscribersAsync(environment, signups, cancellationToken);
+        await using var portal = PortalApp.Create([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(environment.PortalConfiguration());
+            builder.Configuration["Monetization:PaymentCollection"] = "Invoice";
+            builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next().ToString(CultureInfo.InvariantCulture)}");
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        await portal.StartAsync(cancellationToken);
+        await using var reporter = new ServiceCollection()
+            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
+            .AddUsageReporter(new ConfigurationBuilder().AddInMemoryCollection(environment.UsageReporterConfiguration()).Build())
+            .BuildServiceProvider();
+        UsageReporterServices.ValidateNow(reporter);
+        var importsBefore = environment.KeyImport.Imports;
+        var acceptedBefore = environment.Quotas.Accepted.Values.Sum();
+        await using var minting = environment.KeyMinting(async (payload, ct) =>
+        {
+            await using var answer = await UsageReporterServices.InvokeAsync(reporter, new MemoryStream(Encoding.UTF8.GetBytes(payload)), ct);
+            using var reader = new StreamReader(answer);
+            return await reader.ReadToEndAsync(ct);
+        });
+
+        // Grants arrive evenly over the spread, each as the checkout's return or webhook makes it.
+        var clock = Stopwatch.StartNew();
+        var granted = new TimeSpan[signups];
+        var interval = spread / Math.Max(1, signups);
+        await Parallel.ForEachAsync(Enumerable.Range(0, signups), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            var due = interval * i;
+            if (due > clock.Elapsed)
+            {
+                await Task.Delay(due - clock.Elapsed, ct);
+            }
+
+            using var scope = portal.Services.CreateScope();
+            var record = subscribers[i];
+            granted[i] = clock.Elapsed;
+            await scope.ServiceProvider.GetRequiredService<SubscriptionAccess>().FollowAsync(
+                record, new BillingSubscription(record.StripeSubscriptionId!, record.StripeCustomerId!, BillingSubscriptionStatus.Active), ct);
+        });
+        var started = DateTimeOffset.UtcNow - clock.Elapsed;
+
+        await minting.WhenDrainedAsync(TimeSpan.FromMinutes(10), cancellationToken);
+        return await CheckAsync(environment, subscribers, granted, started, importsBefore, acceptedBefore, minting.Invocations, cancellationToken);
+    }
+
+    private static async Task<SignupFloodResult> CheckAsync(
+        OfflineEnvironment environment, IReadOnlyList<Subscriber> subscribers, TimeSpan[] granted, DateTimeOffset started, int importsBefore, int acceptedBefore, int invocations, CancellationToken cancellationToken)
+    {
+        using var dynamoDb = environment.DynamoDb();
+        var ledger = new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
+        var keys = await environment.ApiKeysAsync(cancellationToken);
+        var plan = (await environment.UsagePlanKeyIdsAsync(environment.StripeUsagePlanId, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+        var problems = new List<string>();
+        var latencies = new List<TimeSpan>();
+        var last = TimeSpan.Zero;
+        using var demo = new HttpClient { BaseAddress = environment.ApiBaseUrl };
+        for (var i = 0; i < subscribers.Count; i++)
+        {
+            var record = await ledger.GetAsync(subscribers[i].Id, cancellationToken);
+            var name = $"stripe:{subscribers[i].Id["stripe#".Length..]}";
+            var named = keys.Where(k => k.Name == name).ToList();
+            if (record?.ApiKeyId is not { } keyId || named.Count != 1 || named[0].Id != keyId || !named[0].Enabled || !plan.Contains(keyId))
+            {
+                problems.Add($"{subscribers[i].Id}: recorded {record?.ApiKeyId ?? "none"}, {named.Count} keys named for it");
+                continue;
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Get, "hello");
+            request.Headers.Add("x-api-key", named[0].Value);
+            using var response = await demo.SendAsync(request, cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                problems.Add($"{subscribers[i].Id}: the demo API answered {(int)response.StatusCode} to its key");
+            }
+
+            // Recorded at the record's last write (the key is the last thing written to it).
+            var recordedAt = record.UpdatedAt - started;
+            latencies.Add(recordedAt - granted[i]);
+            last = recordedAt > last ? recordedAt : last;
+        }
+
+        return new SignupFloodResult(
+            latencies,
+            last,
+            environment.Quotas.Accepted.Values.Sum() - acceptedBefore,
+            environment.Quotas.Refused.Values.Sum(),
+            environment.KeyImport.Imports - importsBefore,
+            invocations,
+            problems);
+    }
+
+    /// <summary>Subscribers whose address is proven and whose checkout was paid: a Stripe customer each, no key yet.</summary>
+    private static async Task<IReadOnlyList<Subscriber>> PaidSubscribersAsync(OfflineEnvironment environment, int count, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient();
+        var stripe = environment.StripeClient(http);
+        using var dynamoDb = environment.DynamoDb();
+        var ledger = new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
+        var now = DateTimeOffset.UtcNow;
+        var subscribers = new Subscriber[count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+        {
+            var customer = await stripe.V1.Customers.CreateAsync(new CustomerCreateOptions { Name = "Flood" }, new RequestOptions { IdempotencyKey = $"flood-{Guid.NewGuid():N}" }, ct);
+            var record = new Subscriber
+            {
+                Id = $"stripe#{Guid.NewGuid():N}",
+                Channel = Channel.Stripe,
+                Status = SubscriberStatus.Pending,
+                StripeCustomerId = customer.Id,
+                StripeSubscriptionId = "sub_" + Guid.NewGuid().ToString("N")[..14],
+                Registered = true,
+                CreatedAt = now,
+                UpdatedAt = now,
+            };
+            if (!await ledger.TryCreateAsync(record, ct))
+            {
+                throw new InvalidOperationException($"{record.Id} exists already.");
+            }
+
+            subscribers[i] = (await ledger.GetAsync(record.Id, ct))!;
+        });
+        return subscribers;
+    }
+}
