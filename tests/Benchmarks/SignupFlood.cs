@@ -21,8 +21,10 @@ namespace Monetization.Benchmarks;
 /// <param name="ControlPlaneCalls">API Gateway control-plane calls the stack made (accepted by the quota stand-in).</param>
 /// <param name="Refused">Calls the stand-in answered 429 because they were over a quota.</param>
 /// <param name="Problems">Subscribers without exactly one working key of their own, described.</param>
+/// <param name="GrantsTook">From the first grant to the last one done (the flood's own length).</param>
 public sealed record SignupFloodResult(
     IReadOnlyList<TimeSpan> Latencies,
+    TimeSpan GrantsTook,
     TimeSpan ToLastKey,
     int ControlPlaneCalls,
     int Refused,
@@ -40,7 +42,7 @@ public sealed record SignupFloodResult(
 
     public string Summary() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Latencies.Count} signups: p50 {Percentile(0.5).TotalSeconds:F2} s, p95 {Percentile(0.95).TotalSeconds:F2} s, max {Percentile(1).TotalSeconds:F2} s to a working key; last key {ToLastKey.TotalSeconds:F1} s after the first signup; {ControlPlaneCalls} control-plane calls ({CallsPerKey:F3} a key, {Imports} imports in {Invocations} invocations), {Refused} over a quota; {Problems.Count} problems");
+        $"{Latencies.Count} signups: p50 {Percentile(0.5).TotalSeconds:F2} s, p95 {Percentile(0.95).TotalSeconds:F2} s, max {Percentile(1).TotalSeconds:F2} s to a working key; grants over {GrantsTook.TotalSeconds:F1} s, last key {ToLastKey.TotalSeconds:F1} s after the first; {ControlPlaneCalls} control-plane calls ({CallsPerKey:F3} a key, {Imports} imports in {Invocations} invocations), {Refused} over a quota; {Problems.Count} problems");
 }
 
 /// <summary>
@@ -52,22 +54,28 @@ public sealed record SignupFloodResult(
 /// </summary>
 public static class SignupFlood
 {
-    public static async Task<SignupFloodResult> RunAsync(OfflineEnvironment environment, int signups, TimeSpan spread, CancellationToken cancellationToken)
+    /// <param name="ledger">The subscriber ledger the Portal and the key minting function share; null: the DynamoDB one, in moto.</param>
+    public static async Task<SignupFloodResult> RunAsync(OfflineEnvironment environment, int signups, TimeSpan spread, ISubscriberLedger? ledger, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(environment);
         environment.Quotas.Enforced = true;
-        var subscribers = await PaidSubscribersAsync(environment, signups, cancellationToken);
+        using var dynamoDb = environment.DynamoDb();
+        ledger ??= new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
+        var shared = ledger;
+        var subscribers = await PaidSubscribersAsync(environment, ledger, signups, cancellationToken);
         await using var portal = PortalApp.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(environment.PortalConfiguration());
             builder.Configuration["Monetization:PaymentCollection"] = "Invoice";
             builder.WebHost.UseUrls($"http://127.0.0.1:{FreePort.Next().ToString(CultureInfo.InvariantCulture)}");
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Services.AddSingleton(shared);
         });
         await portal.StartAsync(cancellationToken);
         await using var reporter = new ServiceCollection()
             .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
             .AddUsageReporter(new ConfigurationBuilder().AddInMemoryCollection(environment.UsageReporterConfiguration()).Build())
+            .AddSingleton(shared)
             .BuildServiceProvider();
         UsageReporterServices.ValidateNow(reporter);
         var importsBefore = environment.KeyImport.Imports;
@@ -99,15 +107,23 @@ public static class SignupFlood
         });
         var started = DateTimeOffset.UtcNow - clock.Elapsed;
 
+        var grantsTook = clock.Elapsed;
         await minting.WhenDrainedAsync(TimeSpan.FromMinutes(10), cancellationToken);
-        return await CheckAsync(environment, subscribers, granted, started, importsBefore, acceptedBefore, minting.Invocations, cancellationToken);
+        return await CheckAsync(environment, ledger, subscribers, granted, grantsTook, started, importsBefore, acceptedBefore, minting.Invocations, cancellationToken);
     }
 
     private static async Task<SignupFloodResult> CheckAsync(
-        OfflineEnvironment environment, IReadOnlyList<Subscriber> subscribers, TimeSpan[] granted, DateTimeOffset started, int importsBefore, int acceptedBefore, int invocations, CancellationToken cancellationToken)
+        OfflineEnvironment environment,
+        ISubscriberLedger ledger,
+        IReadOnlyList<Subscriber> subscribers,
+        TimeSpan[] granted,
+        TimeSpan grantsTook,
+        DateTimeOffset started,
+        int importsBefore,
+        int acceptedBefore,
+        int invocations,
+        CancellationToken cancellationToken)
     {
-        using var dynamoDb = environment.DynamoDb();
-        var ledger = new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
         var keys = await environment.ApiKeysAsync(cancellationToken);
         var plan = (await environment.UsagePlanKeyIdsAsync(environment.StripeUsagePlanId, cancellationToken)).ToHashSet(StringComparer.Ordinal);
         var problems = new List<string>();
@@ -141,6 +157,7 @@ public static class SignupFlood
 
         return new SignupFloodResult(
             latencies,
+            grantsTook,
             last,
             environment.Quotas.Accepted.Values.Sum() - acceptedBefore,
             environment.Quotas.Refused.Values.Sum(),
@@ -150,12 +167,10 @@ public static class SignupFlood
     }
 
     /// <summary>Subscribers whose address is proven and whose checkout was paid: a Stripe customer each, no key yet.</summary>
-    private static async Task<IReadOnlyList<Subscriber>> PaidSubscribersAsync(OfflineEnvironment environment, int count, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<Subscriber>> PaidSubscribersAsync(OfflineEnvironment environment, ISubscriberLedger ledger, int count, CancellationToken cancellationToken)
     {
         using var http = new HttpClient();
         var stripe = environment.StripeClient(http);
-        using var dynamoDb = environment.DynamoDb();
-        var ledger = new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
         var now = DateTimeOffset.UtcNow;
         var subscribers = new Subscriber[count];
         await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>

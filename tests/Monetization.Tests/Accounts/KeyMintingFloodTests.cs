@@ -15,7 +15,7 @@ public sealed class KeyMintingFloodTests
     {
         await using var environment = await OfflineEnvironment.StartAsync(TestContext.Current.CancellationToken);
 
-        var result = await SignupFlood.RunAsync(environment, signups: 150, spread: TimeSpan.FromSeconds(3), TestContext.Current.CancellationToken);
+        var result = await SignupFlood.RunAsync(environment, signups: 150, spread: TimeSpan.FromSeconds(3), ledger: null, TestContext.Current.CancellationToken);
 
         Assert.True(result.Problems.Count == 0, string.Join("\n", result.Problems.Take(10)));
         Assert.Equal(150, result.Latencies.Count);
