@@ -59,6 +59,13 @@ public static class KeyMintEvent
         return requests;
     }
 
+    /// <summary>The batch's metrics: keys made, and subscribers whose key waits at the ceiling (the stack alarms on those).</summary>
+    public static string EmbeddedMetrics(MintOutcome outcome, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        return UsageReportOutput.Emf([("KeysMinted", outcome.Minted), ("KeysRefusedAtCeiling", outcome.RefusedAtCeiling)], at);
+    }
+
     public static Stream Answer(IReadOnlyList<string> failedMessageIds)
     {
         ArgumentNullException.ThrowIfNull(failedMessageIds);

@@ -62,7 +62,9 @@ public static class UsageReporterServices
                 services.GetRequiredService<ILogger<MintKeys>>().LogWarning("Dropped {Count} key minting messages that are not key requests", unreadable.Count);
             }
 
-            return KeyMintEvent.Answer(await services.GetRequiredService<MintKeys>().MintAsync(mints, cancellationToken));
+            var outcome = await services.GetRequiredService<MintKeys>().MintAsync(mints, cancellationToken);
+            await Console.Out.WriteLineAsync(KeyMintEvent.EmbeddedMetrics(outcome, services.GetRequiredService<TimeProvider>().GetUtcNow()));
+            return KeyMintEvent.Answer(outcome.Failed);
         }
 
         buffered.Position = 0;
@@ -140,7 +142,10 @@ public static class UsageReporterServices
         services.AddOptions<KeyMintingOptions>()
             .BindConfiguration(KeyMintingOptions.Section)
             .Validate(o => o.ImportsPerSecond is > 0 and <= KeyMintingOptions.MaxImportsPerSecond, KeyMintingOptions.ImportsPerSecondRange)
+            .Validate(o => o.KeyReserve is >= 0 and < ApiKeyAccess.AccountKeyLimit, KeyMintingOptions.KeyReserveRange)
             .ValidateOnStart();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<KeyMintingOptions>>().Value);
+        services.AddSingleton<KeyCeiling>();
         services.AddKeyedSingleton(MintKeys.ImportPaceKey, (sp, _) => new CallPace(
             sp.GetRequiredService<IOptions<KeyMintingOptions>>().Value.ImportsPerSecond, sp.GetRequiredService<TimeProvider>()));
         services.AddTransient<MintKeys>();

@@ -50,6 +50,7 @@ internal static class SubscriberItem
     private const string SettlingSince = "keySettlingSince";
     private const string KeyDeleteAt = "keyDeleteAt";
     private const string KeyRequestedAt = "keyRequestedAt";
+    private const string KeyRefusedAt = "keyRefusedAt";
     private const string RetiredKeys = "retiredKeys";
     private const string RetiredKeyId = "id";
     private const string RetiredRevokeAt = "revokeAt";
@@ -116,6 +117,11 @@ internal static class SubscriberItem
             item[KeyRequestedAt] = Timestamp(keyRequestedAt);
         }
 
+        if (subscriber.KeyRefusedAt is { } keyRefusedAt)
+        {
+            item[KeyRefusedAt] = Timestamp(keyRefusedAt);
+        }
+
         if (subscriber.DeletedKeys.Count > 0)
         {
             item[DeletedKeys] = new AttributeValue
@@ -177,6 +183,7 @@ internal static class SubscriberItem
         SettlingSince = Optional(item, SettlingSince) is { } settlingSince ? ParseTimestamp(settlingSince) : null,
         KeyDeleteAt = Optional(item, KeyDeleteAt) is { } keyDeleteAt ? ParseTimestamp(keyDeleteAt) : null,
         KeyRequestedAt = Optional(item, KeyRequestedAt) is { } keyRequestedAt ? ParseTimestamp(keyRequestedAt) : null,
+        KeyRefusedAt = Optional(item, KeyRefusedAt) is { } keyRefusedAt ? ParseTimestamp(keyRefusedAt) : null,
         RetiredKeys = item.TryGetValue(RetiredKeys, out var retired) && retired.L is { Count: > 0 } list ? [.. list.Select(FromItem)] : [],
         DeletedKeys = item.TryGetValue(DeletedKeys, out var deleted) && deleted.L is { Count: > 0 } gone
             ? [.. gone.Select(k => new DeletedKey(k.M[RetiredKeyId].S, ParseTimestamp(k.M[DeletedAt].S)))]

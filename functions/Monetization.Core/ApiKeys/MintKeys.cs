@@ -24,6 +24,7 @@ public sealed partial class MintKeys(
     IBilling billing,
     StripeChannelOptions channel,
     [FromKeyedServices(MintKeys.ImportPaceKey)] CallPace pace,
+    KeyCeiling ceiling,
     TimeProvider clock,
     ILogger<MintKeys> logger)
 {
@@ -33,8 +34,8 @@ public sealed partial class MintKeys(
     /// <summary>Rows of one import: the most a batch brings (the queue's batch size).</summary>
     public const int MaxKeysPerImport = 100;
 
-    /// <returns>The ids of the messages that failed and must be delivered again; the others are done.</returns>
-    public async Task<IReadOnlyList<string>> MintAsync(IReadOnlyList<QueuedKeyMint> batch, CancellationToken cancellationToken)
+    /// <returns>The messages that failed and must be delivered again (the others are done), and what was made.</returns>
+    public async Task<MintOutcome> MintAsync(IReadOnlyList<QueuedKeyMint> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
         var bySubscriber = batch.GroupBy(m => m.Request.SubscriberId, StringComparer.Ordinal).ToList();
@@ -54,15 +55,63 @@ public sealed partial class MintKeys(
             }
         }
 
+        IEnumerable<string> MessagesOf(IEnumerable<Subscriber> records) => records.SelectMany(r => bySubscriber.First(g => g.Key == r.Id).Select(m => m.MessageId));
+        var (minted, refused) = (0, 0);
         foreach (var chunk in wanting.Chunk(MaxKeysPerImport))
         {
-            if (!await ImportAsync(chunk, cancellationToken))
+            int room;
+            try
             {
-                failed.UnionWith(chunk.SelectMany(r => bySubscriber.First(g => g.Key == r.Id).Select(m => m.MessageId)));
+                room = await ceiling.ReserveAsync(chunk.Length, access.CountAccountKeysAsync, cancellationToken);
+            }
+            catch (DependencyUnavailableException e)
+            {
+                LogImportFailed(logger, chunk.Length, e.Message);
+                failed.UnionWith(MessagesOf(chunk));
+                continue;
+            }
+
+            if (room < chunk.Length)
+            {
+                // At the ceiling: these wait (delivered again later, and asked again from the account page), told why.
+                var waiting = chunk[room..];
+                refused += waiting.Length;
+                failed.UnionWith(MessagesOf(waiting));
+                LogAtCeiling(logger, waiting.Length, ceiling.Limit);
+                await Task.WhenAll(waiting.Select(r => MarkRefusedAsync(r, cancellationToken)));
+            }
+
+            if (room > 0)
+            {
+                var now = chunk[..room];
+                var (made, done) = await ImportAsync(now, cancellationToken);
+                minted += made;
+                if (!done)
+                {
+                    failed.UnionWith(MessagesOf(now));
+                }
             }
         }
 
-        return [.. failed];
+        return new MintOutcome([.. failed], minted, refused);
+    }
+
+    private async Task MarkRefusedAsync(Subscriber record, CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        try
+        {
+            await ledger.UpdateAsync(
+                record.Id,
+                current => current is { AwaitsKey: true, KeyRefusedAt: null } ? current with { KeyRefusedAt = now, UpdatedAt = now } : null,
+                new KnownRecord(record),
+                cancellationToken);
+        }
+        catch (DependencyUnavailableException e)
+        {
+            // The request is delivered again anyway; the page learns of the wait then.
+            LogFailed(logger, record.Id, e.Message);
+        }
     }
 
     private async Task<Prepared> PrepareAsync(string subscriberId, int deliveries, CancellationToken cancellationToken)
@@ -112,7 +161,8 @@ public sealed partial class MintKeys(
         return true;
     }
 
-    private async Task<bool> ImportAsync(IReadOnlyList<Subscriber> records, CancellationToken cancellationToken)
+    /// <returns>How many keys were made, and whether every one of them was recorded.</returns>
+    private async Task<(int Made, bool Done)> ImportAsync(IReadOnlyList<Subscriber> records, CancellationToken cancellationToken)
     {
         var holders = records.Select(r => (Holder: StripeSubscribers.HolderOf(r), UsagePlanId: PlanOf(r))).ToList();
         IReadOnlyList<string> ids;
@@ -123,8 +173,10 @@ public sealed partial class MintKeys(
         }
         catch (DependencyUnavailableException e)
         {
+            // Nothing was made (the import is all or nothing), so the room taken for it is free again.
+            ceiling.Release(records.Count);
             LogImportFailed(logger, records.Count, e.Message);
-            return false;
+            return (0, false);
         }
 
         LogImported(logger, ids.Count);
@@ -142,7 +194,7 @@ public sealed partial class MintKeys(
                 return false;
             }
         }));
-        return recorded.All(r => r);
+        return (ids.Count, recorded.All(r => r));
     }
 
     /// <summary>
@@ -155,7 +207,7 @@ public sealed partial class MintKeys(
         var now = clock.GetUtcNow();
         var update = await ledger.UpdateAsync(
             record.Id,
-            current => current is { AwaitsKey: true } ? current with { ApiKeyId = keyId, KeyRequestedAt = null, UpdatedAt = now } : null,
+            current => current is { AwaitsKey: true } ? current with { ApiKeyId = keyId, KeyRequestedAt = null, KeyRefusedAt = null, UpdatedAt = now } : null,
             new KnownRecord(record),
             cancellationToken);
         if (update.Stored is not { } stored || !string.Equals(stored.ApiKeyId, keyId, StringComparison.Ordinal))
@@ -187,6 +239,9 @@ public sealed partial class MintKeys(
         public sealed record Wants(Subscriber Record) : Prepared;
     }
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} first keys wait: the account holds the {Limit} API keys the key minting consumer may fill (API Gateway allows 10,000 per account and region); delete unused keys or shorten the ended keys' retention")]
+    private static partial void LogAtCeiling(ILogger logger, int count, int limit);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Imported {Count} API keys in one call")]
     private static partial void LogImported(ILogger logger, int count);
 
@@ -196,3 +251,8 @@ public sealed partial class MintKeys(
     [LoggerMessage(Level = LogLevel.Warning, Message = "The key of {SubscriberId} is delivered again: {Reason}")]
     private static partial void LogFailed(ILogger logger, string subscriberId, string reason);
 }
+
+/// <param name="Failed">Messages to deliver again.</param>
+/// <param name="Minted">Keys made.</param>
+/// <param name="RefusedAtCeiling">Subscribers whose key waits because the account's keys are at the consumer's ceiling.</param>
+public sealed record MintOutcome(IReadOnlyList<string> Failed, int Minted, int RefusedAtCeiling);

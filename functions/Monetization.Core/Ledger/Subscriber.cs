@@ -136,6 +136,12 @@ public sealed record Subscriber
     /// </summary>
     public DateTimeOffset? KeyRequestedAt { get; init; }
 
+    /// <summary>
+    /// When the key minting consumer last found no room for the subscriber's first key among the account's API keys
+    /// (<see cref="ApiKeys.KeyCeiling"/>); the account page says so. Cleared once the key is recorded.
+    /// </summary>
+    public DateTimeOffset? KeyRefusedAt { get; init; }
+
     /// <summary>A Stripe subscriber whose access has started and whose first key the key minting queue is still making.</summary>
     public bool AwaitsKey => this is { Channel: Channel.Stripe, Subscribed: true, ApiKeyId: null, SettlingSince: null, EndRequestedAt: null, MergedInto: null };
 

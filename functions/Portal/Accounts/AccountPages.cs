@@ -65,7 +65,13 @@ public static class AccountPages
             {Html.Support(options.SupportContact)}
             </section>
             """);
-        return Html.Page("Your account", body.ToString(), refreshSeconds: record.AwaitsKey ? ActivationRefreshSeconds : null);
+        var refresh = record switch
+        {
+            { AwaitsKey: true, KeyRefusedAt: not null } => 60,
+            { AwaitsKey: true } => ActivationRefreshSeconds,
+            _ => (int?)null,
+        };
+        return Html.Page("Your account", body.ToString(), refreshSeconds: refresh);
     }
 
     /// <summary>How often the account page reloads itself while the key is being made (usually a second or two).</summary>
@@ -125,12 +131,18 @@ public static class AccountPages
     {
         if (view.Key is not { } key)
         {
-            return view.Record.AwaitsKey
-                ? """
+            return view.Record switch
+            {
+                { AwaitsKey: true, KeyRefusedAt: not null } => """
+                    <h2>API key</h2>
+                    <p id="api-key-activating" role="status">Your subscription is active, but your API key cannot be issued yet: the API has handed out all the keys it can for now. The seller has been alerted. You are not billed for anything until your key works; this page checks again every minute and shows the key, once, as soon as it is issued.</p>
+                    """,
+                { AwaitsKey: true } => """
                     <h2>API key</h2>
                     <p id="api-key-activating" role="status">Your API key is being activated. It usually takes a few seconds; this page reloads itself and shows the key, once, as soon as it works.</p>
-                    """
-                : string.Empty;
+                    """,
+                _ => string.Empty,
+            };
         }
 
         var rotate = ManageKeys.Rotatable(view.Record)

@@ -23,6 +23,7 @@ public sealed class SqsEventSource : IAsyncDisposable
     private readonly Task _loop;
     private int _invocations;
     private int _inFlight;
+    private int _disposed;
 
     /// <param name="sqs">A client signed for moto's SQS; the source owns it from here on.</param>
     /// <param name="invoke">The function: the event's JSON in, its answer's JSON out.</param>
@@ -79,6 +80,11 @@ public sealed class SqsEventSource : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
