@@ -92,10 +92,19 @@ public sealed class KeyMintingOnLambdaTests(LambdaFixture lambda)
     {
         var (subscriber, _) = await AwaitingSubscriberAsync();
         await using var function = await StartAsync();
-        Environment.ApiGateway.Faults.Add(new FaultRule { Method = "POST", PathPrefix = "/apikeys", Kind = FaultKind.Latency, DelayMs = 1500, Count = 1 });
+        var slowImport = new FaultRule { Method = "POST", PathPrefix = "/apikeys", Kind = FaultKind.Latency, DelayMs = 1500, Count = 1 };
+        Environment.ApiGateway.Faults.Add(slowImport);
+        var importsBefore = Environment.KeyImport.Imports;
 
+        // Access ends while the import is on its way: the consumer had found the subscriber waiting for a key.
         var invocation = InvokeAsync(function, Event(Message(subscriber, deliveries: 1)));
-        await Task.Delay(500, Cancel);
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
+        while (Environment.ApiGateway.Faults.Hits(slowImport) == 0)
+        {
+            Assert.True(DateTimeOffset.UtcNow < deadline, "the import never started");
+            await Task.Delay(20, Cancel);
+        }
+
         using (var dynamoDb = Environment.DynamoDb())
         {
             await new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName).UpdateAsync(
@@ -106,6 +115,7 @@ public sealed class KeyMintingOnLambdaTests(LambdaFixture lambda)
         Environment.ApiGateway.Faults.Clear();
 
         Assert.True(answer.Error is null, answer.Error?.ErrorMessage + function.Process.Output);
+        Assert.Equal(importsBefore + 1, Environment.KeyImport.Imports);
         Assert.Null((await RecordAsync(subscriber.Id)).ApiKeyId);
         Assert.DoesNotContain(await Environment.ApiKeysAsync(Cancel), k => k.Name == $"stripe:{subscriber.Id["stripe#".Length..]}");
     }
@@ -185,7 +195,7 @@ public sealed class KeyMintingOnLambdaTests(LambdaFixture lambda)
         return (await new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName).GetAsync(id, Cancel))!;
     }
 
-    private Task<KeyMintingFunction> StartAsync() => KeyMintingFunction.StartAsync(lambda, Cancel);
+    private Task<ReporterProgram> StartAsync() => ReporterProgram.StartKeyMintingAsync(lambda, Cancel);
 
-    private static Task<LambdaInvocationResult> InvokeAsync(KeyMintingFunction function, string payload) => function.InvokeAsync(payload, Cancel);
+    private static Task<LambdaInvocationResult> InvokeAsync(ReporterProgram function, string payload) => function.InvokeAsync(payload, Cancel);
 }

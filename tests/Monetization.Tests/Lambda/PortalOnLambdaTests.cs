@@ -34,7 +34,7 @@ public sealed class PortalOnLambdaTests(LambdaFixture lambda)
         await using var __ = process;
 
         // First keys are made by the key minting function, fed by the queue the Portal asks on.
-        await using var minting = await KeyMintingFunction.StartAsync(lambda, Cancel);
+        await using var minting = await ReporterProgram.StartKeyMintingAsync(lambda, Cancel);
         await using var queue = minting.Drain(lambda);
         using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
         var readinessPath = SamTemplate.EnvironmentOf(Repository.TemplatePath, "PortalFunction", lambda.TemplateReferences())["AWS_LWA_READINESS_CHECK_PATH"];

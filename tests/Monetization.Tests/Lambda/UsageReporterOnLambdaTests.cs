@@ -36,10 +36,10 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         Environment.Usage.Count(Environment.MarketplaceUsagePlanId, buyer.ApiKeyId!, today, 2);
 
         await using var reporter = await StartReporterAsync();
-        var (api, process) = (reporter.Api, reporter.Process);
+        var process = reporter.Process;
 
-        var first = await InvokeAsync(api, process);
-        var second = await InvokeAsync(api, process);
+        var first = await InvokeAsync(reporter);
+        var second = await InvokeAsync(reporter);
 
         Assert.True(first.Error is null, first.Error?.ErrorMessage + process.Output);
         Assert.True(second.Error is null, second.Error?.ErrorMessage + process.Output);
@@ -58,8 +58,8 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         Environment.Usage.Count(Environment.StripeUsagePlanId, stripeKey, closed, 4);
 
         await using var reporter = await StartReporterAsync();
-        var daily = await InvokeAsync(reporter.Api, reporter.Process, """{"reconcile": true}""");
-        var asked = await InvokeAsync(reporter.Api, reporter.Process, $$"""{"reconcile": "{{closed.AddDays(-3):yyyy-MM-dd}}"}""");
+        var daily = await InvokeAsync(reporter, """{"reconcile": true}""");
+        var asked = await InvokeAsync(reporter, $$"""{"reconcile": "{{closed.AddDays(-3):yyyy-MM-dd}}"}""");
 
         Assert.True(daily.Error is null, daily.Error?.ErrorMessage + reporter.Process.Output);
         using var report = JsonDocument.Parse(daily.Response!);
@@ -84,9 +84,9 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         Environment.Usage.Count(Environment.MarketplaceUsagePlanId, buyer.ApiKeyId!, today, 4);
         await using var reporter = await StartReporterAsync();
 
-        var billed = await InvokeAsync(reporter.Api, reporter.Process);
+        var billed = await InvokeAsync(reporter);
         var stripePlanAfterBilling = await Environment.UsagePlanKeyIdsAsync(Environment.StripeUsagePlanId, Cancel);
-        var settled = await InvokeAsync(reporter.Api, reporter.Process);
+        var settled = await InvokeAsync(reporter);
 
         Assert.True(billed.Error is null, billed.Error?.ErrorMessage + reporter.Process.Output);
         Assert.True(settled.Error is null, settled.Error?.ErrorMessage + reporter.Process.Output);
@@ -120,7 +120,7 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
             Cancel);
         await using var reporter = await StartReporterAsync();
 
-        var run = await InvokeAsync(reporter.Api, reporter.Process);
+        var run = await InvokeAsync(reporter);
 
         Assert.True(run.Error is null, run.Error?.ErrorMessage + reporter.Process.Output);
         var keys = await Environment.ApiKeysAsync(Cancel);
@@ -133,56 +133,9 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
     }
 
     /// <summary>The published UsageReporter started as Lambda starts it, its AWS calls recorded for the IAM check.</summary>
-    private async Task<Reporter> StartReporterAsync()
-    {
-        var recorded = await RecordedHost.StartAsync(
-            RecordedHost.UsageReporter,
-            Environment,
-            new Dictionary<string, string?>
-            {
-                ["Aws:ServiceUrl"] = Environment.Moto.Endpoint.ToString(),
-                ["Aws:ApiGatewayServiceUrl"] = Environment.ApiGateway.Endpoint.ToString(),
-                ["Aws:MarketplaceMeteringServiceUrl"] = Environment.Marketplace.Endpoint.ToString(),
-            },
-            new Dictionary<string, string> { [lambda.StripeSecretArn] = "StripeSecretArn" },
-            Cancel);
-        var api = await LambdaRuntimeApi.StartAsync(Cancel);
-        var variables = lambda.FunctionEnvironment(lambda.UsageReporter, "UsageReporter", api);
-        foreach (var (key, value) in recorded.Configuration)
-        {
-            variables[key.Replace(":", "__", StringComparison.Ordinal)] = value!;
-        }
+    private Task<ReporterProgram> StartReporterAsync() => ReporterProgram.StartUsageReporterAsync(lambda, Cancel);
 
-        variables["Stripe__ApiBase"] = Environment.Stripe.Endpoint.ToString();
-        variables["Stripe__MeterEventsBase"] = Environment.Stripe.Endpoint.ToString();
-        var process = OfflineLambda.StartExecutableAssembly(lambda.UsageReporter, "UsageReporter", variables);
-
-        return new Reporter(recorded, api, process);
-    }
-
-    private sealed record Reporter(RecordedHost Recorded, LambdaRuntimeApi Api, LambdaProcess Process) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await Process.DisposeAsync();
-            await Api.DisposeAsync();
-            await Recorded.DisposeAsync();
-        }
-    }
-
-    private static async Task<LambdaInvocationResult> InvokeAsync(LambdaRuntimeApi api, LambdaProcess process, string? payload = null)
-    {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Cancel);
-        deadline.CancelAfter(TimeSpan.FromSeconds(120));
-        var invocation = api.InvokeAsync(payload ?? ScheduledEvent, TimeSpan.FromSeconds(600), cancellationToken: deadline.Token);
-        var exited = process.WaitForExitAsync(deadline.Token);
-        if (await Task.WhenAny(invocation, exited) == exited)
-        {
-            Assert.Fail($"The function exited ({await exited}) instead of answering:\n{process.Output}");
-        }
-
-        return await invocation;
-    }
+    private static Task<LambdaInvocationResult> InvokeAsync(ReporterProgram reporter, string? payload = null) => reporter.InvokeAsync(payload ?? ScheduledEvent, Cancel);
 
     /// <param name="settlingSinceHoursAgo">Given: the subscription was canceled that long ago and the key is settling.</param>
     private async Task<(string KeyId, string CustomerId)> StripeSubscriberAsync(int? settlingSinceHoursAgo = null)

@@ -13,24 +13,14 @@ namespace Monetization.Tests.Registration;
 /// </summary>
 public sealed class RegistrationFaultTests(PortalFixture portal) : IClassFixture<PortalFixture>
 {
-    public static TheoryData<string, string> Matrix()
+    public static TheoryData<string, string> Matrix() => EachFaultOf(Calls.Keys);
+
+    public static TheoryData<string, string> MintingMatrix() => EachFaultOf(MintingCalls.Keys);
+
+    private static TheoryData<string, string> EachFaultOf(IEnumerable<string> calls)
     {
         var data = new TheoryData<string, string>();
-        foreach (var call in Calls.Keys)
-        {
-            foreach (var fault in new[] { "500", "429", "timeout", "reset" })
-            {
-                data.Add(call, fault);
-            }
-        }
-
-        return data;
-    }
-
-    public static TheoryData<string, string> MintingMatrix()
-    {
-        var data = new TheoryData<string, string>();
-        foreach (var call in MintingCalls.Keys)
+        foreach (var call in calls)
         {
             foreach (var fault in new[] { "500", "429", "timeout", "reset" })
             {
@@ -62,13 +52,7 @@ public sealed class RegistrationFaultTests(PortalFixture portal) : IClassFixture
         var email = $"{call.Replace(' ', '-')}-{fault}@example.com";
         using var browser = await portal.SignInAsync(email);
         var (stripe, method, pathPrefix) = Calls[call];
-        var rule = fault switch
-        {
-            "500" => new FaultRule { Method = method, PathPrefix = pathPrefix, Status = 500, Headers = StripeRetryable(stripe) },
-            "429" => new FaultRule { Method = method, PathPrefix = pathPrefix, Status = 429, Body = ThrottledBody(stripe) },
-            "timeout" => new FaultRule { Method = method, PathPrefix = pathPrefix, Kind = FaultKind.Timeout },
-            _ => new FaultRule { Method = method, PathPrefix = pathPrefix, Kind = FaultKind.Reset },
-        };
+        var rule = RuleFor(stripe, method, pathPrefix, fault);
         var faults = stripe ? portal.Environment.Stripe.Faults : portal.Environment.ApiGateway.Faults;
         faults.Add(rule);
         try
@@ -101,13 +85,7 @@ public sealed class RegistrationFaultTests(PortalFixture portal) : IClassFixture
         using var browser = await portal.SignInAsync(email);
         var (stripe, method, pathPrefix) = MintingCalls[call];
         var faults = stripe ? portal.Environment.Stripe.Faults : portal.Environment.ApiGateway.Faults;
-        var rule = fault switch
-        {
-            "500" => new FaultRule { Method = method, PathPrefix = pathPrefix, Status = 500, Headers = StripeRetryable(stripe) },
-            "429" => new FaultRule { Method = method, PathPrefix = pathPrefix, Status = 429, Body = ThrottledBody(stripe) },
-            "timeout" => new FaultRule { Method = method, PathPrefix = pathPrefix, Kind = FaultKind.Timeout },
-            _ => new FaultRule { Method = method, PathPrefix = pathPrefix, Kind = FaultKind.Reset },
-        };
+        var rule = RuleFor(stripe, method, pathPrefix, fault);
         faults.Add(rule);
         try
         {
@@ -184,6 +162,14 @@ public sealed class RegistrationFaultTests(PortalFixture portal) : IClassFixture
             portal.Environment.Stripe.Faults.Clear();
         }
     }
+
+    private static FaultRule RuleFor(bool stripe, string method, string pathPrefix, string fault) => fault switch
+    {
+        "500" => new FaultRule { Method = method, PathPrefix = pathPrefix, Status = 500, Headers = StripeRetryable(stripe) },
+        "429" => new FaultRule { Method = method, PathPrefix = pathPrefix, Status = 429, Body = ThrottledBody(stripe) },
+        "timeout" => new FaultRule { Method = method, PathPrefix = pathPrefix, Kind = FaultKind.Timeout },
+        _ => new FaultRule { Method = method, PathPrefix = pathPrefix, Kind = FaultKind.Reset },
+    };
 
     private static Dictionary<string, string>? StripeRetryable(bool stripe) =>
         stripe ? new Dictionary<string, string> { ["Stripe-Should-Retry"] = "true" } : null;

@@ -4,27 +4,37 @@ using Monetization.Emulators.Recording;
 namespace Monetization.Tests.Lambda;
 
 /// <summary>
-/// The published KeyMintingFunction artifact started as the managed runtime starts <c>Handler: UsageReporter</c>, with
-/// the template's environment for it, its AWS calls recorded for the IAM check.
+/// A published artifact of the usage reporter's program (UsageReporterFunction, KeyMintingFunction) started as the
+/// managed runtime starts <c>Handler: UsageReporter</c>, with the template's environment for that function, its AWS
+/// calls recorded for the IAM check under the function's logical id.
 /// </summary>
-public sealed record KeyMintingFunction(RecordedHost Recorded, LambdaRuntimeApi Api, LambdaProcess Process) : IAsyncDisposable
+public sealed record ReporterProgram(RecordedHost Recorded, LambdaRuntimeApi Api, LambdaProcess Process, TimeSpan Timeout) : IAsyncDisposable
 {
-    public static async Task<KeyMintingFunction> StartAsync(LambdaFixture lambda, CancellationToken cancellationToken)
+    /// <summary>The key minting function.</summary>
+    public static Task<ReporterProgram> StartKeyMintingAsync(LambdaFixture lambda, CancellationToken cancellationToken) =>
+        StartAsync(lambda, lambda.KeyMinting, RecordedHost.KeyMinting, TimeSpan.FromSeconds(60), cancellationToken);
+
+    /// <summary>The hourly usage reporter.</summary>
+    public static Task<ReporterProgram> StartUsageReporterAsync(LambdaFixture lambda, CancellationToken cancellationToken) =>
+        StartAsync(lambda, lambda.UsageReporter, RecordedHost.UsageReporter, TimeSpan.FromSeconds(600), cancellationToken);
+
+    private static async Task<ReporterProgram> StartAsync(LambdaFixture lambda, FunctionArtifact artifact, string function, TimeSpan timeout, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(lambda);
         var environment = lambda.Environment;
         var recorded = await RecordedHost.StartAsync(
-            RecordedHost.KeyMinting,
+            function,
             environment,
             new Dictionary<string, string?>
             {
                 ["Aws:ServiceUrl"] = environment.Moto.Endpoint.ToString(),
                 ["Aws:ApiGatewayServiceUrl"] = environment.ApiGateway.Endpoint.ToString(),
+                ["Aws:MarketplaceMeteringServiceUrl"] = environment.Marketplace.Endpoint.ToString(),
             },
             new Dictionary<string, string> { [lambda.StripeSecretArn] = "StripeSecretArn" },
             cancellationToken);
         var api = await LambdaRuntimeApi.StartAsync(cancellationToken);
-        var variables = lambda.FunctionEnvironment(lambda.KeyMinting, "UsageReporter", api);
+        var variables = lambda.FunctionEnvironment(artifact, "UsageReporter", api);
         foreach (var (key, value) in recorded.Configuration)
         {
             variables[key.Replace(":", "__", StringComparison.Ordinal)] = value!;
@@ -32,7 +42,7 @@ public sealed record KeyMintingFunction(RecordedHost Recorded, LambdaRuntimeApi 
 
         variables["Stripe__ApiBase"] = environment.Stripe.Endpoint.ToString();
         variables["Stripe__MeterEventsBase"] = environment.Stripe.Endpoint.ToString();
-        return new KeyMintingFunction(recorded, api, OfflineLambda.StartExecutableAssembly(lambda.KeyMinting, "UsageReporter", variables));
+        return new ReporterProgram(recorded, api, OfflineLambda.StartExecutableAssembly(artifact, "UsageReporter", variables), timeout);
     }
 
     /// <summary>The key minting queue (moto's SQS) feeding this function, as Lambda's SQS event source mapping does.</summary>
@@ -50,7 +60,7 @@ public sealed record KeyMintingFunction(RecordedHost Recorded, LambdaRuntimeApi 
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(TimeSpan.FromSeconds(120));
-        var invocation = Api.InvokeAsync(payload, TimeSpan.FromSeconds(60), cancellationToken: deadline.Token);
+        var invocation = Api.InvokeAsync(payload, Timeout, cancellationToken: deadline.Token);
         var exited = Process.WaitForExitAsync(deadline.Token);
         if (await Task.WhenAny(invocation, exited) == exited)
         {
