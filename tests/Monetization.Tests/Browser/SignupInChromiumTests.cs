@@ -61,9 +61,18 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
         browser.FindElement(By.Id("cardCvc")).SendKeys("123");
         browser.FindElement(By.Id("billingName")).SendKeys("Grace Hopper");
         Screenshot(browser, "5-checkout-page");
-        browser.FindElement(By.Id("submit")).Click();
 
-        // Back on the account page, which shows the new key once.
+        // The key is made off the person's request; held up here for a moment, so the page that waits for it shows.
+        var slowImport = new Monetization.Emulators.Faults.FaultRule { Method = "POST", PathPrefix = "/apikeys", Kind = Monetization.Emulators.Faults.FaultKind.Latency, DelayMs = 1500, Count = 1 };
+        portal.Environment.ApiGateway.Faults.Add(slowImport);
+        browser.FindElement(By.Id("submit")).Click();
+        wait.Until(d => d.FindElements(By.Id("api-key-activating")).Any(e => e.Displayed));
+        Screenshot(browser, "6a-key-being-activated");
+        browser.Manage().Window.Size = new System.Drawing.Size(375, 900);
+        Screenshot(browser, "6a-key-being-activated-375px");
+        browser.Manage().Window.Size = new System.Drawing.Size(1280, 1000);
+
+        // Back on the account page, which reloads itself and shows the new key once.
         var keyValue = wait.Until(d => d.FindElements(By.Id("api-key")).FirstOrDefault(e => e.Displayed && e.Text.Length > 0))!.Text;
         var keyId = browser.FindElement(By.Id("api-key-id")).Text;
         Screenshot(browser, "6-key-shown-once");
@@ -73,6 +82,7 @@ public sealed class SignupInChromiumTests(CheckoutPortalFixture portal) : IClass
         browser.Manage().Window.Size = new System.Drawing.Size(1280, 1000);
         Assert.Equal(new Uri(portal.Http.BaseAddress!, "account").ToString(), browser.Url);
         Assert.Equal(keyValue, (await portal.Environment.ApiKeysAsync(Ct)).Single(k => k.Id == keyId).Value);
+        Assert.Equal(1, portal.Environment.ApiGateway.Faults.Hits(slowImport));
         await portal.WaitForAccessAsync(keyId, expected: true);
 
         // The curl the page shows works: three calls to the demo API, counted on the account page.
