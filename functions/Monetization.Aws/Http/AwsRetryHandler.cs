@@ -8,7 +8,9 @@ namespace Monetization.Aws.Http;
 
 /// <summary>
 /// Retries throttling (429 and throttling error codes, which JSON 1.1 services send as 400) and 5xx answers with
-/// jittered exponential backoff. Every other 4xx is the caller's mistake or an expected outcome and goes back at once.
+/// jittered exponential backoff; a throttled answer that says when to come back (<c>Retry-After</c>, which API
+/// Gateway's TooManyRequestsException carries) is waited for instead, up to the longest delay, so a call over a
+/// control-plane quota takes its turn rather than failing. Every other 4xx is the caller's mistake or an expected outcome and goes back at once.
 /// Sits outside <see cref="AwsSigningHandler"/> so each attempt is signed again. The attempts and the waits between
 /// them end with the request's <see cref="CallBudget"/>, so a retry never runs into the time the clean-up needs.
 /// </summary>
@@ -31,6 +33,10 @@ public sealed class AwsRetryHandler : DelegatingHandler
                 MaxDelay = options.RetryMaxDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
+                DelayGenerator = args => ValueTask.FromResult(
+                    args.Outcome.Result?.Headers.RetryAfter?.Delta is { } wait && wait > TimeSpan.Zero
+                        ? (TimeSpan?)(wait < options.RetryMaxDelay ? wait : options.RetryMaxDelay)
+                        : null),
                 ShouldHandle = static args => args.Outcome.Result is { } response
                     ? ShouldRetryAsync(response, args.Context.CancellationToken)
                     : ValueTask.FromResult(false),

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Monetization.Aws;
 using Monetization.Aws.ApiGateway;
 using Monetization.Aws.Http;
 using Monetization.Core;
@@ -128,6 +129,25 @@ public sealed class ApiGatewayQuotaTests
         Assert.All(attempts.Where(a => a is not null), a => Assert.Equal(AwsErrorKind.Throttled, a));
         Assert.Equal(attempts.Count(a => a is not null), environment.Quotas.Refused[ApiGatewayControlPlaneQuotas.CreateApiKey]);
         Assert.DoesNotContain(environment.Quotas.Log, l => !l.Action.StartsWith("CreateApiKey", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ACallOverAQuotaWaitsTheRetryAfterItIsGivenAndThenSucceedsInsteadOfFailing()
+    {
+        await using var environment = await OfflineEnvironment.StartAsync(Ct);
+        environment.Quotas.Enforced = true;
+        var options = AwsTestClients.Options(environment.ApiGateway.Endpoint, OfflineEnvironment.LocalCredentials, maxRetries: 3);
+        options.RetryMaxDelay = TimeSpan.FromSeconds(5);
+        var keys = new ApiGatewayApiKeys(new ApiGatewayClient(AwsTestClients.Http(AwsService.ApiGateway, options)));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        // Eight creations at once against CreateApiKey's five a second: three are refused with Retry-After: 1.
+        var created = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            keys.CreateAsync(new Monetization.Core.ApiKeys.ApiKeySpec($"waits-{i}", "quota test", false, null, new Dictionary<string, string>()), Ct)));
+
+        Assert.Equal(8, created.Select(k => k.Id).Distinct().Count());
+        Assert.InRange(environment.Quotas.Refused[ApiGatewayControlPlaneQuotas.CreateApiKey], 2, 3 * 3);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(0.9), $"the refused calls came back after {clock.Elapsed}, before the second they were told to wait");
     }
 
     private static DefaultHttpContext Request(string method, string path)
