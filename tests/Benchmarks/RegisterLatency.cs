@@ -41,7 +41,7 @@ public static class RegisterLatency
         {
             await using var flood = await OfflineEnvironment.StartAsync(CancellationToken.None);
             var floodLedger = Array.IndexOf(args, "--ledger") is var at && at >= 0 && at + 1 < args.Length && args[at + 1] == "moto" ? null : new MemorySubscriberLedger();
-            var result = await SignupFlood.RunAsync(flood, Option(args, "--signups", 1000), TimeSpan.FromSeconds(Option(args, "--over-seconds", 60)), floodLedger, CancellationToken.None);
+            var result = await SignupFlood.RunAsync(flood, Option(args, "--signups", 1000), TimeSpan.FromSeconds(Option(args, "--over-seconds", 60)), floodLedger, CancellationToken.None, reportKeys: Option(args, "--report-keys", 0));
             Console.WriteLine(result.Summary());
             foreach (var problem in result.Problems.Take(10))
             {

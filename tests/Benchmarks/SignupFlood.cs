@@ -32,6 +32,12 @@ public sealed record SignupFloodResult(
     int Invocations,
     IReadOnlyList<string> Problems)
 {
+    /// <summary>How long the usage report that ran during the flood took (zero: none ran).</summary>
+    public TimeSpan ReportTook { get; init; }
+
+    /// <summary>GetUsage pages served during the flood (the report's).</summary>
+    public int ReportUsagePages { get; init; }
+
     public TimeSpan Percentile(double p)
     {
         var sorted = Latencies.Order().ToList();
@@ -42,7 +48,7 @@ public sealed record SignupFloodResult(
 
     public string Summary() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{Latencies.Count} signups: p50 {Percentile(0.5).TotalSeconds:F2} s, p95 {Percentile(0.95).TotalSeconds:F2} s, max {Percentile(1).TotalSeconds:F2} s to a working key; grants over {GrantsTook.TotalSeconds:F1} s, last key {ToLastKey.TotalSeconds:F1} s after the first; {ControlPlaneCalls} control-plane calls ({CallsPerKey:F3} a key, {Imports} imports in {Invocations} invocations), {Refused} over a quota; {Problems.Count} problems");
+        $"{Latencies.Count} signups: p50 {Percentile(0.5).TotalSeconds:F2} s, p95 {Percentile(0.95).TotalSeconds:F2} s, max {Percentile(1).TotalSeconds:F2} s to a working key; grants over {GrantsTook.TotalSeconds:F1} s, last key {ToLastKey.TotalSeconds:F1} s after the first; {ControlPlaneCalls} control-plane calls ({CallsPerKey:F3} a key, {Imports} imports in {Invocations} invocations), {Refused} over a quota; {Problems.Count} problems{(ReportTook > TimeSpan.Zero ? $"; the usage report ran alongside in {ReportTook.TotalSeconds:F1} s ({ReportUsagePages} GetUsage pages)" : string.Empty)}");
 }
 
 /// <summary>
@@ -55,7 +61,12 @@ public sealed record SignupFloodResult(
 public static class SignupFlood
 {
     /// <param name="ledger">The subscriber ledger the Portal and the key minting function share; null: the DynamoDB one, in moto.</param>
-    public static async Task<SignupFloodResult> RunAsync(OfflineEnvironment environment, int signups, TimeSpan spread, ISubscriberLedger? ledger, CancellationToken cancellationToken)
+    /// <param name="reportKeys">
+    /// When above 0, that many keys in the Stripe plan have usage today, and the hourly usage report runs over them a
+    /// third of the way into the flood, sharing the control-plane budget with it (GetUsage pages, the key count).
+    /// </param>
+    public static async Task<SignupFloodResult> RunAsync(
+        OfflineEnvironment environment, int signups, TimeSpan spread, ISubscriberLedger? ledger, CancellationToken cancellationToken, int reportKeys = 0)
     {
         ArgumentNullException.ThrowIfNull(environment);
         environment.Quotas.Enforced = true;
@@ -63,6 +74,12 @@ public static class SignupFlood
         ledger ??= new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
         var shared = ledger;
         var subscribers = await PaidSubscribersAsync(environment, ledger, signups, cancellationToken);
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        for (var i = 0; i < reportKeys; i++)
+        {
+            environment.Usage.Count(environment.StripeUsagePlanId, $"reported{i:D8}", today, (i % 50) + 1);
+        }
+
         await using var portal = PortalApp.Create([], builder =>
         {
             builder.Configuration.AddInMemoryCollection(environment.PortalConfiguration());
@@ -89,6 +106,8 @@ public static class SignupFlood
 
         // Grants arrive evenly over the spread, each as the checkout's return or webhook makes it.
         var clock = Stopwatch.StartNew();
+        var usagePagesBefore = environment.Usage.GetUsageRequests;
+        var report = reportKeys > 0 ? RunReportAsync(reporter, spread / 3, cancellationToken) : Task.FromResult(TimeSpan.Zero);
         var granted = new TimeSpan[signups];
         var interval = spread / Math.Max(1, signups);
         await Parallel.ForEachAsync(Enumerable.Range(0, signups), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
@@ -109,7 +128,18 @@ public static class SignupFlood
 
         var grantsTook = clock.Elapsed;
         await minting.WhenDrainedAsync(TimeSpan.FromMinutes(10), cancellationToken);
-        return await CheckAsync(environment, ledger, subscribers, granted, grantsTook, started, importsBefore, acceptedBefore, minting.Invocations, cancellationToken);
+        var reportTook = await report;
+        var result = await CheckAsync(environment, ledger, subscribers, granted, grantsTook, started, importsBefore, acceptedBefore, minting.Invocations, cancellationToken);
+        return result with { ReportTook = reportTook, ReportUsagePages = environment.Usage.GetUsageRequests - usagePagesBefore };
+    }
+
+    /// <summary>One hourly report, started after <paramref name="after"/>: how long it took.</summary>
+    private static async Task<TimeSpan> RunReportAsync(IServiceProvider reporter, TimeSpan after, CancellationToken cancellationToken)
+    {
+        await Task.Delay(after, cancellationToken);
+        var clock = Stopwatch.StartNew();
+        var summary = await reporter.GetRequiredService<Monetization.Core.Usage.ReportUsage>().RunAsync(cancellationToken);
+        return summary.Failures == 0 ? clock.Elapsed : throw new InvalidOperationException($"The usage report during the flood failed {summary.Failures} times.");
     }
 
     private static async Task<SignupFloodResult> CheckAsync(
