@@ -1,4 +1,5 @@
 using Monetization.Core.ApiKeys;
+using Monetization.Core.Billing;
 using Monetization.Core.Ledger;
 using Monetization.Core.Registration;
 
@@ -28,5 +29,23 @@ public static class StripeSubscribers
         }
 
         return new KeyHolder(record.Id, Channel.Stripe, $"stripe:{record.Id[IdPrefix.Length..]}", CustomerId: null);
+    }
+
+    /// <summary>
+    /// The subscriber's Stripe customer names their key (metadata <c>awsAPIKeyId</c>), idempotent per subscriber and
+    /// key, so every flow that links a key (a first key made, a returning subscriber's key) asks Stripe alike.
+    /// </summary>
+    public static Task LinkKeyOnCustomerAsync(IBilling billing, Subscriber record, string keyId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(billing);
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentException.ThrowIfNullOrEmpty(keyId);
+        return record.StripeCustomerId is { } customerId
+            ? billing.SetCustomerMetadataAsync(
+                customerId,
+                new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = keyId },
+                $"customer-metadata:{record.Id}:{keyId}",
+                cancellationToken)
+            : Task.CompletedTask;
     }
 }

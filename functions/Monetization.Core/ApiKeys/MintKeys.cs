@@ -38,16 +38,17 @@ public sealed partial class MintKeys(
     public async Task<MintOutcome> MintAsync(IReadOnlyList<QueuedKeyMint> batch, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        var bySubscriber = batch.GroupBy(m => m.Request.SubscriberId, StringComparer.Ordinal).ToList();
-        var outcomes = await Task.WhenAll(bySubscriber.Select(g => PrepareAsync(g.Key, g.Max(m => m.Deliveries), cancellationToken)));
+        var bySubscriber = batch.GroupBy(m => m.Request.SubscriberId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+        var subscribers = bySubscriber.Keys.ToList();
+        var outcomes = await Task.WhenAll(subscribers.Select(id => PrepareAsync(id, bySubscriber[id].Max(m => m.Deliveries), cancellationToken)));
         var failed = new HashSet<string>(StringComparer.Ordinal);
         var wanting = new List<Subscriber>();
-        foreach (var (group, outcome) in bySubscriber.Zip(outcomes))
+        foreach (var (id, outcome) in subscribers.Zip(outcomes))
         {
             switch (outcome)
             {
                 case Prepared.Failed:
-                    failed.UnionWith(group.Select(m => m.MessageId));
+                    failed.UnionWith(bySubscriber[id].Select(m => m.MessageId));
                     break;
                 case Prepared.Wants wants:
                     wanting.Add(wants.Record);
@@ -55,7 +56,7 @@ public sealed partial class MintKeys(
             }
         }
 
-        IEnumerable<string> MessagesOf(IEnumerable<Subscriber> records) => records.SelectMany(r => bySubscriber.First(g => g.Key == r.Id).Select(m => m.MessageId));
+        IEnumerable<string> MessagesOf(IEnumerable<Subscriber> records) => records.SelectMany(r => bySubscriber[r.Id].Select(m => m.MessageId));
         var (minted, refused) = (0, 0);
         foreach (var chunk in wanting.Chunk(MaxKeysPerImport))
         {
@@ -125,7 +126,7 @@ public sealed partial class MintKeys(
                 // retry of an attempt that recorded the key but could not name it on the customer.
                 if (record is { Channel: Channel.Stripe, ApiKeyId: { } keyId } && deliveries > 1)
                 {
-                    await NameOnCustomerAsync(record, keyId, cancellationToken);
+                    await StripeSubscribers.LinkKeyOnCustomerAsync(billing, record, keyId, cancellationToken);
                 }
 
                 return new Prepared.Done();
@@ -216,17 +217,8 @@ public sealed partial class MintKeys(
             return;
         }
 
-        await NameOnCustomerAsync(stored, keyId, cancellationToken);
+        await StripeSubscribers.LinkKeyOnCustomerAsync(billing, stored, keyId, cancellationToken);
     }
-
-    private Task NameOnCustomerAsync(Subscriber record, string keyId, CancellationToken cancellationToken) =>
-        record.StripeCustomerId is { } customerId
-            ? billing.SetCustomerMetadataAsync(
-                customerId,
-                new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = keyId },
-                $"customer-metadata:{record.Id}:{keyId}",
-                cancellationToken)
-            : Task.CompletedTask;
 
     private string PlanOf(Subscriber record) => record.UsagePlanId ?? channel.StripeUsagePlanId;
 

@@ -25,16 +25,12 @@ public sealed class SubscriptionAccess(
         ArgumentNullException.ThrowIfNull(subscription);
         var now = clock.GetUtcNow();
         var decision = BillingRules.Decide(record, subscription, now, options.PastDueGrace);
-        if (decision.Access == AccessChange.Grant && !record.Subscribed && record is { ApiKeyId: { } linked, StripeCustomerId: { } customerId })
+        if (decision.Access == AccessChange.Grant && !record.Subscribed && record is { ApiKeyId: { } linked, StripeCustomerId: not null })
         {
             // A returning subscriber's key: as access starts again, the customer names it and keys a crash left go;
             // repeated until access has started, so a lost link is redone.
             await Task.WhenAll(
-                billing.SetCustomerMetadataAsync(
-                    customerId,
-                    new Dictionary<string, string>(StringComparer.Ordinal) { ["awsAPIKeyId"] = linked },
-                    $"customer-metadata:{record.Id}:{linked}",
-                    cancellationToken),
+                StripeSubscribers.LinkKeyOnCustomerAsync(billing, record, linked, cancellationToken),
                 access.DeleteStraysAsync(StripeSubscribers.HolderOf(record), record, cancellationToken));
         }
 

@@ -67,7 +67,7 @@ public static class AccountPages
             """);
         var refresh = record switch
         {
-            { AwaitsKey: true, KeyRefusedAt: not null } => 60,
+            { AwaitsKey: true, KeyRefusedAt: not null } => CeilingRefreshSeconds,
             { AwaitsKey: true } => ActivationRefreshSeconds,
             _ => (int?)null,
         };
@@ -76,6 +76,9 @@ public static class AccountPages
 
     /// <summary>How often the account page reloads itself while the key is being made (usually a second or two).</summary>
     public const int ActivationRefreshSeconds = 2;
+
+    /// <summary>How often it reloads while the key waits at the account's key ceiling: as often as it asks again for the key.</summary>
+    public const int CeilingRefreshSeconds = 60;
 
     /// <summary>Where the subscription stands and the one thing to do next.</summary>
     private static string Subscription(HttpContext context, Subscriber record)
