@@ -134,6 +134,16 @@ public class PortalFixture : IAsyncLifetime
         return key;
     }
 
+    /// <summary>
+    /// What the outside world and the ledger hold once the key minting queue's consumer has finished what earlier
+    /// tests queued, so that a count compared before and after a request measures that request alone.
+    /// </summary>
+    internal async Task<Footprint> SettledFootprintAsync()
+    {
+        await Minting.Source.WhenDrainedAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
+        return await Footprint.ReadAsync(Environment);
+    }
+
     /// <summary>Where a fixture for one test class changes settings of the real Portal.</summary>
     protected virtual ValueTask<IReadOnlyDictionary<string, string?>> ConfigureAsync(OfflineEnvironment environment) =>
         ValueTask.FromResult<IReadOnlyDictionary<string, string?>>(new Dictionary<string, string?>());

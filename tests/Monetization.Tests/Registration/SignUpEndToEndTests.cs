@@ -34,14 +34,14 @@ public sealed class SignUpEndToEndTests(PortalFixture portal) : IClassFixture<Po
     [Fact]
     public async Task AskingForALinkCreatesNoKeyNoCustomerAndNoRecordUntilTheLinkIsUsed()
     {
-        var before = await Footprint.ReadAsync(portal.Environment);
+        var before = await portal.SettledFootprintAsync();
         using var browser = portal.NewBrowser();
 
         using var response = await browser.RequestLinkAsync("unproven@example.com");
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         (await RegistrationState.ReadAsync(portal.Environment, "unproven@example.com")).AssertNothing();
-        var after = await Footprint.ReadAsync(portal.Environment);
+        var after = await portal.SettledFootprintAsync();
         Assert.Equal(before.ApiKeys, after.ApiKeys);
         Assert.Equal(before.Customers, after.Customers);
         Assert.Null(await RecordAsync("unproven@example.com"));
@@ -90,7 +90,7 @@ public sealed class SignUpEndToEndTests(PortalFixture portal) : IClassFixture<Po
     [Fact]
     public async Task AThousandUnverifiedSignupsCreateNoKeyAndNoStripeCustomer()
     {
-        var before = await Footprint.ReadAsync(portal.Environment);
+        var before = await portal.SettledFootprintAsync();
         using var browser = portal.NewBrowser();
         var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
 
@@ -100,7 +100,7 @@ public sealed class SignUpEndToEndTests(PortalFixture portal) : IClassFixture<Po
             statuses.Add(response.StatusCode);
         });
 
-        var after = await Footprint.ReadAsync(portal.Environment);
+        var after = await portal.SettledFootprintAsync();
         Assert.Equal(before.ApiKeys, after.ApiKeys);
         Assert.Equal(before.Customers, after.Customers);
         Assert.All(statuses, s => Assert.True(s is HttpStatusCode.Accepted or HttpStatusCode.ServiceUnavailable, s.ToString()));
@@ -329,7 +329,7 @@ public sealed class SignUpEndToEndTests(PortalFixture portal) : IClassFixture<Po
     [InlineData("josé@example.com")]
     public async Task NonAsciiLocalPartIsRefusedSayingWhatIsAcceptedAndLeavesNothing(string email)
     {
-        var before = await Footprint.ReadAsync(portal.Environment);
+        var before = await portal.SettledFootprintAsync();
 
         using var response = await portal.RequestLinkAsync(email);
 
@@ -337,7 +337,7 @@ public sealed class SignUpEndToEndTests(PortalFixture portal) : IClassFixture<Po
         var message = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("errors").GetProperty("email")[0].GetString()!;
         Assert.Contains("before the @", message, StringComparison.Ordinal);
         Assert.Contains("a-z", message, StringComparison.Ordinal);
-        Assert.Equal(before, await Footprint.ReadAsync(portal.Environment));
+        Assert.Equal(before, await portal.SettledFootprintAsync());
     }
 
     [Fact]
@@ -357,12 +357,12 @@ public sealed class SignUpEndToEndTests(PortalFixture portal) : IClassFixture<Po
     [Fact]
     public async Task AddressOneCharacterTooLongIsRefusedAndLeavesNothing()
     {
-        var before = await Footprint.ReadAsync(portal.Environment);
+        var before = await portal.SettledFootprintAsync();
 
         using var response = await portal.RequestLinkAsync($"{new string('l', 64)}@{new string('d', 63)}.{new string('e', 63)}.{new string('f', 58)}.com");
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Equal(before, await Footprint.ReadAsync(portal.Environment));
+        Assert.Equal(before, await portal.SettledFootprintAsync());
     }
 
     private async Task<Monetization.Core.Ledger.Subscriber?> RecordAsync(string email)
