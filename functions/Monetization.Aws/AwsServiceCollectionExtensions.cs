@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Monetization.Aws.ApiGateway;
 using Monetization.Aws.Email;
 using Monetization.Aws.Http;
+using Monetization.Aws.Ledger;
 using Monetization.Aws.Marketplace;
 using Monetization.Aws.Queues;
 using Monetization.Core.ApiKeys;
@@ -25,8 +26,32 @@ public static class AwsServiceCollectionExtensions
     {
         // Every flow reaches keys through the one access component, so it comes with the port.
         services.TryAddTransient<ApiKeyAccess>();
-        return services.AddAwsClient<ApiGatewayClient>(AwsService.ApiGateway, ApiGatewayOptionsName, configure)
+        services.AddApiGatewayBudget();
+        return services.AddAwsClient<ApiGatewayClient>(
+                AwsService.ApiGateway, ApiGatewayOptionsName, configure, sp => new ApiGatewayBudgetHandler(sp.GetRequiredService<ApiGatewayBudget>()))
             .AddTypedService<IApiKeys, ApiGatewayApiKeys>();
+    }
+
+    /// <summary>
+    /// The account's budget of API Gateway control-plane calls (<see cref="ApiGatewayBudget"/>), kept in the ledger's
+    /// table (the host registers the ledger), with the <c>ApiGatewayBudget</c> section bound once and checked at start.
+    /// </summary>
+    private static void AddApiGatewayBudget(this IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(ApiGatewayBudget)))
+        {
+            return;
+        }
+
+        services.AddOptions<ApiGatewayBudgetOptions>()
+            .BindConfiguration(ApiGatewayBudgetOptions.Section)
+            .ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ApiGatewayBudgetOptions>, ApiGatewayBudgetOptionsValidator>();
+        services.AddSingleton(sp => new ApiGatewayBudget(
+            sp.GetRequiredService<Amazon.DynamoDBv2.IAmazonDynamoDB>(),
+            sp.GetRequiredService<LedgerTableName>().Value,
+            sp.GetRequiredService<IOptions<ApiGatewayBudgetOptions>>().Value,
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<ApiGatewayBudget>>()));
     }
 
     /// <summary>A typed <see cref="MarketplaceMeteringClient"/> and <see cref="IMarketplaceMetering"/>, signed and retried.</summary>
@@ -74,8 +99,9 @@ public static class AwsServiceCollectionExtensions
         return services.AddAwsClient<SqsClient>(AwsService.Sqs, SqsOptionsName, configure);
     }
 
+    /// <param name="paced">A handler every attempt passes after the retry and before it is signed, if the service has one.</param>
     private static IHttpClientBuilder AddAwsClient<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TClient>(
-        this IServiceCollection services, AwsService service, string name, Action<AwsClientOptions>? configure)
+        this IServiceCollection services, AwsService service, string name, Action<AwsClientOptions>? configure, Func<IServiceProvider, DelegatingHandler>? paced = null)
         where TClient : class
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -90,7 +116,7 @@ public static class AwsServiceCollectionExtensions
         // Resolved once per container: region, endpoint and credential source do not change while the process runs.
         services.AddKeyedSingleton(name, (sp, _) => AwsConnection.Resolve(service, sp.GetRequiredService<IOptionsMonitor<AwsClientOptions>>().Get(name)));
 
-        return services.AddHttpClient<TClient>(name)
+        var client = services.AddHttpClient<TClient>(name)
             .ConfigureHttpClient((sp, http) =>
             {
                 var options = sp.GetRequiredService<IOptionsMonitor<AwsClientOptions>>().Get(name);
@@ -98,7 +124,13 @@ public static class AwsServiceCollectionExtensions
                 http.Timeout = options.Timeout;
             })
             .AddHttpMessageHandler(sp => new AwsRetryHandler(
-                sp.GetRequiredService<IOptionsMonitor<AwsClientOptions>>().Get(name), sp.GetRequiredService<TimeProvider>()))
+                sp.GetRequiredService<IOptionsMonitor<AwsClientOptions>>().Get(name), sp.GetRequiredService<TimeProvider>()));
+        if (paced is not null)
+        {
+            client.AddHttpMessageHandler(paced);
+        }
+
+        return client
             .AddHttpMessageHandler(sp =>
             {
                 var connection = sp.GetRequiredKeyedService<AwsConnection>(name);

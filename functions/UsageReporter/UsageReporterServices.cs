@@ -141,13 +141,10 @@ public static class UsageReporterServices
         // The key minting function runs this program too, on the key minting queue's events.
         services.AddOptions<KeyMintingOptions>()
             .BindConfiguration(KeyMintingOptions.Section)
-            .Validate(o => o.ImportsPerSecond is > 0 and <= KeyMintingOptions.MaxImportsPerSecond, KeyMintingOptions.ImportsPerSecondRange)
             .Validate(o => o.KeyReserve is >= 0 and < ApiKeyAccess.AccountKeyLimit, KeyMintingOptions.KeyReserveRange)
             .ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<KeyMintingOptions>>().Value);
         services.AddSingleton<KeyCeiling>();
-        services.AddKeyedSingleton(MintKeys.ImportPaceKey, (sp, _) => new CallPace(
-            sp.GetRequiredService<IOptions<KeyMintingOptions>>().Value.ImportsPerSecond, sp.GetRequiredService<TimeProvider>()));
         services.AddTransient<MintKeys>();
         return services;
     }

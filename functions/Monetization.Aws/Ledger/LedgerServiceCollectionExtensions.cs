@@ -52,6 +52,7 @@ public static class LedgerServiceCollectionExtensions
 
             return new AmazonDynamoDBClient(config);
         });
+        services.TryAddSingleton(sp => new LedgerTableName(tableName(sp)));
         services.TryAddSingleton<ISubscriberLedger>(sp => new DynamoDbSubscriberLedger(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
         services.TryAddSingleton<IUsageLedger>(sp => new DynamoDbUsageLedger(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
         services.TryAddSingleton<IAccountStore>(sp => new DynamoDbAccountStore(sp.GetRequiredService<IAmazonDynamoDB>(), tableName(sp)));
@@ -61,3 +62,6 @@ public static class LedgerServiceCollectionExtensions
         return services;
     }
 }
+
+/// <summary>The ledger's DynamoDB table, which also holds the account's API Gateway budget (<see cref="ApiGateway.ApiGatewayBudget"/>).</summary>
+public sealed record LedgerTableName(string Value);

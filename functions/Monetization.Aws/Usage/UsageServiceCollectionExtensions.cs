@@ -38,7 +38,6 @@ public static class UsageServiceCollectionExtensions
         services.AddAwsSettings();
         services.AddAwsMarketplaceMetering();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<UsageReportingOptions>>().Value);
-        services.TryAddSingleton(sp => new CallPace(sp.GetRequiredService<UsageReportingOptions>().KeyDeletesPerSecond, sp.GetRequiredService<TimeProvider>()));
         services.TryAddTransient<MeterMarketplaceUsage>();
         return services;
     }
@@ -47,6 +46,8 @@ public static class UsageServiceCollectionExtensions
 /// <summary>What every host metering usage requires of <c>Usage</c>.</summary>
 internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageReportingOptions>
 {
+    private const int MaxEndedKeysPerRun = 1000;
+
     public ValidateOptionsResult Validate(string? name, UsageReportingOptions options)
     {
         var failures = new List<string>();
@@ -80,13 +81,9 @@ internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageRep
             failures.Add("Usage:EndedKeyRetention must be between 00:00:00 and 365.00:00:00.");
         }
 
-        if (options.KeyDeletesPerSecond is not (> 0 and <= 4))
+        if (options.EndedKeysPerRun is < 1 or > MaxEndedKeysPerRun)
         {
-            failures.Add("Usage:KeyDeletesPerSecond must be above 0 and at most 4 (DeleteApiKey allows 5 a second per account, shared).");
-        }
-        else if (options.EndedKeysPerRun < 1 || options.EndedKeysPerRun / options.KeyDeletesPerSecond > 300)
-        {
-            failures.Add("Usage:EndedKeysPerRun must be at least 1 and take at most 300 seconds at Usage:KeyDeletesPerSecond.");
+            failures.Add($"Usage:EndedKeysPerRun must be between 1 and {MaxEndedKeysPerRun} (at most 5 minutes of deletions at DeleteApiKey's 5 a second per account, shared).");
         }
 
         if (options.UnprocessedRetries is < 0 or > 10)

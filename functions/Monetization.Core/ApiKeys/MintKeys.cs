@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Monetization.Core.Accounts;
 using Monetization.Core.Billing;
@@ -9,8 +8,9 @@ namespace Monetization.Core.ApiKeys;
 /// <summary>
 /// The key minting queue's consumer: the subscribers of a batch who still await a key get one each, all from one
 /// ImportApiKeys call (enabled, already in their usage plan), and the ledger records them; the account page then shows
-/// each value once. One consumer paced by <see cref="ImportPaceKey"/> keeps a launch's flood to about one control-plane
-/// call a batch instead of five a person.
+/// each value once. Imports take their turn at the account's API Gateway budget, whose own slow pace for them
+/// (<c>ApiGatewayBudget:ImportsPerSecond</c>) lets batches fill, so a launch's flood costs about one control-plane call
+/// a batch instead of five a person.
 /// </summary>
 /// <remarks>
 /// Duplicates and reorderings are normal: a request for a subscriber who has a key, or whose access ended meanwhile,
@@ -23,14 +23,10 @@ public sealed partial class MintKeys(
     ApiKeyAccess access,
     IBilling billing,
     StripeChannelOptions channel,
-    [FromKeyedServices(MintKeys.ImportPaceKey)] CallPace pace,
     KeyCeiling ceiling,
     TimeProvider clock,
     ILogger<MintKeys> logger)
 {
-    /// <summary>The <see cref="CallPace"/> the consumer's imports wait at.</summary>
-    public const string ImportPaceKey = "KeyImports";
-
     /// <summary>Rows of one import: the most a batch brings (the queue's batch size).</summary>
     public const int MaxKeysPerImport = 100;
 
@@ -169,7 +165,6 @@ public sealed partial class MintKeys(
         IReadOnlyList<string> ids;
         try
         {
-            await pace.WaitTurnAsync(cancellationToken);
             ids = await access.ImportGrantedAsync(holders, cancellationToken);
         }
         catch (DependencyUnavailableException e)

@@ -11,7 +11,7 @@ namespace Monetization.Core.Usage;
 /// to bill, the key has settled: it leaves the plan and the ledger stops calling it settling. A settled key is kept for
 /// the retention (a subscriber who comes back gets it back), then deleted, so ended subscriptions do not fill the
 /// account's 10,000 keys. Keys a rotation retired take the same path on their own: disabled when their overlap ends,
-/// deleted once settled. Deletions wait their turn at the <see cref="CallPace"/>.
+/// deleted once settled. Deletions, like every API Gateway call, wait their turn at the account's control-plane budget.
 /// </summary>
 internal sealed partial class KeySettlement(
     IUsageLedger usage,
@@ -19,7 +19,6 @@ internal sealed partial class KeySettlement(
     ApiKeyAccess access,
     UsageClaims claims,
     UsageReportingOptions options,
-    CallPace pace,
     TimeProvider time,
     ILogger logger)
 {
@@ -132,7 +131,6 @@ internal sealed partial class KeySettlement(
         }
 
         var keyId = current.ApiKeyId!;
-        await pace.WaitTurnAsync(cancellationToken);
         await access.DeleteSettledAsync(current.Id, keyId, cancellationToken);
         await ledger.UpdateAsync(
             current.Id,
@@ -163,11 +161,7 @@ internal sealed partial class KeySettlement(
 
         await Task.WhenAll([
             .. disabling.Select(id => access.DisableAsync(id, enabled: null, cancellationToken)),
-            .. deleting.Select(async id =>
-            {
-                await pace.WaitTurnAsync(cancellationToken);
-                await access.DeleteSettledAsync(holder.Id, id, cancellationToken);
-            })]);
+            .. deleting.Select(id => access.DeleteSettledAsync(holder.Id, id, cancellationToken))]);
         await ledger.UpdateAsync(
             holder.Id,
             current => current is null ? null : current with

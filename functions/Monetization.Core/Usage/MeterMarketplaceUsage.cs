@@ -35,7 +35,6 @@ public sealed partial class MeterMarketplaceUsage
         IUsageLedger ledger,
         ISubscriberLedger subscribers,
         ApiKeyAccess access,
-        CallPace pace,
         IMarketplaceMetering metering,
         UsageReportingOptions options,
         TimeProvider time,
@@ -45,13 +44,12 @@ public sealed partial class MeterMarketplaceUsage
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(subscribers);
         ArgumentNullException.ThrowIfNull(access);
-        ArgumentNullException.ThrowIfNull(pace);
         ArgumentNullException.ThrowIfNull(metering);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
-        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options, pace, time, logger);
+        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options, time, logger);
         _ledger = ledger;
         _metering = metering;
         _options = options;

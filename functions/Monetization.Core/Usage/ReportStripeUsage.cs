@@ -32,7 +32,6 @@ public sealed partial class ReportStripeUsage
         IUsageLedger ledger,
         ISubscriberLedger subscribers,
         ApiKeyAccess access,
-        CallPace pace,
         IUsageMeter meter,
         IBilling billing,
         UsageReportingOptions options,
@@ -44,7 +43,6 @@ public sealed partial class ReportStripeUsage
         ArgumentNullException.ThrowIfNull(ledger);
         ArgumentNullException.ThrowIfNull(subscribers);
         ArgumentNullException.ThrowIfNull(access);
-        ArgumentNullException.ThrowIfNull(pace);
         ArgumentNullException.ThrowIfNull(meter);
         ArgumentNullException.ThrowIfNull(billing);
         ArgumentNullException.ThrowIfNull(options);
@@ -52,7 +50,7 @@ public sealed partial class ReportStripeUsage
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(logger);
         _claims = new UsageClaims(apiKeys, ledger, options.LedgerParallelism);
-        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options, pace, time, logger);
+        _settlement = new KeySettlement(ledger, subscribers, access, _claims, options, time, logger);
         _ledger = ledger;
         _meter = meter;
         _billing = billing;

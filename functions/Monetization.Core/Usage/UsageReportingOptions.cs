@@ -29,9 +29,6 @@ public sealed class UsageReportingOptions
     /// <summary>The most ended keys one run deletes per plan; the rest wait for the next run.</summary>
     public int EndedKeysPerRun { get; set; } = 100;
 
-    /// <summary>API key deletions a second (DeleteApiKey allows 5 per account, shared with everything else).</summary>
-    public double KeyDeletesPerSecond { get; set; } = 2;
-
     /// <summary>Ledger writes in flight at once.</summary>
     public int LedgerParallelism { get; set; } = 32;
 

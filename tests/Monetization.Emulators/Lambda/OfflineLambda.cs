@@ -42,6 +42,7 @@ public static class OfflineLambda
             ["PastDueGraceHours"] = "72",
             ["EndedKeyRetentionDays"] = "30",
             ["MarketplaceDimension"] = "requests",
+            ["ApiGatewayCallShare"] = "0.8",
             ["AWS::Region"] = OfflineEnvironment.Region,
             ["AWS::URLSuffix"] = "amazonaws.com",
             ["Condition:SellsOnMarketplace"] = "true",

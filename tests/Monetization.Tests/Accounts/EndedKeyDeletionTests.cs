@@ -121,29 +121,9 @@ public sealed class EndedKeyDeletionTests(CheckoutPortalFixture portal) : IClass
         Assert.Equal(afterSecond.Count, second.ApiKeysInAccount);
     }
 
-    [Fact]
-    public async Task EachDeletionWaitsItsTurnAtThePace()
-    {
-        var clock = new ManualTimeProvider(DateTimeOffset.UtcNow);
-        var pace = new CallPace(perSecond: 0.01, clock);
-        using var stop = new CancellationTokenSource();
-
-        var firstTurn = pace.WaitTurnAsync(stop.Token);
-        var secondTurn = pace.WaitTurnAsync(stop.Token);
-        clock.Advance(TimeSpan.FromSeconds(200));
-        var thirdTurn = pace.WaitTurnAsync(stop.Token);
-        var fourthTurn = pace.WaitTurnAsync(stop.Token);
-        await stop.CancelAsync();
-
-        Assert.True(firstTurn.IsCompletedSuccessfully);
-        Assert.True(thirdTurn.IsCompletedSuccessfully, "100 s after the second turn, the third comes at once");
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => secondTurn);
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fourthTurn);
-    }
-
     private static Dictionary<string, string?> NoRetention => new() { ["Usage:EndedKeyRetention"] = TimeSpan.Zero.ToString("c", CultureInfo.InvariantCulture) };
 
-    private static Dictionary<string, string?> TwoPerRun => new() { ["Usage:EndedKeysPerRun"] = "2", ["Usage:KeyDeletesPerSecond"] = "4" };
+    private static Dictionary<string, string?> TwoPerRun => new() { ["Usage:EndedKeysPerRun"] = "2" };
 
     /// <summary>A subscriber whose subscription ended and whose key settled (disabled, out of its plan), edited as given.</summary>
     private async Task<string> EndedSubscriberAsync(ApiKeyAccess access, string name, Func<Subscriber, Subscriber> edit)

@@ -32,7 +32,7 @@ public sealed class KeyMintingConsumer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(environment);
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(environment.UsageReporterConfiguration())
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["KeyMinting:ImportsPerSecond"] = "2" })
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["ApiGatewayBudget:ImportsPerSecond"] = "2" })
             .AddInMemoryCollection(settings ?? new Dictionary<string, string?>())
             .Build();
         var services = new ServiceCollection().AddLogging();

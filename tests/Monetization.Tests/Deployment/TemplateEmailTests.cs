@@ -23,6 +23,7 @@ public sealed class TemplateEmailTests
             ["PaymentCollection"] = "checkout",
             ["InvoiceDaysUntilDue"] = "30",
             ["PastDueGraceHours"] = "72",
+            ["ApiGatewayCallShare"] = "0.8",
             ["AWS::Region"] = "us-east-1",
             ["AWS::URLSuffix"] = "amazonaws.com",
             ["EmailSenderAddress"] = "no-reply@example.com",

@@ -30,7 +30,7 @@ public sealed class MarketplaceWorld
         Identity = new MarketplaceIdentity(ledger, Access, time, NullLogger<MarketplaceIdentity>.Instance);
         // Nothing is metered in this world: these keys count no usage (the usage tests meter against the emulators).
         var usage = new MeterMarketplaceUsage(
-            Keys, new UnusedUsageLedger(), Ledger, keyAccess, new CallPace(2, time), Metering, new UsageReportingOptions(), time, NullLogger<MeterMarketplaceUsage>.Instance);
+            Keys, new UnusedUsageLedger(), Ledger, keyAccess, Metering, new UsageReportingOptions(), time, NullLogger<MeterMarketplaceUsage>.Instance);
         Apply = new ApplySubscriptionEvent(ledger, Identity, Access, usage, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
         Landing = new MarketplaceLanding(Metering, ledger, Identity, Access, new KeyReveal(ledger, keyAccess, time), Options, time, NullLogger<MarketplaceLanding>.Instance);
     }

@@ -44,10 +44,12 @@ public sealed class UsageReporterServicesTests
     [Theory]
     [InlineData("Usage:EndedKeyRetention", "366.00:00:00", "Usage:EndedKeyRetention")]
     [InlineData("Usage:EndedKeyRetention", "-00:00:01", "Usage:EndedKeyRetention")]
-    [InlineData("Usage:KeyDeletesPerSecond", "5", "Usage:KeyDeletesPerSecond")]
-    [InlineData("Usage:KeyDeletesPerSecond", "0", "Usage:KeyDeletesPerSecond")]
+    [InlineData("ApiGatewayBudget:Share", "1.5", "ApiGatewayBudget:Share")]
+    [InlineData("ApiGatewayBudget:Share", "0", "ApiGatewayBudget:Share")]
+    [InlineData("ApiGatewayBudget:ImportsPerSecond", "3", "ApiGatewayBudget:ImportsPerSecond")]
+    [InlineData("ApiGatewayBudget:MaxWait", "00:10:00", "ApiGatewayBudget:MaxWait")]
     [InlineData("Usage:EndedKeysPerRun", "0", "Usage:EndedKeysPerRun")]
-    [InlineData("Usage:EndedKeysPerRun", "601", "Usage:EndedKeysPerRun")]
+    [InlineData("Usage:EndedKeysPerRun", "1001", "Usage:EndedKeysPerRun")]
     public void AKeyDeletionSettingOutOfRangeFailsTheStartNamingIt(string setting, string value, string named)
     {
         using var provider = Build(new Dictionary<string, string?>(Complete) { [setting] = value });
