@@ -55,17 +55,17 @@ public sealed class ApiGatewayBudgetTests
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var budget = Budget(environment, new ApiGatewayBudgetOptions(), clock);
 
-        // CreateApiKey at 0.8 of its 5 a second: a burst of 4, then one each 250 ms.
-        for (var i = 0; i < 4; i++)
+        // CreateApiKey at 0.8 of its 5 a second: a burst of 2 (half of 0.8 of its 5), then one each 250 ms.
+        for (var i = 0; i < 2; i++)
         {
             await budget.WaitTurnAsync(ApiGatewayBudget.CreateApiKey, Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
         }
 
-        var fifth = budget.WaitTurnAsync(ApiGatewayBudget.CreateApiKey, Ct);
+        var third = budget.WaitTurnAsync(ApiGatewayBudget.CreateApiKey, Ct);
         await budget.WaitTurnAsync(null, Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
-        Assert.False(fifth.IsCompleted, "the fifth CreateApiKey went inside 250 ms of the burst");
+        Assert.False(third.IsCompleted, "the third CreateApiKey went inside 250 ms of the burst");
         clock.Advance(TimeSpan.FromMilliseconds(250));
-        await fifth.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        await third.WaitAsync(TimeSpan.FromSeconds(10), Ct);
         Assert.Equal(4.0, budget.RateOf(ApiGatewayBudget.CreateApiKey), 6);
         Assert.Equal(8.0, budget.RateOf(null), 6);
     }
@@ -83,10 +83,14 @@ public sealed class ApiGatewayBudgetTests
             await budget.WaitTurnAsync(null, Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
         }
 
+        // The fifth call's turn is a second away: it waits. Only once its turn is taken (the bucket's TAT moved) do the
+        // others come, each more than a second from its turn.
+        var start = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var waiting = budget.WaitTurnAsync(null, Ct);
+        await TatReachesAsync(environment, start + 5000);
         for (var i = 0; i < 10; i++)
         {
-            await Assert.ThrowsAsync<HttpRequestException>(() => budget.WaitTurnAsync(null, Ct));
+            await Assert.ThrowsAsync<HttpRequestException>(() => budget.WaitTurnAsync(null, Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct));
         }
 
         // Two seconds on, a call's turn is a second away again: the refusals reserved (almost) nothing.
@@ -125,6 +129,46 @@ public sealed class ApiGatewayBudgetTests
         foreach (var provider in instances)
         {
             await provider.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task WhenTheLedgerDoesNotAnswerTheCallGoesUnpacedInsteadOfFailing()
+    {
+        // Nothing listens on port 9: the ledger refuses the connection, as a DynamoDB outage would answer.
+        using var unreachable = new Amazon.DynamoDBv2.AmazonDynamoDBClient(
+            new Amazon.Runtime.BasicAWSCredentials(OfflineEnvironment.LocalCredentials.AccessKey, OfflineEnvironment.LocalCredentials.SecretKey),
+            new Amazon.DynamoDBv2.AmazonDynamoDBConfig { ServiceURL = "http://127.0.0.1:9", AuthenticationRegion = OfflineEnvironment.Region, MaxErrorRetry = 0 });
+        var budget = new ApiGatewayBudget(unreachable, OfflineEnvironment.LedgerTableName, new ApiGatewayBudgetOptions(), NullLogger<ApiGatewayBudget>.Instance);
+
+        for (var i = 0; i < 50; i++)
+        {
+            await budget.WaitTurnAsync(i % 2 == 0 ? ApiGatewayBudget.CreateApiKey : null, Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        }
+    }
+
+    /// <summary>Waits (in real time, at most 10 s) until the total's bucket has its TAT at <paramref name="tat"/> or later.</summary>
+    private static async Task TatReachesAsync(OfflineEnvironment environment, long tat)
+    {
+        using var dynamoDb = environment.DynamoDb();
+        var deadline = DateTimeOffset.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            var item = await dynamoDb.GetItemAsync(
+                new Amazon.DynamoDBv2.Model.GetItemRequest
+                {
+                    TableName = OfflineEnvironment.LedgerTableName,
+                    Key = new() { ["pk"] = new() { S = "budget#apigateway" } },
+                    ConsistentRead = true,
+                },
+                Ct);
+            if (item.Item?.TryGetValue("tat", out var value) == true && long.Parse(value.N, System.Globalization.CultureInfo.InvariantCulture) >= tat)
+            {
+                return;
+            }
+
+            Assert.True(DateTimeOffset.UtcNow < deadline, "the call never took its turn");
+            await Task.Delay(20, Ct);
         }
     }
 
