@@ -194,7 +194,8 @@ public sealed partial class ApiGatewayBudget
             if (Volatile.Read(ref bucket.LastTat) >= now || attempt > 0)
             {
                 // The schedule runs ahead of now: take the next interval on it.
-                if (await TryUpdateAsync(bucket, "SET #tat = #tat + :interval", "#tat BETWEEN :now AND :latest", now, latest, cancellationToken).ConfigureAwait(false) is { } tat)
+                var values = new Dictionary<string, AttributeValue> { [":interval"] = Number(bucket.IntervalMs), [":now"] = Number(now), [":latest"] = Number(latest) };
+                if (await TryUpdateAsync(bucket, "SET #tat = #tat + :interval", "#tat BETWEEN :now AND :latest", values, cancellationToken).ConfigureAwait(false) is { } tat)
                 {
                     Volatile.Write(ref bucket.LastTat, tat);
                     return DateTimeOffset.FromUnixTimeMilliseconds(tat - bucket.IntervalMs - bucket.ToleranceMs);
@@ -202,7 +203,8 @@ public sealed partial class ApiGatewayBudget
             }
 
             // The schedule is behind now (or new): it restarts now, and this call goes at once.
-            if (await TryUpdateAsync(bucket, "SET #tat = :restart", "attribute_not_exists(#tat) OR #tat < :now", now, latest, cancellationToken).ConfigureAwait(false) is { } restarted)
+            var restart = new Dictionary<string, AttributeValue> { [":restart"] = Number(now + bucket.IntervalMs), [":now"] = Number(now) };
+            if (await TryUpdateAsync(bucket, "SET #tat = :restart", "attribute_not_exists(#tat) OR #tat < :now", restart, cancellationToken).ConfigureAwait(false) is { } restarted)
             {
                 Volatile.Write(ref bucket.LastTat, restarted);
                 return DateTimeOffset.FromUnixTimeMilliseconds(now);
@@ -246,7 +248,8 @@ public sealed partial class ApiGatewayBudget
         new() { [LedgerTable.PartitionKey] = new() { S = bucket.Id } };
 
     /// <returns>The bucket's TAT as written, or null when the condition did not hold.</returns>
-    private async Task<long?> TryUpdateAsync(Bucket bucket, string update, string condition, long now, long latest, CancellationToken cancellationToken)
+    private async Task<long?> TryUpdateAsync(
+        Bucket bucket, string update, string condition, Dictionary<string, AttributeValue> values, CancellationToken cancellationToken)
     {
         try
         {
@@ -260,13 +263,7 @@ public sealed partial class ApiGatewayBudget
                         UpdateExpression = update,
                         ConditionExpression = condition,
                         ExpressionAttributeNames = new Dictionary<string, string> { ["#tat"] = TatAttribute },
-                        ExpressionAttributeValues = new Dictionary<string, AttributeValue>
-                        {
-                            [":now"] = Number(now),
-                            [":latest"] = Number(latest),
-                            [":interval"] = Number(bucket.IntervalMs),
-                            [":restart"] = Number(now + bucket.IntervalMs),
-                        }.Where(v => update.Contains(v.Key, StringComparison.Ordinal) || condition.Contains(v.Key, StringComparison.Ordinal)).ToDictionary(),
+                        ExpressionAttributeValues = values,
                         ReturnValues = ReturnValue.UPDATED_NEW,
                     },
                     ct),
