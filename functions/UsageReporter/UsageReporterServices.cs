@@ -10,6 +10,7 @@ using Monetization.Aws.Ledger;
 using Monetization.Aws.Secrets;
 using Monetization.Aws.Usage;
 using Monetization.Core;
+using Monetization.Core.Accounts;
 using Monetization.Core.ApiKeys;
 using Monetization.Core.Usage;
 using Monetization.Lambda;
@@ -146,6 +147,7 @@ public static class UsageReporterServices
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<KeyMintingOptions>>().Value);
         services.AddSingleton<KeyCeiling>();
         services.AddTransient<MintKeys>();
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IFirstKeyChannel, StripeFirstKeys>());
         return services;
     }
 }

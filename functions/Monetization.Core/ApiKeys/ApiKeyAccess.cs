@@ -113,21 +113,25 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     }
 
     /// <summary>
-    /// New keys for <paramref name="grants"/>, each already enabled in its usage plan, in one import: a key whose value
-    /// this process drew from a CSPRNG (API Gateway holds it from here on; nothing else does), named and described as
-    /// <see cref="CreateAsync"/> names them. All or none are created.
+    /// New keys for <paramref name="keys"/> in one import, each enabled in its usage plan when it is
+    /// <see cref="FirstKey.Granted"/> and otherwise disabled in no plan: a key whose value this process drew from a
+    /// CSPRNG (API Gateway holds it from here on; nothing else does), named and described as <see cref="CreateAsync"/>
+    /// names them. All or none are created.
     /// </summary>
-    /// <returns>The new keys' ids, in the order of <paramref name="grants"/>.</returns>
-    public async Task<IReadOnlyList<string>> ImportGrantedAsync(IReadOnlyList<(KeyHolder Holder, string UsagePlanId)> grants, CancellationToken cancellationToken)
+    /// <returns>The new keys' ids, in the order of <paramref name="keys"/>.</returns>
+    public async Task<IReadOnlyList<string>> ImportAsync(IReadOnlyList<FirstKey> keys, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(grants);
+        ArgumentNullException.ThrowIfNull(keys);
         var ids = await apiKeys.ImportAsync(
-            [.. grants.Select(g => new ApiKeyImport(g.Holder.KeyName, DescriptionOf(g.Holder), NewValue(), Enabled: true, [g.UsagePlanId]))],
+            [.. keys.Select(k => new ApiKeyImport(k.Holder.KeyName, DescriptionOf(k.Holder), NewValue(), k.Granted, k.Granted ? [k.UsagePlanId] : []))],
             cancellationToken);
-        foreach (var ((holder, planId), id) in grants.Zip(ids))
+        foreach (var (key, id) in keys.Zip(ids))
         {
-            LogKeyCreated(holder.SubscriberId, id);
-            LogGranted(id, planId);
+            LogKeyCreated(key.Holder.SubscriberId, id);
+            if (key.Granted)
+            {
+                LogGranted(id, key.UsagePlanId);
+            }
         }
 
         return ids;

@@ -1,16 +1,15 @@
 using Microsoft.Extensions.Logging;
-using Monetization.Core.Accounts;
-using Monetization.Core.Billing;
 using Monetization.Core.Ledger;
 
 namespace Monetization.Core.ApiKeys;
 
 /// <summary>
 /// The key minting queue's consumer: the subscribers of a batch who still await a key get one each, all from one
-/// ImportApiKeys call (enabled, already in their usage plan), and the ledger records them; the account page then shows
-/// each value once. Imports take their turn at the account's API Gateway budget, whose own slow pace for them
-/// (<c>ApiGatewayBudget:ImportsPerSecond</c>) lets batches fill, so a launch's flood costs about one control-plane call
-/// a batch instead of five a person.
+/// ImportApiKeys call, and the ledger records them; the account page then shows each value once. The subscriber's
+/// channel says how its key is imported and what follows once it is recorded (<see cref="IFirstKeyChannel"/>; Stripe's
+/// keys arrive enabled and already in their plan). Imports take their turn at the account's API Gateway budget, whose
+/// own slow pace for them (<c>ApiGatewayBudget:ImportsPerSecond</c>) lets batches fill, so a launch's flood costs about
+/// one control-plane call a batch instead of five a person.
 /// </summary>
 /// <remarks>
 /// Duplicates and reorderings are normal: a request for a subscriber who has a key, or whose access ended meanwhile,
@@ -21,14 +20,15 @@ namespace Monetization.Core.ApiKeys;
 public sealed partial class MintKeys(
     ISubscriberLedger ledger,
     ApiKeyAccess access,
-    IBilling billing,
-    StripeChannelOptions channel,
+    IEnumerable<IFirstKeyChannel> channels,
     KeyCeiling ceiling,
     TimeProvider clock,
     ILogger<MintKeys> logger)
 {
     /// <summary>Rows of one import: the most a batch brings (the queue's batch size).</summary>
     public const int MaxKeysPerImport = 100;
+
+    private readonly Dictionary<Channel, IFirstKeyChannel> _channels = channels.ToDictionary(c => c.Channel);
 
     /// <returns>The messages that failed and must be delivered again (the others are done), and what was made.</returns>
     public async Task<MintOutcome> MintAsync(IReadOnlyList<QueuedKeyMint> batch, CancellationToken cancellationToken)
@@ -116,20 +116,31 @@ public sealed partial class MintKeys(
         try
         {
             var record = await ledger.GetAsync(subscriberId, cancellationToken);
-            if (record is not { Channel: Channel.Stripe, AwaitsKey: true })
+            if (record is null || !_channels.TryGetValue(record.Channel, out var channel))
+            {
+                return new Prepared.Done();
+            }
+
+            if (!record.AwaitsKey)
             {
                 // Has its key (a duplicate request), or no access any more: nothing to make. A redelivery may be the
-                // retry of an attempt that recorded the key but could not name it on the customer.
-                if (record is { Channel: Channel.Stripe, ApiKeyId: { } keyId } && deliveries > 1)
+                // retry of an attempt that recorded the key but could not finish it.
+                if (record.ApiKeyId is { } keyId && deliveries > 1)
                 {
-                    await StripeSubscribers.LinkKeyOnCustomerAsync(billing, record, keyId, cancellationToken);
+                    await channel.FinishAsync(record, keyId, cancellationToken);
+                }
+                else if (deliveries > 1)
+                {
+                    // Access ended before the key an earlier attempt made was recorded: it was never shown.
+                    await access.DeleteStraysAsync(channel.KeyOf(record).Holder, record, cancellationToken);
                 }
 
                 return new Prepared.Done();
             }
 
-            if (deliveries > 1 && await AdoptAsync(record, cancellationToken))
+            if (deliveries > 1 && await channel.AdoptAsync(record, cancellationToken) is { } earlier)
             {
+                await RecordAsync(record, channel.KeyOf(record), earlier, cancellationToken);
                 return new Prepared.Done();
             }
 
@@ -142,30 +153,14 @@ public sealed partial class MintKeys(
         }
     }
 
-    /// <summary>A key an earlier delivery imported but did not record, found by its name: recorded (and granted) instead of a second one.</summary>
-    private async Task<bool> AdoptAsync(Subscriber record, CancellationToken cancellationToken)
-    {
-        var holder = StripeSubscribers.HolderOf(record);
-        var found = await access.ReadAsync(holder, recordedKeyId: null, includeValue: false, cancellationToken);
-        // Imported keys are enabled from the start; one that is not was never this consumer's.
-        if (found.Named.FirstOrDefault(k => k.Enabled) is not { } earlier)
-        {
-            return false;
-        }
-
-        await access.GrantAsync(earlier.Id, enabled: true, PlanOf(record), cancellationToken);
-        await RecordAsync(record, holder, earlier.Id, cancellationToken);
-        return true;
-    }
-
     /// <returns>How many keys were made, and whether every one of them was recorded.</returns>
     private async Task<(int Made, bool Done)> ImportAsync(IReadOnlyList<Subscriber> records, CancellationToken cancellationToken)
     {
-        var holders = records.Select(r => (Holder: StripeSubscribers.HolderOf(r), UsagePlanId: PlanOf(r))).ToList();
+        var keys = records.Select(r => _channels[r.Channel].KeyOf(r)).ToList();
         IReadOnlyList<string> ids;
         try
         {
-            ids = await access.ImportGrantedAsync(holders, cancellationToken);
+            ids = await access.ImportAsync(keys, cancellationToken);
         }
         catch (DependencyUnavailableException e)
         {
@@ -176,11 +171,11 @@ public sealed partial class MintKeys(
         }
 
         LogImported(logger, ids.Count);
-        var recorded = await Task.WhenAll(records.Zip(holders, ids).Select(async t =>
+        var recorded = await Task.WhenAll(records.Zip(keys, ids).Select(async t =>
         {
             try
             {
-                await RecordAsync(t.First, t.Second.Holder, t.Third, cancellationToken);
+                await RecordAsync(t.First, t.Second, t.Third, cancellationToken);
                 return true;
             }
             catch (DependencyUnavailableException e)
@@ -194,11 +189,11 @@ public sealed partial class MintKeys(
     }
 
     /// <summary>
-    /// Records the key if the subscriber still awaits one, otherwise the key, never shown, goes; then the Stripe
-    /// customer names it (<c>awsAPIKeyId</c>). A failure of that last step fails the request, whose redelivery finds
-    /// the key recorded and names it again.
+    /// Records the key if the subscriber still awaits one, otherwise the key, never shown, goes; then the channel
+    /// finishes it. A failure of that last step fails the request, whose redelivery finds the key recorded and finishes
+    /// it again.
     /// </summary>
-    private async Task RecordAsync(Subscriber record, KeyHolder holder, string keyId, CancellationToken cancellationToken)
+    private async Task RecordAsync(Subscriber record, FirstKey key, string keyId, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var update = await ledger.UpdateAsync(
@@ -208,14 +203,12 @@ public sealed partial class MintKeys(
             cancellationToken);
         if (update.Stored is not { } stored || !string.Equals(stored.ApiKeyId, keyId, StringComparison.Ordinal))
         {
-            await access.DiscardUnrecordedAsync(holder, keyId, update.Stored?.ApiKeyId, cancellationToken);
+            await access.DiscardUnrecordedAsync(key.Holder, keyId, update.Stored?.ApiKeyId, cancellationToken);
             return;
         }
 
-        await StripeSubscribers.LinkKeyOnCustomerAsync(billing, stored, keyId, cancellationToken);
+        await _channels[stored.Channel].FinishAsync(stored, keyId, cancellationToken);
     }
-
-    private string PlanOf(Subscriber record) => record.UsagePlanId ?? channel.StripeUsagePlanId;
 
     private abstract record Prepared
     {
