@@ -68,6 +68,9 @@ public static class SubscriptionEventsServices
         services.TryAddSingleton(TimeProvider.System);
         services.AddAwsSettings();
         services.AddAwsApiGateway();
+
+        // A buyer's first key is asked of the key minting queue, never made on an event.
+        services.AddAwsKeyMintQueue();
         services.AddDynamoDbLedger(sp => Options(sp).LedgerTableName);
         services.AddUsageMetering();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<UsageReportingOptions>, MarketplaceUsagePlanValidator>());

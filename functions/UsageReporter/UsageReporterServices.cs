@@ -12,6 +12,7 @@ using Monetization.Aws.Usage;
 using Monetization.Core;
 using Monetization.Core.Accounts;
 using Monetization.Core.ApiKeys;
+using Monetization.Core.Marketplace;
 using Monetization.Core.Usage;
 using Monetization.Lambda;
 using Monetization.Stripe;
@@ -148,6 +149,20 @@ public static class UsageReporterServices
         services.AddSingleton<KeyCeiling>();
         services.AddTransient<MintKeys>();
         services.TryAddEnumerable(ServiceDescriptor.Transient<IFirstKeyChannel, StripeFirstKeys>());
+
+        // Marketplace buyers' first keys, in the plan the usage settings name (empty when nothing is sold there, and
+        // then no buyer awaits a key).
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IFirstKeyChannel, MarketplaceFirstKeys>());
+        services.AddTransient<MarketplaceAccess>();
+        services.TryAddSingleton(sp =>
+        {
+            var usage = sp.GetRequiredService<UsageReportingOptions>();
+            return new MarketplaceOptions
+            {
+                UsagePlanId = usage.MarketplaceUsagePlanId ?? string.Empty,
+                ProductCodes = usage.MarketplaceProductCode is { } product ? [product] : [],
+            };
+        });
         return services;
     }
 }

@@ -52,8 +52,10 @@ public sealed class ViewAccount(
         var monthUse = UsageAsync(record, keyId, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), cancellationToken);
         Secret? valueOnce = null;
 
-        // Shown once it works: a key minted by a grant that failed half-way waits for the grant to be finished.
-        if (Works(record))
+        // Shown once it works: a key minted by a grant that failed half-way waits for the grant to be finished. A
+        // Marketplace buyer's key is shown while Marketplace has yet to confirm the subscription: it works as soon as
+        // Marketplace does, with nothing more for the buyer to do.
+        if (Works(record) || record is { Channel: Channel.Marketplace, Status: SubscriberStatus.Pending })
         {
             (record, valueOnce) = await reveal.ShowOnceAsync(record, cancellationToken);
         }

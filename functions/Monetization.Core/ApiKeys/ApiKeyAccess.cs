@@ -57,22 +57,21 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     }
 
     /// <summary>
-    /// The key a holder without a recorded key should take: the lowest-id key with its name (a create whose answer was
-    /// lost, or a race's winner), else (for a holder with a <c>customerId</c>) a key already linked to that customer,
-    /// else a new one (disabled, in no plan).
+    /// The existing key a holder without a recorded key should take: the lowest-id key with its name (a key whose
+    /// recording was cut short, or a race's winner), else (for a holder with a <c>customerId</c>) a key already linked
+    /// to that customer; null when there is none.
     /// </summary>
-    public async Task<ApiKey> AdoptOrCreateAsync(KeyHolder holder, HolderKeys found, bool includeValue, CancellationToken cancellationToken)
+    public async Task<ApiKey?> FindAdoptableAsync(KeyHolder holder, HolderKeys found, bool includeValue, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(holder);
         ArgumentNullException.ThrowIfNull(found);
-        return found.Named.FirstOrDefault()
-            ?? await FindByCustomerIdAsync(holder.CustomerId, includeValue, cancellationToken)
-            ?? await CreateAsync(holder, cancellationToken);
+        return found.Named.FirstOrDefault() ?? await FindByCustomerIdAsync(holder.CustomerId, includeValue, cancellationToken);
     }
 
-    /// <summary>The holder's key found by name or customer, else a new one: <see cref="ReadAsync"/> then <see cref="AdoptOrCreateAsync"/>.</summary>
+    /// <summary>The holder's key found by name or customer (<see cref="FindAdoptableAsync"/>), else a new one.</summary>
     public async Task<ApiKey> FindOrCreateAsync(KeyHolder holder, bool includeValue, CancellationToken cancellationToken) =>
-        await AdoptOrCreateAsync(holder, await ReadAsync(holder, recordedKeyId: null, includeValue, cancellationToken), includeValue, cancellationToken);
+        await FindAdoptableAsync(holder, await ReadAsync(holder, recordedKeyId: null, includeValue, cancellationToken), includeValue, cancellationToken)
+        ?? await CreateAsync(holder, cancellationToken);
 
     /// <summary>The key's value, read from API Gateway (which alone holds it); null when the key is gone.</summary>
     public async Task<Secret?> ReadValueAsync(string keyId, CancellationToken cancellationToken)

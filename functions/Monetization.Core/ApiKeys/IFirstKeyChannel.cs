@@ -27,8 +27,8 @@ public interface IFirstKeyChannel
     Task<string?> AdoptAsync(Subscriber record, CancellationToken cancellationToken);
 
     /// <summary>
-    /// What follows once the subscriber's record names its key (again after a redelivery, so idempotent): for Stripe,
-    /// the customer names the key.
+    /// What follows once the subscriber's record names its key (again after a redelivery, so idempotent): Stripe's
+    /// customer names the key, a Marketplace buyer's key gets its <c>customerId</c> and, when subscribed, its access.
     /// </summary>
     Task FinishAsync(Subscriber stored, string keyId, CancellationToken cancellationToken);
 }

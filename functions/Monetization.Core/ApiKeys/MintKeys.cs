@@ -7,9 +7,10 @@ namespace Monetization.Core.ApiKeys;
 /// The key minting queue's consumer: the subscribers of a batch who still await a key get one each, all from one
 /// ImportApiKeys call, and the ledger records them; the account page then shows each value once. The subscriber's
 /// channel says how its key is imported and what follows once it is recorded (<see cref="IFirstKeyChannel"/>; Stripe's
-/// keys arrive enabled and already in their plan). Imports take their turn at the account's API Gateway budget, whose
-/// own slow pace for them (<c>ApiGatewayBudget:ImportsPerSecond</c>) lets batches fill, so a launch's flood costs about
-/// one control-plane call a batch instead of five a person.
+/// keys arrive enabled and already in their plan, a Marketplace buyer's disabled and outside it until it carries the
+/// buyer's <c>customerId</c>). Imports take their turn at the account's API Gateway budget, whose own slow pace for them
+/// (<c>ApiGatewayBudget:ImportsPerSecond</c>) lets batches fill, so a launch's flood costs about one control-plane call
+/// a batch instead of five a person.
 /// </summary>
 /// <remarks>
 /// Duplicates and reorderings are normal: a request for a subscriber who has a key, or whose access ended meanwhile,
@@ -129,11 +130,6 @@ public sealed partial class MintKeys(
                 {
                     await channel.FinishAsync(record, keyId, cancellationToken);
                 }
-                else if (deliveries > 1)
-                {
-                    // Access ended before the key an earlier attempt made was recorded: it was never shown.
-                    await access.DeleteStraysAsync(channel.KeyOf(record).Holder, record, cancellationToken);
-                }
 
                 return new Prepared.Done();
             }
@@ -198,7 +194,9 @@ public sealed partial class MintKeys(
         var now = clock.GetUtcNow();
         var update = await ledger.UpdateAsync(
             record.Id,
-            current => current is { AwaitsKey: true } ? current with { ApiKeyId = keyId, KeyRequestedAt = null, KeyRefusedAt = null, UpdatedAt = now } : null,
+            current => current is { AwaitsKey: true }
+                ? current with { ApiKeyId = keyId, UsagePlanId = current.UsagePlanId ?? key.UsagePlanId, KeyRequestedAt = null, KeyRefusedAt = null, UpdatedAt = now }
+                : null,
             new KnownRecord(record),
             cancellationToken);
         if (update.Stored is not { } stored || !string.Equals(stored.ApiKeyId, keyId, StringComparison.Ordinal))

@@ -3,32 +3,54 @@ using Monetization.Core.Ledger;
 namespace Monetization.Core.ApiKeys;
 
 /// <summary>
-/// Asks the key minting queue for the first key of a subscriber whose access has started, and notes when on the
-/// record. Asked again only after <see cref="ResendAfter"/>, so the grants that follow one another as access starts
-/// (the return from checkout, its webhooks) send one request, and a request lost with its queue is sent again by the
-/// next of them or by the account page.
+/// Asks the key minting queue for the first key of a subscriber who awaits one, and notes when on the record. Asked
+/// again only after <see cref="ResendAfter"/>, so the grants that follow one another as access starts (the return from
+/// checkout, its webhooks, a Marketplace landing and its events) send one request, and a request lost with its queue is
+/// sent again by the next of them or by the account page.
 /// </summary>
+/// <remarks>
+/// Noted first, sent after. The note lasts only while the subscriber awaits a key (the ledger's update loop clears it
+/// when that ends), so a request the consumer dropped because the subscriber did not await a key when it came is never
+/// taken for one still to come: whoever next finds the subscriber awaiting a key asks again. A send that fails takes its
+/// note back, so the next caller does not wait on a request that never reached the queue.
+/// </remarks>
 public sealed class RequestKey(ISubscriberLedger ledger, IKeyMintQueue queue, TimeProvider clock)
 {
     public static readonly TimeSpan ResendAfter = TimeSpan.FromMinutes(1);
 
-    /// <returns>The record as stored afterwards.</returns>
+    /// <returns>The record as stored afterwards (the consumer may have moved it on since).</returns>
     public async Task<Subscriber> EnsureRequestedAsync(Subscriber record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
         var now = clock.GetUtcNow();
-        if (!record.AwaitsKey || (record.KeyRequestedAt is { } asked && now - asked < ResendAfter))
+        bool Due(Subscriber? current) => current is { AwaitsKey: true } && !(current.KeyRequestedAt is { } asked && now - asked < ResendAfter);
+        if (!Due(record))
         {
             return record;
         }
 
-        // Sent first, noted after: a request that never reached the queue is never taken for one that did.
-        await queue.RequestAsync(new KeyMintRequest(record.Id, now), cancellationToken);
-        var update = await ledger.UpdateAsync(
-            record.Id,
-            current => current is { AwaitsKey: true } ? current with { KeyRequestedAt = now, UpdatedAt = now } : null,
-            new KnownRecord(record),
-            cancellationToken);
-        return update.Stored ?? record;
+        var noted = await ledger.UpdateAsync(
+            record.Id, current => Due(current) ? current! with { KeyRequestedAt = now, UpdatedAt = now } : null, new KnownRecord(record), cancellationToken);
+        if (!noted.Written)
+        {
+            // Someone else asked meanwhile, or the subscriber no longer awaits a key.
+            return noted.Stored ?? record;
+        }
+
+        try
+        {
+            await queue.RequestAsync(new KeyMintRequest(record.Id, now), cancellationToken);
+        }
+        catch
+        {
+            await ledger.UpdateAsync(
+                record.Id,
+                current => current is { KeyRequestedAt: { } asked } && asked == now ? current with { KeyRequestedAt = null, UpdatedAt = clock.GetUtcNow() } : null,
+                known: null,
+                CancellationToken.None);
+            throw;
+        }
+
+        return noted.Stored!;
     }
 }

@@ -132,7 +132,8 @@ public sealed record Subscriber
 
     /// <summary>
     /// When the subscriber's first key was last asked of the key minting queue (<see cref="ApiKeys.IKeyMintQueue"/>):
-    /// access has started and the key is being made. Cleared once the key is recorded.
+    /// access has started and the key is being made. Cleared once the key is recorded, or the subscriber no longer awaits
+    /// one (<see cref="SubscriberLedgerUpdates"/>), so a later wait asks again.
     /// </summary>
     public DateTimeOffset? KeyRequestedAt { get; init; }
 
@@ -142,8 +143,17 @@ public sealed record Subscriber
     /// </summary>
     public DateTimeOffset? KeyRefusedAt { get; init; }
 
-    /// <summary>A Stripe subscriber whose access has started and whose first key the key minting queue is still making.</summary>
-    public bool AwaitsKey => this is { Channel: Channel.Stripe, Subscribed: true, ApiKeyId: null, SettlingSince: null, EndRequestedAt: null, MergedInto: null };
+    /// <summary>
+    /// A subscriber whose first key the key minting queue is still making: a Stripe subscriber whose access has
+    /// started, or a Marketplace buyer whose subscription has not ended (their key exists before Marketplace confirms
+    /// it, and works once it does).
+    /// </summary>
+    public bool AwaitsKey => this switch
+    {
+        { Channel: Channel.Stripe } => this is { Subscribed: true, ApiKeyId: null, SettlingSince: null, EndRequestedAt: null, MergedInto: null },
+        { Channel: Channel.Marketplace } => this is { ApiKeyId: null, MergedInto: null, Status: not (SubscriberStatus.Cancelled or SubscriberStatus.Failed) },
+        _ => false,
+    };
 
     /// <summary>
     /// When we ended the Stripe subscription from our side: access was withdrawn then, and the subscription is canceled

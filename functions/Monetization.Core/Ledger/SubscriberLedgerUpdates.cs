@@ -66,6 +66,14 @@ public static class SubscriberLedgerUpdates
                 return new LedgerUpdate<T>(current, change.Result, Written: false);
             }
 
+            // A first key is asked for while the subscriber awaits one, and the ask ends when that does: a subscriber
+            // who comes to await a key again (access ended and came back before the consumer got to it) is asked for
+            // anew instead of waiting on a request the consumer has already dropped.
+            if (!next.AwaitsKey && (next.KeyRequestedAt is not null || next.KeyRefusedAt is not null))
+            {
+                next = next with { KeyRequestedAt = null, KeyRefusedAt = null };
+            }
+
             if (!string.Equals(next.Id, subscriberId, StringComparison.Ordinal))
             {
                 throw new InvalidOperationException($"A decision for subscriber {subscriberId} tried to write subscriber {next.Id}.");

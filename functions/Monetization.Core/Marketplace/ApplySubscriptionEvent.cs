@@ -1,3 +1,4 @@
+using Monetization.Core.ApiKeys;
 using Microsoft.Extensions.Logging;
 using Monetization.Core.Ledger;
 using Monetization.Core.Usage;
@@ -27,6 +28,7 @@ public sealed partial class ApplySubscriptionEvent(
     ISubscriberLedger ledger,
     MarketplaceIdentity identity,
     MarketplaceAccess access,
+    RequestKey keys,
     MeterMarketplaceUsage usage,
     MarketplaceOptions options,
     TimeProvider timeProvider,
@@ -54,7 +56,7 @@ public sealed partial class ApplySubscriptionEvent(
         }
 
         LogDecided(subscriptionEvent.EventId, subscriptionEvent.Action.WireName(), buyer.SubscriberId, subscriptionEvent.Timestamp, status);
-        var converged = await access.ConvergeAsync(buyer, recorded, includeValue: false, cancellationToken);
+        var converged = await access.ConvergeAsync(recorded, keys, cancellationToken);
         if (buyer.CustomerIdentifier is null
             && await ledger.FindAliasAsync(named.SubscriberId, cancellationToken) is { } linkedOwner)
         {
@@ -63,7 +65,7 @@ public sealed partial class ApplySubscriptionEvent(
             var linked = MarketplaceIdentity.Linked(linkedOwner, named);
             if (await identity.FoldAsync(linked, cancellationToken) is { } folded)
             {
-                converged = await access.ConvergeAsync(linked, folded, includeValue: false, cancellationToken);
+                converged = await access.ConvergeAsync(folded, keys, cancellationToken);
             }
         }
 

@@ -67,8 +67,8 @@ public sealed partial record MarketplaceCustomer
     public string ApiKeyName => ApiKeyNameOf(Key);
 
     /// <summary>
-    /// Who holds a Marketplace subscriber's keys, from the record alone (its id names the buyer): the same name and
-    /// <c>customerId</c> the landing and the events give the buyer's key.
+    /// Who holds a Marketplace subscriber's keys, from the record alone (its id names the buyer): the buyer's key name
+    /// and, for a CustomerIdentifier buyer, that identifier as the key's <c>customerId</c>.
     /// </summary>
     public static KeyHolder HolderOf(Subscriber record)
     {
@@ -78,7 +78,11 @@ public sealed partial record MarketplaceCustomer
             throw new ArgumentException($"Subscriber {record.Id} is not a Marketplace buyer.", nameof(record));
         }
 
-        return new KeyHolder(record.Id, Channel.Marketplace, ApiKeyNameOf(record.Id[SubscriberPrefix.Length..]), record.MarketplaceCustomerIdentifier);
+        return new KeyHolder(
+            record.Id,
+            Channel.Marketplace,
+            ApiKeyNameOf(record.Id[SubscriberPrefix.Length..]),
+            record.MarketplaceCustomerIdentifier ?? FromCustomerIdentifierSubscriberId(record.Id)?.CustomerIdentifier);
     }
 
     private static string ApiKeyNameOf(string key) => "marketplace-" + key.Replace(':', '-');

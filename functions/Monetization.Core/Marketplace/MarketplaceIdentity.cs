@@ -82,7 +82,7 @@ public sealed partial class MarketplaceIdentity(
 
         var folded = await ledger.UpdateAsync(
             linked.SubscriberId, target => SubscriptionRules.Merge(target, source, linked, now), known: null, cancellationToken);
-        await access.ConvergeAsync(licenseName, source, includeValue: false, cancellationToken);
+        await access.ConvergeAsync(source, keys: null, cancellationToken);
         return folded.Stored;
     }
 

@@ -22,6 +22,12 @@ public abstract record LandingOutcome
     public sealed record Pending(string SubscriberId, Secret? ApiKeyOnce, string? ApiKeyHint) : LandingOutcome;
 
     /// <summary>
+    /// The buyer's key is being made (<see cref="ApiKeys.IKeyMintQueue"/>): the account page shows it once it is, and
+    /// whether it works yet.
+    /// </summary>
+    public sealed record Activating(string SubscriberId) : LandingOutcome;
+
+    /// <summary>
     /// AWS Marketplace reported the subscription ended (unsubscribed) or failed. No key is shown: it works for nothing,
     /// and a secret is only handed out when it is of use; should the buyer subscribe again, the same key works again.
     /// </summary>
@@ -36,9 +42,10 @@ public abstract record LandingOutcome
 
 /// <summary>
 /// The buyer arrives from AWS Marketplace with a registration token: resolve it, check the product, remember that the
-/// buyer registered (linking the buyer's two names when AWS gives both), and make sure the buyer's one API key exists; its
-/// value is shown the first time only (<see cref="Accounts.KeyReveal"/>), and later landings name it by its last
-/// characters and send the buyer to the account page, where a lost key is rotated.
+/// buyer registered (linking the buyer's two names when AWS gives both), and make sure the buyer's one API key exists or
+/// is being made by the key minting queue (then the buyer waits on the account page); its value is shown the first time
+/// only (<see cref="Accounts.KeyReveal"/>), and later landings name it by its last characters and send the buyer to the
+/// account page, where a lost key is rotated.
 /// </summary>
 /// <remarks>
 /// The landing only ever sets <c>Registered</c> and fills identity fields that are still empty, except that the license
@@ -52,6 +59,7 @@ public sealed partial class MarketplaceLanding(
     ISubscriberLedger ledger,
     MarketplaceIdentity identity,
     MarketplaceAccess access,
+    RequestKey keys,
     Accounts.KeyReveal reveal,
     MarketplaceOptions options,
     TimeProvider timeProvider,
@@ -90,13 +98,17 @@ public sealed partial class MarketplaceLanding(
         }
 
         var registered = await RegisterAsync(customer, resolved.CustomerAwsAccountId?.Trim(), productCode, cancellationToken);
-        var converged = await access.ConvergeAsync(customer, registered, includeValue: false, cancellationToken);
-        var key = converged.Key
-            ?? throw new InvalidOperationException($"Subscriber {customer.SubscriberId} has no API key after converging.");
+        var converged = await access.ConvergeAsync(registered, keys, cancellationToken);
         if (converged.Subscriber.Status is SubscriberStatus.Cancelled or SubscriberStatus.Failed)
         {
             LogEnded(customer.SubscriberId, converged.Subscriber.Status);
             return new LandingOutcome.Ended(customer.SubscriberId);
+        }
+
+        if (converged.Key is not { } key)
+        {
+            LogActivating(customer.SubscriberId);
+            return new LandingOutcome.Activating(customer.SubscriberId);
         }
 
         var (shown, value) = await reveal.ShowOnceAsync(converged.Subscriber, cancellationToken);
@@ -145,6 +157,9 @@ public sealed partial class MarketplaceLanding(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace buyer {SubscriberId} landed with API key {ApiKeyId}; access granted: {HasAccess}")]
     private partial void LogLanded(string subscriberId, string apiKeyId, bool hasAccess);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace buyer {SubscriberId} landed; their API key is being made")]
+    private partial void LogActivating(string subscriberId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Marketplace buyer {SubscriberId} landed, but the subscription is {Status}")]
     private partial void LogEnded(string subscriberId, SubscriberStatus status);

@@ -85,15 +85,18 @@ public static class AccountPages
     {
         if (record.Channel == Channel.Marketplace)
         {
-            var marketplaceState = record switch
+            var (marketplaceState, waiting) = record switch
             {
-                { Subscribed: true } => "Active",
-                { Status: SubscriberStatus.Pending } => "Waiting for AWS Marketplace",
-                _ => "Ended",
+                { Subscribed: true } => ("Active", string.Empty),
+                { Status: SubscriberStatus.Pending } => (
+                    "Waiting for AWS Marketplace",
+                    "<p id=\"subscription-waiting\">Waiting for AWS Marketplace to confirm your subscription. This usually takes a minute or two; your key starts working as soon as it is confirmed, with nothing more to do here.</p>"),
+                _ => ("Ended", string.Empty),
             };
             return $"""
                 <h2>Subscription</h2>
                 <p>Status: <strong id="subscription-status">{marketplaceState}</strong></p>
+                {waiting}
                 <p id="subscription-detail">Billed to your AWS account through AWS Marketplace; manage or cancel the subscription there.</p>
                 """;
         }
@@ -142,7 +145,7 @@ public static class AccountPages
                     """,
                 { AwaitsKey: true } => """
                     <h2>API key</h2>
-                    <p id="api-key-activating" role="status">Your API key is being activated. It usually takes a few seconds; this page reloads itself and shows the key, once, as soon as it works.</p>
+                    <p id="api-key-activating" role="status">Your API key is being activated. It usually takes a few seconds; this page reloads itself and shows the key, once, as soon as it is issued.</p>
                     """,
                 _ => string.Empty,
             };

@@ -1,8 +1,8 @@
-using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Core;
 using Microsoft.Extensions.Options;
 using Monetization.Core.Accounts;
 using Monetization.Core.Marketplace;
+using Monetization.Portal.Accounts;
 using Monetization.Portal.Hosting;
 using Monetization.Portal.Pages;
 
@@ -13,9 +13,10 @@ namespace Monetization.Portal.Marketplace;
 /// so there is no form guard to check; a token is good for this buyer only and redeemable for a short time.
 /// </summary>
 /// <remarks>
-/// A buyer the token resolved is signed in (a session cookie, as the e-mail link gives) to the account page.
-/// The token is read, resolved and dropped: every answer is rendered in place (never a redirect that could carry it)
-/// and nothing logged here names it; <see cref="Secret"/> keeps it out of the flow's logs and exceptions.
+/// A buyer the token resolved is signed in (a session cookie, as the e-mail link gives) to the account page; a buyer
+/// whose key is still being made is sent there (303, the token left behind), where the page waits for the key and shows
+/// it once. The token is read, resolved and dropped: every other answer is rendered in place and nothing logged here
+/// names it; <see cref="Secret"/> keeps it out of the flow's logs and exceptions.
 /// </remarks>
 public static class MarketplaceLandingEndpoints
 {
@@ -37,7 +38,7 @@ public static class MarketplaceLandingEndpoints
         return app;
     }
 
-    private static async Task<ContentHttpResult> LandFromFormAsync(
+    private static async Task<IResult> LandFromFormAsync(
         HttpContext context, MarketplaceLanding landing, AccountSessions sessions, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         if (!context.Request.HasFormContentType)
@@ -59,19 +60,19 @@ public static class MarketplaceLandingEndpoints
         return await LandAsync(context, token ?? string.Empty, landing, sessions, portal.Value, cancellationToken);
     }
 
-    private static Task<ContentHttpResult> LandFromQueryAsync(
+    private static Task<IResult> LandFromQueryAsync(
         HttpContext context, MarketplaceLanding landing, AccountSessions sessions, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         var tokens = context.Request.Query[TokenField];
         return tokens.Count > 1
-            ? Task.FromResult(LandingPages.InvalidToken())
+            ? Task.FromResult<IResult>(LandingPages.InvalidToken())
             : LandAsync(context, tokens.ToString(), landing, sessions, portal.Value, cancellationToken);
     }
 
     /// <summary>Tokens are printable ASCII; anything else is not one and is not sent on to AWS.</summary>
     private static bool IsTokenCharacter(char c) => c is > ' ' and < (char)127;
 
-    private static async Task<ContentHttpResult> LandAsync(
+    private static async Task<IResult> LandAsync(
         HttpContext context, string token, MarketplaceLanding landing, AccountSessions sessions, PortalOptions options, CancellationToken cancellationToken)
     {
         if (string.IsNullOrWhiteSpace(token))
@@ -92,6 +93,7 @@ public static class MarketplaceLandingEndpoints
         {
             LandingOutcome.Granted granted => granted.SubscriberId,
             LandingOutcome.Pending pending => pending.SubscriberId,
+            LandingOutcome.Activating activating => activating.SubscriberId,
             _ => null,
         };
         if (buyer is not null)
@@ -103,6 +105,7 @@ public static class MarketplaceLandingEndpoints
         {
             LandingOutcome.Granted granted => LandingPages.Key(granted.ApiKeyOnce, granted.ApiKeyHint, active: true, options),
             LandingOutcome.Pending pending => LandingPages.Key(pending.ApiKeyOnce, pending.ApiKeyHint, active: false, options),
+            LandingOutcome.Activating => SeeOther.To(AccountEndpoints.Path),
             LandingOutcome.UnknownProduct => LandingPages.UnknownProduct(options),
             LandingOutcome.ExpiredToken => LandingPages.ExpiredToken(),
             LandingOutcome.InvalidToken => LandingPages.InvalidToken(),

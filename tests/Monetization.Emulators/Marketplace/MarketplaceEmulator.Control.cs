@@ -13,13 +13,20 @@ public sealed partial class MarketplaceEmulator
     private static readonly JsonSerializerOptions ControlJson = new(JsonSerializerDefaults.Web);
 
     /// <summary>
-    /// A buyer subscribes: mints a token and posts it from a cookie-less browser to <see cref="LandingUrl"/> as
-    /// Marketplace does (form field <c>x-amzn-marketplace-token</c>), returning what the landing page answered.
+    /// A buyer subscribes: mints a token and posts it from a fresh browser (no cookies from an earlier visit) to
+    /// <see cref="LandingUrl"/> as Marketplace does (form field <c>x-amzn-marketplace-token</c>), and returns the page the
+    /// buyer ends on: redirects are followed with the cookies the site set, and so is a page's refresh (a page waiting
+    /// for the key), at most <see cref="RefreshAtMost"/> later, until a page stops refreshing or <see cref="KeyWait"/>
+    /// has passed.
     /// </summary>
     public async Task<PurchaseResult> SimulatePurchaseAsync(MintTokenRequest? request = null, CancellationToken cancellationToken = default)
     {
         var url = LandingUrl ?? throw new InvalidOperationException("No landing URL is set on the emulator.");
         var minted = MintToken(request);
+        using var browser = new HttpClient(new SocketsHttpHandler { CookieContainer = new System.Net.CookieContainer(), AllowAutoRedirect = true })
+        {
+            Timeout = TimeSpan.FromSeconds(100),
+        };
         using var message = new HttpRequestMessage(HttpMethod.Post, url)
         {
             Content = new FormUrlEncodedContent([new KeyValuePair<string, string>("x-amzn-marketplace-token", minted.Token)]),
@@ -28,10 +35,47 @@ public sealed partial class MarketplaceEmulator
         message.Headers.TryAddWithoutValidation("Origin", "https://aws.amazon.com");
         message.Headers.TryAddWithoutValidation("Referer", "https://aws.amazon.com/");
         message.Headers.TryAddWithoutValidation("Accept", "text/html");
-        message.Headers.TryAddWithoutValidation("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) MarketplaceEmulator");
-        using var response = await _browser.SendAsync(message, cancellationToken);
-        return new PurchaseResult(minted, (int)response.StatusCode, await response.Content.ReadAsStringAsync(cancellationToken));
+        message.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+        var response = await browser.SendAsync(message, cancellationToken);
+        var html = await response.Content.ReadAsStringAsync(cancellationToken);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            while (RefreshAfter(html) is { } after && waited.Elapsed < KeyWait)
+            {
+                await Task.Delay(after < RefreshAtMost ? after : RefreshAtMost, cancellationToken);
+                var page = response.RequestMessage?.RequestUri ?? url;
+                response.Dispose();
+                using var reload = new HttpRequestMessage(HttpMethod.Get, page);
+                reload.Headers.TryAddWithoutValidation("Accept", "text/html");
+                reload.Headers.TryAddWithoutValidation("User-Agent", UserAgent);
+                response = await browser.SendAsync(reload, cancellationToken);
+                html = await response.Content.ReadAsStringAsync(cancellationToken);
+            }
+
+            return new PurchaseResult(minted, (int)response.StatusCode, html);
+        }
+        finally
+        {
+            response.Dispose();
+        }
     }
+
+    private static readonly TimeSpan KeyWait = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How soon the browser follows a page's refresh at most: sooner than the page asks, to keep tests short, yet
+    /// slowly enough that the buyers a test lands from one address at once stay under the account page's limit.
+    /// </summary>
+    private static readonly TimeSpan RefreshAtMost = TimeSpan.FromSeconds(1);
+
+    private static TimeSpan? RefreshAfter(string html)
+    {
+        var refresh = System.Text.RegularExpressions.Regex.Match(html, "<meta http-equiv=\"refresh\" content=\"([0-9]+)\"");
+        return refresh.Success ? TimeSpan.FromSeconds(int.Parse(refresh.Groups[1].Value, CultureInfo.InvariantCulture)) : null;
+    }
+
+    private const string UserAgent = "Mozilla/5.0 (X11; Linux x86_64) MarketplaceEmulator";
 
     /// <summary>Publishes a message on <c>aws-mp-subscription-notification-&lt;productCode&gt;</c> and hands Lambda's SNS event to the sink.</summary>
     public Task<EventDelivery> DeliverSnsAsync(SnsNotification notification, CancellationToken cancellationToken = default)

@@ -46,7 +46,6 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
     private readonly ConcurrentQueue<MeteringRequest> _requests = new();
     private readonly ConcurrentQueue<EventDelivery> _deliveries = new();
     private readonly CancellationTokenSource _stopping = new();
-    private readonly HttpClient _browser;
     private WebApplication? _app;
     private Uri? _landingUrl;
     private Func<Stream, CancellationToken, Task<Stream>>? _eventSink;
@@ -58,8 +57,6 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
         _landingUrl = options.LandingUrl;
         _eventSink = options.EventSink;
         Endpoint = endpoint;
-        // The buyer's browser: no cookies from an earlier visit, redirects followed like a browser would.
-        _browser = new HttpClient(new SocketsHttpHandler { UseCookies = false, AllowAutoRedirect = true }) { Timeout = TimeSpan.FromSeconds(100) };
     }
 
     public Uri Endpoint { get; }
@@ -168,7 +165,6 @@ public sealed partial class MarketplaceEmulator : IAsyncDisposable
             await _app.DisposeAsync();
         }
 
-        _browser.Dispose();
         _stopping.Dispose();
     }
 

@@ -69,19 +69,6 @@ public sealed class MintKeysRedeliveryTests
     }
 
     [Fact]
-    public async Task ARedeliveredRequestOfASubscriberWhoseAccessEndedDeletesTheKeyNobodyWasShown()
-    {
-        var record = Seed(subscribed: false);
-        await EarlierImportAsync(record);
-
-        var outcome = await Consumer().MintAsync([Redelivered(record)], Ct);
-
-        Assert.Empty(outcome.Failed);
-        Assert.Empty(_keys.Keys);
-        Assert.Null((await _ledger.GetAsync(record.Id, Ct))!.ApiKeyId);
-    }
-
-    [Fact]
     public async Task AFirstDeliveryImportsTheKeyEnabledInThePlanAndRecordsIt()
     {
         var record = Seed(subscribed: true);

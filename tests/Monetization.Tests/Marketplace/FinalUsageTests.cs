@@ -24,7 +24,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         var granted = await Marketplace.DeliverEventBridgeAsync(
             new AgreementEvent("License Updated - Manufacturer", account, license, Time: DateTimeOffset.UtcNow.AddMinutes(-10)), Cancel);
         Assert.True(granted.Succeeded, granted.Error);
-        var key = Assert.Single(await channel.KeysNamedByLicenseAsync(account, license));
+        var key = await channel.KeyMintedAsync(MarketplaceChannelFixture.LicenseKeyName(account, license));
         Assert.True(key.Enabled);
         return (account, license, key.Id);
     }
@@ -130,7 +130,7 @@ public sealed class FinalUsageTests(MarketplaceChannelFixture channel) : IClassF
         var purchase = await Marketplace.SimulatePurchaseAsync(new MintTokenRequest { CustomerIdentifier = "final" + Guid.NewGuid().ToString("N")[..12] }, Cancel);
         var buyer = purchase.Buyer;
         var subscribed = await Marketplace.DeliverSnsAsync(new SnsNotification("subscribe-success", buyer.CustomerIdentifier!), Cancel);
-        var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + buyer.CustomerIdentifier));
+        var key = await channel.KeyMintedAsync("marketplace-cid-" + buyer.CustomerIdentifier);
         channel.Environment.Usage.Count(channel.Environment.MarketplaceUsagePlanId, key.Id, Today, 5);
 
         var pending = await Marketplace.DeliverSnsAsync(new SnsNotification("unsubscribe-pending", buyer.CustomerIdentifier!), Cancel);

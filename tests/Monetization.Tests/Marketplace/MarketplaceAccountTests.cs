@@ -22,10 +22,13 @@ public sealed class MarketplaceAccountTests(MarketplaceChannelFixture channel) :
 
         using var landed = await browser.Http.PostAsync(
             "/marketplace", new FormUrlEncodedContent([new("x-amzn-marketplace-token", minted.Token)]), Cancel);
-        var landing = await landed.Content.ReadAsStringAsync(Cancel);
-        Assert.Equal(HttpStatusCode.OK, landed.StatusCode);
-        Assert.Contains("href=\"/account\"", landing, StringComparison.Ordinal);
+        // The buyer's key is asked of the key minting queue: the landing signs them in and sends them to the account
+        // page, which shows the key once it is made.
+        Assert.Equal(HttpStatusCode.SeeOther, landed.StatusCode);
+        Assert.Equal("/account", landed.Headers.Location?.OriginalString);
+        var (oldKeyId, _) = await browser.KeyOnceMintedAsync() ?? throw new InvalidOperationException("No key shown.");
         var oldKey = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + customer));
+        Assert.Equal(oldKeyId, oldKey.Id);
 
         var page = await browser.AccountPageAsync();
         Assert.Equal("Active", AccountBrowser.StatusOn(page));

@@ -16,7 +16,8 @@ namespace Monetization.Tests.Marketplace;
 
 /// <summary>
 /// The Marketplace channel on this machine: moto_server, the Marketplace emulator, the Portal on a real loopback
-/// port and the SubscriptionEvents function in process as the emulator's event sink. Every log line of both hosts is
+/// port, the SubscriptionEvents function in process as the emulator's event sink and the key minting consumer on the
+/// key minting queue. Every log line of both hosts is
 /// captured so tests can prove no token reaches one. Tests share it and use a fresh buyer each.
 /// </summary>
 public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
@@ -25,6 +26,7 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
     private ServiceProvider? _functionServices;
     private RecordedHost? _recordedFunction;
     private RecordedHost? _recordedPortal;
+    private Accounts.KeyMintingConsumer? _keyMinting;
 
     public OfflineEnvironment Environment { get; private set; } = null!;
 
@@ -45,6 +47,7 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(_recordedFunction.Configuration).Build();
         _functionServices = SubscriptionEventsServices.Build(configuration, logging => logging.SetMinimumLevel(LogLevel.Trace).AddProvider(Logs));
         Function = _functionServices.GetRequiredService<Function>();
+        _keyMinting = Accounts.KeyMintingConsumer.Start(Environment);
 
         var url = $"http://127.0.0.1:{FreePort.Next()}";
         _portal = PortalApp.Create([], builder =>
@@ -78,9 +81,37 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
     public async Task<IReadOnlyList<(string Id, string Name, bool Enabled, string Value)>> KeysNamedAsync(string name) =>
         [.. (await Environment.ApiKeysAsync(TestContext.Current.CancellationToken)).Where(k => k.Name == name)];
 
+    /// <summary>
+    /// The buyer's one key once the key minting consumer has made it and, when <paramref name="granted"/>, given it
+    /// access (enabled, in the Marketplace plan): events and landings only ask for a buyer's first key.
+    /// </summary>
+    public async Task<(string Id, string Name, bool Enabled, string Value)> KeyMintedAsync(string name, bool granted = true)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        var keys = await KeysNamedAsync(name);
+        while (waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Assert.True(keys.Count <= 1, $"{keys.Count} keys named {name}");
+            if (keys.Count == 1 && (!granted || (keys[0].Enabled && (await MarketplacePlanKeyIdsAsync()).Contains(keys[0].Id))))
+            {
+                return keys[0];
+            }
+
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            keys = await KeysNamedAsync(name);
+        }
+
+        Assert.Fail($"no{(granted ? " granted" : string.Empty)} key named {name} after 30 s: {keys.Count} keys");
+        return default;
+    }
+
     /// <summary>The keys of a buyer known by AWS account + license, by the name the flows give them.</summary>
     public Task<IReadOnlyList<(string Id, string Name, bool Enabled, string Value)>> KeysNamedByLicenseAsync(string accountId, string licenseArn) =>
-        KeysNamedAsync($"marketplace-acct-{accountId}-{licenseArn[(licenseArn.LastIndexOf(':') + 1)..]}");
+        KeysNamedAsync(LicenseKeyName(accountId, licenseArn));
+
+    /// <summary>The name the flows give the key of a buyer known by AWS account + license.</summary>
+    public static string LicenseKeyName(string accountId, string licenseArn) =>
+        $"marketplace-acct-{accountId}-{licenseArn[(licenseArn.LastIndexOf(':') + 1)..]}";
 
     public Task<IReadOnlyList<string>> MarketplacePlanKeyIdsAsync() =>
         Environment.UsagePlanKeyIdsAsync(Environment.MarketplaceUsagePlanId, TestContext.Current.CancellationToken);
@@ -96,6 +127,11 @@ public sealed partial class MarketplaceChannelFixture : IAsyncLifetime
         if (_functionServices is not null)
         {
             await _functionServices.DisposeAsync();
+        }
+
+        if (_keyMinting is not null)
+        {
+            await _keyMinting.DisposeAsync();
         }
 
         foreach (var recorded in new[] { _recordedPortal, _recordedFunction })

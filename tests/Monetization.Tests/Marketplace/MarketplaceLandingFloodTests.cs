@@ -44,12 +44,12 @@ public sealed class MarketplaceLandingFloodTests(MarketplaceChannelFixture chann
                 Assert.Contains(key.Id, plan);
             }
 
-            Assert.Equal(15, Made(ApiGatewayControlPlaneQuotas.CreateApiKey));
-
-            // More calls than the budget's burst of 32 and CreateApiKey's 4 a second: spread out, not refused.
+            // The keys came from the key minting queue's imports, batched, none from CreateApiKey.
+            Assert.Equal(0, Made(ApiGatewayControlPlaneQuotas.CreateApiKey));
+            var imports = Made(ApiGatewayControlPlaneQuotas.ImportApiKeys);
+            Assert.InRange(imports, 1, 14);
             var calls = quotas.Accepted.Keys.Sum(Made);
-            Assert.True(calls > 60, $"{calls} control-plane calls");
-            Assert.True(took > TimeSpan.FromSeconds(3), $"{calls} calls took {took}");
+            TestContext.Current.TestOutputHelper?.WriteLine($"{calls} control-plane calls, {imports} imports, in {took}");
         }
         finally
         {

@@ -1,3 +1,4 @@
+using Monetization.Core.ApiKeys;
 using System.Globalization;
 using FsCheck;
 using FsCheck.Fluent;
@@ -70,17 +71,26 @@ public sealed class MarketplacePropertyTests
 
             var key = Assert.Single(world.Keys.Keys);
             Assert.True(world.Keys.HasAccess(UsagePlanId, key.Id), $"iteration {i}: no access");
+            // The landing shows the key when it was made by the time it looked, else the account page will, once.
             var shown = (await landing) switch
             {
                 LandingOutcome.Granted granted => granted.ApiKeyOnce,
                 LandingOutcome.Pending pending => pending.ApiKeyOnce,
+                LandingOutcome.Activating => null,
                 var other => throw new Xunit.Sdk.XunitException($"iteration {i}: unexpected landing outcome {other}"),
             };
-            Assert.Equal(key.Value, shown);
             var subscriber = await world.Ledger.GetAsync(buyer.SubscriberId, Ct);
             Assert.True(subscriber!.Registered && subscriber.Subscribed);
             Assert.Equal(key.Id, subscriber.ApiKeyId);
-            Assert.Equal(key.Id, subscriber.ShownApiKeyId);
+            if (shown is not null)
+            {
+                Assert.Equal(key.Value, shown);
+                Assert.Equal(key.Id, subscriber.ShownApiKeyId);
+            }
+            else
+            {
+                Assert.Null(subscriber.ShownApiKeyId);
+            }
         }
     }
 
@@ -106,7 +116,8 @@ public sealed class MarketplacePropertyTests
             await Task.WhenAll(deliveries);
 
             var order = $"iteration {i}: [{string.Join(", ", events.Select(e => $"{e.Action}({e.Customer})@{e.Timestamp:mm}"))}]";
-            Assert.True(world.Keys.Keys.Count == 1, $"{order}: {world.Keys.Keys.Count} keys");
+            // A buyer whose every delivery so far ended the subscription never awaited a key, so may have none.
+            Assert.True(world.Keys.Keys.Count == 1 || (world.Keys.Keys.Count == 0 && !ExpectedAccess(events)), $"{order}: {world.Keys.Keys.Count} keys");
             Assert.True(ExpectedAccess(events) == world.HasAccess(buyer), $"{order}: expected access {ExpectedAccess(events)}");
         }
     }
@@ -130,7 +141,8 @@ public sealed class MarketplacePropertyTests
 
             await Task.WhenAll(deliveries);
 
-            Assert.Single(world.Keys.KeysNamed(buyer.ApiKeyName));
+            var keys = world.Keys.KeysNamed(buyer.ApiKeyName).Count;
+            Assert.True(keys == 1 || (keys == 0 && !ExpectedAccess(events)), $"iteration {i}: {keys} keys");
             Assert.True(
                 ExpectedAccess(events) == world.HasAccess(buyer),
                 $"iteration {i}: expected access {ExpectedAccess(events)} after [{string.Join(", ", events.Select(e => $"{e.Action}@{e.Timestamp:mm}"))}]");
@@ -164,6 +176,18 @@ public sealed class MarketplacePropertyTests
         var faults = new RandomFaults(scenario.FaultSeed, scenario.WithFaults ? 0.03 : 0);
         var world = new MarketplaceWorld(faults);
         var delivered = new List<(Step Step, SubscriptionEvent Event)>();
+
+        // A name's key is made the first time a delivery leaves its record awaiting one (not ended), and stays.
+        var keyMade = new HashSet<MarketplaceCustomer>();
+        var landedSoFar = new HashSet<int>();
+        void NoteKey(MarketplaceCustomer name, IEnumerable<SubscriptionEvent> recordEvents)
+        {
+            if (ExpectedOutcome(recordEvents) != typeof(LandingOutcome.Ended))
+            {
+                keyMade.Add(name);
+            }
+        }
+
         foreach (var step in scenario.Steps)
         {
             var buyer = Buyers[step.Buyer];
@@ -171,12 +195,22 @@ public sealed class MarketplacePropertyTests
             {
                 var subscriptionEvent = Event(
                     action, step.ByLicense ? LinkedByLicense : buyer, step.Minute, $"evt-{step.Serial}", step.ForeignProduct ? OtherProductCode : ProductCode);
-                await UntilDelivered(() => world.Apply.ExecuteAsync(subscriptionEvent, Ct));
+                await UntilDelivered(world, () => world.Apply.ExecuteAsync(subscriptionEvent, Ct));
                 delivered.Add((step, subscriptionEvent));
+                if (!step.ForeignProduct)
+                {
+                    // Until the landing links them, the license name is a record of its own.
+                    var ours = Ours(delivered, step.Buyer);
+                    var (name, recordEvents) = landedSoFar.Contains(step.Buyer) ? (buyer, ours)
+                        : (subscriptionEvent.Customer, ours.Where(e => e.Customer == subscriptionEvent.Customer).ToList());
+                    NoteKey(name, recordEvents);
+                }
             }
             else
             {
                 await LandsAsExpected(world, step.Buyer, Ours(delivered, step.Buyer));
+                landedSoFar.Add(step.Buyer);
+                NoteKey(buyer, Ours(delivered, step.Buyer));
             }
         }
 
@@ -187,12 +221,12 @@ public sealed class MarketplacePropertyTests
             var ours = Ours(delivered, b);
             var landed = scenario.Steps.Any(s => s.Buyer == b && s.Action is null);
             var byName = landed ? ours : [.. ours.Where(e => e.Customer == buyer)];
-            ExpectKeys(world, buyer, byName.Count > 0 || landed ? 1 : 0, ExpectedAccess(byName));
+            ExpectKeys(world, buyer, keyMade.Contains(buyer) ? 1 : 0, ExpectedAccess(byName));
             if (b == LinkedBuyer && !landed)
             {
                 // Before the landing nothing tells the two names apart from two buyers.
                 var byLicense = ours.Where(e => e.Customer == LinkedByLicense).ToList();
-                ExpectKeys(world, LinkedByLicense, byLicense.Count > 0 ? 1 : 0, ExpectedAccess(byLicense));
+                ExpectKeys(world, LinkedByLicense, keyMade.Contains(LinkedByLicense) ? 1 : 0, ExpectedAccess(byLicense));
             }
             else if (b == LinkedBuyer)
             {
@@ -206,9 +240,11 @@ public sealed class MarketplacePropertyTests
             }
         }
 
-        // However the events named the buyer, once they land there is one key and it follows the newest event.
+        // However the events named the buyer, once they land there is at most one key and it follows the newest event.
         await LandsAsExpected(world, LinkedBuyer, Ours(delivered, LinkedBuyer));
-        ExpectKeys(world, Buyers[LinkedBuyer], 1, ExpectedAccess(Ours(delivered, LinkedBuyer)));
+        landedSoFar.Add(LinkedBuyer);
+        NoteKey(Buyers[LinkedBuyer], Ours(delivered, LinkedBuyer));
+        ExpectKeys(world, Buyers[LinkedBuyer], keyMade.Contains(Buyers[LinkedBuyer]) ? 1 : 0, ExpectedAccess(Ours(delivered, LinkedBuyer)));
         ExpectKeys(world, LinkedByLicense, 0, false);
         return true;
     }
@@ -218,7 +254,7 @@ public sealed class MarketplacePropertyTests
 
     private static async Task LandsAsExpected(MarketplaceWorld world, int buyer, List<SubscriptionEvent> ours)
     {
-        var outcome = await UntilDelivered(() => world.Landing.ExecuteAsync(world.TokenFor(Buyers[buyer]), Ct));
+        var outcome = await UntilDelivered(world, () => world.Landing.ExecuteAsync(world.TokenFor(Buyers[buyer]), Ct));
         var expected = ExpectedOutcome(ours);
         if (outcome.GetType() != expected)
         {
@@ -273,8 +309,11 @@ public sealed class MarketplacePropertyTests
         }
     }
 
-    /// <summary>Redelivers after an injected crash, as Lambda retries a failed invocation.</summary>
-    private static async Task<T> UntilDelivered<T>(Func<Task<T>> deliver)
+    /// <summary>
+    /// Redelivers after an injected crash, as Lambda retries a failed invocation (or the buyer lands again): later, so a
+    /// key request whose note a crash left behind is due again.
+    /// </summary>
+    private static async Task<T> UntilDelivered<T>(MarketplaceWorld world, Func<Task<T>> deliver)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -284,6 +323,7 @@ public sealed class MarketplacePropertyTests
             }
             catch (InjectedFaultException) when (attempt < 200)
             {
+                world.Clock.Advance(RequestKey.ResendAfter);
             }
         }
     }

@@ -5,6 +5,7 @@ using Monetization.Core.ApiKeys;
 using Monetization.Core.Ledger;
 using Monetization.Core.Marketplace;
 using Monetization.Core.Usage;
+using Monetization.Tests.Accounts;
 
 namespace Monetization.Tests.Marketplace;
 
@@ -22,17 +23,25 @@ public sealed class MarketplaceWorld
         Keys = new InMemoryApiKeys(faults);
         Metering = new FakeMarketplaceMetering();
         Options = new MarketplaceOptions { UsagePlanId = UsagePlanId, ProductCodes = [ProductCode] };
-        var time = new FixedTimeProvider(new DateTimeOffset(2026, 7, 1, 9, 0, 0, TimeSpan.Zero));
+        var time = Clock = new Infrastructure.ManualTimeProvider(new DateTimeOffset(2026, 7, 1, 9, 0, 0, TimeSpan.Zero));
         ISubscriberLedger ledger = trips?.Wrap<ISubscriberLedger>(Ledger) ?? Ledger;
         IApiKeys keys = trips?.Wrap<IApiKeys>(Keys) ?? Keys;
         var keyAccess = new ApiKeyAccess(keys, NullLogger<ApiKeyAccess>.Instance);
         Access = new MarketplaceAccess(ledger, keyAccess, Options, time, NullLogger<MarketplaceAccess>.Instance);
         Identity = new MarketplaceIdentity(ledger, Access, time, NullLogger<MarketplaceIdentity>.Instance);
+
+        // First keys come from the real key minting consumer, run inside the request that asks for one.
+        Queue = new InlineKeyMintQueue();
+        Queue.Consumer = new MintKeys(
+            ledger, keyAccess, [new MarketplaceFirstKeys(keyAccess, Access, Options)], new KeyCeiling(new KeyMintingOptions(), time), time, NullLogger<MintKeys>.Instance);
+        var requestKey = new RequestKey(ledger, Queue, time);
+
         // Nothing is metered in this world: these keys count no usage (the usage tests meter against the emulators).
         var usage = new MeterMarketplaceUsage(
             Keys, new UnusedUsageLedger(), Ledger, keyAccess, Metering, new UsageReportingOptions(), time, NullLogger<MeterMarketplaceUsage>.Instance);
-        Apply = new ApplySubscriptionEvent(ledger, Identity, Access, usage, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
-        Landing = new MarketplaceLanding(Metering, ledger, Identity, Access, new KeyReveal(ledger, keyAccess, time), Options, time, NullLogger<MarketplaceLanding>.Instance);
+        Apply = new ApplySubscriptionEvent(ledger, Identity, Access, requestKey, usage, Options, time, NullLogger<ApplySubscriptionEvent>.Instance);
+        Landing = new MarketplaceLanding(
+            Metering, ledger, Identity, Access, requestKey, new KeyReveal(ledger, keyAccess, time), Options, time, NullLogger<MarketplaceLanding>.Instance);
     }
 
     public InMemorySubscriberLedger Ledger { get; }
@@ -44,6 +53,11 @@ public sealed class MarketplaceWorld
     public MarketplaceOptions Options { get; }
 
     public MarketplaceAccess Access { get; }
+
+    public InlineKeyMintQueue Queue { get; }
+
+    /// <summary>Stands still unless a test moves it (a redelivery that comes later).</summary>
+    public Infrastructure.ManualTimeProvider Clock { get; }
 
     public MarketplaceIdentity Identity { get; }
 

@@ -27,7 +27,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
         using var summary = await InvokeAsync(SnsEvent(SnsRecord("subscribe-success", customer, DateTimeOffset.UtcNow)));
 
         Assert.Equal(1, summary.RootElement.GetProperty("applied").GetInt32());
-        var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + customer));
+        var key = await channel.KeyMintedAsync("marketplace-cid-" + customer);
         Assert.True(key.Enabled);
         Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
     }
@@ -38,11 +38,13 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
         var customer = NewCustomerIdentifier();
         var subscribedAt = DateTimeOffset.UtcNow.AddMinutes(-5);
         using var granted = await InvokeAsync(SnsEvent(SnsRecord("subscribe-success", customer, subscribedAt)));
+        var minted = await channel.KeyMintedAsync("marketplace-cid-" + customer);
 
         using var revoked = await InvokeAsync(SnsEvent(SnsRecord("unsubscribe-success", customer, subscribedAt.AddMinutes(3))));
 
         Assert.Equal(1, revoked.RootElement.GetProperty("applied").GetInt32());
         var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + customer));
+        Assert.Equal(minted.Id, key.Id);
         Assert.False(key.Enabled);
         Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
     }
@@ -54,6 +56,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
         var start = DateTimeOffset.UtcNow.AddMinutes(-10);
         var subscribe = SnsRecord("subscribe-success", customer, start);
         using var first = await InvokeAsync(SnsEvent(subscribe));
+        await channel.KeyMintedAsync("marketplace-cid-" + customer);
         using var second = await InvokeAsync(SnsEvent(SnsRecord("unsubscribe-success", customer, start.AddMinutes(1))));
 
         using var redelivered = await InvokeAsync(SnsEvent(SnsRecord("subscribe-success", customer, start.AddSeconds(30))));
@@ -72,7 +75,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
 
         using var granted = await InvokeAsync(LicenseEvent("License Updated - Manufacturer", account, license, start));
         var keyName = $"marketplace-acct-{account}-{license}";
-        var afterGrant = Assert.Single(await channel.KeysNamedAsync(keyName));
+        var afterGrant = await channel.KeyMintedAsync(keyName);
         var planAfterGrant = await channel.MarketplacePlanKeyIdsAsync();
         using var revoked = await InvokeAsync(LicenseEvent("License Deprovisioned - Manufacturer", account, license, start.AddMinutes(1)));
         var afterRevoke = Assert.Single(await channel.KeysNamedAsync(keyName));
@@ -100,12 +103,11 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
 
         Assert.Equal(malformedId, Assert.Single(failure.Failed).RecordId);
         Assert.Contains("1 of 3", failure.Message, StringComparison.Ordinal);
-        var plan = await channel.MarketplacePlanKeyIdsAsync();
         foreach (var customer in new[] { first, second })
         {
-            var key = Assert.Single(await channel.KeysNamedAsync("marketplace-cid-" + customer));
+            var key = await channel.KeyMintedAsync("marketplace-cid-" + customer);
             Assert.True(key.Enabled);
-            Assert.Contains(key.Id, plan);
+            Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
         }
     }
 
@@ -151,6 +153,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
             ["Monetization:MarketplaceProductCodes"] = " , ",
             ["Usage:MarketplaceUsagePlanId"] = "plan",
             ["Usage:MarketplaceProductCode"] = "prod-a",
+            ["KeyMinting:QueueUrl"] = "https://sqs.us-east-1.amazonaws.com/123456789012/key-requests",
         }).Build();
 
         var error = Assert.Throws<OptionsValidationException>(() => SubscriptionEventsServices.Build(configuration, _ => { }));
@@ -168,6 +171,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
         Assert.Contains("Monetization:MarketplaceUsagePlanId", error.Message, StringComparison.Ordinal);
         Assert.Contains("Monetization:MarketplaceProductCodes", error.Message, StringComparison.Ordinal);
         Assert.Contains("Usage:MarketplaceUsagePlanId", error.Message, StringComparison.Ordinal);
+        Assert.Contains("KeyMinting:QueueUrl", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -181,6 +185,7 @@ public sealed class SubscriptionEventsFunctionTests(MarketplaceChannelFixture ch
             ["Usage:MarketplaceUsagePlanId"] = "plan",
             ["Usage:MarketplaceProductCode"] = "prod-a",
             ["Aws:ApiGatewayServiceUrl"] = "apigateway.local:4566",
+            ["KeyMinting:QueueUrl"] = "https://sqs.us-east-1.amazonaws.com/123456789012/key-requests",
         }).Build();
 
         var error = Assert.Throws<OptionsValidationException>(() => SubscriptionEventsServices.Build(configuration, _ => { }));

@@ -391,7 +391,8 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
                 var options = new MarketplaceOptions { UsagePlanId = World.MarketplacePlanId, ProductCodes = [OfflineEnvironment.MarketplaceProductCode] };
                 var access = new MarketplaceAccess(World.Ledger, World.Resolve<ApiKeyAccess>(), options, World.Clock, NullLogger<MarketplaceAccess>.Instance);
                 var identity = new MarketplaceIdentity(World.Ledger, access, World.Clock, NullLogger<MarketplaceIdentity>.Instance);
-                return new ApplySubscriptionEvent(World.Ledger, identity, access, World.MarketplaceMetering(Settings), options, World.Clock, NullLogger<ApplySubscriptionEvent>.Instance);
+                var keys = new RequestKey(World.Ledger, new InlineKeyMintQueue { Consumer = World.Resolve<MintKeys>() }, World.Clock);
+                return new ApplySubscriptionEvent(World.Ledger, identity, access, keys, World.MarketplaceMetering(Settings), options, World.Clock, NullLogger<ApplySubscriptionEvent>.Instance);
             }
         }
 

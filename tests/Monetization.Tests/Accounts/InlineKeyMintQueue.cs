@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+using Monetization.Core.ApiKeys;
+
+namespace Monetization.Tests.Accounts;
+
+/// <summary>
+/// A key minting queue whose consumer runs at once, inside the request: a test's flows then see the key as soon as
+/// it is asked for, made by the real consumer. A delivery that fails fails the request (the sender sends again), and
+/// the next delivery for that subscriber counts as the redelivery SQS would make of the failed message.
+/// </summary>
+public sealed class InlineKeyMintQueue : IKeyMintQueue
+{
+    private readonly ConcurrentDictionary<string, int> _failures = new(StringComparer.Ordinal);
+
+    /// <summary>The consumer, set once the flows it serves are built.</summary>
+    public MintKeys? Consumer { get; set; }
+
+    public async Task RequestAsync(KeyMintRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var consumer = Consumer ?? throw new InvalidOperationException("No consumer is set on the queue.");
+        var deliveries = 1 + _failures.GetValueOrDefault(request.SubscriberId);
+        MintOutcome outcome;
+        try
+        {
+            outcome = await consumer.MintAsync([new QueuedKeyMint($"message-{Guid.NewGuid():N}", request, deliveries)], cancellationToken);
+        }
+        catch
+        {
+            _failures.AddOrUpdate(request.SubscriberId, 1, (_, n) => n + 1);
+            throw;
+        }
+
+        if (outcome.Failed.Count > 0)
+        {
+            _failures.AddOrUpdate(request.SubscriberId, 1, (_, n) => n + 1);
+            throw new Monetization.Core.DependencyUnavailableException("key minting queue", "mint a first key", new InvalidOperationException("the consumer failed the request"));
+        }
+    }
+}
