@@ -41,7 +41,11 @@ public static class RegisterLatency
         {
             await using var flood = await OfflineEnvironment.StartAsync(CancellationToken.None);
             var floodLedger = Array.IndexOf(args, "--ledger") is var at && at >= 0 && at + 1 < args.Length && args[at + 1] == "moto" ? null : new MemorySubscriberLedger();
-            var result = await SignupFlood.RunAsync(flood, Option(args, "--signups", 1000), TimeSpan.FromSeconds(Option(args, "--over-seconds", 60)), floodLedger, CancellationToken.None, reportKeys: Option(args, "--report-keys", 0));
+            var (count, over) = (Option(args, "--signups", 1000), TimeSpan.FromSeconds(Option(args, "--over-seconds", 60)));
+            var marketplace = Array.IndexOf(args, "--channel") is var channel && channel >= 0 && channel + 1 < args.Length && args[channel + 1] == "marketplace";
+            var result = marketplace
+                ? await MarketplaceFlood.RunAsync(flood, count, over, floodLedger, CancellationToken.None)
+                : await SignupFlood.RunAsync(flood, count, over, floodLedger, CancellationToken.None, reportKeys: Option(args, "--report-keys", 0));
             Console.WriteLine(result.Summary());
             foreach (var problem in result.Problems.Take(10))
             {

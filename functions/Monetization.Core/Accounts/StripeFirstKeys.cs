@@ -30,6 +30,6 @@ public sealed class StripeFirstKeys(ApiKeyAccess access, IBilling billing, Strip
         return earlier.Id;
     }
 
-    public Task FinishAsync(Subscriber stored, string keyId, CancellationToken cancellationToken) =>
+    public Task FinishAsync(Subscriber stored, string keyId, FirstKey? imported, CancellationToken cancellationToken) =>
         StripeSubscribers.LinkKeyOnCustomerAsync(billing, stored, keyId, cancellationToken);
 }

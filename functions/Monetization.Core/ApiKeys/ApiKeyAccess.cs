@@ -156,8 +156,9 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     /// in the plan; without, it is disabled only (it stays in its plan while its usage settles). Keys named like the
     /// holder's that are not its key (losers of a creation race, which never carried access) are deleted meanwhile.
     /// </summary>
+    /// <param name="inPlan">Whether the key is known to be in the plan already (then it is not added again).</param>
     public async Task MatchAsync(
-        KeyHolder holder, ApiKey key, bool access, string usagePlanId, IEnumerable<ApiKey> strays, CancellationToken cancellationToken)
+        KeyHolder holder, ApiKey key, bool access, string usagePlanId, IEnumerable<ApiKey> strays, CancellationToken cancellationToken, bool inPlan = false)
     {
         ArgumentNullException.ThrowIfNull(holder);
         ArgumentNullException.ThrowIfNull(key);
@@ -169,7 +170,7 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
         var deletes = strays
             .Where(k => !string.Equals(k.Id, key.Id, StringComparison.Ordinal))
             .Select(k => DeleteStrayKeyAsync(holder, k.Id, key.Id, cancellationToken));
-        await ApplyAsync(key.Id, update, access ? usagePlanId : null, deletes, cancellationToken);
+        await ApplyAsync(key.Id, update, access && !inPlan ? usagePlanId : null, deletes, cancellationToken);
     }
 
     /// <summary>Enables the key and adds it to the plan, side by side (either half alone gives no access).</summary>

@@ -6,9 +6,9 @@ namespace Monetization.Core.ApiKeys;
 /// <param name="Holder">Who the key is for: its name and description.</param>
 /// <param name="UsagePlanId">The plan the key gives access through.</param>
 /// <param name="Granted">
-/// Whether the key is imported enabled and already in <paramref name="UsagePlanId"/>. A key that must carry a
-/// <c>customerId</c> (which the import file cannot set) is imported disabled and outside every plan, and the channel
-/// grants it once it is recorded.
+/// Whether the key is imported enabled and already in <paramref name="UsagePlanId"/>; otherwise it is imported disabled
+/// and outside every plan, and the channel grants it once it is recorded (a key that must carry a <c>customerId</c>,
+/// which the import file cannot set, or a buyer whose subscription is not confirmed yet).
 /// </param>
 public sealed record FirstKey(KeyHolder Holder, string UsagePlanId, bool Granted);
 
@@ -30,5 +30,6 @@ public interface IFirstKeyChannel
     /// What follows once the subscriber's record names its key (again after a redelivery, so idempotent): Stripe's
     /// customer names the key, a Marketplace buyer's key gets its <c>customerId</c> and, when subscribed, its access.
     /// </summary>
-    Task FinishAsync(Subscriber stored, string keyId, CancellationToken cancellationToken);
+    /// <param name="imported">How this attempt just imported the key; null when the key's state is not known (adopted, or a redelivery).</param>
+    Task FinishAsync(Subscriber stored, string keyId, FirstKey? imported, CancellationToken cancellationToken);
 }

@@ -128,7 +128,7 @@ public sealed partial class MintKeys(
                 // retry of an attempt that recorded the key but could not finish it.
                 if (record.ApiKeyId is { } keyId && deliveries > 1)
                 {
-                    await channel.FinishAsync(record, keyId, cancellationToken);
+                    await channel.FinishAsync(record, keyId, imported: null, cancellationToken);
                 }
 
                 return new Prepared.Done();
@@ -136,7 +136,7 @@ public sealed partial class MintKeys(
 
             if (deliveries > 1 && await channel.AdoptAsync(record, cancellationToken) is { } earlier)
             {
-                await RecordAsync(record, channel.KeyOf(record), earlier, cancellationToken);
+                await RecordAsync(record, channel.KeyOf(record), earlier, imported: false, cancellationToken);
                 return new Prepared.Done();
             }
 
@@ -171,7 +171,7 @@ public sealed partial class MintKeys(
         {
             try
             {
-                await RecordAsync(t.First, t.Second, t.Third, cancellationToken);
+                await RecordAsync(t.First, t.Second, t.Third, imported: true, cancellationToken);
                 return true;
             }
             catch (DependencyUnavailableException e)
@@ -189,7 +189,8 @@ public sealed partial class MintKeys(
     /// finishes it. A failure of that last step fails the request, whose redelivery finds the key recorded and finishes
     /// it again.
     /// </summary>
-    private async Task RecordAsync(Subscriber record, FirstKey key, string keyId, CancellationToken cancellationToken)
+    /// <param name="imported">Whether this attempt imported the key as <paramref name="key"/> says (else it adopted it).</param>
+    private async Task RecordAsync(Subscriber record, FirstKey key, string keyId, bool imported, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         var update = await ledger.UpdateAsync(
@@ -205,7 +206,7 @@ public sealed partial class MintKeys(
             return;
         }
 
-        await _channels[stored.Channel].FinishAsync(stored, keyId, cancellationToken);
+        await _channels[stored.Channel].FinishAsync(stored, keyId, imported ? key : null, cancellationToken);
     }
 
     private abstract record Prepared

@@ -51,37 +51,34 @@ public sealed partial class MarketplaceAccess(
     }
 
     /// <summary>
-    /// The key minting consumer's half: the key it imported (disabled, in no plan, without a <c>customerId</c>) and
-    /// recorded on <paramref name="subscriber"/> gets the buyer's <c>customerId</c> and, when subscribed, access. The
-    /// first round does not read the key back: it sets the enabled flag and the <c>customerId</c> whatever they are
-    /// (one update either way, right however far an earlier attempt got), so a redelivery converges too.
+    /// The key minting consumer's half, right after it imported the key (<paramref name="granted"/>: enabled in the
+    /// plan, else disabled in no plan; never with a <c>customerId</c>) and recorded it on <paramref name="subscriber"/>:
+    /// the key gets the buyer's <c>customerId</c> and the access the record says. The first round trusts what the
+    /// import made instead of reading it back, so a confirmed buyer known by account + license costs no call at all.
     /// </summary>
-    public Task<ConvergedAccess> ConvergeImportedAsync(Subscriber subscriber, string keyId, CancellationToken cancellationToken)
+    public Task<ConvergedAccess> ConvergeImportedAsync(Subscriber subscriber, string keyId, bool granted, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(subscriber);
         ArgumentException.ThrowIfNullOrEmpty(keyId);
         var holder = MarketplaceCustomer.HolderOf(subscriber);
-        var first = true;
+        var imported = new ApiKey(keyId, holder.KeyName, granted, CustomerId: null, new Dictionary<string, string>(), Value: null);
+        HolderKeys? known = new(imported, [imported]);
         return ledger.FollowAsync(
             subscriber,
             (record, ct) =>
             {
-                // Later rounds (the record moved meanwhile) read what the first one changed.
-                HolderKeys? known = null;
-                if (first && string.Equals(record.ApiKeyId, keyId, StringComparison.Ordinal))
-                {
-                    var unknown = new ApiKey(keyId, holder.KeyName, Enabled: !record.Subscribed, CustomerId: null, new Dictionary<string, string>(), Value: null);
-                    known = new HolderKeys(unknown, [unknown]);
-                }
-
-                first = false;
-                return RoundAsync(holder, record, keys: null, known, ct);
+                // Only the first round may trust the import; later ones (the record moved meanwhile) read.
+                var first = string.Equals(record.ApiKeyId, keyId, StringComparison.Ordinal) ? known : null;
+                known = null;
+                return RoundAsync(holder, record, keys: null, first, ct, knownInPlan: first is not null && granted);
             },
             cancellationToken);
     }
 
+    /// <param name="known">What API Gateway holds, when the caller knows it (saves the reads).</param>
+    /// <param name="knownInPlan">Whether the key is known to be in the plan already (saves adding it again).</param>
     private async Task<FollowRound<ConvergedAccess>> RoundAsync(
-        KeyHolder holder, Subscriber record, RequestKey? keys, HolderKeys? known, CancellationToken cancellationToken)
+        KeyHolder holder, Subscriber record, RequestKey? keys, HolderKeys? known, CancellationToken cancellationToken, bool knownInPlan = false)
     {
         if (record.MergedInto is not null)
         {
@@ -125,7 +122,7 @@ public sealed partial class MarketplaceAccess(
         }
 
         await Task.WhenAll(
-            keyAccess.MatchAsync(holder, key, record.Subscribed, options.UsagePlanId, found.Named, cancellationToken),
+            keyAccess.MatchAsync(holder, key, record.Subscribed, options.UsagePlanId, found.Named, cancellationToken, knownInPlan),
             record.Subscribed ? Task.CompletedTask : keyAccess.DisableRetiringAsync(record, cancellationToken));
         return FollowRound<ConvergedAccess>.Finished(record, new ConvergedAccess(record, key with { Enabled = record.Subscribed }));
     }

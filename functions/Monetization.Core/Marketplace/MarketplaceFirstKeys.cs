@@ -4,15 +4,21 @@ using Monetization.Core.Ledger;
 namespace Monetization.Core.Marketplace;
 
 /// <summary>
-/// Marketplace buyers' first keys: imported disabled and in no plan, because API Gateway's key file has no
-/// <c>customerId</c> column and a CustomerIdentifier buyer's key must carry it before it serves (API Gateway meters
-/// it under that id); once recorded, <see cref="MarketplaceAccess"/> gives it the id and, when subscribed, access.
+/// Marketplace buyers' first keys. A buyer known by account + license whose subscription Marketplace has confirmed gets
+/// a key imported enabled in the plan, as a Stripe subscriber does. Any other key is imported disabled and in no plan:
+/// API Gateway's key file has no <c>customerId</c> column and a CustomerIdentifier buyer's key must carry it before it
+/// serves (API Gateway meters it under that id), and an unconfirmed buyer gets access only once Marketplace confirms.
+/// Once recorded, <see cref="MarketplaceAccess"/> makes the key match the record from what the import made.
 /// </summary>
 public sealed class MarketplaceFirstKeys(ApiKeyAccess keys, MarketplaceAccess access, MarketplaceOptions options) : IFirstKeyChannel
 {
     public Channel Channel => Channel.Marketplace;
 
-    public FirstKey KeyOf(Subscriber record) => new(MarketplaceCustomer.HolderOf(record), options.UsagePlanId, Granted: false);
+    public FirstKey KeyOf(Subscriber record)
+    {
+        var holder = MarketplaceCustomer.HolderOf(record);
+        return new FirstKey(holder, options.UsagePlanId, Granted: record.Subscribed && holder.CustomerId is null);
+    }
 
     public async Task<string?> AdoptAsync(Subscriber record, CancellationToken cancellationToken)
     {
@@ -22,6 +28,8 @@ public sealed class MarketplaceFirstKeys(ApiKeyAccess keys, MarketplaceAccess ac
         return (await keys.FindAdoptableAsync(holder, free, includeValue: false, cancellationToken))?.Id;
     }
 
-    public Task FinishAsync(Subscriber stored, string keyId, CancellationToken cancellationToken) =>
-        access.ConvergeImportedAsync(stored, keyId, cancellationToken);
+    public Task FinishAsync(Subscriber stored, string keyId, FirstKey? imported, CancellationToken cancellationToken) =>
+        imported is null
+            ? access.ConvergeAsync(stored, keys: null, cancellationToken)
+            : access.ConvergeImportedAsync(stored, keyId, imported.Granted, cancellationToken);
 }
