@@ -12,12 +12,41 @@ public sealed class InlineKeyMintQueue : IKeyMintQueue
 {
     private readonly ConcurrentDictionary<string, int> _failures = new(StringComparer.Ordinal);
 
+    private readonly ConcurrentQueue<KeyMintRequest> _held = new();
+
     /// <summary>The consumer, set once the flows it serves are built.</summary>
     public MintKeys? Consumer { get; set; }
+
+    /// <summary>While set, requests wait for <see cref="ReleaseAsync"/>, as they wait in SQS for the consumer.</summary>
+    public bool Hold { get; set; }
+
+    /// <summary>Delivers the requests held so far, one by one.</summary>
+    public async Task ReleaseAsync(CancellationToken cancellationToken)
+    {
+        var hold = Hold;
+        Hold = false;
+        try
+        {
+            while (_held.TryDequeue(out var request))
+            {
+                await RequestAsync(request, cancellationToken);
+            }
+        }
+        finally
+        {
+            Hold = hold;
+        }
+    }
 
     public async Task RequestAsync(KeyMintRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (Hold)
+        {
+            _held.Enqueue(request);
+            return;
+        }
+
         var consumer = Consumer ?? throw new InvalidOperationException("No consumer is set on the queue.");
         var deliveries = 1 + _failures.GetValueOrDefault(request.SubscriberId);
         MintOutcome outcome;

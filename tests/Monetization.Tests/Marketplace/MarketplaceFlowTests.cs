@@ -216,6 +216,51 @@ public sealed class MarketplaceFlowTests
     }
 
     [Fact]
+    public async Task AConfirmedLicenseBuyersKeyIsImportedWorkingAndTakesNoCallAfterTheImport()
+    {
+        var trips = new RoundTrips();
+        var world = new MarketplaceWorld(trips: trips);
+        world.Queue.Hold = true;
+
+        // The event looks for a key to adopt and, finding none, asks the queue for one.
+        var result = await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, NewStyle, 10), Ct);
+        Assert.False(result.HasAccess);
+        Assert.Equal(["IApiKeys.FindByNameAsync"], ApiGatewayCalls(trips));
+        trips.Reset();
+
+        // The consumer imports it enabled in the plan and changes nothing after.
+        await world.Queue.ReleaseAsync(Ct);
+
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.True(world.HasAccess(NewStyle));
+        Assert.Equal(key.Id, (await world.Ledger.GetAsync(NewStyle.SubscriberId, Ct))!.ApiKeyId);
+        Assert.Equal(["IApiKeys.ImportAsync"], ApiGatewayCalls(trips));
+    }
+
+    [Fact]
+    public async Task AConfirmedLegacyBuyersImportedKeyGetsItsCustomerIdAndAccessInOneUpdateAndOnePlanMembership()
+    {
+        var trips = new RoundTrips();
+        var world = new MarketplaceWorld(trips: trips);
+        world.Queue.Hold = true;
+
+        await world.Apply.ExecuteAsync(Event(SubscriptionAction.SubscribeSuccess, Legacy, 10), Ct);
+        Assert.Equal(["IApiKeys.FindByNameAsync", "IApiKeys.FindByCustomerIdAsync"], ApiGatewayCalls(trips));
+        trips.Reset();
+
+        await world.Queue.ReleaseAsync(Ct);
+
+        var key = Assert.Single(world.Keys.Keys);
+        Assert.Equal("CID-A", key.CustomerId);
+        Assert.True(world.HasAccess(Legacy));
+        Assert.Equal(["IApiKeys.ImportAsync", "IApiKeys.UpdateAsync", "IApiKeys.AddToUsagePlanAsync"], ApiGatewayCalls(trips));
+    }
+
+    /// <summary>The API Gateway calls made, in order, but the key count the consumer's ceiling reads now and then.</summary>
+    private static List<string> ApiGatewayCalls(RoundTrips trips) =>
+        [.. trips.Calls.Select(c => c.Call).Where(c => c.StartsWith("IApiKeys.", StringComparison.Ordinal) && c != "IApiKeys.CountAsync")];
+
+    [Fact]
     public async Task LostImportAnswerIsRecoveredByNameWithoutASecondKey()
     {
         var faults = new ScriptedFaults().CrashAfter("keys.import");
