@@ -38,7 +38,8 @@ public static class ErrorResponses
     /// <summary>Where a page sends its reader on (HTML): the sign-up page, unless the reader came from elsewhere.</summary>
     public const string SignUpLink = """<a href="/">Go to the sign-up page</a>""";
 
-    public static Task WriteAsync(HttpContext context, int status, string title, string detail, string link = SignUpLink)
+    /// <param name="refreshSeconds">When given, the HTML page reloads itself after that long (a refused GET, safe to repeat).</param>
+    public static Task WriteAsync(HttpContext context, int status, string title, string detail, string link = SignUpLink, int? refreshSeconds = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         IResult result = PrefersHtml(context.Request)
@@ -46,7 +47,7 @@ public static class ErrorResponses
                 <h1>{Html.Encode(title)}</h1>
                 <p class="error" role="alert">{Html.Encode(detail)}</p>
                 <p>{link}</p>
-                """, status)
+                """, status, refreshSeconds)
             : TypedResults.Problem(detail, statusCode: status, title: title);
         return result.ExecuteAsync(context);
     }

@@ -86,11 +86,17 @@ public static class PortalApp
                 var wait = context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromMinutes(1);
                 var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
                 context.HttpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+                // A refused page view (the account page waiting for a key reloads itself) comes back by itself once the
+                // window reopens; a refused form post is left to the person, as repeating it is theirs to decide.
+                var get = HttpMethods.IsGet(context.HttpContext.Request.Method);
                 return new ValueTask(ErrorResponses.WriteAsync(
                     context.HttpContext,
                     StatusCodes.Status429TooManyRequests,
                     "Too many requests",
-                    $"Too many requests from your address. Try again in {seconds} seconds."));
+                    get
+                        ? $"Too many requests from your address. This page tries again by itself in {seconds} seconds."
+                        : $"Too many requests from your address. Try again in {seconds} seconds.",
+                    refreshSeconds: get ? seconds : null));
             };
         });
 

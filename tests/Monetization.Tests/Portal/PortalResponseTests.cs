@@ -150,7 +150,11 @@ public sealed class PortalResponseTests : IAsyncLifetime
         Assert.Equal("text/html", refused.Content.Headers.ContentType?.MediaType);
         var wait = Assert.NotNull(refused.Headers.RetryAfter?.Delta);
         Assert.InRange(wait, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
-        Assert.Contains($"{(int)wait.TotalSeconds} seconds", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        var page = await refused.Content.ReadAsStringAsync(Ct);
+        Assert.Contains($"Try again in {(int)wait.TotalSeconds} seconds", page, StringComparison.Ordinal);
+
+        // A refused form post is not repeated by the page itself.
+        Assert.DoesNotContain("http-equiv=\"refresh\"", page, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -180,8 +184,13 @@ public sealed class PortalResponseTests : IAsyncLifetime
         using var refused = await SendAsync(HttpMethod.Get, "/account", "text/html");
 
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-        Assert.NotNull(refused.Headers.RetryAfter);
+        var wait = (int)Assert.NotNull(refused.Headers.RetryAfter?.Delta).TotalSeconds;
         AssertSecurityHeaders(refused);
+
+        // A page view, safe to repeat: the page (the account page waiting for a key reloads itself) comes back by itself.
+        var page = await refused.Content.ReadAsStringAsync(Ct);
+        Assert.Contains($"<meta http-equiv=\"refresh\" content=\"{wait}\">", page, StringComparison.Ordinal);
+        Assert.Contains($"tries again by itself in {wait} seconds", page, StringComparison.Ordinal);
     }
 
     /// <summary>Over HTTPS behind API Gateway they are sent (<see cref="TrustedClientTests"/>); a client's X-Forwarded-Proto never makes a request HTTPS.</summary>
