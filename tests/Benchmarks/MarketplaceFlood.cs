@@ -36,20 +36,7 @@ public static class MarketplaceFlood
             .AddSubscriptionEvents(new ConfigurationBuilder().AddInMemoryCollection(environment.SubscriptionEventsConfiguration()).Build())
             .AddSingleton(shared)
             .BuildServiceProvider();
-        await using var reporter = new ServiceCollection()
-            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
-            .AddUsageReporter(new ConfigurationBuilder().AddInMemoryCollection(environment.UsageReporterConfiguration()).Build())
-            .AddSingleton(shared)
-            .BuildServiceProvider();
-        UsageReporterServices.ValidateNow(reporter);
-        var importsBefore = environment.KeyImport.Imports;
-        var acceptedBefore = environment.Quotas.Accepted.Values.Sum();
-        await using var minting = environment.KeyMinting(async (payload, ct) =>
-        {
-            await using var answer = await UsageReporterServices.InvokeAsync(reporter, new MemoryStream(Encoding.UTF8.GetBytes(payload)), ct);
-            using var reader = new StreamReader(answer);
-            return await reader.ReadToEndAsync(ct);
-        });
+        await using var minting = KeyMintingRig.Start(environment, shared);
 
         var customers = Enumerable.Range(0, buyers)
             .Select(i => MarketplaceCustomer.FromLicense(
@@ -57,24 +44,15 @@ public static class MarketplaceFlood
                 $"arn:aws:license-manager::{MarketplaceEmulator.SellerAccountId}:license:l-{Guid.NewGuid():N}"))
             .ToList();
         var clock = Stopwatch.StartNew();
-        var granted = new TimeSpan[buyers];
-        var interval = spread / Math.Max(1, buyers);
-        await Parallel.ForEachAsync(Enumerable.Range(0, buyers), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
+        var granted = await SignupFlood.EvenlyAsync(clock, buyers, spread, async (i, ct) =>
         {
-            var due = interval * i;
-            if (due > clock.Elapsed)
-            {
-                await Task.Delay(due - clock.Elapsed, ct);
-            }
-
-            granted[i] = clock.Elapsed;
             var licensed = new SubscriptionEvent(
                 SubscriptionAction.SubscribeSuccess, customers[i], OfflineEnvironment.MarketplaceProductCode, DateTimeOffset.UtcNow, $"flood-{i}", NotificationSource.EventBridge);
             await events.GetRequiredService<ApplySubscriptionEvent>().ExecuteAsync(licensed, ct);
-        });
+        }, cancellationToken);
         var started = DateTimeOffset.UtcNow - clock.Elapsed;
         var grantsTook = clock.Elapsed;
-        await minting.WhenDrainedAsync(TimeSpan.FromMinutes(20), cancellationToken);
+        await minting.Source.WhenDrainedAsync(TimeSpan.FromMinutes(20), cancellationToken);
         return await SignupFlood.CheckAsync(
             environment,
             ledger,
@@ -83,9 +61,9 @@ public static class MarketplaceFlood
             granted,
             grantsTook,
             started,
-            importsBefore,
-            acceptedBefore,
-            minting.Invocations,
+            minting.ImportsBefore,
+            minting.AcceptedBefore,
+            minting.Source.Invocations,
             cancellationToken);
     }
 }

@@ -89,28 +89,41 @@ public static class SignupFlood
             builder.Services.AddSingleton(shared);
         });
         await portal.StartAsync(cancellationToken);
-        await using var reporter = new ServiceCollection()
-            .AddLogging(logging => logging.SetMinimumLevel(LogLevel.Warning))
-            .AddUsageReporter(new ConfigurationBuilder().AddInMemoryCollection(environment.UsageReporterConfiguration()).Build())
-            .AddSingleton(shared)
-            .BuildServiceProvider();
-        UsageReporterServices.ValidateNow(reporter);
-        var importsBefore = environment.KeyImport.Imports;
-        var acceptedBefore = environment.Quotas.Accepted.Values.Sum();
-        await using var minting = environment.KeyMinting(async (payload, ct) =>
-        {
-            await using var answer = await UsageReporterServices.InvokeAsync(reporter, new MemoryStream(Encoding.UTF8.GetBytes(payload)), ct);
-            using var reader = new StreamReader(answer);
-            return await reader.ReadToEndAsync(ct);
-        });
+        await using var minting = KeyMintingRig.Start(environment, shared);
 
         // Grants arrive evenly over the spread, each as the checkout's return or webhook makes it.
         var clock = Stopwatch.StartNew();
         var usagePagesBefore = environment.Usage.GetUsageRequests;
-        var report = reportKeys > 0 ? RunReportAsync(reporter, spread / 3, cancellationToken) : Task.FromResult(TimeSpan.Zero);
-        var granted = new TimeSpan[signups];
-        var interval = spread / Math.Max(1, signups);
-        await Parallel.ForEachAsync(Enumerable.Range(0, signups), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
+        var report = reportKeys > 0 ? RunReportAsync(minting.Reporter, spread / 3, cancellationToken) : Task.FromResult(TimeSpan.Zero);
+        var granted = await EvenlyAsync(clock, signups, spread, async (i, ct) =>
+        {
+            using var scope = portal.Services.CreateScope();
+            var record = subscribers[i];
+            await scope.ServiceProvider.GetRequiredService<SubscriptionAccess>().FollowAsync(
+                record, new BillingSubscription(record.StripeSubscriptionId!, record.StripeCustomerId!, BillingSubscriptionStatus.Active), ct);
+        }, cancellationToken);
+        var started = DateTimeOffset.UtcNow - clock.Elapsed;
+
+        var grantsTook = clock.Elapsed;
+        await minting.Source.WhenDrainedAsync(TimeSpan.FromMinutes(10), cancellationToken);
+        var reportTook = await report;
+        var named = subscribers.Select(r => (r.Id, KeyName: $"stripe:{r.Id["stripe#".Length..]}")).ToList();
+        var result = await CheckAsync(
+            environment, ledger, named, environment.StripeUsagePlanId, granted, grantsTook, started, minting.ImportsBefore, minting.AcceptedBefore, minting.Source.Invocations, cancellationToken);
+        return result with { ReportTook = reportTook, ReportUsagePages = environment.Usage.GetUsageRequests - usagePagesBefore };
+    }
+
+    /// <summary>
+    /// Runs <paramref name="grant"/> for 0 to <paramref name="count"/> - 1, started evenly over <paramref name="spread"/>
+    /// on <paramref name="clock"/>, up to 16 at once.
+    /// </summary>
+    /// <returns>When each grant started, on <paramref name="clock"/>.</returns>
+    internal static async Task<TimeSpan[]> EvenlyAsync(
+        Stopwatch clock, int count, TimeSpan spread, Func<int, CancellationToken, Task> grant, CancellationToken cancellationToken)
+    {
+        var granted = new TimeSpan[count];
+        var interval = spread / Math.Max(1, count);
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
         {
             var due = interval * i;
             if (due > clock.Elapsed)
@@ -118,21 +131,10 @@ public static class SignupFlood
                 await Task.Delay(due - clock.Elapsed, ct);
             }
 
-            using var scope = portal.Services.CreateScope();
-            var record = subscribers[i];
             granted[i] = clock.Elapsed;
-            await scope.ServiceProvider.GetRequiredService<SubscriptionAccess>().FollowAsync(
-                record, new BillingSubscription(record.StripeSubscriptionId!, record.StripeCustomerId!, BillingSubscriptionStatus.Active), ct);
+            await grant(i, ct);
         });
-        var started = DateTimeOffset.UtcNow - clock.Elapsed;
-
-        var grantsTook = clock.Elapsed;
-        await minting.WhenDrainedAsync(TimeSpan.FromMinutes(10), cancellationToken);
-        var reportTook = await report;
-        var named = subscribers.Select(r => (r.Id, KeyName: $"stripe:{r.Id["stripe#".Length..]}")).ToList();
-        var result = await CheckAsync(
-            environment, ledger, named, environment.StripeUsagePlanId, granted, grantsTook, started, importsBefore, acceptedBefore, minting.Invocations, cancellationToken);
-        return result with { ReportTook = reportTook, ReportUsagePages = environment.Usage.GetUsageRequests - usagePagesBefore };
+        return granted;
     }
 
     /// <summary>One hourly report, started after <paramref name="after"/>: how long it took.</summary>
