@@ -25,10 +25,12 @@ public sealed record ConvergedAccess(Subscriber Subscriber, ApiKey? Key)
 /// A round on a buyer with a recorded key makes three sequential round trips: the key and the keys with its name read
 /// side by side, then the one key update, the plan membership and the deletion of strays side by side, then the ledger.
 /// A buyer without a key has one asked of the key minting queue (<see cref="RequestKey"/>), never made on a person's
-/// request or an event; the consumer imports it disabled and outside the plan (the import file cannot carry the
-/// buyer's <c>customerId</c>) and it gets access here once the ledger names it. A key found by the buyer's name or
-/// customer that the ledger does not name (an import whose recording was cut short, or a key from before the queue)
-/// is adopted instead; the losers of such a race never carry access and are deleted by whoever sees them.
+/// request or an event; the consumer imports it (working at once only for a confirmed buyer known by account +
+/// license; otherwise disabled and outside the plan, as the import file cannot carry the buyer's <c>customerId</c>) and
+/// it gets what else it needs here once the ledger names it (<see cref="ConvergeImportedAsync"/>). A key found by the
+/// buyer's name or customer that the ledger does not name (an import whose recording was cut short, or a key from
+/// before the queue) is adopted instead; the losers of such a race were never shown to anyone (a value is shown only
+/// once recorded) and are deleted by whoever sees them.
 /// </remarks>
 public sealed partial class MarketplaceAccess(
     ISubscriberLedger ledger,
