@@ -158,7 +158,7 @@ public sealed partial class ApiKeyAccess(IApiKeys apiKeys, ILogger<ApiKeyAccess>
     /// </summary>
     /// <param name="inPlan">Whether the key is known to be in the plan already (then it is not added again).</param>
     public async Task MatchAsync(
-        KeyHolder holder, ApiKey key, bool access, string usagePlanId, IEnumerable<ApiKey> strays, CancellationToken cancellationToken, bool inPlan = false)
+        KeyHolder holder, ApiKey key, bool access, string usagePlanId, IEnumerable<ApiKey> strays, bool inPlan, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(holder);
         ArgumentNullException.ThrowIfNull(key);

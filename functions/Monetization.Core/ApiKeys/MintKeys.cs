@@ -6,9 +6,9 @@ namespace Monetization.Core.ApiKeys;
 /// <summary>
 /// The key minting queue's consumer: the subscribers of a batch who still await a key get one each, all from one
 /// ImportApiKeys call, and the ledger records them; the account page then shows each value once. The subscriber's
-/// channel says how its key is imported and what follows once it is recorded (<see cref="IFirstKeyChannel"/>; Stripe's
-/// keys arrive enabled and already in their plan, a Marketplace buyer's disabled and outside it until it carries the
-/// buyer's <c>customerId</c>). Imports take their turn at the account's API Gateway budget, whose own slow pace for them
+/// channel says how its key is imported and what follows once it is recorded (<see cref="IFirstKeyChannel"/>: Stripe's
+/// keys and confirmed Marketplace buyers' known by account + license arrive enabled in their plan, other buyers'
+/// disabled and outside it until they carry the buyer's <c>customerId</c> and Marketplace has confirmed). Imports take their turn at the account's API Gateway budget, whose own slow pace for them
 /// (<c>ApiGatewayBudget:ImportsPerSecond</c>) lets batches fill, so a launch's flood costs about one control-plane call
 /// a batch instead of five a person.
 /// </summary>

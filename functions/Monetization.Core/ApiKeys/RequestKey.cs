@@ -43,14 +43,27 @@ public sealed class RequestKey(ISubscriberLedger ledger, IKeyMintQueue queue, Ti
         }
         catch
         {
-            await ledger.UpdateAsync(
-                record.Id,
-                current => current is { KeyRequestedAt: { } asked } && asked == now ? current with { KeyRequestedAt = null, UpdatedAt = clock.GetUtcNow() } : null,
-                known: null,
-                CancellationToken.None);
+            await TakeNoteBackAsync(record.Id, now);
             throw;
         }
 
         return noted.Stored!;
+    }
+
+    /// <summary>Best effort: a ledger that fails here too leaves the note, and the request is asked again after <see cref="ResendAfter"/>.</summary>
+    private async Task TakeNoteBackAsync(string subscriberId, DateTimeOffset noted)
+    {
+        try
+        {
+            await ledger.UpdateAsync(
+                subscriberId,
+                current => current is { KeyRequestedAt: { } asked } && asked == noted ? current with { KeyRequestedAt = null, UpdatedAt = clock.GetUtcNow() } : null,
+                known: null,
+                CancellationToken.None);
+        }
+        catch (DependencyUnavailableException)
+        {
+            // The send's own failure is the one the caller hears of.
+        }
     }
 }

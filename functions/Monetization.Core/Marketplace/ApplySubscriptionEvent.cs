@@ -1,5 +1,5 @@
-using Monetization.Core.ApiKeys;
 using Microsoft.Extensions.Logging;
+using Monetization.Core.ApiKeys;
 using Monetization.Core.Ledger;
 using Monetization.Core.Usage;
 

@@ -49,7 +49,7 @@ public sealed partial class MarketplaceAccess(
     {
         ArgumentNullException.ThrowIfNull(subscriber);
         var holder = MarketplaceCustomer.HolderOf(subscriber);
-        return ledger.FollowAsync(subscriber, (record, ct) => RoundAsync(holder, record, keys, known: null, ct), cancellationToken);
+        return ledger.FollowAsync(subscriber, (record, ct) => RoundAsync(holder, record, keys, known: null, knownInPlan: false, ct), cancellationToken);
     }
 
     /// <summary>
@@ -72,7 +72,7 @@ public sealed partial class MarketplaceAccess(
                 // Only the first round may trust the import; later ones (the record moved meanwhile) read.
                 var first = string.Equals(record.ApiKeyId, keyId, StringComparison.Ordinal) ? known : null;
                 known = null;
-                return RoundAsync(holder, record, keys: null, first, ct, knownInPlan: first is not null && granted);
+                return RoundAsync(holder, record, keys: null, first, knownInPlan: first is not null && granted, ct);
             },
             cancellationToken);
     }
@@ -80,7 +80,7 @@ public sealed partial class MarketplaceAccess(
     /// <param name="known">What API Gateway holds, when the caller knows it (saves the reads).</param>
     /// <param name="knownInPlan">Whether the key is known to be in the plan already (saves adding it again).</param>
     private async Task<FollowRound<ConvergedAccess>> RoundAsync(
-        KeyHolder holder, Subscriber record, RequestKey? keys, HolderKeys? known, CancellationToken cancellationToken, bool knownInPlan = false)
+        KeyHolder holder, Subscriber record, RequestKey? keys, HolderKeys? known, bool knownInPlan, CancellationToken cancellationToken)
     {
         if (record.MergedInto is not null)
         {
@@ -124,7 +124,7 @@ public sealed partial class MarketplaceAccess(
         }
 
         await Task.WhenAll(
-            keyAccess.MatchAsync(holder, key, record.Subscribed, options.UsagePlanId, found.Named, cancellationToken, knownInPlan),
+            keyAccess.MatchAsync(holder, key, record.Subscribed, options.UsagePlanId, found.Named, knownInPlan, cancellationToken),
             record.Subscribed ? Task.CompletedTask : keyAccess.DisableRetiringAsync(record, cancellationToken));
         return FollowRound<ConvergedAccess>.Finished(record, new ConvergedAccess(record, key with { Enabled = record.Subscribed }));
     }

@@ -136,7 +136,7 @@ public sealed class ApiKeyAccessTests
         var other = await access.CreateAsync(Holder with { KeyName = "stripe-abcdef" }, TestContext.Current.CancellationToken);
         var found = await access.ReadAsync(Holder, kept.Id, includeValue: false, TestContext.Current.CancellationToken);
 
-        await access.MatchAsync(Holder, found.Recorded!, access: true, Plan, found.Named, TestContext.Current.CancellationToken);
+        await access.MatchAsync(Holder, found.Recorded!, access: true, Plan, found.Named, inPlan: false, TestContext.Current.CancellationToken);
 
         Assert.Equal(2, found.Named.Count);
         Assert.Equal([kept.Id], keys.KeysNamed(Holder.KeyName).Select(k => k.Id));
@@ -153,7 +153,7 @@ public sealed class ApiKeyAccessTests
         await access.GrantAsync(key.Id, key.Enabled, Plan, TestContext.Current.CancellationToken);
         var granted = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
 
-        await access.MatchAsync(Holder, granted, access: false, Plan, [], TestContext.Current.CancellationToken);
+        await access.MatchAsync(Holder, granted, access: false, Plan, [], inPlan: false, TestContext.Current.CancellationToken);
 
         Assert.False(keys.HasAccess(Plan, key.Id));
         Assert.True(keys.InPlan(Plan, key.Id));
@@ -200,14 +200,14 @@ public sealed class ApiKeyAccessTests
         var holder = new KeyHolder("mp#cid:CID-1", Channel.Marketplace, "marketplace-cid-CID-1", "CID-1");
         var key = await access.CreateAsync(holder with { CustomerId = null }, TestContext.Current.CancellationToken);
 
-        await access.MatchAsync(holder, key, access: true, Plan, [], TestContext.Current.CancellationToken);
+        await access.MatchAsync(holder, key, access: true, Plan, [], inPlan: false, TestContext.Current.CancellationToken);
         var matched = (await keys.GetAsync(key.Id, includeValue: false, TestContext.Current.CancellationToken))!;
         Assert.Equal(("CID-1", true), (matched.CustomerId, matched.Enabled));
         Assert.Equal(1, keys.Updates);
 
         faults.CrashBefore("keys.update");
-        await access.MatchAsync(holder, matched, access: true, Plan, [], TestContext.Current.CancellationToken);
-        await Assert.ThrowsAsync<InjectedFaultException>(() => access.MatchAsync(holder, key, access: true, Plan, [], TestContext.Current.CancellationToken));
+        await access.MatchAsync(holder, matched, access: true, Plan, [], inPlan: false, TestContext.Current.CancellationToken);
+        await Assert.ThrowsAsync<InjectedFaultException>(() => access.MatchAsync(holder, key, access: true, Plan, [], inPlan: false, TestContext.Current.CancellationToken));
         Assert.True(keys.HasAccess(Plan, key.Id));
     }
 }
