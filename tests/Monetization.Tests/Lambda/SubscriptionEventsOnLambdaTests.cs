@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Monetization.Aws.Ledger;
+using Monetization.Core.Marketplace;
 using Monetization.Emulators;
 using Monetization.Emulators.Faults;
 using Monetization.Emulators.Lambda;
@@ -45,10 +47,13 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
 
     /// <summary>
     /// The buyer's one key, once the key minting function (draining the queue the events ask it on) has made it and,
-    /// when <paramref name="granted"/>, the buyer's access reached it.
+    /// when <paramref name="granted"/>, the buyer's access reached it; with <paramref name="recordedFor"/>, once that
+    /// subscriber's record holds it too (only then can the buyer see its value and be served with it).
     /// </summary>
-    private async Task<(string Id, bool Enabled, bool InPlan)> KeyAsync(string name, bool granted = false)
+    private async Task<(string Id, bool Enabled, bool InPlan)> KeyAsync(string name, bool granted = false, string? recordedFor = null)
     {
+        using var dynamoDb = Environment.DynamoDb();
+        var ledger = new DynamoDbSubscriberLedger(dynamoDb, OfflineEnvironment.LedgerTableName);
         var until = DateTimeOffset.UtcNow.AddSeconds(60);
         while (true)
         {
@@ -57,7 +62,8 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
             if (keys.Count == 1)
             {
                 var inPlan = (await Environment.UsagePlanKeyIdsAsync(Environment.MarketplaceUsagePlanId, Cancel)).Contains(keys[0].Id);
-                if (!granted || (keys[0].Enabled && inPlan))
+                if ((!granted || (keys[0].Enabled && inPlan))
+                    && (recordedFor is null || (await ledger.GetAsync(recordedFor, Cancel))?.ApiKeyId == keys[0].Id))
                 {
                     return (keys[0].Id, keys[0].Enabled, inPlan);
                 }
@@ -158,7 +164,8 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
         var updated = await Environment.Marketplace.DeliverEventBridgeAsync(
             new AgreementEvent("License Updated - Manufacturer", account, license, Time: DateTimeOffset.UtcNow.AddMinutes(-10)), Cancel);
         var granted = await InvokeAsync(api, process, updated.Payload);
-        var key = await KeyAsync($"marketplace-acct-{account}-{license[(license.LastIndexOf(':') + 1)..]}", granted: true);
+        var buyer = MarketplaceCustomer.FromLicense(account, license);
+        var key = await KeyAsync(buyer.ApiKeyName, granted: true, recordedFor: buyer.SubscriberId);
         Environment.Usage.Count(Environment.MarketplaceUsagePlanId, key.Id, DateOnly.FromDateTime(DateTime.UtcNow), 6);
 
         var deprovisioned = await Environment.Marketplace.DeliverEventBridgeAsync(
@@ -170,7 +177,7 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
         var record = Assert.Single(Environment.Marketplace.Metered, m => m.CustomerAwsAccountId == account && m.LicenseArn == license);
         Assert.Equal(6, record.Quantity);
         Assert.Equal(OfflineEnvironment.MarketplaceProductCode, record.ProductCode);
-        var settling = await KeyAsync($"marketplace-acct-{account}-{license[(license.LastIndexOf(':') + 1)..]}");
+        var settling = await KeyAsync(buyer.ApiKeyName);
         Assert.False(settling.Enabled);
         Assert.True(settling.InPlan);
     }
