@@ -15,7 +15,7 @@ namespace Monetization.Benchmarks;
 /// checkout to compare with (<c>--compare DIR</c>), its Portal is published by its own Makefile and measured in the same
 /// runs. Runs are interleaved so machine noise spreads over all of them. Beside each time it prints the process's
 /// peak resident memory (<c>VmHWM</c>, read before the process is stopped), and after the runs one more cold start of
-/// each function with <c>MONETIZATION_STARTUP_TRACE=1</c>, printing the stages the function reached and when.
+/// each function with <c>MONETIZATION_STARTUP_TRACE=1</c>, printing the stages the function reached, when, and the JIT time and methods compiled by then (what ReadyToRun left to compile).
 /// </summary>
 public static class StartupLatency
 {
@@ -128,22 +128,22 @@ public static class StartupLatency
         return variables;
     }
 
-    private static void PrintStages(string name, IReadOnlyList<(string Stage, double Ms)> stages, double answered)
+    private static void PrintStages(string name, IReadOnlyList<(string Stage, double Ms, string JitMs, string Jitted)> stages, double answered)
     {
-        var line = string.Join(" -> ", stages.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Ms:0}")));
+        var line = string.Join(" -> ", stages.Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Stage} {s.Ms:0} (JIT {s.JitMs} ms, {s.Jitted} methods)")));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: start 0 -> {line} -> answer seen {answered:0}"));
     }
 
     /// <summary>The <c>startup-trace &lt;stage&gt; &lt;since process start&gt; &lt;unix ms&gt;</c> lines, relative to <paramref name="startedAt"/>.</summary>
-    private static List<(string Stage, double Ms)> Stages(string output, DateTimeOffset startedAt)
+    private static List<(string Stage, double Ms, string JitMs, string Jitted)> Stages(string output, DateTimeOffset startedAt)
     {
-        var stages = new List<(string, double)>();
+        var stages = new List<(string, double, string, string)>();
         foreach (var line in output.Split('\n'))
         {
             var parts = line.Trim().Split(' ');
-            if (parts.Length == 4 && parts[0] == "startup-trace" && double.TryParse(parts[3], NumberStyles.Float, CultureInfo.InvariantCulture, out var unixMs))
+            if (parts.Length == 6 && parts[0] == "startup-trace" && double.TryParse(parts[3], NumberStyles.Float, CultureInfo.InvariantCulture, out var unixMs))
             {
-                stages.Add((parts[1], unixMs - (startedAt.ToUnixTimeMilliseconds() + (startedAt.Ticks % TimeSpan.TicksPerMillisecond / (double)TimeSpan.TicksPerMillisecond))));
+                stages.Add((parts[1], unixMs - (startedAt.ToUnixTimeMilliseconds() + (startedAt.Ticks % TimeSpan.TicksPerMillisecond / (double)TimeSpan.TicksPerMillisecond)), parts[4], parts[5]));
             }
         }
 
@@ -178,7 +178,7 @@ public static class StartupLatency
     }
 
     /// <returns>Start to first response, the duration of a second, warm invocation of the same kind, the peak memory and the traced stages.</returns>
-    private static async Task<(double First, double Warm, long PeakKilobytes, List<(string Stage, double Ms)> Stages)> FirstInvocationAsync(FunctionArtifact artifact, string handler, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, CancellationToken cancellationToken)
+    private static async Task<(double First, double Warm, long PeakKilobytes, List<(string Stage, double Ms, string JitMs, string Jitted)> Stages)> FirstInvocationAsync(FunctionArtifact artifact, string handler, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, CancellationToken cancellationToken)
     {
         await using var api = await LambdaRuntimeApi.StartAsync(cancellationToken);
         var variables = environment(api);
@@ -206,7 +206,7 @@ public static class StartupLatency
     }
 
     /// <returns>Start to the first 200 on /healthz, how long the first request after it took (0 without one), the peak memory and the traced stages.</returns>
-    private static async Task<(double Healthy, double First, long PeakKilobytes, List<(string Stage, double Ms)> Stages)> FirstHealthyAsync(
+    private static async Task<(double Healthy, double First, long PeakKilobytes, List<(string Stage, double Ms, string JitMs, string Jitted)> Stages)> FirstHealthyAsync(
         FunctionArtifact artifact, Func<LambdaRuntimeApi, Dictionary<string, string>> environment, Func<HttpClient, CancellationToken, Task>? firstRequest, CancellationToken cancellationToken)
     {
         await using var api = await LambdaRuntimeApi.StartAsync(cancellationToken);
