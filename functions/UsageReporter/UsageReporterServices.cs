@@ -132,7 +132,7 @@ public static class UsageReporterServices
 
         // The Stripe plan's id sits with the other usage settings (Usage:StripeUsagePlanId).
         services.AddOptions<StripeChannelOptions>().BindConfiguration(UsageServiceCollectionExtensions.Section).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeChannelOptions>, StripeUsagePlanValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeChannelOptions>>(new StripeChannelOptionsValidator(UsageServiceCollectionExtensions.Section)));
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<StripeChannelOptions>>().Value);
         services.AddStripeSettings();
         services.AddStripeBilling(_ => { });
@@ -179,15 +179,6 @@ public sealed class UsageReporterOptions
 /// <summary>Checks the options without reflection (generated from the attributes).</summary>
 [OptionsValidator]
 public sealed partial class UsageReporterOptionsValidator : IValidateOptions<UsageReporterOptions>;
-
-/// <summary>The reporter bills the Stripe plan on every run.</summary>
-internal sealed class StripeUsagePlanValidator : IValidateOptions<StripeChannelOptions>
-{
-    public ValidateOptionsResult Validate(string? name, StripeChannelOptions options) =>
-        string.IsNullOrWhiteSpace(options.StripeUsagePlanId)
-            ? ValidateOptionsResult.Fail("Usage:StripeUsagePlanId is required: the usage plan of Stripe subscribers' keys.")
-            : ValidateOptionsResult.Success;
-}
 
 /// <summary>Fails the invocation: some usage was claimed but not accepted; the next run sends it again.</summary>
 public sealed class UsageReportFailedException(long failures)

@@ -120,6 +120,12 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 
     public string MarketplaceUsagePlanId { get; private set; } = string.Empty;
 
+    /// <summary>The free plan's usage plan, with its monthly quota (<see cref="FreePlanMonthlyQuota"/> unless the limits say otherwise).</summary>
+    public string FreeUsagePlanId { get; private set; } = string.Empty;
+
+    /// <summary>The free plan's allowance, as the template's default gives it.</summary>
+    public const int FreePlanMonthlyQuota = 1000;
+
     public string MeterId { get; private set; } = string.Empty;
 
     public string PriceId { get; private set; } = string.Empty;
@@ -207,6 +213,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Email:ConfigurationSetName"] = EmailConfigurationSet,
         ["Monetization:LedgerTableName"] = LedgerTableName,
         ["Monetization:StripeUsagePlanId"] = StripeUsagePlanId,
+        ["Monetization:FreeUsagePlanId"] = FreeUsagePlanId,
         ["Monetization:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
         ["Monetization:MarketplaceProductCodes"] = MarketplaceProductCode,
         ["Monetization:ApiBaseUrl"] = ApiBaseUrl.ToString(),
@@ -248,6 +255,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Aws:MarketplaceMeteringServiceUrl"] = Marketplace.Endpoint.ToString(),
         ["Monetization:LedgerTableName"] = LedgerTableName,
         ["Usage:StripeUsagePlanId"] = StripeUsagePlanId,
+        ["Usage:FreeUsagePlanId"] = FreeUsagePlanId,
         ["Usage:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
         ["Usage:MarketplaceProductCode"] = MarketplaceProductCode,
         ["Stripe:ApiBase"] = Stripe.Endpoint.ToString(),
@@ -352,8 +360,13 @@ public sealed class OfflineEnvironment : IAsyncDisposable
             : string.Empty;
         var stripePlan = await PostJsonAsync(http, "/usageplans", $$"""{"name":"monetization-stripe","apiStages":{{stage}}{{limited}}}""", cancellationToken).ConfigureAwait(false);
         var marketplacePlan = await PostJsonAsync(http, "/usageplans", $$"""{"name":"monetization-marketplace","apiStages":{{stage}}{{limited}}}""", cancellationToken).ConfigureAwait(false);
+        var freeLimits = string.Create(
+            System.Globalization.CultureInfo.InvariantCulture,
+            $$""","throttle":{"rateLimit":{{limits?.RateLimit ?? 2}},"burstLimit":{{limits?.BurstLimit ?? 5}}},"quota":{"limit":{{limits?.FreeMonthlyQuota ?? FreePlanMonthlyQuota}},"period":"MONTH"}""");
+        var freePlan = await PostJsonAsync(http, "/usageplans", $$"""{"name":"monetization-free","apiStages":{{stage}}{{freeLimits}}}""", cancellationToken).ConfigureAwait(false);
         StripeUsagePlanId = stripePlan.GetProperty("id").GetString()!;
         MarketplaceUsagePlanId = marketplacePlan.GetProperty("id").GetString()!;
+        FreeUsagePlanId = freePlan.GetProperty("id").GetString()!;
     }
 
     private async Task CreateMeteredPriceAsync(CancellationToken cancellationToken)
@@ -380,4 +393,5 @@ public sealed class OfflineEnvironment : IAsyncDisposable
 }
 
 /// <summary>A usage plan's throttle (requests per second, burst) and quota (requests a day per key).</summary>
-public sealed record UsagePlanLimits(double RateLimit, int BurstLimit, long DailyQuota);
+/// <param name="FreeMonthlyQuota">The free plan's allowance (its throttle is the others').</param>
+public sealed record UsagePlanLimits(double RateLimit, int BurstLimit, long DailyQuota, long FreeMonthlyQuota = OfflineEnvironment.FreePlanMonthlyQuota);

@@ -26,6 +26,9 @@ public static class SandboxProgram
 
     public const long DailyQuota = 1000;
 
+    /// <summary>The sandbox's free plan: a few calls, so its 429 and the move to a paid plan are quick to see.</summary>
+    public const long FreeMonthlyQuota = 20;
+
     public static async Task<int> Main(string[] args)
     {
         using var stop = new CancellationTokenSource();
@@ -57,7 +60,7 @@ public static class SandboxProgram
             return 2;
         }
 
-        await using var environment = await OfflineEnvironment.StartAsync(new UsagePlanLimits(ThrottleRate, ThrottleBurst, DailyQuota), stop);
+        await using var environment = await OfflineEnvironment.StartAsync(new UsagePlanLimits(ThrottleRate, ThrottleBurst, DailyQuota, FreeMonthlyQuota), stop);
         var portalUrl = $"http://127.0.0.1:{(port ?? FreePort.Next()).ToString(CultureInfo.InvariantCulture)}";
         await using var portal = PortalApp.Create([], builder =>
         {
@@ -94,7 +97,7 @@ public static class SandboxProgram
         await output.WriteLineAsync($"Marketplace simulator: {environment.Marketplace.Endpoint}");
         await output.WriteLineAsync(string.Create(
             CultureInfo.InvariantCulture,
-            $"Demo API: {new Uri(environment.Usage.DemoApiEndpoint, $"/{OfflineEnvironment.ApiStage}/")} (usage plans: {ThrottleRate} requests/s, burst {ThrottleBurst}, {DailyQuota} a day per key)"));
+            $"Demo API: {new Uri(environment.Usage.DemoApiEndpoint, $"/{OfflineEnvironment.ApiStage}/")} (usage plans: {ThrottleRate} requests/s, burst {ThrottleBurst}, {DailyQuota} a day per key; the free plan {FreeMonthlyQuota} a month)"));
         await output.WriteLineAsync($"Sandbox control: {control.Endpoint}");
         await output.WriteLineAsync($"Mailbox: {control.Mailbox}");
         await output.WriteLineAsync("Press Ctrl+C to stop.");

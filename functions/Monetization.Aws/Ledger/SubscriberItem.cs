@@ -36,6 +36,7 @@ internal static class SubscriberItem
     private const string LicenseArn = "licenseArn";
     private const string Registered = "registered";
     private const string Subscribed = "subscribed";
+    private const string FreePlan = "freePlan";
     private const string LastEventAt = "lastEventAt";
     private const string LastEvent = "lastEvent";
     private const string LastNoticeAt = "lastNoticeAt";
@@ -82,6 +83,11 @@ internal static class SubscriberItem
         AddIfSet(item, LicenseArn, subscriber.LicenseArn);
         item[Registered] = new AttributeValue { BOOL = subscriber.Registered };
         item[Subscribed] = new AttributeValue { BOOL = subscriber.Subscribed };
+        if (subscriber.FreePlan)
+        {
+            item[FreePlan] = new AttributeValue { BOOL = true };
+        }
+
         if (subscriber.LastEventAt is { } lastEventAt)
         {
             item[LastEventAt] = Timestamp(lastEventAt);
@@ -174,6 +180,7 @@ internal static class SubscriberItem
         LicenseArn = Optional(item, LicenseArn),
         Registered = item.TryGetValue(Registered, out var registered) && registered.BOOL == true,
         Subscribed = item.TryGetValue(Subscribed, out var subscribed) && subscribed.BOOL == true,
+        FreePlan = item.TryGetValue(FreePlan, out var freePlan) && freePlan.BOOL == true,
         LastEventAt = Optional(item, LastEventAt) is { } lastEventAt ? ParseTimestamp(lastEventAt) : null,
         LastEvent = Optional(item, LastEvent),
         LastNoticeAt = Optional(item, LastNoticeAt) is { } lastNoticeAt ? ParseTimestamp(lastNoticeAt) : null,

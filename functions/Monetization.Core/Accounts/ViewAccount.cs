@@ -9,7 +9,8 @@ namespace Monetization.Core.Accounts;
 public sealed record AccountKey(string Id, bool Works, string? Hint, Secret? ValueOnce);
 
 /// <param name="Usage">This month's use; null when it could not be read (the page still shows everything else).</param>
-public sealed record AccountView(Subscriber Record, AccountKey? Key, AccountUsage? Usage);
+/// <param name="FreePlanOpen">Whether the subscriber may start the free plan from here (<see cref="StartFreePlan"/>).</param>
+public sealed record AccountView(Subscriber Record, AccountKey? Key, AccountUsage? Usage, bool FreePlanOpen = false);
 
 /// <summary>
 /// A subscriber's use this month, every key they hold added up: per UTC day what the usage reporter recorded as billed
@@ -46,7 +47,11 @@ public sealed class ViewAccount(
         if (record.ApiKeyId is not { } keyId)
         {
             // Access started and the key is being made: a request the queue lost is asked again from here too.
-            return new AccountView(record.AwaitsKey ? await keys.EnsureRequestedAsync(record, cancellationToken) : record, null, AccountUsage.None);
+            return new AccountView(
+                record.AwaitsKey ? await keys.EnsureRequestedAsync(record, cancellationToken) : record,
+                null,
+                AccountUsage.None,
+                channel.OffersFreePlan && record.MayStartFreePlan);
         }
 
         var monthUse = UsageAsync(record, keyId, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), cancellationToken);

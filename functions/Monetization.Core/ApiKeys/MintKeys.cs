@@ -16,7 +16,8 @@ namespace Monetization.Core.ApiKeys;
 /// Duplicates and reorderings are normal: a request for a subscriber who has a key, or whose access ended meanwhile,
 /// changes nothing. A redelivered request may find a key an earlier attempt imported but did not record (a crash
 /// between the two): it is found by its name and adopted, never made twice. A key whose subscriber got one meanwhile,
-/// or lost access before the key was recorded, was never shown and is deleted.
+/// or lost access before the key was recorded, was never shown and is deleted; so is one made for a plan the subscriber
+/// left meanwhile (a free subscriber who paid), whose request is delivered again for a key in the new plan.
 /// </remarks>
 public sealed partial class MintKeys(
     ISubscriberLedger ledger,
@@ -136,8 +137,7 @@ public sealed partial class MintKeys(
 
             if (deliveries > 1 && await channel.AdoptAsync(record, cancellationToken) is { } earlier)
             {
-                await RecordAsync(record, channel.KeyOf(record), earlier, imported: false, cancellationToken);
-                return new Prepared.Done();
+                return await RecordAsync(record, channel.KeyOf(record), earlier, imported: false, cancellationToken) ? new Prepared.Done() : new Prepared.Failed();
             }
 
             return new Prepared.Wants(record);
@@ -171,8 +171,7 @@ public sealed partial class MintKeys(
         {
             try
             {
-                await RecordAsync(t.First, t.Second, t.Third, imported: true, cancellationToken);
-                return true;
+                return await RecordAsync(t.First, t.Second, t.Third, imported: true, cancellationToken);
             }
             catch (DependencyUnavailableException e)
             {
@@ -185,28 +184,34 @@ public sealed partial class MintKeys(
     }
 
     /// <summary>
-    /// Records the key if the subscriber still awaits one, otherwise the key, never shown, goes; then the channel
-    /// finishes it. A failure of that last step fails the request, whose redelivery finds the key recorded and finishes
-    /// it again.
+    /// Records the key if the subscriber still awaits one in the plan it was made for, otherwise the key, never shown,
+    /// goes; then the channel finishes it. A failure of that last step fails the request, whose redelivery finds the key
+    /// recorded and finishes it again.
     /// </summary>
     /// <param name="imported">Whether this attempt imported the key as <paramref name="key"/> says (else it adopted it).</param>
-    private async Task RecordAsync(Subscriber record, FirstKey key, string keyId, bool imported, CancellationToken cancellationToken)
+    /// <returns>
+    /// Whether the request is done; not when the subscriber moved to another plan while the key was made (a free
+    /// subscriber who paid meanwhile): the key went, and the redelivered request makes one in the plan they are in now.
+    /// </returns>
+    private async Task<bool> RecordAsync(Subscriber record, FirstKey key, string keyId, bool imported, CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
+        bool ForThisKey(Subscriber current) => string.Equals(current.UsagePlanId ?? key.UsagePlanId, key.UsagePlanId, StringComparison.Ordinal);
         var update = await ledger.UpdateAsync(
             record.Id,
-            current => current is { AwaitsKey: true }
-                ? current with { ApiKeyId = keyId, UsagePlanId = current.UsagePlanId ?? key.UsagePlanId, KeyRequestedAt = null, KeyRefusedAt = null, UpdatedAt = now }
+            current => current is { AwaitsKey: true } && ForThisKey(current)
+                ? current with { ApiKeyId = keyId, UsagePlanId = key.UsagePlanId, KeyRequestedAt = null, KeyRefusedAt = null, UpdatedAt = now }
                 : null,
             new KnownRecord(record),
             cancellationToken);
         if (update.Stored is not { } stored || !string.Equals(stored.ApiKeyId, keyId, StringComparison.Ordinal))
         {
             await access.DiscardUnrecordedAsync(key.Holder, keyId, update.Stored?.ApiKeyId, cancellationToken);
-            return;
+            return update.Stored is not { AwaitsKey: true };
         }
 
         await _channels[stored.Channel].FinishAsync(stored, keyId, imported ? key : null, cancellationToken);
+        return true;
     }
 
     private abstract record Prepared

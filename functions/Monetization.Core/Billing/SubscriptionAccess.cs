@@ -24,11 +24,21 @@ public sealed class SubscriptionAccess(
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(subscription);
         var now = clock.GetUtcNow();
-        var decision = BillingRules.Decide(record, subscription, now, options.PastDueGrace);
-        if (decision.Access == AccessChange.Grant && !record.Subscribed && record is { ApiKeyId: { } linked, StripeCustomerId: not null })
+        BillingDecision Decide(Subscriber current)
         {
-            // A returning subscriber's key: as access starts again, the customer names it and keys a crash left go;
-            // repeated until access has started, so a lost link is redone.
+            var decision = BillingRules.Decide(current, subscription, now, options.PastDueGrace);
+
+            // A paid subscription ends the free plan: its key moves to the paid plan as access to it starts.
+            return decision is { Access: AccessChange.Grant } && (decision.Next ?? current) is { FreePlan: true } free
+                ? decision with { Next = free with { FreePlan = false, UsagePlanId = channel.StripeUsagePlanId, UpdatedAt = now } }
+                : decision;
+        }
+
+        var decision = Decide(record);
+        if (decision.Access == AccessChange.Grant && (!record.Subscribed || record.FreePlan) && record is { ApiKeyId: { } linked, StripeCustomerId: not null })
+        {
+            // A returning subscriber's key, or a free one becoming paid: as paid access starts, the customer names it
+            // and keys a crash left go; repeated until access has started, so a lost link is redone.
             await Task.WhenAll(
                 StripeSubscribers.LinkKeyOnCustomerAsync(billing, record, linked, cancellationToken),
                 access.DeleteStraysAsync(StripeSubscribers.HolderOf(record), record, cancellationToken));
@@ -38,6 +48,13 @@ public sealed class SubscriptionAccess(
         {
             switch (decision.Access)
             {
+                case AccessChange.Grant when record is { FreePlan: true, UsagePlanId: { } freePlan } && freePlan != channel.StripeUsagePlanId:
+                    // A key cannot be in two plans of one stage: it leaves the free plan, then joins the paid one. What
+                    // it served before is the free plan's (never billed); from the paid plan on, every unit is billed,
+                    // and the paid plan's quota counts from zero. A failure between the two is finished by the retry.
+                    await access.LeavePlanAsync(keyId, freePlan, cancellationToken);
+                    await access.GrantAsync(keyId, enabled: null, channel.StripeUsagePlanId, cancellationToken);
+                    break;
                 case AccessChange.Grant:
                     await access.GrantAsync(keyId, enabled: null, record.UsagePlanId ?? channel.StripeUsagePlanId, cancellationToken);
                     break;
@@ -51,7 +68,7 @@ public sealed class SubscriptionAccess(
         {
             var update = await ledger.UpdateAsync(
                 record.Id,
-                current => current is null ? null : BillingRules.Decide(current, subscription, now, options.PastDueGrace).Next,
+                current => current is null ? null : Decide(current).Next,
                 new KnownRecord(record),
                 cancellationToken);
             record = update.Stored ?? record;

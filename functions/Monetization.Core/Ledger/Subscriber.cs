@@ -93,6 +93,16 @@ public sealed record Subscriber
     /// <summary>The latest lifecycle event grants a subscription.</summary>
     public bool Subscribed { get; init; }
 
+    /// <summary>
+    /// A Stripe subscriber on the free plan: <see cref="Subscribed"/> without a Stripe subscription, the key in the free
+    /// usage plan (its quota is the limit), no card asked and nothing billed. A paid subscription ends it: the key moves
+    /// to the paid plan as access to it starts.
+    /// </summary>
+    public bool FreePlan { get; init; }
+
+    /// <summary>A Stripe subscriber who may start the free plan: without access and never subscribed to a paid plan.</summary>
+    public bool MayStartFreePlan => this is { Channel: Channel.Stripe, Subscribed: false, FreePlan: false, StripeSubscriptionId: null, EndRequestedAt: null, MergedInto: null };
+
     /// <summary>Timestamp of the newest lifecycle event applied; older events are stale.</summary>
     public DateTimeOffset? LastEventAt { get; init; }
 

@@ -25,6 +25,7 @@ public sealed partial class ReportStripeUsage
     private readonly IBilling _billing;
     private readonly UsageReportingOptions _options;
     private readonly string _stripeUsagePlanId;
+    private readonly string? _freeUsagePlanId;
     private readonly ILogger<ReportStripeUsage> _logger;
 
     public ReportStripeUsage(
@@ -56,6 +57,7 @@ public sealed partial class ReportStripeUsage
         _billing = billing;
         _options = options;
         _stripeUsagePlanId = channel.StripeUsagePlanId;
+        _freeUsagePlanId = channel.OffersFreePlan ? channel.FreeUsagePlanId : null;
         _logger = logger;
     }
 
@@ -144,6 +146,16 @@ public sealed partial class ReportStripeUsage
             cancellationToken);
         totals.Settled += settled;
         totals.EndedKeysDeleted += deleted;
+        if (_freeUsagePlanId is { } freePlan)
+        {
+            // Nothing of the free plan is billed: its retired keys stop when their overlap ends and go a window later.
+            var (freeSettled, freeDeleted, freeFailures) = await _settlement.SettleAsync(
+                freePlan, new Dictionary<string, OpenDays>(StringComparer.Ordinal), now, _ => false, (_, _) => Task.CompletedTask, cancellationToken);
+            totals.Settled += freeSettled;
+            totals.EndedKeysDeleted += freeDeleted;
+            failures += freeFailures;
+        }
+
         return failures;
     }
 

@@ -24,6 +24,7 @@ public static class AccountEndpoints
         var group = app.MapGroup(Path).RequireRateLimiting(RateLimitPolicy);
         group.MapGet(string.Empty, ShowAsync);
         group.MapPost("/subscribe", SubscribeAsync);
+        group.MapPost("/free", StartFreeAsync);
         group.MapPost("/cancel", CancelAsync);
         group.MapPost("/billing", BillingAsync);
         group.MapPost("/keys/rotate", RotateAsync);
@@ -36,6 +37,7 @@ public static class AccountEndpoints
     {
         ["too-many-retiring"] = $"Two previous keys are still being retired. Revoke one of them, or wait until it has stopped, before you rotate again.",
         ["no-working-key"] = "Only a working key can be rotated.",
+        ["free-after-paid"] = "The free plan is for new accounts. Subscribe again to get your key working.",
     };
 
     private static async Task<IResult> ShowAsync(HttpContext context, AccountSessions sessions, ViewAccount flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
@@ -80,6 +82,14 @@ public static class AccountEndpoints
                 SubscribeOutcome.Started or SubscribeOutcome.AlreadySubscribed or SubscribeOutcome.Ending => SeeOther.To(Path),
                 _ => throw new System.Diagnostics.UnreachableException($"Subscribing has no answer for {outcome.GetType().Name}."),
             };
+        }, cancellationToken);
+
+    private static Task<IResult> StartFreeAsync(HttpContext context, AccountSessions sessions, StartFreePlan flow, CancellationToken cancellationToken) =>
+        SignedInPostAsync(context, sessions, async subscriberId => await flow.StartAsync(subscriberId, cancellationToken) switch
+        {
+            FreePlanOutcome.Started or FreePlanOutcome.AlreadySubscribed or FreePlanOutcome.NotOffered => SeeOther.To(Path),
+            FreePlanOutcome.PaidBefore => SeeOther.To(Path + "?notice=free-after-paid"),
+            var outcome => throw new System.Diagnostics.UnreachableException($"Starting the free plan has no answer for {outcome}."),
         }, cancellationToken);
 
     private static Task<IResult> CancelAsync(HttpContext context, AccountSessions sessions, EndSubscription flow, CancellationToken cancellationToken) =>

@@ -56,7 +56,7 @@ public static class AccountPages
             body.Append(CultureInfo.InvariantCulture, $"<p class=\"error\" role=\"alert\" id=\"account-notice\">{Html.Encode(notice)}</p>");
         }
 
-        body.Append(Subscription(context, record));
+        body.Append(Subscription(context, record, view.FreePlanOpen));
         body.Append(Key(context, view, options));
         body.Append(RetiredKeys(context, record));
         body.Append(Usage(view));
@@ -81,7 +81,7 @@ public static class AccountPages
     public const int CeilingRefreshSeconds = 60;
 
     /// <summary>Where the subscription stands and the one thing to do next.</summary>
-    private static string Subscription(HttpContext context, Subscriber record)
+    private static string Subscription(HttpContext context, Subscriber record, bool freePlanOpen)
     {
         if (record.Channel == Channel.Marketplace)
         {
@@ -108,14 +108,28 @@ public static class AccountPages
                 "You ended your subscription: the key stopped working, and the final invoice follows once its last usage is counted.",
                 null),
             { Status: SubscriberStatus.Cancelled } => ("Ended", "Your subscription has ended.", Button(context, "/account/subscribe", "subscribe", "Subscribe again")),
+            { FreePlan: true } => (
+                "Free plan",
+                "Free up to the plan's quota, with no card and no bill. Subscribe to lift the limit: from then on usage is billed monthly through Stripe.",
+                Button(context, "/account/subscribe", "subscribe", record.StripeCustomerId is null ? "Subscribe" : "Continue to payment")),
             { Status: SubscriberStatus.Active } => ("Active", "Usage is billed monthly through Stripe.", null),
             { Status: SubscriberStatus.Suspended } => ("Payment needed", "A payment failed, so the key is paused until it is paid.", null),
             _ when record.StripeCustomerId is not null => (
                 "Waiting for payment",
                 "Set up a payment method to start the subscription; your key is created when it starts.",
                 Button(context, "/account/subscribe", "subscribe", "Continue to payment")),
-            _ => ("Not subscribed", "Subscribe to get your API key. Usage is billed monthly through Stripe.", Button(context, "/account/subscribe", "subscribe", "Subscribe")),
+            _ => (
+                "Not subscribed",
+                freePlanOpen ? "Start free, or subscribe to get your API key without the free plan's limit. Usage is billed monthly through Stripe." : "Subscribe to get your API key. Usage is billed monthly through Stripe.",
+                Button(context, "/account/subscribe", "subscribe", "Subscribe")),
         };
+        if (freePlanOpen)
+        {
+            action = Button(context, "/account/free", "start-free", "Start free")
+                + "<p class=\"hint\">The free plan needs no card: your key works at once, up to the plan's quota.</p>"
+                + action;
+        }
+
         var cancel = record is { Status: SubscriberStatus.Active or SubscriberStatus.Suspended, EndRequestedAt: null, StripeSubscriptionId: not null }
             ? Button(context, "/account/cancel", "cancel-subscription", "Cancel subscription now", "secondary")
             : string.Empty;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Monetization.Aws;
 using Monetization.Core;
 using Monetization.Core.Billing;
 using Monetization.Core.Idempotency;
@@ -22,7 +23,7 @@ public static class StripeChannel
     public static IServiceCollection AddStripeChannel(this IServiceCollection services)
     {
         services.AddOptions<StripeChannelOptions>().BindConfiguration(PortalOptions.Section).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeChannelOptions>, StripeUsagePlanValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeChannelOptions>>(new StripeChannelOptionsValidator(PortalOptions.Section)));
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<StripeChannelOptions>>().Value);
         services.AddStripeSettings()
             .Validate(
@@ -77,6 +78,7 @@ public static class StripeChannel
         services.TryAddTransient<KeyReveal>();
         services.AddTransient<ViewAccount>();
         services.AddTransient<StartSubscription>();
+        services.AddTransient<StartFreePlan>();
         services.AddTransient<ManageBilling>();
         services.AddTransient<ManageKeys>();
         services.AddTransient<SubscriptionAccess>();
@@ -85,13 +87,4 @@ public static class StripeChannel
         services.AddTransient<EndSubscription>();
         return services;
     }
-}
-
-/// <summary>Every Stripe flow of the Portal grants keys into this plan.</summary>
-internal sealed class StripeUsagePlanValidator : IValidateOptions<StripeChannelOptions>
-{
-    public ValidateOptionsResult Validate(string? name, StripeChannelOptions options) =>
-        string.IsNullOrWhiteSpace(options.StripeUsagePlanId)
-            ? ValidateOptionsResult.Fail("Monetization:StripeUsagePlanId is required: the usage plan Stripe subscribers' keys join.")
-            : ValidateOptionsResult.Success;
 }

@@ -25,6 +25,7 @@ public static class OfflineLambda
             ["MarketplaceUsagePlan"] = environment.MarketplaceUsagePlanId,
             ["MarketplaceProductCode"] = OfflineEnvironment.MarketplaceProductCode,
             ["StripeUsagePlan"] = environment.StripeUsagePlanId,
+            ["FreeUsagePlan"] = environment.FreeUsagePlanId,
             ["KeyMintQueue"] = environment.KeyMintQueueUrl.ToString(),
             ["StripeSecretArn"] = stripeSecretArn,
             ["StripePriceId"] = environment.PriceId,
@@ -48,6 +49,7 @@ public static class OfflineLambda
             ["Condition:SellsOnMarketplace"] = "true",
             ["Condition:NamesEmailSender"] = "true",
             ["Condition:UsesEmailConfigurationSet"] = "true",
+            ["Condition:OffersFreePlan"] = "true",
         };
     }
 

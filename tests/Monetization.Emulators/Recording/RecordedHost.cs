@@ -55,6 +55,7 @@ public sealed class RecordedHost : IAsyncDisposable
         {
             [environment.StripeUsagePlanId] = "StripeUsagePlan",
             [environment.MarketplaceUsagePlanId] = "MarketplaceUsagePlan",
+            [environment.FreeUsagePlanId] = "FreeUsagePlan",
             [OfflineEnvironment.LedgerTableName] = "LedgerTable",
             [environment.KeyMintQueueUrl.ToString()] = "KeyMintQueue",
             [OfflineEnvironment.EmailSenderAddress] = "EmailSenderAddress",

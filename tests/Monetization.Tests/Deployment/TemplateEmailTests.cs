@@ -31,6 +31,7 @@ public sealed class TemplateEmailTests
             ["EmailConfigurationSet"] = configurationSet,
             ["Condition:NamesEmailSender"] = (senderName.Length > 0).ToString(),
             ["Condition:UsesEmailConfigurationSet"] = (configurationSet.Length > 0).ToString(),
+            ["Condition:OffersFreePlan"] = "false",
         });
 
     [Fact]

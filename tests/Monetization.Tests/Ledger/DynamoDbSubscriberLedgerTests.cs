@@ -83,6 +83,7 @@ public sealed class DynamoDbSubscriberLedgerTests(LedgerMotoFixture moto) : ICla
             LicenseArn = "arn:aws:license-manager::123456789012:license:l-1",
             Registered = true,
             Subscribed = true,
+            FreePlan = true,
             LastEventAt = new DateTimeOffset(2026, 3, 2, 8, 30, 15, TimeSpan.FromHours(-5)).AddTicks(1234567),
             LastEvent = "unsubscribe-pending",
             LastNoticeAt = new DateTimeOffset(2026, 3, 2, 9, 0, 0, TimeSpan.Zero).AddTicks(7),

@@ -1,0 +1,125 @@
+using System.Net;
+using Monetization.Tests.Accounts;
+
+namespace Monetization.Tests.Billing;
+
+/// <summary>
+/// The free plan on the real Portal, moto and the Stripe emulator: a verified address gets a working key without a card
+/// or any Stripe object, in the free usage plan; paying later moves the same key to the paid plan, and only what it
+/// served there is billed, once.
+/// </summary>
+public sealed class FreePlanTests(CheckoutPortalFixture portal) : IClassFixture<CheckoutPortalFixture>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static DateOnly Today => DateOnly.FromDateTime(DateTime.UtcNow);
+
+    private async Task<(bool Enabled, bool InFree, bool InPaid)> WhereIsAsync(string keyId)
+    {
+        var key = (await portal.Environment.ApiKeysAsync(Ct)).Single(k => k.Id == keyId);
+        return (
+            key.Enabled,
+            (await portal.Environment.UsagePlanKeyIdsAsync(portal.Environment.FreeUsagePlanId, Ct)).Contains(keyId),
+            (await portal.Environment.UsagePlanKeyIdsAsync(portal.Environment.StripeUsagePlanId, Ct)).Contains(keyId));
+    }
+
+    [Fact]
+    public async Task StartingFreeGivesAWorkingKeyInTheFreePlanWithoutACardOrAnyStripeObject()
+    {
+        const string email = "free-start@example.com";
+        using var browser = await portal.SignInAsync(email);
+        var page = await browser.AccountPageAsync();
+        var stripeCalls = portal.Stripe.Requests.Count(r => r.Method != "GET");
+
+        using var started = await browser.PressAsync("/account/free");
+        var keyId = await portal.KeyIdOf(email);
+        var shown = await browser.KeyOnceMintedAsync();
+        var after = await browser.AccountPageAsync();
+
+        Assert.Contains("id=\"start-free\"", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.SeeOther, started.StatusCode);
+        Assert.Equal("/account", started.Headers.Location?.OriginalString);
+        Assert.Equal(keyId, shown?.Id);
+        Assert.Equal((true, true, false), await WhereIsAsync(keyId));
+        var record = (await portal.RecordAsync(email))!;
+        Assert.True(record.FreePlan);
+        Assert.Equal(portal.Environment.FreeUsagePlanId, record.UsagePlanId);
+        Assert.Null(record.StripeCustomerId);
+        Assert.Equal(stripeCalls, portal.Stripe.Requests.Count(r => r.Method != "GET"));
+        Assert.DoesNotContain(portal.Stripe.Customers, c => c.Email == email);
+        Assert.Equal("Free plan", AccountBrowser.StatusOn(after));
+        Assert.DoesNotContain("id=\"start-free\"", after, StringComparison.Ordinal);
+        Assert.DoesNotContain("id=\"cancel-subscription\"", after, StringComparison.Ordinal);
+
+        // Pressed again (a second tab, a replayed form): one plan, one key.
+        using var again = await browser.PostFormAsync("/account/free", page);
+        Assert.Equal(HttpStatusCode.SeeOther, again.StatusCode);
+        Assert.Single(await portal.KeysNamedFor(email));
+        Assert.Equal(keyId, (await portal.RecordAsync(email))!.ApiKeyId);
+    }
+
+    [Fact]
+    public async Task PayingMovesTheSameKeyToThePaidPlanAndBillsOnlyWhatItServedThereOnce()
+    {
+        const string email = "free-upgrade@example.com";
+        portal.DeliverWebhooks(false);
+        using var browser = await portal.SignInAsync(email);
+        using (await browser.PressAsync("/account/free"))
+        {
+        }
+
+        var keyId = await portal.KeyIdOf(email);
+        portal.Environment.Usage.Count(portal.Environment.FreeUsagePlanId, keyId, Today, 7);
+
+        using var subscribe = await browser.PressAsync("/account/subscribe");
+        var session = portal.Stripe.CheckoutSessions.Single(s => s.Url == subscribe.Headers.Location!.ToString());
+        var (paid, _, _) = await portal.Stripe.CompleteCheckoutAsync(session.Id, deliver: false, Ct);
+        using (await portal.ReturnAsync(browser, paid))
+        {
+        }
+
+        var moved = await WhereIsAsync(keyId);
+        portal.Environment.Usage.Count(portal.Environment.StripeUsagePlanId, keyId, Today, 5);
+        var first = await portal.ReportUsageAsync(settleWindow: TimeSpan.FromHours(1));
+        var second = await portal.ReportUsageAsync(settleWindow: TimeSpan.FromHours(1));
+
+        Assert.Equal(HttpStatusCode.SeeOther, subscribe.StatusCode);
+        Assert.Equal((true, false, true), moved);
+        var record = (await portal.RecordAsync(email))!;
+        Assert.False(record.FreePlan);
+        Assert.Equal(keyId, record.ApiKeyId);
+        Assert.Equal(portal.Environment.StripeUsagePlanId, record.UsagePlanId);
+        Assert.Equal(paid.SubscriptionId, record.StripeSubscriptionId);
+        Assert.Equal(0, first.Failures);
+        Assert.Equal(0, second.Failures);
+        var billed = portal.Stripe.MeterEvents.Where(e => e.CustomerId == record.StripeCustomerId).ToList();
+        Assert.Equal(5, billed.Sum(e => e.Value));
+        Assert.Equal(billed.Count, billed.Select(e => e.Identifier).Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal("Active", AccountBrowser.StatusOn(await browser.AccountPageAsync()));
+    }
+
+    [Fact]
+    public async Task ASubscriberWhoPaidBeforeCannotStartFreeAndNobodySignedInCanStartAnything()
+    {
+        const string email = "free-after-paid@example.com";
+        var (browser, keyId, _) = await portal.PaidAsync(email, webhooks: false);
+        using var _ = browser;
+        var page = await browser.AccountPageAsync();
+        using (await browser.PressAsync("/account/cancel"))
+        {
+        }
+
+        using var refused = await browser.PostFormAsync("/account/free", page);
+        using var stranger = portal.NewBrowser();
+        using var anonymous = await stranger.Http.PostAsync("/account/free", new FormUrlEncodedContent([]), Ct);
+
+        Assert.Equal(HttpStatusCode.SeeOther, refused.StatusCode);
+        Assert.Equal("/account?notice=free-after-paid", refused.Headers.Location?.OriginalString);
+        var record = (await portal.RecordAsync(email))!;
+        Assert.False(record.FreePlan);
+        Assert.False(record.Subscribed);
+        Assert.Equal((false, false, true), await WhereIsAsync(keyId));
+        Assert.Equal(HttpStatusCode.SeeOther, anonymous.StatusCode);
+        Assert.Equal("/account", anonymous.Headers.Location?.OriginalString);
+    }
+}
