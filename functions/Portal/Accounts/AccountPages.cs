@@ -240,6 +240,7 @@ public static class AccountPages
         var remaining = (usage.LiveRead, usage.QuotaLeft) switch
         {
             (false, _) => "<p id=\"usage-live-unavailable\">Today's live count cannot be read right now; the numbers are as of the last hourly report.</p>",
+            (true, 0) when view.Record.FreePlan => "<p id=\"usage-remaining\">Quota left in this period: 0 requests. You have used this month's free requests: the API answers 429 until the month ends (UTC). Subscribe to keep calling it.</p>",
             (true, { } left) => string.Create(CultureInfo.InvariantCulture, $"<p id=\"usage-remaining\">Quota left in this period: {left:N0} requests.</p>"),
             _ => string.Empty,
         };

@@ -59,6 +59,36 @@ public sealed class FreePlanTests(CheckoutPortalFixture portal) : IClassFixture<
     }
 
     [Fact]
+    public async Task AFreeKeyServesItsMonthlyQuotaThenTheApiAnswers429AndThePageSaysWhy()
+    {
+        const string email = "free-quota@example.com";
+        using var browser = await portal.SignInAsync(email);
+        using (await browser.PressAsync("/account/free"))
+        {
+        }
+
+        var (keyId, value) = (await browser.KeyOnceMintedAsync())!.Value;
+        portal.Environment.Usage.Count(portal.Environment.FreeUsagePlanId, keyId, Today, Monetization.Emulators.OfflineEnvironment.FreePlanMonthlyQuota - 1);
+        using var caller = new HttpClient();
+        async Task<HttpStatusCode> CallAsync()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(portal.Environment.Usage.DemoApiEndpoint, $"/{Monetization.Emulators.OfflineEnvironment.ApiStage}/items"));
+            request.Headers.Add("x-api-key", value);
+            using var response = await caller.SendAsync(request, Ct);
+            return response.StatusCode;
+        }
+
+        var last = await CallAsync();
+        var over = await CallAsync();
+        var page = await browser.AccountPageAsync();
+
+        Assert.Equal(HttpStatusCode.OK, last);
+        Assert.Equal(HttpStatusCode.TooManyRequests, over);
+        Assert.Contains("You have used this month's free requests", page, StringComparison.Ordinal);
+        Assert.Contains("id=\"subscribe\"", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PayingMovesTheSameKeyToThePaidPlanAndBillsOnlyWhatItServedThereOnce()
     {
         const string email = "free-upgrade@example.com";
