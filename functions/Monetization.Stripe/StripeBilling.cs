@@ -300,6 +300,12 @@ public sealed class StripeBilling : IBilling
         return null;
     }
 
+    public async Task<BillingPrice> GetPriceAsync(CancellationToken cancellationToken)
+    {
+        var price = await MeteredPriceAsync(cancellationToken);
+        return new BillingPrice(price.UnitAmountDecimal!.Value, price.Currency, price.Recurring?.Interval ?? "month");
+    }
+
     /// <summary>The configured price, read once: what one unit of usage billed as an invoice item costs.</summary>
     private async Task<Price> MeteredPriceAsync(CancellationToken cancellationToken)
     {

@@ -68,6 +68,7 @@ public sealed class CloudFormationStack(HttpClient http)
         Take("api-id", "MonetizedApiId");
         Take("stage", "MonetizedApiStage");
         Take("stripe-plan", "StripeUsagePlanId");
+        Take("free-plan", "FreeUsagePlanId");
         Take("secret-arn", "StripeSecretArn");
         Take("price", "StripePriceId");
         Take("meter-event-name", "StripeMeterEventName");

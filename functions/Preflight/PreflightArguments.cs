@@ -8,7 +8,7 @@ public static class PreflightArguments
     public const string Usage = """
         usage: Preflight check --region R --api-id ID --stage S --stripe-plan ID --secret-arn ARN --price price_...
                                --meter-event-name NAME --portal-url URL --email-sender ADDRESS
-                               [--email-configuration-set NAME] [--marketplace-plan ID --product-code CODE]
+                               [--email-configuration-set NAME] [--free-plan ID] [--marketplace-plan ID --product-code CODE]
                                [--endpoint-url URL] [--stripe-api-base URL]
                Preflight check --region R --stack NAME [any flag above, to override the stack's value]
                Preflight link-product-code --region R --marketplace-plan ID --product-code CODE [--endpoint-url URL]
@@ -20,12 +20,13 @@ public static class PreflightArguments
         --stripe-api-base  Stripe's API base (an emulator); https://api.stripe.com otherwise
         --stack            read the values from the stack's parameters and outputs (CloudFormation DescribeStacks)
         --email-sender     the address the Portal mails from (parameter EmailSenderAddress), checked as an SES identity
-        The values are the stack's parameters and outputs (PortalUrl, StripeUsagePlanId, MarketplaceUsagePlanId).
+        --free-plan        the free plan's usage plan (output FreeUsagePlanId), checked to exist with a quota of its own
+        The values are the stack's parameters and outputs (PortalUrl, StripeUsagePlanId, FreeUsagePlanId, MarketplaceUsagePlanId).
         """;
 
     private static readonly string[] CheckNames =
     [
-        "region", "api-id", "stage", "stripe-plan", "marketplace-plan", "product-code", "secret-arn", "price",
+        "region", "api-id", "stage", "stripe-plan", "free-plan", "marketplace-plan", "product-code", "secret-arn", "price",
         "meter-event-name", "portal-url", "endpoint-url", "stripe-api-base", "stack", "email-sender", "email-configuration-set",
     ];
 
@@ -120,6 +121,7 @@ public static class PreflightArguments
             ApiId = flags["api-id"],
             Stage = flags["stage"],
             StripePlanId = flags["stripe-plan"],
+            FreePlanId = flags.GetValueOrDefault("free-plan"),
             MarketplacePlanId = flags.GetValueOrDefault("marketplace-plan"),
             ProductCode = flags.GetValueOrDefault("product-code"),
             SecretArn = flags["secret-arn"],

@@ -208,6 +208,24 @@ public sealed partial class SetupChecks(ApiGatewayClient apiGateway, SecretsMana
     private async Task CheckUsagePlansAsync(StackSettings stack, List<SetupProblem> problems, CancellationToken cancellationToken)
     {
         await ReadPlanAsync(stack.StripePlanId, "stripe-plan", stack, problems, cancellationToken);
+        if (stack.FreePlanId is { } freePlanId)
+        {
+            if (string.Equals(freePlanId, stack.StripePlanId, StringComparison.Ordinal))
+            {
+                problems.Add(new(
+                    "free-plan",
+                    $"The free plan's usage plan {freePlanId} is the paid plan: what the free plan serves is never billed, so it needs a plan of its own.",
+                    SamDeploy(stack, "FreePlanMonthlyQuota", "<requests a month>")));
+            }
+            else if (await ReadPlanAsync(freePlanId, "free-plan", stack, problems, cancellationToken) is { Quota: null or { Limit: <= 0 } })
+            {
+                problems.Add(new(
+                    "free-plan",
+                    $"The free plan's usage plan {freePlanId} has no quota, so free keys may call the API without limit and nothing of it is billed.",
+                    $"aws apigateway update-usage-plan --usage-plan-id {Shell.Quote(freePlanId)} --patch-operations op=replace,path=/quota/limit,value=1000 op=replace,path=/quota/period,value=MONTH --region {Shell.Quote(stack.Region)}"));
+            }
+        }
+
         if (stack.MarketplacePlanId is not { } marketplacePlanId || stack.ProductCode is not { } productCode)
         {
             return;

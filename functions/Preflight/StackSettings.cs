@@ -11,6 +11,9 @@ public sealed record StackSettings
 
     public required string StripePlanId { get; init; }
 
+    /// <summary>The free plan's usage plan, when the stack offers one (output <c>FreeUsagePlanId</c>).</summary>
+    public string? FreePlanId { get; init; }
+
     /// <summary>Set together with <see cref="ProductCode"/> when the stack sells on AWS Marketplace.</summary>
     public string? MarketplacePlanId { get; init; }
 

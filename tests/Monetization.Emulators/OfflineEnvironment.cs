@@ -123,6 +123,9 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     /// <summary>The free plan's usage plan, with its monthly quota (<see cref="FreePlanMonthlyQuota"/> unless the limits say otherwise).</summary>
     public string FreeUsagePlanId { get; private set; } = string.Empty;
 
+    /// <summary>The free plan's allowance here: <see cref="FreePlanMonthlyQuota"/> unless the limits say otherwise.</summary>
+    public long FreeMonthlyQuota { get; private set; } = FreePlanMonthlyQuota;
+
     /// <summary>The free plan's allowance, as the template's default gives it.</summary>
     public const int FreePlanMonthlyQuota = 1000;
 
@@ -214,6 +217,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Monetization:LedgerTableName"] = LedgerTableName,
         ["Monetization:StripeUsagePlanId"] = StripeUsagePlanId,
         ["Monetization:FreeUsagePlanId"] = FreeUsagePlanId,
+        ["Monetization:FreePlanMonthlyQuota"] = FreeMonthlyQuota.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Monetization:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
         ["Monetization:MarketplaceProductCodes"] = MarketplaceProductCode,
         ["Monetization:ApiBaseUrl"] = ApiBaseUrl.ToString(),
@@ -367,6 +371,7 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         StripeUsagePlanId = stripePlan.GetProperty("id").GetString()!;
         MarketplaceUsagePlanId = marketplacePlan.GetProperty("id").GetString()!;
         FreeUsagePlanId = freePlan.GetProperty("id").GetString()!;
+        FreeMonthlyQuota = limits?.FreeMonthlyQuota ?? FreePlanMonthlyQuota;
     }
 
     private async Task CreateMeteredPriceAsync(CancellationToken cancellationToken)

@@ -68,7 +68,11 @@ internal sealed record UsagePage(
 /// <summary>ImportApiKeys' answer: the imported keys' ids, and what API Gateway warned about.</summary>
 public sealed record ApiKeyIds(IReadOnlyList<string>? Ids, IReadOnlyList<string>? Warnings);
 
-public sealed record UsagePlan(string Id, string? Name, string? Description, string? ProductCode);
+public sealed record UsagePlan(string Id, string? Name, string? Description, string? ProductCode, UsagePlanQuota? Quota = null);
+
+/// <param name="Limit">A number on the wire; read from a string too, as moto answers a limit set by a patch.</param>
+/// <param name="Period">DAY, WEEK or MONTH.</param>
+public sealed record UsagePlanQuota([property: JsonNumberHandling(JsonNumberHandling.AllowReadingFromString)] int Limit, string? Period);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,

@@ -37,6 +37,12 @@ public sealed record NewCheckout(string CustomerId, string SubscriberId, string 
     public const string CheckoutSessionIdPlaceholder = "{CHECKOUT_SESSION_ID}";
 }
 
+/// <summary>What one unit of usage costs on the configured metered price.</summary>
+/// <param name="UnitAmount">In the currency's smallest unit (cents for USD), as Stripe gives it; may have decimals.</param>
+/// <param name="Currency">ISO 4217, lower case, as Stripe gives it.</param>
+/// <param name="Interval">How often usage is invoiced: <c>month</c>, <c>year</c>, …</param>
+public sealed record BillingPrice(decimal UnitAmount, string Currency, string Interval);
+
 /// <summary>One usage report for one customer, deduplicated by <see cref="Identifier"/> on the billing side.</summary>
 public sealed record MeterUsage(string CustomerId, long Value, DateTimeOffset Timestamp, string Identifier);
 
@@ -76,6 +82,9 @@ public interface IBilling
     /// <param name="returnUrl">Where the portal's return link leads.</param>
     /// <returns>Where to send the customer, at once: the address expires if nobody visits it.</returns>
     Task<Uri> OpenBillingPortalAsync(string customerId, Uri returnUrl, CancellationToken cancellationToken);
+
+    /// <summary>The configured metered price, read once and kept (the pricing page shows it).</summary>
+    Task<BillingPrice> GetPriceAsync(CancellationToken cancellationToken);
 
     /// <summary>The <c>subscriberId</c> the customer was created with, or null for an unknown customer or one created elsewhere.</summary>
     Task<string?> GetCustomerSubscriberIdAsync(string customerId, CancellationToken cancellationToken);

@@ -79,6 +79,7 @@ public static class StripeChannel
         services.AddTransient<ViewAccount>();
         services.AddTransient<StartSubscription>();
         services.AddTransient<StartFreePlan>();
+        services.AddSingleton<PriceCache>();
         services.AddTransient<ManageBilling>();
         services.AddTransient<ManageKeys>();
         services.AddTransient<SubscriptionAccess>();

@@ -55,6 +55,7 @@ public static class PortalApp
         app.MapRegistration();
         app.MapSignIn();
         app.MapAccount();
+        app.MapPricing();
         app.MapCheckout();
         app.MapStripeWebhook();
         app.MapMarketplaceLanding();

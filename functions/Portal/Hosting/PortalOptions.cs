@@ -47,6 +47,13 @@ public sealed class PortalOptions : IValidatableObject
     [Range(1, 300, ErrorMessage = "Monetization:CleanupReserveSeconds must be between 1 and 300.")]
     public int CleanupReserveSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// The free plan's monthly allowance, as its usage plan's quota has it (the template passes the same parameter to
+    /// both), for the pricing page; 0 when not known, and the page names no number.
+    /// </summary>
+    [Range(0, int.MaxValue, ErrorMessage = "Monetization:FreePlanMonthlyQuota must not be negative.")]
+    public int FreePlanMonthlyQuota { get; set; }
+
     /// <summary>Largest request body accepted, in bytes.</summary>
     [Range(1024, 1_048_576, ErrorMessage = "Monetization:MaxRequestBodyBytes must be between 1024 and 1048576.")]
     public int MaxRequestBodyBytes { get; set; } = 16 * 1024;

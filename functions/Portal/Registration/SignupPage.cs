@@ -22,7 +22,7 @@ public static class SignupPage
         return Html.Page("Sign up or sign in", $"""
             <div id="signup-view">
             <h1>Get an API key</h1>
-            <p>Sign up to call the API at <code>{Html.Encode(options.ApiBase().ToString())}</code>. Usage is billed monthly through Stripe.</p>
+            <p>Sign up to call the API at <code>{Html.Encode(options.ApiBase().ToString())}</code>. <a href="/pricing" id="see-pricing">See the plans and prices</a>.</p>
             <p>Enter your e-mail address: we send you a link that signs you in. Already signed up? The same form signs you in to your account, where your keys, usage and billing are.</p>
             <div id="signup-message" aria-live="polite">{(message is null ? string.Empty : $"<p class=\"error\" role=\"alert\">{Html.Encode(message)}</p>")}</div>
             <form id="signup" method="post" action="/register" novalidate>

@@ -26,6 +26,7 @@ public static class OfflineLambda
             ["MarketplaceProductCode"] = OfflineEnvironment.MarketplaceProductCode,
             ["StripeUsagePlan"] = environment.StripeUsagePlanId,
             ["FreeUsagePlan"] = environment.FreeUsagePlanId,
+            ["FreePlanMonthlyQuota"] = environment.FreeMonthlyQuota.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["KeyMintQueue"] = environment.KeyMintQueueUrl.ToString(),
             ["StripeSecretArn"] = stripeSecretArn,
             ["StripePriceId"] = environment.PriceId,

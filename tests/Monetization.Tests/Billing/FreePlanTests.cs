@@ -129,6 +129,40 @@ public sealed class FreePlanTests(CheckoutPortalFixture portal) : IClassFixture<
     }
 
     [Fact]
+    public async Task AFreeKeyRotatesWithinTheFreePlanAndTheRevokedOneStopsAndGoesWithNothingBilled()
+    {
+        const string email = "free-rotate@example.com";
+        using var browser = await portal.SignInAsync(email);
+        using (await browser.PressAsync("/account/free"))
+        {
+        }
+
+        var oldKey = (await browser.KeyOnceMintedAsync())!.Value.Id;
+        using var rotated = await browser.PressAsync("/account/keys/rotate");
+        var (newKey, _) = AccountBrowser.KeyShownOn(await browser.AccountPageAsync()) ?? throw new InvalidOperationException("The new key is not shown.");
+        var bothWork = (await WhereIsAsync(oldKey), await WhereIsAsync(newKey));
+        using var revoked = await browser.PostFormAsync("/account/keys/revoke", await browser.AccountPageAsync(), ("keyId", oldKey));
+        var stopped = await WhereIsAsync(oldKey);
+        portal.Environment.Usage.Count(portal.Environment.FreeUsagePlanId, oldKey, Today, 3);
+        var first = await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
+        var second = await portal.ReportUsageAsync(settleWindow: TimeSpan.Zero);
+
+        Assert.Equal(HttpStatusCode.SeeOther, rotated.StatusCode);
+        Assert.NotEqual(oldKey, newKey);
+        Assert.Equal(((true, true, false), (true, true, false)), bothWork);
+        Assert.Equal(HttpStatusCode.SeeOther, revoked.StatusCode);
+        Assert.Equal((false, true, false), stopped);
+        Assert.Equal(0, first.Failures + second.Failures);
+        Assert.DoesNotContain(await portal.Environment.ApiKeysAsync(Ct), k => k.Id == oldKey);
+        var record = (await portal.RecordAsync(email))!;
+        Assert.Empty(record.RetiredKeys);
+        Assert.Equal(newKey, record.ApiKeyId);
+        Assert.Equal((true, true, false), await WhereIsAsync(newKey));
+        Assert.Null(record.StripeCustomerId);
+        Assert.DoesNotContain(portal.Stripe.Customers, c => c.Email == email);
+    }
+
+    [Fact]
     public async Task ASubscriberWhoPaidBeforeCannotStartFreeAndNobodySignedInCanStartAnything()
     {
         const string email = "free-after-paid@example.com";

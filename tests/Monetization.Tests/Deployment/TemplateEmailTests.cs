@@ -32,6 +32,7 @@ public sealed class TemplateEmailTests
             ["Condition:NamesEmailSender"] = (senderName.Length > 0).ToString(),
             ["Condition:UsesEmailConfigurationSet"] = (configurationSet.Length > 0).ToString(),
             ["Condition:OffersFreePlan"] = "false",
+            ["FreePlanMonthlyQuota"] = "0",
         });
 
     [Fact]

@@ -90,6 +90,7 @@ public sealed class PreflightFixture : IAsyncLifetime
         var stages = new[] { new { apiId, stage = OfflineEnvironment.ApiStage } };
         var stripePlan = (await PostAsync(http, "/usageplans", new { name = "seller-stripe", apiStages = stages })).GetProperty("id").GetString()!;
         var marketplacePlan = (await PostAsync(http, "/usageplans", new { name = "seller-marketplace", apiStages = stages })).GetProperty("id").GetString()!;
+        var freePlan = (await PostAsync(http, "/usageplans", new { name = "seller-free", apiStages = stages, quota = new { limit = 1000, period = "MONTH" } })).GetProperty("id").GetString()!;
         var secretArn = await CreateSecretAsync(JsonSerializer.Serialize(new { SecretKey = Environment.Stripe.SecretKey, WebhookSecret = Environment.Stripe.WebhookSecret }));
         var sender = $"no-reply-{Guid.NewGuid():N}@seller.example";
         var configurationSet = $"mail-{Guid.NewGuid():N}";
@@ -99,7 +100,7 @@ public sealed class PreflightFixture : IAsyncLifetime
             await MotoSes.CreateConfigurationSetAsync(ses, configurationSet, Ct);
         }
 
-        var setup = new SellerSetup(apiId, items, stripePlan, marketplacePlan, secretArn, Environment.PriceId, OfflineEnvironment.MeterEventName, PortalUrl, sender, configurationSet);
+        var setup = new SellerSetup(apiId, items, stripePlan, freePlan, marketplacePlan, secretArn, Environment.PriceId, OfflineEnvironment.MeterEventName, PortalUrl, sender, configurationSet);
         await ReplaceWebhookEndpointAsync(PortalUrl, StripeWebhookVerifier.ApiVersion, StripeWebhookEvents.Required);
         var (exit, _, _) = await RunAsync(["link-product-code", "--region", OfflineEnvironment.Region, "--marketplace-plan", marketplacePlan, "--product-code", SellerSetup.ProductCode, "--endpoint-url", Environment.Moto.Endpoint.ToString()]);
         Assert.Equal(PreflightCommand.Clean, exit);
@@ -125,6 +126,7 @@ public sealed class PreflightFixture : IAsyncLifetime
         {
             ["PortalUrl"] = setup.PortalUrl.ToString(),
             ["StripeUsagePlanId"] = setup.StripePlanId,
+            ["FreeUsagePlanId"] = setup.FreePlanId,
             ["MarketplaceUsagePlanId"] = setup.MarketplacePlanId,
         };
         var template = JsonSerializer.Serialize(new
@@ -312,6 +314,7 @@ public sealed record SellerSetup(
     string ApiId,
     string ResourceId,
     string StripePlanId,
+    string FreePlanId,
     string MarketplacePlanId,
     string SecretArn,
     string PriceId,
@@ -329,6 +332,7 @@ public sealed record SellerSetup(
         "--api-id", ApiId,
         "--stage", OfflineEnvironment.ApiStage,
         "--stripe-plan", StripePlanId,
+        "--free-plan", FreePlanId,
         "--marketplace-plan", MarketplacePlanId,
         "--product-code", ProductCode,
         "--secret-arn", SecretArn,

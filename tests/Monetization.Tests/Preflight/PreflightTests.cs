@@ -53,6 +53,35 @@ public sealed partial class PreflightTests(PreflightFixture world) : IClassFixtu
     }
 
     [Fact]
+    public async Task AFreePlanWithoutAQuotaIsReportedAndItsFixGivesItOne()
+    {
+        var setup = await world.CleanSetupAsync();
+        string unlimited;
+        using (var http = world.Environment.ApiGatewayHttp())
+        {
+            unlimited = (await PreflightFixture.PostAsync(http, "/usageplans", new { name = "seller-free-unlimited" })).GetProperty("id").GetString()!;
+        }
+
+        var fix = await OnlyProblemAsync(setup with { FreePlanId = unlimited }, "free-plan");
+
+        Assert.Equal(
+            $"aws apigateway update-usage-plan --usage-plan-id {unlimited} --patch-operations op=replace,path=/quota/limit,value=1000 op=replace,path=/quota/period,value=MONTH --region us-east-1",
+            fix);
+        await world.ApplyAwsFixAsync(fix);
+        Assert.Equal(PreflightCommand.Clean, (await world.CheckAsync(setup with { FreePlanId = unlimited })).Exit);
+    }
+
+    [Fact]
+    public async Task AFreePlanThatIsThePaidPlanIsReported()
+    {
+        var setup = await world.CleanSetupAsync();
+
+        var fix = await OnlyProblemAsync(setup with { FreePlanId = setup.StripePlanId }, "free-plan");
+
+        Assert.Contains("FreePlanMonthlyQuota", fix, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MarketplacePlanWithoutTheProductCodeIsReportedAndItsFixLinksIt()
     {
         var setup = await world.CleanSetupAsync();
