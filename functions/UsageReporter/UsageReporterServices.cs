@@ -138,6 +138,10 @@ public static class UsageReporterServices
         services.AddStripeBilling(_ => { });
         services.AddTransient<ReportStripeUsage>();
         services.AddTransient<ReportUsage>();
+
+        // The free plan's quota e-mails go out by SES, as the Portal's sign-in links do (the same Email settings).
+        services.AddAwsSes();
+        services.AddTransient<QuotaAlerts>();
         services.AddTransient<ReconcileUsage>();
 
         // The key minting function runs this program too, on the key minting queue's events.

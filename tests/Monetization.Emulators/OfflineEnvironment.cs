@@ -126,6 +126,9 @@ public sealed class OfflineEnvironment : IAsyncDisposable
     /// <summary>The free plan's allowance here: <see cref="FreePlanMonthlyQuota"/> unless the limits say otherwise.</summary>
     public long FreeMonthlyQuota { get; private set; } = FreePlanMonthlyQuota;
 
+    /// <summary>The account page the usage reporter's quota e-mails link to (the sandbox sets its Portal's).</summary>
+    public Uri AccountPageUrl { get; set; } = new("https://portal.example/account");
+
     /// <summary>The free plan's allowance, as the template's default gives it.</summary>
     public const int FreePlanMonthlyQuota = 1000;
 
@@ -260,8 +263,13 @@ public sealed class OfflineEnvironment : IAsyncDisposable
         ["Monetization:LedgerTableName"] = LedgerTableName,
         ["Usage:StripeUsagePlanId"] = StripeUsagePlanId,
         ["Usage:FreeUsagePlanId"] = FreeUsagePlanId,
+        ["Usage:FreePlanMonthlyQuota"] = FreeMonthlyQuota.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Usage:AccountPageUrl"] = AccountPageUrl.ToString(),
         ["Usage:MarketplaceUsagePlanId"] = MarketplaceUsagePlanId,
         ["Usage:MarketplaceProductCode"] = MarketplaceProductCode,
+        ["Aws:SesServiceUrl"] = Ses.Endpoint.ToString(),
+        ["Email:FromAddress"] = EmailFromAddress,
+        ["Email:ConfigurationSetName"] = EmailConfigurationSet,
         ["Stripe:ApiBase"] = Stripe.Endpoint.ToString(),
         ["Stripe:MeterEventsBase"] = Stripe.Endpoint.ToString(),
         ["Stripe:SecretKey"] = Stripe.SecretKey,

@@ -76,6 +76,7 @@ public static class SandboxProgram
             logging => logging.AddJsonConsole(o => o.IncludeScopes = false));
         var function = subscriptionEvents.GetRequiredService<Function>();
         environment.Marketplace.LandingUrl = new Uri(portalUrl + "/marketplace");
+        environment.AccountPageUrl = new Uri(portalUrl + "/account");
         environment.Marketplace.EventSink = function.ProcessAsync;
 
         // Stripe's webhook endpoint, as an API owner adds it in the dashboard: the emulator delivers its events there.

@@ -37,6 +37,8 @@ internal static class SubscriberItem
     private const string Registered = "registered";
     private const string Subscribed = "subscribed";
     private const string FreePlan = "freePlan";
+    private const string QuotaAlertMonth = "quotaAlertMonth";
+    private const string QuotaAlertPercent = "quotaAlertPercent";
     private const string LastEventAt = "lastEventAt";
     private const string LastEvent = "lastEvent";
     private const string LastNoticeAt = "lastNoticeAt";
@@ -86,6 +88,12 @@ internal static class SubscriberItem
         if (subscriber.FreePlan)
         {
             item[FreePlan] = new AttributeValue { BOOL = true };
+        }
+
+        AddIfSet(item, QuotaAlertMonth, subscriber.QuotaAlertMonth);
+        if (subscriber.QuotaAlertPercent != 0)
+        {
+            item[QuotaAlertPercent] = new AttributeValue { N = subscriber.QuotaAlertPercent.ToString(CultureInfo.InvariantCulture) };
         }
 
         if (subscriber.LastEventAt is { } lastEventAt)
@@ -181,6 +189,8 @@ internal static class SubscriberItem
         Registered = item.TryGetValue(Registered, out var registered) && registered.BOOL == true,
         Subscribed = item.TryGetValue(Subscribed, out var subscribed) && subscribed.BOOL == true,
         FreePlan = item.TryGetValue(FreePlan, out var freePlan) && freePlan.BOOL == true,
+        QuotaAlertMonth = Optional(item, QuotaAlertMonth),
+        QuotaAlertPercent = item.TryGetValue(QuotaAlertPercent, out var quotaAlertPercent) ? int.Parse(quotaAlertPercent.N, CultureInfo.InvariantCulture) : 0,
         LastEventAt = Optional(item, LastEventAt) is { } lastEventAt ? ParseTimestamp(lastEventAt) : null,
         LastEvent = Optional(item, LastEvent),
         LastNoticeAt = Optional(item, LastNoticeAt) is { } lastNoticeAt ? ParseTimestamp(lastNoticeAt) : null,

@@ -100,6 +100,15 @@ public sealed record Subscriber
     /// </summary>
     public bool FreePlan { get; init; }
 
+    /// <summary>
+    /// The UTC month (<c>yyyy-MM</c>) of the last free-plan quota e-mail, with <see cref="QuotaAlertPercent"/>: one
+    /// e-mail per share of the quota (80, 100) per month (<see cref="Usage.QuotaAlerts"/>).
+    /// </summary>
+    public string? QuotaAlertMonth { get; init; }
+
+    /// <summary>The share of the quota the last quota e-mail told of, in <see cref="QuotaAlertMonth"/>.</summary>
+    public int QuotaAlertPercent { get; init; }
+
     /// <summary>A Stripe subscriber who may start the free plan: without access and never subscribed to a paid plan.</summary>
     public bool MayStartFreePlan => this is { Channel: Channel.Stripe, Subscribed: false, FreePlan: false, StripeSubscriptionId: null, EndRequestedAt: null, MergedInto: null };
 

@@ -5,7 +5,7 @@ namespace Monetization.Core.Usage;
 
 /// <summary>
 /// One usage report: the Stripe plan's usage to Stripe meters, then, when something is sold on Marketplace, the
-/// Marketplace plan's usage to BatchMeterUsage. For each UTC day still open (yesterday and today) and each key with
+/// Marketplace plan's usage to BatchMeterUsage, then the free plan's quota e-mails (<see cref="QuotaAlerts"/>). For each UTC day still open (yesterday and today) and each key with
 /// usage, the units above the ledger's watermark are first claimed in the ledger, then sent, and the watermark moves
 /// to the claim only after the provider accepted. A claim a crashed run left behind is sent again unchanged before
 /// anything new, and the provider deduplicates it (Stripe by identifier, Marketplace by customer, dimension and hour),
@@ -15,6 +15,7 @@ namespace Monetization.Core.Usage;
 public sealed partial class ReportUsage(
     ReportStripeUsage stripe,
     MeterMarketplaceUsage marketplace,
+    QuotaAlerts quotas,
     ApiKeyAccess access,
     TimeProvider time,
     ILogger<ReportUsage> logger)
@@ -27,6 +28,7 @@ public sealed partial class ReportUsage(
             marketplace.Enabled ? await marketplace.RunAsync(now, cancellationToken) : null)
         {
             ApiKeysInAccount = await CountKeysAsync(cancellationToken),
+            QuotaEmailsSent = await quotas.RunAsync(now, cancellationToken),
         };
         LogSummary(logger, summary.Stripe.UnitsReported, summary.Stripe.EventsSent, summary.Stripe.KeysSkipped, summary.Marketplace?.UnitsReported ?? 0, summary.Marketplace?.RecordsSent ?? 0, summary.Failures);
         return summary;

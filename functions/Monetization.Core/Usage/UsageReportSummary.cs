@@ -9,6 +9,9 @@ public sealed record UsageReportSummary(StripeUsageSummary Stripe, MarketplaceUs
 
     /// <summary>API keys the account holds in the region (every API's; API Gateway allows 10,000); null when not counted.</summary>
     public int? ApiKeysInAccount { get; init; }
+
+    /// <summary>Free-plan quota e-mails (80%, 100%) sent this run.</summary>
+    public int QuotaEmailsSent { get; init; }
 }
 
 /// <summary>What one run reported to Stripe.</summary>

@@ -9,6 +9,15 @@ public sealed class UsageReportingOptions
     /// <summary>The product Marketplace buyers are metered on; required with <see cref="MarketplaceUsagePlanId"/>.</summary>
     public string? MarketplaceProductCode { get; set; }
 
+    /// <summary>
+    /// The free plan's monthly quota (its usage plan's, from the same template parameter), against which its keys' use
+    /// is e-mailed at 80% and 100% (<see cref="QuotaAlerts"/>); 0 sends none.
+    /// </summary>
+    public long FreePlanMonthlyQuota { get; set; }
+
+    /// <summary>The account page the quota e-mails send subscribers to; unset, none are sent.</summary>
+    public Uri? AccountPageUrl { get; set; }
+
     /// <summary>The Marketplace dimension API requests are metered as.</summary>
     public string MarketplaceDimension { get; set; } = "requests";
 

@@ -27,6 +27,7 @@ public static class OfflineLambda
             ["StripeUsagePlan"] = environment.StripeUsagePlanId,
             ["FreeUsagePlan"] = environment.FreeUsagePlanId,
             ["FreePlanMonthlyQuota"] = environment.FreeMonthlyQuota.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["ServerlessHttpApi"] = "portal",
             ["KeyMintQueue"] = environment.KeyMintQueueUrl.ToString(),
             ["StripeSecretArn"] = stripeSecretArn,
             ["StripePriceId"] = environment.PriceId,

@@ -89,6 +89,77 @@ public sealed class FreePlanTests(CheckoutPortalFixture portal) : IClassFixture<
     }
 
     [Fact]
+    public async Task TheUsageReportMailsAFreeSubscriberOnceAt80AndOnceAt100PercentOfTheMonthsQuota()
+    {
+        const string email = "free-alerts@example.com";
+        using var browser = await portal.SignInAsync(email);
+        using (await browser.PressAsync("/account/free"))
+        {
+        }
+
+        var keyId = await portal.KeyIdOf(email);
+        var quota = portal.Environment.FreeMonthlyQuota;
+        string[] Subjects() => [.. portal.Mail.To(email).Where(m => m.Subject.Contains("free requests", StringComparison.Ordinal)).Select(m => m.Subject)];
+
+        // Other subscribers of this fixture may be mailed by the same runs: what counts is this one's inbox.
+        portal.Environment.Usage.Count(portal.Environment.FreeUsagePlanId, keyId, Today, (quota * 8 / 10) - 1);
+        await portal.ReportUsageAsync(settleWindow: TimeSpan.FromHours(1));
+        var below = Subjects();
+        portal.Environment.Usage.Count(portal.Environment.FreeUsagePlanId, keyId, Today, 1);
+        var at80 = await portal.ReportUsageAsync(settleWindow: TimeSpan.FromHours(1));
+        await portal.ReportUsageAsync(settleWindow: TimeSpan.FromHours(1));
+        var after80 = Subjects();
+        portal.Environment.Usage.Count(portal.Environment.FreeUsagePlanId, keyId, Today, quota / 5);
+        var at100 = await portal.ReportUsageAsync(settleWindow: TimeSpan.FromHours(1));
+        await portal.ReportUsageAsync(settleWindow: TimeSpan.FromHours(1));
+
+        Assert.Empty(below);
+        Assert.True(at80.QuotaEmailsSent >= 1);
+        Assert.Equal(["You have used 80% of this month's free requests"], after80);
+        Assert.True(at100.QuotaEmailsSent >= 1);
+        Assert.Equal(["You have used this month's free requests", "You have used 80% of this month's free requests"], Subjects());
+        var full = portal.Mail.To(email)[0];
+        Assert.Contains($"{quota:N0} of the {quota:N0} requests", full.TextBody, StringComparison.Ordinal);
+        Assert.Contains(portal.Environment.AccountPageUrl.ToString(), full.TextBody, StringComparison.Ordinal);
+        var record = (await portal.RecordAsync(email))!;
+        Assert.Equal((DateTime.UtcNow.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture), 100), (record.QuotaAlertMonth, record.QuotaAlertPercent));
+    }
+
+    [Fact]
+    public async Task AQuotaMailSesDoesNotTakeIsSentByTheNextRunAndTheReportStillBills()
+    {
+        const string email = "free-alert-retry@example.com";
+        using var browser = await portal.SignInAsync(email);
+        using (await browser.PressAsync("/account/free"))
+        {
+        }
+
+        var keyId = await portal.KeyIdOf(email);
+        portal.Environment.Usage.Count(portal.Environment.FreeUsagePlanId, keyId, Today, portal.Environment.FreeMonthlyQuota);
+        var rule = new Monetization.Emulators.Faults.FaultRule { PathPrefix = "/v2/email", Status = 503 };
+        portal.Environment.Ses.Faults.Add(rule);
+        Monetization.Core.Usage.UsageReportSummary refused;
+        try
+        {
+            refused = await portal.ReportUsageAsync(settleWindow: TimeSpan.FromHours(1));
+        }
+        finally
+        {
+            portal.Environment.Ses.Faults.Clear();
+        }
+
+        var whileRefused = (await portal.RecordAsync(email))!;
+        var mailedWhileRefused = portal.Mail.To(email).Count(m => m.Subject.Contains("free requests", StringComparison.Ordinal));
+        var next = await portal.ReportUsageAsync(settleWindow: TimeSpan.FromHours(1));
+
+        Assert.Equal(0, refused.Failures);
+        Assert.Equal(0, mailedWhileRefused);
+        Assert.Null(whileRefused.QuotaAlertMonth);
+        Assert.True(next.QuotaEmailsSent >= 1);
+        Assert.Equal(["You have used this month's free requests"], portal.Mail.To(email).Where(m => m.Subject.Contains("free requests", StringComparison.Ordinal)).Select(m => m.Subject));
+    }
+
+    [Fact]
     public async Task PayingMovesTheSameKeyToThePaidPlanAndBillsOnlyWhatItServedThereOnce()
     {
         const string email = "free-upgrade@example.com";

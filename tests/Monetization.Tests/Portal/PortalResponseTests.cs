@@ -28,7 +28,8 @@ public sealed class PortalResponseTests : IAsyncLifetime
         settings["Monetization:MaxRequestBodyBytes"] = "2048";
         settings["Monetization:StripeWebhookMaxBodyBytes"] = "8192";
         _portal = new PortalFactory(settings, services => services.Replace(ServiceDescriptor.Singleton<IMarketplaceMetering>(new BrokenMetering())));
-        _portal.UseKestrel(0);
+        // A listener of its own rather than UseKestrel(port), whose address rewrite races the app's own start (dotnet/aspnetcore#67714).
+        _portal.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
         _portal.StartServer();
         _http = _portal.CreateClient();
         return ValueTask.CompletedTask;

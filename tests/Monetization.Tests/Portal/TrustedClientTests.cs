@@ -24,7 +24,8 @@ public sealed class TrustedClientTests
         }
 
         var portal = new PortalFactory(settings);
-        portal.UseKestrel(0);
+        // A listener of its own rather than UseKestrel(port), whose address rewrite races the app's own start (dotnet/aspnetcore#67714).
+        portal.UseKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
         portal.StartServer();
 
         // The cookies themselves are looked at, so nothing takes them out of the answers.

@@ -17,6 +17,7 @@ public sealed class UsageReporterServicesTests
         ["Stripe:MeterEventName"] = "api_requests",
         ["Stripe:PriceId"] = "price_1Test",
         ["Aws:Region"] = "us-east-1",
+        ["Email:FromAddress"] = "API <no-reply@example.com>",
     };
 
     [Fact]
@@ -32,6 +33,7 @@ public sealed class UsageReporterServicesTests
     [Theory]
     [InlineData("Usage:StripeUsagePlanId", "Usage:StripeUsagePlanId")]
     [InlineData("Stripe:SecretKey", "Stripe:SecretKey")]
+    [InlineData("Email:FromAddress", "Email:FromAddress")]
     public void AMissingSettingFailsTheStartNamingIt(string removed, string named)
     {
         using var provider = Build(Complete.Where(p => p.Key != removed).ToDictionary());
