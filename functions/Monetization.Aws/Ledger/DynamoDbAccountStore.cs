@@ -20,6 +20,7 @@ public sealed class DynamoDbAccountStore : IAccountStore
     private const string Email = "email";
     private const string FirstName = "firstName";
     private const string LastName = "lastName";
+    private const string Plan = "plan";
     private const string SubscriberId = "subscriberId";
     private const string Count = "uses";
     private const string Expires = LedgerTable.TtlAttribute;
@@ -72,6 +73,11 @@ public sealed class DynamoDbAccountStore : IAccountStore
         item[Email] = SubscriberItem.Text(link.Email);
         item[FirstName] = SubscriberItem.Text(link.FirstName);
         item[LastName] = SubscriberItem.Text(link.LastName);
+        if (link.Plan != PlanChoice.None)
+        {
+            item[Plan] = SubscriberItem.Text(link.Plan == PlanChoice.Free ? "free" : "paid");
+        }
+
         item[Expires] = IdempotencyItem.EpochSeconds(link.ExpiresAt);
         return PutNewAsync(item, cancellationToken);
     }
@@ -145,7 +151,12 @@ public sealed class DynamoDbAccountStore : IAccountStore
     }
 
     private static PendingSignIn SignInOf(Dictionary<string, AttributeValue> item) =>
-        new(item[Email].S, item[FirstName].S, item[LastName].S, ExpiresOf(item));
+        new(
+            item[Email].S,
+            item[FirstName].S,
+            item[LastName].S,
+            ExpiresOf(item),
+            item.TryGetValue(Plan, out var plan) ? plan.S switch { "free" => PlanChoice.Free, "paid" => PlanChoice.Paid, _ => PlanChoice.None } : PlanChoice.None);
 
     private static DateTimeOffset ExpiresOf(Dictionary<string, AttributeValue> item) =>
         DateTimeOffset.FromUnixTimeSeconds(long.Parse(item[Expires].N, CultureInfo.InvariantCulture));

@@ -10,7 +10,8 @@ public abstract record SignInOutcome
     {
     }
 
-    public sealed record SignedIn(string SubscriberId, StartedSession Session) : SignInOutcome;
+    /// <param name="Plan">The plan the person chose before signing up, for the Portal to start or lead to.</param>
+    public sealed record SignedIn(string SubscriberId, StartedSession Session, PlanChoice Plan) : SignInOutcome;
 
     /// <summary>The link was used already, expired, or never existed; the three look alike.</summary>
     public sealed record Unusable : SignInOutcome;
@@ -67,7 +68,7 @@ public sealed partial class ConfirmSignIn(
             LogVerified(logger, subscriberId);
         }
 
-        return new SignInOutcome.SignedIn(subscriberId, await sessions.StartAsync(subscriberId, cancellationToken));
+        return new SignInOutcome.SignedIn(subscriberId, await sessions.StartAsync(subscriberId, cancellationToken), link.Plan);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Address of subscriber {SubscriberId} verified; record created")]

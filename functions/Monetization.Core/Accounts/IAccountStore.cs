@@ -2,7 +2,20 @@ namespace Monetization.Core.Accounts;
 
 /// <summary>A sign-in link sent and not used yet. Stored under the hash of its token only, so the store cannot sign anyone in.</summary>
 /// <param name="Email">The normalised address the link was sent to: opening it proves the person reads that mailbox.</param>
-public sealed record PendingSignIn(string Email, string FirstName, string LastName, DateTimeOffset ExpiresAt);
+/// <param name="Plan">The plan the person chose on the pricing page before signing up, if any; acted on once the link is used.</param>
+public sealed record PendingSignIn(string Email, string FirstName, string LastName, DateTimeOffset ExpiresAt, PlanChoice Plan = PlanChoice.None);
+
+/// <summary>The plan a person chose on the pricing page, carried by their sign-in link.</summary>
+public enum PlanChoice
+{
+    None,
+
+    /// <summary>The free plan: it starts as soon as the address is proven (<see cref="StartFreePlan"/>).</summary>
+    Free,
+
+    /// <summary>Paying: the account page opens on the way to Checkout.</summary>
+    Paid,
+}
 
 /// <summary>A signed-in customer, stored under the hash of the session cookie's value.</summary>
 public sealed record AccountSession(string SubscriberId, DateTimeOffset ExpiresAt);

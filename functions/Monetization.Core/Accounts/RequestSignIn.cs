@@ -8,7 +8,8 @@ using Monetization.Core.Registration;
 namespace Monetization.Core.Accounts;
 
 /// <param name="SignInUrl">The Portal's sign-in page; the link is this URL with the token in its <c>token</c> query parameter.</param>
-public sealed record SignInLinkRequest(string? Email, string? FirstName, string? LastName, Uri SignInUrl);
+/// <param name="Plan">The pricing page's choice as the client sent it: <c>free</c>, <c>paid</c>, or nothing.</param>
+public sealed record SignInLinkRequest(string? Email, string? FirstName, string? LastName, Uri SignInUrl, string? Plan = null);
 
 public abstract record SignInLinkOutcome
 {
@@ -47,7 +48,15 @@ public sealed partial class RequestSignIn(IAccountStore store, IEmailSender mail
         AddError(errors, "email", emailError);
         AddError(errors, "firstname", firstNameError);
         AddError(errors, "lastname", lastNameError);
-        if (email is null || firstName is null || lastName is null)
+        var plan = request.Plan switch
+        {
+            null or "" => PlanChoice.None,
+            "free" => PlanChoice.Free,
+            "paid" => PlanChoice.Paid,
+            _ => (PlanChoice?)null,
+        };
+        AddError(errors, "plan", plan is null ? "Choose a plan on the pricing page: free or paid." : null);
+        if (email is null || firstName is null || lastName is null || plan is null)
         {
             return new SignInLinkOutcome.Invalid(errors);
         }
@@ -70,7 +79,7 @@ public sealed partial class RequestSignIn(IAccountStore store, IEmailSender mail
 
         var token = AccountTokens.New();
         var expiresAt = now + options.LinkLifetime;
-        await store.SaveSignInAsync(AccountTokens.Hash(token), new PendingSignIn(email.Normalized, firstName.Value, lastName.Value, expiresAt), cancellationToken);
+        await store.SaveSignInAsync(AccountTokens.Hash(token), new PendingSignIn(email.Normalized, firstName.Value, lastName.Value, expiresAt, plan.Value), cancellationToken);
         var link = new UriBuilder(request.SignInUrl) { Query = $"token={token.Reveal()}" }.Uri;
         var messageId = await mail.SendAsync(Message(email.Normalized, link, options.LinkLifetime), cancellationToken);
         LogSent(logger, address, messageId);

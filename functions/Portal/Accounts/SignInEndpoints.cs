@@ -38,7 +38,8 @@ public static class SignInEndpoints
             : AccountPages.LinkUnusable(portal.Value);
     }
 
-    private static async Task<IResult> ConfirmAsync(HttpContext context, ConfirmSignIn flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
+    private static async Task<IResult> ConfirmAsync(
+        HttpContext context, ConfirmSignIn flow, StartFreePlan free, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
     {
         var form = context.Request.HasFormContentType ? await FormInput.TryReadAsync(context.Request, cancellationToken) : null;
         if (form is null || FormInput.Problem(form, "token", out var token) is not null)
@@ -57,11 +58,32 @@ public static class SignInEndpoints
         {
             case SignInOutcome.SignedIn signedIn:
                 SessionCookie.Write(context, signedIn.Session);
+                if (signedIn.Plan == PlanChoice.Free)
+                {
+                    await StartChosenFreePlanAsync(free, signedIn.SubscriberId, cancellationToken);
+                }
+
                 return SeeOther.To(AccountEndpoints.Path);
             case SignInOutcome.Unusable:
                 return AccountPages.LinkUnusable(portal.Value);
             default:
                 throw new System.Diagnostics.UnreachableException($"Sign-in has no answer for {outcome.GetType().Name}.");
+        }
+    }
+
+    /// <summary>
+    /// The free plan the person chose before signing up starts now that the address is proven. The link is used up and
+    /// the session started either way, so a failure here leaves the account page's Start free button to finish it.
+    /// </summary>
+    private static async Task StartChosenFreePlanAsync(StartFreePlan free, string subscriberId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await free.StartAsync(subscriberId, cancellationToken);
+        }
+        catch (Monetization.Core.DependencyUnavailableException)
+        {
+            // The account page offers the free plan while it has not started.
         }
     }
 

@@ -35,7 +35,7 @@ public static class PricingEndpoints
                 <h2 id="plan-free-name">Free</h2>
                 <p class="plan-price">No charge</p>
                 <p>{(options.FreePlanMonthlyQuota > 0 ? $"{options.FreePlanMonthlyQuota:N0} requests a month" : "A monthly allowance of requests")}, with no card. Past it the API answers 429 until the next month.</p>
-                <a class="button" href="/" id="choose-free">Start free</a>
+                <a class="button" href="/?plan=free" id="choose-free">Start free</a>
                 </section>
                 """)
             : string.Empty;
@@ -52,10 +52,10 @@ public static class PricingEndpoints
             <h2 id="plan-paid-name">Pay as you go</h2>
             {paidPrice}
             <p>Every request you make, billed {Html.Encode(IntervalName(price?.Interval))} through Stripe; no monthly limit.</p>
-            <a class="button" href="/" id="choose-paid">Subscribe</a>
+            <a class="button" href="/?plan=paid" id="choose-paid">Subscribe</a>
             </section>
             </div>
-            <p>Both start with your e-mail address: we send you a sign-in link, and your account page starts the plan you choose. You can move from the free plan to paying at any time, with the same key.</p>
+            <p>Both start with your e-mail address: we send you a sign-in link. With the free plan your key is made as soon as you sign in with it; for paying, your account page leads you to Stripe's checkout. You can move from the free plan to paying at any time, with the same key.</p>
             {Html.Support(options.SupportContact)}
             </section>
             """);

@@ -8,12 +8,14 @@ using Monetization.Portal.Pages;
 
 namespace Monetization.Portal.Registration;
 
-public sealed record RegistrationForm(string? Email, string? FirstName, string? LastName);
+/// <param name="Plan">The pricing page's choice (a hidden field), or null.</param>
+public sealed record RegistrationForm(string? Email, string? FirstName, string? LastName, string? Plan = null);
 
 public sealed record RegisterRequestBody(
     [property: JsonPropertyName("email")] string? Email,
     [property: JsonPropertyName("firstname")] string? FirstName,
-    [property: JsonPropertyName("lastname")] string? LastName);
+    [property: JsonPropertyName("lastname")] string? LastName,
+    [property: JsonPropertyName("plan")] string? Plan = null);
 
 /// <param name="Status">Always <c>check_inbox</c>: a sign-in link is on its way, whatever the address's state.</param>
 public sealed record SignInLinkSentResponse(
@@ -32,7 +34,8 @@ public static class RegistrationEndpoints
 
     public static IEndpointRouteBuilder MapRegistration(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", (HttpContext context, IOptions<PortalOptions> portal) => SignupPage.Render(context, portal.Value));
+        app.MapGet("/", (HttpContext context, IOptions<PortalOptions> portal) =>
+            SignupPage.Render(context, portal.Value, new RegistrationForm(null, null, null, SignupPage.PlanFrom(context.Request))));
         app.MapGet(SentPath, (IOptions<PortalOptions> portal) => SignupPage.Sent(portal.Value));
         app.MapPost("/register", RegisterAsync)
             .RequireRateLimiting(RateLimitPolicy); // the form guard is checked below for form posts: a JSON post cannot be forged cross-site without CORS.
@@ -68,7 +71,7 @@ public static class RegistrationEndpoints
             return TypedResults.Problem("The request body is not valid JSON with string fields email, firstname and lastname.", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var outcome = await flow.RequestAsync(new SignInLinkRequest(body?.Email, body?.FirstName, body?.LastName, SignInEndpoints.SignInUrl(request)), cancellationToken);
+        var outcome = await flow.RequestAsync(new SignInLinkRequest(body?.Email, body?.FirstName, body?.LastName, SignInEndpoints.SignInUrl(request), body?.Plan), cancellationToken);
         return JsonAnswer(outcome, request.HttpContext);
     }
 
@@ -86,13 +89,17 @@ public static class RegistrationEndpoints
         }
 
         var unreadable = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var form = new RegistrationForm(Field(fields, "email", unreadable), Field(fields, "firstname", unreadable), Field(fields, "lastname", unreadable));
+        var form = new RegistrationForm(
+            Field(fields, "email", unreadable),
+            Field(fields, "firstname", unreadable),
+            Field(fields, "lastname", unreadable),
+            fields.ContainsKey("plan") ? Field(fields, "plan", unreadable) : null);
         if (unreadable.Count > 0)
         {
             return SignupPage.Render(context, options, form, unreadable, "Some fields need attention.", StatusCodes.Status400BadRequest);
         }
 
-        var outcome = await flow.RequestAsync(new SignInLinkRequest(form.Email, form.FirstName, form.LastName, SignInEndpoints.SignInUrl(context.Request)), cancellationToken);
+        var outcome = await flow.RequestAsync(new SignInLinkRequest(form.Email, form.FirstName, form.LastName, SignInEndpoints.SignInUrl(context.Request), form.Plan), cancellationToken);
         return PageAnswer(outcome, context, options, form);
     }
 

@@ -30,6 +30,7 @@ public static class SignupPage
             {Field("email", "E-mail", "email", "email", EmailMaxLength, form?.Email, errors)}
             {Field("firstname", "First name", "text", "given-name", PersonName.MaxLength, form?.FirstName, errors)}
             {Field("lastname", "Last name", "text", "family-name", PersonName.MaxLength, form?.LastName, errors)}
+            {Chosen(form?.Plan)}
             <button type="submit">Send me a sign-in link</button>
             </form>
             {Html.Support(options.SupportContact)}
@@ -37,6 +38,22 @@ public static class SignupPage
             <section id="result" hidden tabindex="-1" aria-labelledby="result-heading"></section>
             """, statusCode);
     }
+
+    /// <summary>The plan a pricing page link chose (<c>?plan=free</c> or <c>?plan=paid</c>), or null for any other query.</summary>
+    public static string? PlanFrom(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var plan = request.Query["plan"].ToString();
+        return plan is "free" or "paid" ? plan : null;
+    }
+
+    /// <summary>The chosen plan, said and carried by the form (the sign-in link starts it).</summary>
+    private static string Chosen(string? plan) => plan switch
+    {
+        "free" => """<input type="hidden" name="plan" value="free"><p id="chosen-plan">You chose the free plan: your key is made as soon as you sign in with the link, with no card.</p>""",
+        "paid" => """<input type="hidden" name="plan" value="paid"><p id="chosen-plan">You chose to pay as you go: after you sign in with the link, your account page takes you to Stripe's checkout.</p>""",
+        _ => string.Empty,
+    };
 
     /// <summary>The answer to every valid request, whatever the address's state; the script's view shows the same.</summary>
     public static ContentHttpResult Sent(PortalOptions options)

@@ -82,7 +82,7 @@ async function submitSignup(event) {
     const response = await fetch("/register", {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify({ email: data.email, firstname: data.firstname, lastname: data.lastname }),
+      body: JSON.stringify({ email: data.email, firstname: data.firstname, lastname: data.lastname, plan: data.plan || undefined }),
     });
     const body = await response.json().catch(() => ({}));
     if (response.status === 202) {

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Monetization.Tests.Accounts;
 
 namespace Monetization.Tests.Billing;
@@ -157,6 +158,53 @@ public sealed class FreePlanTests(CheckoutPortalFixture portal) : IClassFixture<
         Assert.Null(whileRefused.QuotaAlertMonth);
         Assert.True(next.QuotaEmailsSent >= 1);
         Assert.Equal(["You have used this month's free requests"], portal.Mail.To(email).Where(m => m.Subject.Contains("free requests", StringComparison.Ordinal)).Select(m => m.Subject));
+    }
+
+    [Fact]
+    public async Task ChoosingFreeOnThePricingPageStartsTheFreePlanAsSoonAsTheLinkIsUsed()
+    {
+        const string email = "free-chosen@example.com";
+        var pricing = await portal.Http.GetStringAsync("/pricing", Ct);
+        var signup = await portal.Http.GetStringAsync("/?plan=free", Ct);
+        using var browser = portal.NewBrowser();
+        using var requested = await browser.Http.PostAsJsonAsync("/register", new { email, firstname = "Free", lastname = "Chooser", plan = "free" }, Ct);
+        var beforeConfirm = await portal.RecordAsync(email);
+
+        using var confirmed = await browser.ConfirmAsync(portal.Mail.LinkFor(email));
+        var record = (await portal.RecordAsync(email))!;
+        var keyId = await portal.KeyIdOf(email);
+
+        Assert.Contains("href=\"/?plan=free\"", pricing, StringComparison.Ordinal);
+        Assert.Contains("<input type=\"hidden\" name=\"plan\" value=\"free\">", signup, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, requested.StatusCode);
+        Assert.Null(beforeConfirm);
+        Assert.Equal(HttpStatusCode.SeeOther, confirmed.StatusCode);
+        Assert.Equal("/account", confirmed.Headers.Location?.OriginalString);
+        Assert.True(record.FreePlan);
+        Assert.Equal((true, true, false), await WhereIsAsync(keyId));
+        Assert.Equal(keyId, (await browser.KeyOnceMintedAsync())?.Id);
+        Assert.DoesNotContain(portal.Stripe.Customers, c => c.Email == email);
+    }
+
+    [Fact]
+    public async Task ChoosingToPayLeadsToTheAccountPageAndAPlanNobodyOffersIsRefusedByName()
+    {
+        const string email = "paid-chosen@example.com";
+        using var browser = portal.NewBrowser();
+        using var paid = await browser.Http.PostAsJsonAsync("/register", new { email, firstname = "Paid", lastname = "Chooser", plan = "paid" }, Ct);
+        using var confirmed = await browser.ConfirmAsync(portal.Mail.LinkFor(email));
+        var page = await browser.AccountPageAsync();
+        using var gold = await browser.Http.PostAsJsonAsync("/register", new { email = "gold@example.com", firstname = "Gold", lastname = "Chooser", plan = "gold" }, Ct);
+        var refused = await gold.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.Accepted, paid.StatusCode);
+        Assert.Equal("/account", confirmed.Headers.Location?.OriginalString);
+        Assert.Contains("id=\"subscribe\"", page, StringComparison.Ordinal);
+        Assert.False((await portal.RecordAsync(email))!.Subscribed);
+        Assert.DoesNotContain(portal.Stripe.Customers, c => c.Email == email);
+        Assert.Equal(HttpStatusCode.BadRequest, gold.StatusCode);
+        Assert.Contains("\"plan\"", refused, StringComparison.Ordinal);
+        Assert.Empty(portal.Mail.To("gold@example.com"));
     }
 
     [Fact]
