@@ -30,6 +30,7 @@ public sealed record ReporterProgram(RecordedHost Recorded, LambdaRuntimeApi Api
                 ["Aws:ServiceUrl"] = environment.Moto.Endpoint.ToString(),
                 ["Aws:ApiGatewayServiceUrl"] = environment.ApiGateway.Endpoint.ToString(),
                 ["Aws:MarketplaceMeteringServiceUrl"] = environment.Marketplace.Endpoint.ToString(),
+                ["Aws:SesServiceUrl"] = environment.Ses.Endpoint.ToString(),
             },
             new Dictionary<string, string> { [lambda.StripeSecretArn] = "StripeSecretArn" },
             cancellationToken);

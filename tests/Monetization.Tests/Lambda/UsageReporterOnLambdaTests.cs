@@ -132,6 +132,40 @@ public sealed class UsageReporterOnLambdaTests(LambdaFixture lambda)
         Assert.NotNull(retired.DisabledAt);
     }
 
+    [Fact]
+    public async Task TheScheduledRunMailsAFreeSubscriberWhoseKeyUsedTheMonthsQuotaOnce()
+    {
+        var keyId = await KeyInPlanAsync(Environment.FreeUsagePlanId);
+        var email = $"free-{Guid.NewGuid():N}@example.com";
+        var now = DateTimeOffset.UtcNow;
+        await CreateSubscriberAsync(new Subscriber
+        {
+            Id = $"stripe#{Guid.NewGuid():N}",
+            Channel = Channel.Stripe,
+            Status = SubscriberStatus.Active,
+            ApiKeyId = keyId,
+            UsagePlanId = Environment.FreeUsagePlanId,
+            Email = email,
+            Registered = true,
+            Subscribed = true,
+            FreePlan = true,
+            CreatedAt = now,
+            UpdatedAt = now,
+        });
+        Environment.Usage.Count(Environment.FreeUsagePlanId, keyId, DateOnly.FromDateTime(now.UtcDateTime), Environment.FreeMonthlyQuota);
+        await using var reporter = await StartReporterAsync();
+
+        var first = await InvokeAsync(reporter);
+        var second = await InvokeAsync(reporter);
+
+        Assert.True(first.Error is null, first.Error?.ErrorMessage + reporter.Process.Output);
+        Assert.True(second.Error is null, second.Error?.ErrorMessage + reporter.Process.Output);
+        var mail = Assert.Single(Environment.Mailbox.To(email));
+        Assert.Equal("You have used this month's free requests", mail.Subject);
+        Assert.Contains("https://portal.execute-api.us-east-1.amazonaws.com/account", mail.TextBody, StringComparison.Ordinal);
+        Assert.Equal(OfflineEnvironment.EmailFromAddress, mail.From);
+    }
+
     /// <summary>The published UsageReporter started as Lambda starts it, its AWS calls recorded for the IAM check.</summary>
     private Task<ReporterProgram> StartReporterAsync() => ReporterProgram.StartUsageReporterAsync(lambda, Cancel);
 
