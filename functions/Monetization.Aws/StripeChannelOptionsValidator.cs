@@ -3,7 +3,6 @@ using Monetization.Core;
 
 namespace Monetization.Aws;
 
-
 /// <summary>
 /// The Stripe channel's plans as every host checks them: a paid plan always, and a free plan, when offered, of its own.
 /// </summary>

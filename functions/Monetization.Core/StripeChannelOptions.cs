@@ -18,4 +18,3 @@ public sealed class StripeChannelOptions
 
     public bool OffersFreePlan => FreeUsagePlanId.Length > 0;
 }
-

@@ -73,9 +73,9 @@ public sealed class DynamoDbAccountStore : IAccountStore
         item[Email] = SubscriberItem.Text(link.Email);
         item[FirstName] = SubscriberItem.Text(link.FirstName);
         item[LastName] = SubscriberItem.Text(link.LastName);
-        if (link.Plan != PlanChoice.None)
+        if (PlanChoices.NameOf(link.Plan) is { } plan)
         {
-            item[Plan] = SubscriberItem.Text(link.Plan == PlanChoice.Free ? "free" : "paid");
+            item[Plan] = SubscriberItem.Text(plan);
         }
 
         item[Expires] = IdempotencyItem.EpochSeconds(link.ExpiresAt);
@@ -156,7 +156,7 @@ public sealed class DynamoDbAccountStore : IAccountStore
             item[FirstName].S,
             item[LastName].S,
             ExpiresOf(item),
-            item.TryGetValue(Plan, out var plan) ? plan.S switch { "free" => PlanChoice.Free, "paid" => PlanChoice.Paid, _ => PlanChoice.None } : PlanChoice.None);
+            item.TryGetValue(Plan, out var plan) ? PlanChoices.Parse(plan.S) ?? PlanChoice.None : PlanChoice.None);
 
     private static DateTimeOffset ExpiresOf(Dictionary<string, AttributeValue> item) =>
         DateTimeOffset.FromUnixTimeSeconds(long.Parse(item[Expires].N, CultureInfo.InvariantCulture));

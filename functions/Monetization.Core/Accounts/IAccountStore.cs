@@ -17,6 +17,27 @@ public enum PlanChoice
     Paid,
 }
 
+/// <summary>The names a plan choice goes by wherever it is written down: the pricing page's links, the signup, the link's record.</summary>
+public static class PlanChoices
+{
+    /// <returns><c>free</c> or <c>paid</c>; null for no choice.</returns>
+    public static string? NameOf(PlanChoice choice) => choice switch
+    {
+        PlanChoice.Free => "free",
+        PlanChoice.Paid => "paid",
+        _ => null,
+    };
+
+    /// <returns>The choice a name stands for (no name: <see cref="PlanChoice.None"/>); null for a name no plan has.</returns>
+    public static PlanChoice? Parse(string? name) => name switch
+    {
+        null or "" => PlanChoice.None,
+        "free" => PlanChoice.Free,
+        "paid" => PlanChoice.Paid,
+        _ => null,
+    };
+}
+
 /// <summary>A signed-in customer, stored under the hash of the session cookie's value.</summary>
 public sealed record AccountSession(string SubscriberId, DateTimeOffset ExpiresAt);
 

@@ -48,13 +48,7 @@ public sealed partial class RequestSignIn(IAccountStore store, IEmailSender mail
         AddError(errors, "email", emailError);
         AddError(errors, "firstname", firstNameError);
         AddError(errors, "lastname", lastNameError);
-        var plan = request.Plan switch
-        {
-            null or "" => PlanChoice.None,
-            "free" => PlanChoice.Free,
-            "paid" => PlanChoice.Paid,
-            _ => (PlanChoice?)null,
-        };
+        var plan = PlanChoices.Parse(request.Plan);
         AddError(errors, "plan", plan is null ? "Choose a plan on the pricing page: free or paid." : null);
         if (email is null || firstName is null || lastName is null || plan is null)
         {

@@ -15,7 +15,10 @@ public enum FreePlanOutcome
     /// <summary>The subscriber has had a paid subscription: the free plan is for new accounts only.</summary>
     PaidBefore,
 
-    /// <summary>This API is not offered free (<see cref="StripeChannelOptions.FreeUsagePlanId"/> is empty).</summary>
+    /// <summary>
+    /// This API is not offered free (<see cref="StripeChannelOptions.FreeUsagePlanId"/> is empty), or not to this
+    /// subscriber (a Marketplace buyer, billed by Marketplace).
+    /// </summary>
     NotOffered,
 }
 
@@ -37,9 +40,11 @@ public sealed partial class StartFreePlan(
             return FreePlanOutcome.NotOffered;
         }
 
-        var record = await ledger.GetAsync(subscriberId, cancellationToken) is { Channel: Channel.Stripe } found
-            ? found
-            : throw new InvalidOperationException($"Subscriber {subscriberId} is not a Stripe subscriber of this ledger.");
+        if (await ledger.GetAsync(subscriberId, cancellationToken) is not { Channel: Channel.Stripe } record)
+        {
+            return FreePlanOutcome.NotOffered;
+        }
+
         var now = clock.GetUtcNow();
         var update = await ledger.UpdateAsync(
             record.Id,

@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 using Monetization.Core;
+using Monetization.Core.Accounts;
 using Monetization.Core.Billing;
 using Monetization.Portal.Accounts;
 using Monetization.Portal.Hosting;
@@ -35,7 +36,7 @@ public static class PricingEndpoints
                 <h2 id="plan-free-name">Free</h2>
                 <p class="plan-price">No charge</p>
                 <p>{(options.FreePlanMonthlyQuota > 0 ? $"{options.FreePlanMonthlyQuota:N0} requests a month" : "A monthly allowance of requests")}, with no card. Past it the API answers 429 until the next month.</p>
-                <a class="button" href="/?plan=free" id="choose-free">Start free</a>
+                <a class="button" href="/?plan={PlanChoices.NameOf(PlanChoice.Free)}" id="choose-free">Start free</a>
                 </section>
                 """)
             : string.Empty;
@@ -52,7 +53,7 @@ public static class PricingEndpoints
             <h2 id="plan-paid-name">Pay as you go</h2>
             {paidPrice}
             <p>Every request you make, billed {Html.Encode(IntervalName(price?.Interval))} through Stripe; no monthly limit.</p>
-            <a class="button" href="/?plan=paid" id="choose-paid">Subscribe</a>
+            <a class="button" href="/?plan={PlanChoices.NameOf(PlanChoice.Paid)}" id="choose-paid">Subscribe</a>
             </section>
             </div>
             <p>Both start with your e-mail address: we send you a sign-in link. With the free plan your key is made as soon as you sign in with it; for paying, your account page leads you to Stripe's checkout. You can move from the free plan to paying at any time, with the same key.</p>
@@ -96,7 +97,9 @@ public sealed class PriceCache(IBilling billing, TimeProvider clock)
 
     private readonly SemaphoreSlim _reading = new(1, 1);
     private BillingPrice? _price;
-    private DateTimeOffset _failedUntil;
+
+    /// <summary>Until when a failed read is not repeated, in UTC ticks (one word, so readers outside the lock see it whole).</summary>
+    private long _failedUntilTicks;
 
     public async Task<BillingPrice?> GetAsync(CancellationToken cancellationToken)
     {
@@ -106,7 +109,7 @@ public sealed class PriceCache(IBilling billing, TimeProvider clock)
         }
 
         // One read at a time; views that arrive meanwhile, or soon after a failure, show the page without the price.
-        if (clock.GetUtcNow() < _failedUntil || !await _reading.WaitAsync(TimeSpan.Zero, cancellationToken))
+        if (clock.GetUtcNow().UtcTicks < Volatile.Read(ref _failedUntilTicks) || !await _reading.WaitAsync(TimeSpan.Zero, cancellationToken))
         {
             return null;
         }
@@ -119,7 +122,7 @@ public sealed class PriceCache(IBilling billing, TimeProvider clock)
         }
         catch (DependencyUnavailableException)
         {
-            _failedUntil = clock.GetUtcNow() + RetryAfterFailure;
+            Volatile.Write(ref _failedUntilTicks, (clock.GetUtcNow() + RetryAfterFailure).UtcTicks);
             return null;
         }
         finally

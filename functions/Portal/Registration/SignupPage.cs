@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Monetization.Core.Accounts;
 using Monetization.Core.Registration;
 using Monetization.Portal.Hosting;
 using Monetization.Portal.Pages;
@@ -43,17 +44,20 @@ public static class SignupPage
     public static string? PlanFrom(HttpRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var plan = request.Query["plan"].ToString();
-        return plan is "free" or "paid" ? plan : null;
+        return PlanChoices.NameOf(PlanChoices.Parse(request.Query["plan"].ToString()) ?? PlanChoice.None);
     }
 
     /// <summary>The chosen plan, said and carried by the form (the sign-in link starts it).</summary>
-    private static string Chosen(string? plan) => plan switch
+    private static string Chosen(string? plan)
     {
-        "free" => """<input type="hidden" name="plan" value="free"><p id="chosen-plan">You chose the free plan: your key is made as soon as you sign in with the link, with no card.</p>""",
-        "paid" => """<input type="hidden" name="plan" value="paid"><p id="chosen-plan">You chose to pay as you go: after you sign in with the link, your account page takes you to Stripe's checkout.</p>""",
-        _ => string.Empty,
-    };
+        var said = PlanChoices.Parse(plan) switch
+        {
+            PlanChoice.Free => "You chose the free plan: your key is made as soon as you sign in with the link, with no card.",
+            PlanChoice.Paid => "You chose to pay as you go: after you sign in with the link, your account page takes you to Stripe's checkout.",
+            _ => null,
+        };
+        return said is null ? string.Empty : $"""<input type="hidden" name="plan" value="{Html.Encode(plan!)}"><p id="chosen-plan">{Html.Encode(said)}</p>""";
+    }
 
     /// <summary>The answer to every valid request, whatever the address's state; the script's view shows the same.</summary>
     public static ContentHttpResult Sent(PortalOptions options)

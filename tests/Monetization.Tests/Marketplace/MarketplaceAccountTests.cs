@@ -13,6 +13,34 @@ public sealed class MarketplaceAccountTests(MarketplaceChannelFixture channel) :
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task ABuyerWhoPostsTheFreePlanButtonIsNotOfferedItAndKeepsTheirMarketplaceAccess()
+    {
+        var customer = "freebuyer" + Guid.NewGuid().ToString("N")[..10];
+        using var browser = new AccountBrowser(channel.Http.BaseAddress!);
+        var minted = channel.Marketplace.MintToken(new MintTokenRequest { CustomerIdentifier = customer });
+        using (await browser.Http.PostAsync("/marketplace", new FormUrlEncodedContent([new("x-amzn-marketplace-token", minted.Token)]), Cancel))
+        {
+        }
+
+        Assert.True((await channel.Marketplace.DeliverSnsAsync(new SnsNotification("subscribe-success", customer), Cancel)).Succeeded);
+        var key = await channel.KeyMintedAsync("marketplace-cid-" + customer, granted: true);
+        var page = await browser.AccountPageAsync();
+
+        using var pressed = await browser.PostFormAsync("/account/free", page);
+
+        Assert.DoesNotContain("id=\"start-free\"", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.SeeOther, pressed.StatusCode);
+        Assert.Equal("/account", pressed.Headers.Location?.OriginalString);
+        using var dynamoDb = channel.Environment.DynamoDb();
+        var record = await new Monetization.Aws.Ledger.DynamoDbSubscriberLedger(dynamoDb, Monetization.Emulators.OfflineEnvironment.LedgerTableName)
+            .GetAsync(Monetization.Core.Marketplace.MarketplaceCustomer.FromCustomerIdentifier(customer).SubscriberId, Cancel);
+        Assert.False(record!.FreePlan);
+        Assert.Equal(channel.Environment.MarketplaceUsagePlanId, record.UsagePlanId);
+        Assert.Contains(key.Id, await channel.MarketplacePlanKeyIdsAsync());
+        Assert.DoesNotContain(key.Id, await channel.Environment.UsagePlanKeyIdsAsync(channel.Environment.FreeUsagePlanId, Cancel));
+    }
+
+    [Fact]
     public async Task TheLandingSignsTheBuyerInToTheAccountPageWhereTheyRotateAndTheirEventsLeaveTheRetiringKeyAlone()
     {
         var customer = "acctbuyer" + Guid.NewGuid().ToString("N")[..10];
