@@ -42,6 +42,9 @@ public abstract record SubscribeOutcome
 
     /// <summary>The subscriber ended the subscription and its final invoice is still to come: subscribe again after it.</summary>
     public sealed record Ending : SubscribeOutcome;
+
+    /// <summary>A Marketplace buyer: AWS Marketplace bills them, so there is nothing to start at Stripe.</summary>
+    public sealed record BilledElsewhere : SubscribeOutcome;
 }
 
 /// <summary>
@@ -64,9 +67,11 @@ public sealed partial class StartSubscription(
     {
         ArgumentException.ThrowIfNullOrEmpty(subscriberId);
         ArgumentNullException.ThrowIfNull(checkoutReturn);
-        var record = await ledger.GetAsync(subscriberId, cancellationToken) is { Channel: Channel.Stripe } found
-            ? found
-            : throw new InvalidOperationException($"Subscriber {subscriberId} is not a Stripe subscriber of this ledger.");
+        if (await ledger.GetAsync(subscriberId, cancellationToken) is not { Channel: Channel.Stripe } record)
+        {
+            return new SubscribeOutcome.BilledElsewhere();
+        }
+
         if (record.EndRequestedAt is not null && record.Status != SubscriberStatus.Cancelled)
         {
             return new SubscribeOutcome.Ending();

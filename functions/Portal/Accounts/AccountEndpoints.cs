@@ -79,7 +79,7 @@ public static class AccountEndpoints
             return outcome switch
             {
                 SubscribeOutcome.Checkout checkout => SeeOther.To(checkout.Url.ToString()),
-                SubscribeOutcome.Started or SubscribeOutcome.AlreadySubscribed or SubscribeOutcome.Ending => SeeOther.To(Path),
+                SubscribeOutcome.Started or SubscribeOutcome.AlreadySubscribed or SubscribeOutcome.Ending or SubscribeOutcome.BilledElsewhere => SeeOther.To(Path),
                 _ => throw new System.Diagnostics.UnreachableException($"Subscribing has no answer for {outcome.GetType().Name}."),
             };
         }, cancellationToken);

@@ -13,7 +13,7 @@ public sealed class MarketplaceAccountTests(MarketplaceChannelFixture channel) :
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task ABuyerWhoPostsTheFreePlanButtonIsNotOfferedItAndKeepsTheirMarketplaceAccess()
+    public async Task ABuyerWhoPostsTheStripeButtonsIsOfferedNeitherPlanAndKeepsTheirMarketplaceAccess()
     {
         var customer = "freebuyer" + Guid.NewGuid().ToString("N")[..10];
         using var browser = new AccountBrowser(channel.Http.BaseAddress!);
@@ -26,11 +26,16 @@ public sealed class MarketplaceAccountTests(MarketplaceChannelFixture channel) :
         var key = await channel.KeyMintedAsync("marketplace-cid-" + customer, granted: true);
         var page = await browser.AccountPageAsync();
 
-        using var pressed = await browser.PostFormAsync("/account/free", page);
+        var stripeWrites = channel.Environment.Stripe.Requests.Count(r => r.Method != "GET");
+
+        using var free = await browser.PostFormAsync("/account/free", page);
+        using var subscribe = await browser.PostFormAsync("/account/subscribe", page);
 
         Assert.DoesNotContain("id=\"start-free\"", page, StringComparison.Ordinal);
-        Assert.Equal(HttpStatusCode.SeeOther, pressed.StatusCode);
-        Assert.Equal("/account", pressed.Headers.Location?.OriginalString);
+        Assert.DoesNotContain("id=\"subscribe\"", page, StringComparison.Ordinal);
+        Assert.Equal((HttpStatusCode.SeeOther, "/account"), (free.StatusCode, free.Headers.Location?.OriginalString));
+        Assert.Equal((HttpStatusCode.SeeOther, "/account"), (subscribe.StatusCode, subscribe.Headers.Location?.OriginalString));
+        Assert.Equal(stripeWrites, channel.Environment.Stripe.Requests.Count(r => r.Method != "GET"));
         using var dynamoDb = channel.Environment.DynamoDb();
         var record = await new Monetization.Aws.Ledger.DynamoDbSubscriberLedger(dynamoDb, Monetization.Emulators.OfflineEnvironment.LedgerTableName)
             .GetAsync(Monetization.Core.Marketplace.MarketplaceCustomer.FromCustomerIdentifier(customer).SubscriberId, Cancel);
