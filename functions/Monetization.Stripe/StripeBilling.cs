@@ -334,8 +334,13 @@ public sealed class StripeBilling : IBilling
         session.ClientReferenceId,
         session.Url is { Length: > 0 } url ? new Uri(url, UriKind.Absolute) : null);
 
+    /// <summary>The billing period sits on the items since API version basil; every item of one subscription shares it.</summary>
     private static BillingSubscription ToBilling(Subscription subscription) =>
-        new(subscription.Id, subscription.CustomerId, MapStatus(subscription.Status));
+        subscription.Items?.Data is [var item, ..]
+            ? new(subscription.Id, subscription.CustomerId, MapStatus(subscription.Status), Utc(item.CurrentPeriodStart), Utc(item.CurrentPeriodEnd))
+            : new(subscription.Id, subscription.CustomerId, MapStatus(subscription.Status));
+
+    private static DateTimeOffset? Utc(DateTime at) => at == default ? null : new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc));
 }
 
 /// <summary>What every adapter says to Stripe.net the same way.</summary>

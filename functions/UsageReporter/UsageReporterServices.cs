@@ -12,6 +12,7 @@ using Monetization.Aws.Usage;
 using Monetization.Core;
 using Monetization.Core.Accounts;
 using Monetization.Core.ApiKeys;
+using Monetization.Core.Billing;
 using Monetization.Core.Marketplace;
 using Monetization.Core.Usage;
 using Monetization.Lambda;
@@ -142,6 +143,7 @@ public static class UsageReporterServices
         // The free plan's quota e-mails go out by SES, as the Portal's sign-in links do (the same Email settings).
         services.AddAwsSes();
         services.AddTransient<QuotaAlerts>();
+        services.AddTransient<SpendCaps>();
         services.AddTransient<ReconcileUsage>();
 
         // The key minting function runs this program too, on the key minting queue's events.

@@ -39,6 +39,11 @@ internal static class SubscriberItem
     private const string FreePlan = "freePlan";
     private const string QuotaAlertMonth = "quotaAlertMonth";
     private const string QuotaAlertPercent = "quotaAlertPercent";
+    private const string SpendCap = "spendCap";
+    private const string CapReachedAt = "capReachedAt";
+    private const string CapMailedAt = "capMailedAt";
+    private const string PeriodStart = "periodStart";
+    private const string PeriodEnd = "periodEnd";
     private const string LastEventAt = "lastEventAt";
     private const string LastEvent = "lastEvent";
     private const string LastNoticeAt = "lastNoticeAt";
@@ -96,6 +101,15 @@ internal static class SubscriberItem
             item[QuotaAlertPercent] = new AttributeValue { N = subscriber.QuotaAlertPercent.ToString(CultureInfo.InvariantCulture) };
         }
 
+        if (subscriber.SpendCap is { } spendCap)
+        {
+            item[SpendCap] = Number(spendCap);
+        }
+
+        AddTimestampIfSet(item, CapReachedAt, subscriber.CapReachedAt);
+        AddTimestampIfSet(item, CapMailedAt, subscriber.CapMailedAt);
+        AddTimestampIfSet(item, PeriodStart, subscriber.PeriodStart);
+        AddTimestampIfSet(item, PeriodEnd, subscriber.PeriodEnd);
         if (subscriber.LastEventAt is { } lastEventAt)
         {
             item[LastEventAt] = Timestamp(lastEventAt);
@@ -191,6 +205,11 @@ internal static class SubscriberItem
         FreePlan = item.TryGetValue(FreePlan, out var freePlan) && freePlan.BOOL == true,
         QuotaAlertMonth = Optional(item, QuotaAlertMonth),
         QuotaAlertPercent = item.TryGetValue(QuotaAlertPercent, out var quotaAlertPercent) ? int.Parse(quotaAlertPercent.N, CultureInfo.InvariantCulture) : 0,
+        SpendCap = item.TryGetValue(SpendCap, out var spendCap) ? long.Parse(spendCap.N, CultureInfo.InvariantCulture) : null,
+        CapReachedAt = OptionalTimestamp(item, CapReachedAt),
+        CapMailedAt = OptionalTimestamp(item, CapMailedAt),
+        PeriodStart = OptionalTimestamp(item, PeriodStart),
+        PeriodEnd = OptionalTimestamp(item, PeriodEnd),
         LastEventAt = Optional(item, LastEventAt) is { } lastEventAt ? ParseTimestamp(lastEventAt) : null,
         LastEvent = Optional(item, LastEvent),
         LastNoticeAt = Optional(item, LastNoticeAt) is { } lastNoticeAt ? ParseTimestamp(lastNoticeAt) : null,
@@ -253,6 +272,17 @@ internal static class SubscriberItem
 
     private static string? Optional(Dictionary<string, AttributeValue> item, string name) =>
         item.TryGetValue(name, out var value) ? value.S : null;
+
+    private static void AddTimestampIfSet(Dictionary<string, AttributeValue> item, string name, DateTimeOffset? value)
+    {
+        if (value is { } set)
+        {
+            item[name] = Timestamp(set);
+        }
+    }
+
+    private static DateTimeOffset? OptionalTimestamp(Dictionary<string, AttributeValue> item, string name) =>
+        Optional(item, name) is { } value ? ParseTimestamp(value) : null;
 
     private static AttributeValue Timestamp(DateTimeOffset value) => Text(value.ToString("O", CultureInfo.InvariantCulture));
 

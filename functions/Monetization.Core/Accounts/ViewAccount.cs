@@ -1,4 +1,5 @@
 using Monetization.Core.ApiKeys;
+using Monetization.Core.Billing;
 using Monetization.Core.Ledger;
 using Monetization.Core.Usage;
 
@@ -10,7 +11,9 @@ public sealed record AccountKey(string Id, bool Works, string? Hint, Secret? Val
 
 /// <param name="Usage">This month's use; null when it could not be read (the page still shows everything else).</param>
 /// <param name="FreePlanOpen">Whether the subscriber may start the free plan from here (<see cref="StartFreePlan"/>).</param>
-public sealed record AccountView(Subscriber Record, AccountKey? Key, AccountUsage? Usage, bool FreePlanOpen = false);
+/// <param name="Spend">A paying subscriber's charge this billing period and their cap; null for others, or when it could not be read.</param>
+/// <param name="CapStopped">Whether the spend cap holds the key stopped now.</param>
+public sealed record AccountView(Subscriber Record, AccountKey? Key, AccountUsage? Usage, bool FreePlanOpen = false, SpendEstimate? Spend = null, bool CapStopped = false);
 
 /// <summary>
 /// A subscriber's use this month, every key they hold added up: per UTC day what the usage reporter recorded as billed
@@ -33,7 +36,14 @@ public sealed record DayUse(DateOnly Day, long Used);
 /// <see cref="KeyReveal"/> shows it, once the key works), and this month's usage.
 /// </summary>
 public sealed class ViewAccount(
-    ISubscriberLedger ledger, IUsageLedger usage, ApiKeyAccess access, KeyReveal reveal, RequestKey keys, StripeChannelOptions channel, TimeProvider clock)
+    ISubscriberLedger ledger,
+    IUsageLedger usage,
+    ApiKeyAccess access,
+    KeyReveal reveal,
+    RequestKey keys,
+    SpendCaps caps,
+    StripeChannelOptions channel,
+    TimeProvider clock)
 {
     public async Task<AccountView?> ViewAsync(string subscriberId, CancellationToken cancellationToken)
     {
@@ -54,18 +64,25 @@ public sealed class ViewAccount(
                 channel.OffersFreePlan && record.MayStartFreePlan);
         }
 
-        var monthUse = UsageAsync(record, keyId, DateOnly.FromDateTime(clock.GetUtcNow().UtcDateTime), cancellationToken);
+        var now = clock.GetUtcNow();
+        var monthUse = UsageAsync(record, keyId, DateOnly.FromDateTime(now.UtcDateTime), cancellationToken);
+        var spend = OrNullAsync(caps.EstimateAsync(record, cancellationToken));
         Secret? valueOnce = null;
 
         // Shown once it works: a key minted by a grant that failed half-way waits for the grant to be finished. A
         // Marketplace buyer's key is shown while Marketplace has yet to confirm the subscription: it works as soon as
         // Marketplace does, with nothing more for the buyer to do.
-        if (Works(record) || record is { Channel: Channel.Marketplace, Status: SubscriberStatus.Pending })
+        if (Works(record, now) || record is { Channel: Channel.Marketplace, Status: SubscriberStatus.Pending })
         {
             (record, valueOnce) = await reveal.ShowOnceAsync(record, cancellationToken);
         }
 
-        return new AccountView(record, new AccountKey(keyId, Works(record), record.ApiKeyHint, valueOnce), await UsageOrNullAsync(monthUse));
+        return new AccountView(
+            record,
+            new AccountKey(keyId, Works(record, now), record.ApiKeyHint, valueOnce),
+            await OrNullAsync(monthUse),
+            Spend: await spend,
+            CapStopped: record.CapStopped(now));
     }
 
     /// <summary>
@@ -76,7 +93,7 @@ public sealed class ViewAccount(
     /// (API Gateway's control plane is shared by the whole account). A buyer API Gateway meters itself has nothing
     /// recorded, so their month is read live. A live read that fails leaves what was recorded.
     /// </summary>
-    private async Task<AccountUsage> UsageAsync(Subscriber record, string keyId, DateOnly today, CancellationToken cancellationToken)
+    private async Task<AccountUsage?> UsageAsync(Subscriber record, string keyId, DateOnly today, CancellationToken cancellationToken)
     {
         var monthStart = new DateOnly(today.Year, today.Month, 1);
         var liveFrom = record.MeteredByApiGateway ? monthStart : today;
@@ -117,13 +134,15 @@ public sealed class ViewAccount(
         }
     }
 
-    private static bool Works(Subscriber record) => record.Subscribed && record.SettlingSince is null && record.EndRequestedAt is null;
+    private static bool Works(Subscriber record, DateTimeOffset now) =>
+        record.Subscribed && record.SettlingSince is null && record.EndRequestedAt is null && !record.CapStopped(now);
 
-    private static async Task<AccountUsage?> UsageOrNullAsync(Task<AccountUsage> usage)
+    private static async Task<T?> OrNullAsync<T>(Task<T?> read)
+        where T : class
     {
         try
         {
-            return await usage;
+            return await read;
         }
         catch (DependencyUnavailableException)
         {

@@ -16,7 +16,10 @@ public enum BillingSubscriptionStatus
 
 public sealed record NewBillingCustomer(string Email, string Name, IReadOnlyDictionary<string, string> Metadata);
 
-public sealed record BillingSubscription(string Id, string CustomerId, BillingSubscriptionStatus Status);
+/// <param name="PeriodStart">When the current billing period began; null when the provider did not say.</param>
+/// <param name="PeriodEnd">When it ends (exclusive): the next invoice.</param>
+public sealed record BillingSubscription(
+    string Id, string CustomerId, BillingSubscriptionStatus Status, DateTimeOffset? PeriodStart = null, DateTimeOffset? PeriodEnd = null);
 
 public enum BillingCheckoutStatus
 {

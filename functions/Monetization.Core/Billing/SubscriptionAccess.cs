@@ -29,8 +29,15 @@ public sealed class SubscriptionAccess(
             var decision = BillingRules.Decide(current, subscription, now, options.PastDueGrace);
 
             // A paid subscription ends the free plan: its key moves to the paid plan as access to it starts.
-            return decision is { Access: AccessChange.Grant } && (decision.Next ?? current) is { FreePlan: true } free
-                ? decision with { Next = free with { FreePlan = false, UsagePlanId = channel.StripeUsagePlanId, UpdatedAt = now } }
+            if (decision is { Access: AccessChange.Grant } && (decision.Next ?? current) is { FreePlan: true } free)
+            {
+                decision = decision with { Next = free with { FreePlan = false, UsagePlanId = channel.StripeUsagePlanId, UpdatedAt = now } };
+            }
+
+            // The billing period a spend cap counts, kept as Stripe last said (every renewal is an event).
+            return subscription is { PeriodStart: { } start, PeriodEnd: { } end } && (decision.Next ?? current) is { } next
+                && (next.PeriodStart != start || next.PeriodEnd != end) && string.Equals(next.StripeSubscriptionId, subscription.Id, StringComparison.Ordinal)
+                ? decision with { Next = next with { PeriodStart = start, PeriodEnd = end, UpdatedAt = now } }
                 : decision;
         }
 
@@ -54,6 +61,9 @@ public sealed class SubscriptionAccess(
                     // and the paid plan's quota counts from zero. A failure between the two is finished by the retry.
                     await access.LeavePlanAsync(keyId, freePlan, cancellationToken);
                     await access.GrantAsync(keyId, enabled: null, channel.StripeUsagePlanId, cancellationToken);
+                    break;
+                case AccessChange.Grant when record.CapStopped(now) && (decision.Next ?? record).CapStopped(now):
+                    // The spend cap holds the key stopped (in its plan) until the period ends or the cap is raised.
                     break;
                 case AccessChange.Grant:
                     await access.GrantAsync(keyId, enabled: null, record.UsagePlanId ?? channel.StripeUsagePlanId, cancellationToken);

@@ -109,6 +109,35 @@ public sealed record Subscriber
     /// <summary>The share of the quota the last quota e-mail told of, in <see cref="QuotaAlertMonth"/>.</summary>
     public int QuotaAlertPercent { get; init; }
 
+    /// <summary>
+    /// The most the subscriber wants to be charged in a billing period, in the price's minor units (cents); null for no
+    /// cap. When the period's estimated charge reaches it the key stops until the period ends or the cap is raised
+    /// (<see cref="Billing.SpendCaps"/>).
+    /// </summary>
+    public long? SpendCap { get; init; }
+
+    /// <summary>When the spend cap last stopped the key; it stays stopped while that moment lies in the current period (<see cref="CapStopped"/>).</summary>
+    public DateTimeOffset? CapReachedAt { get; init; }
+
+    /// <summary>The stop (its <see cref="CapReachedAt"/>) the subscriber was last e-mailed of; behind <see cref="CapReachedAt"/> while that e-mail is still to be sent.</summary>
+    public DateTimeOffset? CapMailedAt { get; init; }
+
+    /// <summary>The Stripe subscription's current billing period, as last read from Stripe: what a spend cap counts.</summary>
+    public DateTimeOffset? PeriodStart { get; init; }
+
+    /// <summary>When <see cref="PeriodStart"/>'s period ends (exclusive).</summary>
+    public DateTimeOffset? PeriodEnd { get; init; }
+
+    /// <summary>
+    /// Whether the spend cap holds the key stopped at <paramref name="now"/>: it was reached in the period recorded, and
+    /// that period has not ended. A new period, or a cap raised above the charge, ends the stop.
+    /// </summary>
+    public bool CapStopped(DateTimeOffset now) =>
+        CapReachedAt is { } reached && reached >= (PeriodStart ?? DateTimeOffset.MinValue) && (PeriodEnd is not { } end || now < end);
+
+    /// <summary>The e-mail telling of the cap's stop is still to be sent.</summary>
+    public bool CapMailDue => CapReachedAt is { } reached && (CapMailedAt is not { } mailed || mailed < reached);
+
     /// <summary>A Stripe subscriber who may start the free plan: without access and never subscribed to a paid plan.</summary>
     public bool MayStartFreePlan => this is { Channel: Channel.Stripe, Subscribed: false, FreePlan: false, StripeSubscriptionId: null, EndRequestedAt: null, MergedInto: null };
 
@@ -229,13 +258,15 @@ public sealed record Subscriber
 
     /// <summary>
     /// The earliest moment one of the subscriber's keys has a step to take: it began to settle (access ended,
-    /// <see cref="SettlingSince"/>), a retired key's revocation is due, or an ended key's deletion is due. Null when
+    /// <see cref="SettlingSince"/>), a retired key's revocation is due, an ended key's deletion is due, or a key the
+    /// spend cap stopped has its e-mail to send or its period's end to start again at. Null when
     /// none of its keys has one ahead.
     /// </summary>
     public DateTimeOffset? KeyStepsFrom =>
         RetiredKeys.Select(k => (DateTimeOffset?)k.RevokeAt)
             .Append(SettlingSince)
             .Append(this is { Subscribed: false, SettlingSince: null, ApiKeyId: not null } ? KeyDeleteAt : null)
+            .Append(CapReachedAt is null ? null : CapMailDue ? CapReachedAt : PeriodEnd)
             .Where(t => t is not null)
             .Min();
 }

@@ -23,6 +23,7 @@ public sealed partial class ReportStripeUsage
     private readonly IUsageLedger _ledger;
     private readonly IUsageMeter _meter;
     private readonly IBilling _billing;
+    private readonly SpendCaps _caps;
     private readonly UsageReportingOptions _options;
     private readonly string _stripeUsagePlanId;
     private readonly string? _freeUsagePlanId;
@@ -35,6 +36,7 @@ public sealed partial class ReportStripeUsage
         ApiKeyAccess access,
         IUsageMeter meter,
         IBilling billing,
+        SpendCaps caps,
         UsageReportingOptions options,
         StripeChannelOptions channel,
         TimeProvider time,
@@ -46,6 +48,7 @@ public sealed partial class ReportStripeUsage
         ArgumentNullException.ThrowIfNull(access);
         ArgumentNullException.ThrowIfNull(meter);
         ArgumentNullException.ThrowIfNull(billing);
+        ArgumentNullException.ThrowIfNull(caps);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(channel);
         ArgumentNullException.ThrowIfNull(time);
@@ -55,6 +58,7 @@ public sealed partial class ReportStripeUsage
         _ledger = ledger;
         _meter = meter;
         _billing = billing;
+        _caps = caps;
         _options = options;
         _stripeUsagePlanId = channel.StripeUsagePlanId;
         _freeUsagePlanId = channel.OffersFreePlan ? channel.FreeUsagePlanId : null;
@@ -100,8 +104,13 @@ public sealed partial class ReportStripeUsage
             (_, failures) = await PassAsync(counted, behind, now, totals, cancellationToken);
         }
 
+        // Spend caps follow what this run billed: a cap reached now stops its key within this report's interval.
+        var caps = await _caps.RunAsync(totals.Billed.Values, _options.AccountPageUrl, cancellationToken);
         return new StripeUsageSummary
         {
+            CapsReached = caps.Reached,
+            CapsLifted = caps.Lifted,
+            CapEmailsSent = caps.Mailed,
             KeysWithUsage = keysWithUsage,
             KeysSkipped = totals.Skipped,
             KeysNotReached = counted.Count - reached,
@@ -113,7 +122,7 @@ public sealed partial class ReportStripeUsage
             KeysSettled = totals.Settled,
             EndedKeysDeleted = totals.EndedKeysDeleted,
             DaysClaimedElsewhere = totals.ClaimedElsewhere,
-            Failures = failures + settleFailures,
+            Failures = failures + settleFailures + caps.Failures,
         };
     }
 
@@ -196,6 +205,7 @@ public sealed partial class ReportStripeUsage
             foreach (var w in work)
             {
                 var subscriber = billable[w.Day.ApiKeyId];
+                totals.Billed.TryAdd(subscriber.Id, subscriber);
                 var usage = new MeterUsage(subscriber.StripeCustomerId!, w.Claim.Units, w.Claim.Timestamp, Identifier(w.Day, w.Claim.To));
                 (subscriber.Status == SubscriberStatus.Cancelled ? itemized : waiting).Add((w, usage));
             }
@@ -371,6 +381,9 @@ public sealed partial class ReportStripeUsage
         public int ClaimedElsewhere { get; set; }
 
         public List<UsageWork> ResentCommitted { get; } = [];
+
+        /// <summary>The subscribers this run claimed units of, by id.</summary>
+        public Dictionary<string, Subscriber> Billed { get; } = new(StringComparer.Ordinal);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Stripe did not accept {Count} usage reports; their claims stay for the next run")]

@@ -17,6 +17,15 @@ public sealed record UsageReportSummary(StripeUsageSummary Stripe, MarketplaceUs
 /// <summary>What one run reported to Stripe.</summary>
 public sealed record StripeUsageSummary
 {
+    /// <summary>Keys the subscriber's spend cap stopped this run.</summary>
+    public int CapsReached { get; init; }
+
+    /// <summary>Keys a spend cap had stopped that work again this run (a new period, or a cap raised).</summary>
+    public int CapsLifted { get; init; }
+
+    /// <summary>E-mails telling a subscriber their cap stopped their key, sent this run.</summary>
+    public int CapEmailsSent { get; init; }
+
     /// <summary>Keys in the Stripe plan with usage today or yesterday.</summary>
     public int KeysWithUsage { get; init; }
 

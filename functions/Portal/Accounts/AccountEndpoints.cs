@@ -27,6 +27,7 @@ public static class AccountEndpoints
         group.MapPost("/free", StartFreeAsync);
         group.MapPost("/cancel", CancelAsync);
         group.MapPost("/billing", BillingAsync);
+        group.MapPost("/cap", SetCapAsync);
         group.MapPost("/keys/rotate", RotateAsync);
         group.MapPost("/keys/revoke", RevokeAsync);
         return app;
@@ -38,6 +39,8 @@ public static class AccountEndpoints
         ["too-many-retiring"] = $"Two previous keys are still being retired. Revoke one of them, or wait until it has stopped, before you rotate again.",
         ["no-working-key"] = "Only a working key can be rotated.",
         ["free-after-paid"] = "The free plan is for new accounts. Subscribe again to get your key working.",
+        ["cap-invalid"] = "The cap was not changed: enter an amount above 0 in your plan's currency, with at most two decimals (such as 25.00), or leave the field empty to remove the cap.",
+        ["cap-not-paying"] = "A spend cap is for a paid subscription whose key works or is paused by its cap.",
     };
 
     private static async Task<IResult> ShowAsync(HttpContext context, AccountSessions sessions, ViewAccount flow, IOptions<PortalOptions> portal, CancellationToken cancellationToken)
@@ -105,6 +108,34 @@ public static class AccountEndpoints
             return await flow.OpenAsync(subscriberId, PortalUrls.Of(context.Request, Path), cancellationToken) is { } portal
                 ? SeeOther.To(portal.ToString())
                 : SeeOther.To(Path);
+        }, cancellationToken);
+
+    /// <summary>
+    /// Sets the cap from the form's amount in the price's main unit (empty removes it); text that is not an amount
+    /// changes nothing and the page says why.
+    /// </summary>
+    private static Task<IResult> SetCapAsync(HttpContext context, AccountSessions sessions, SpendCaps caps, IBilling billing, CancellationToken cancellationToken) =>
+        SignedInPostAsync(context, sessions, async (subscriberId, form) =>
+        {
+            var text = form["cap"].ToString();
+            Money? cap = null;
+            if (text.Trim().Length > 0)
+            {
+                var currency = (await billing.GetPriceAsync(cancellationToken)).Currency;
+                if (!Money.TryParse(text, currency, out var parsed, out _))
+                {
+                    return SeeOther.To(Path + "?notice=cap-invalid");
+                }
+
+                cap = parsed;
+            }
+
+            return await caps.SetAsync(subscriberId, cap, cancellationToken) switch
+            {
+                SetCapOutcome.Set => SeeOther.To(Path),
+                SetCapOutcome.NotPaying => SeeOther.To(Path + "?notice=cap-not-paying"),
+                var outcome => throw new System.Diagnostics.UnreachableException($"Setting a cap has no answer for {outcome}."),
+            };
         }, cancellationToken);
 
     /// <summary>A button's post: acted on only with a session and the form guard; anything else goes back to the page.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Monetization.Core.Accounts;
+using Monetization.Core.Billing;
 using Monetization.Core.Ledger;
 using Monetization.Portal.Hosting;
 using Monetization.Portal.Pages;
@@ -56,10 +57,11 @@ public static class AccountPages
             body.Append(CultureInfo.InvariantCulture, $"<p class=\"error\" role=\"alert\" id=\"account-notice\">{Html.Encode(notice)}</p>");
         }
 
-        body.Append(Subscription(context, record, view.FreePlanOpen));
+        body.Append(Subscription(context, view));
         body.Append(Key(context, view, options));
         body.Append(RetiredKeys(context, record));
         body.Append(Usage(view));
+        body.Append(SpendCap(context, view));
         body.Append(CultureInfo.InvariantCulture, $"""
             <form method="post" action="{SignInEndpoints.SignOutPath}">{FormGuard.Field(context)}<button type="submit" class="secondary" id="sign-out">Sign out</button></form>
             {Html.Support(options.SupportContact)}
@@ -81,8 +83,9 @@ public static class AccountPages
     public const int CeilingRefreshSeconds = 60;
 
     /// <summary>Where the subscription stands and the one thing to do next.</summary>
-    private static string Subscription(HttpContext context, Subscriber record, bool freePlanOpen)
+    private static string Subscription(HttpContext context, AccountView view)
     {
+        var (record, freePlanOpen) = (view.Record, view.FreePlanOpen);
         if (record.Channel == Channel.Marketplace)
         {
             var (marketplaceState, waiting) = record switch
@@ -112,6 +115,10 @@ public static class AccountPages
                 "Free plan",
                 "Free up to the plan's quota, with no card and no bill. Subscribe to lift the limit: from then on usage is billed monthly through Stripe.",
                 Button(context, "/account/subscribe", "subscribe", record.StripeCustomerId is null ? "Subscribe" : "Continue to payment")),
+            { Status: SubscriberStatus.Active } when view.CapStopped => (
+                "Paused by your spend cap",
+                $"This billing period's charges reached your spend cap, so your key is paused {Until(record.PeriodEnd)} or until you raise the cap below.",
+                null),
             { Status: SubscriberStatus.Active } => ("Active", "Usage is billed monthly through Stripe.", null),
             { Status: SubscriberStatus.Suspended } => ("Payment needed", "A payment failed, so the key is paused until it is paid.", null),
             _ when record.StripeCustomerId is not null => (
@@ -249,6 +256,39 @@ public static class AccountPages
             <p>This month: <strong id="usage-month">{usage.Total:N0}</strong> {(usage.Total == 1 ? "request" : "requests")} (past days as billed at the hourly reports; today's count is live and can lag a few minutes).</p>
             {remaining}
             {(rows.Length == 0 ? string.Empty : $"<table id=\"usage-days\"><thead><tr><th scope=\"col\">Day (UTC)</th><th scope=\"col\">Requests</th></tr></thead><tbody>{rows}</tbody></table>")}
+            """);
+    }
+
+    private static string Until(DateTimeOffset? periodEnd) => periodEnd is { } end
+        ? string.Create(CultureInfo.InvariantCulture, $"until the next billing period begins ({end.UtcDateTime:yyyy-MM-dd HH:mm} UTC)")
+        : "until the next billing period begins";
+
+    /// <summary>A paying subscriber's charge this billing period, and the form that sets, changes or removes their cap.</summary>
+    private static string SpendCap(HttpContext context, AccountView view)
+    {
+        if (view.Spend is not { } spend)
+        {
+            return string.Empty;
+        }
+
+        var currency = spend.Spent.Currency.ToUpperInvariant();
+        var period = spend.PeriodEnd is { } end
+            ? string.Create(CultureInfo.InvariantCulture, $"{spend.PeriodStart.UtcDateTime:yyyy-MM-dd} to {end.UtcDateTime:yyyy-MM-dd}")
+            : string.Create(CultureInfo.InvariantCulture, $"since {spend.PeriodStart.UtcDateTime:yyyy-MM-dd}");
+        var cap = spend.Cap is { } set
+            ? $"<p id=\"spend-cap-state\">Your cap: <strong id=\"spend-cap\">{Html.Encode(set.ToString())}</strong> a billing period.</p>"
+            : "<p id=\"spend-cap-state\">No cap is set: nothing stops your key whatever this period costs.</p>";
+        return string.Create(CultureInfo.InvariantCulture, $"""
+            <h2>Spend cap</h2>
+            <p>This billing period ({period}, UTC): <strong id="spend-period">{Html.Encode(spend.Spent.ToString())}</strong> so far, for {spend.Units:N0} billed {(spend.Units == 1 ? "request" : "requests")} (as of the last hourly report).</p>
+            {cap}
+            <form method="post" action="/account/cap" id="spend-cap-form">
+            {FormGuard.Field(context)}
+            <label for="cap">Cap a billing period at ({Html.Encode(currency)})</label>
+            <input type="text" id="cap" name="cap" inputmode="decimal" autocomplete="off" maxlength="20" value="{Html.Encode(spend.Cap?.MainUnits ?? string.Empty)}" aria-describedby="cap-hint">
+            <button type="submit" id="set-cap">Save cap</button>
+            </form>
+            <p class="hint" id="cap-hint">When this period's charges reach the cap, your key pauses until the next period begins or until you raise the cap, and you get an e-mail. Requests served before the pause are still billed. Leave the field empty to remove the cap.</p>
             """);
     }
 

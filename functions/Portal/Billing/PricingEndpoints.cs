@@ -62,17 +62,12 @@ public static class PricingEndpoints
             """);
     }
 
-    /// <summary>Currencies Stripe counts in whole units (no cents).</summary>
-    private static readonly HashSet<string> ZeroDecimal = new(
-        ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"],
-        StringComparer.Ordinal);
-
     /// <summary>The price of 1,000 requests in the currency's main unit, e.g. <c>1.00 USD per 1,000 requests</c>.</summary>
     public static string PerThousand(BillingPrice price)
     {
         ArgumentNullException.ThrowIfNull(price);
-        var wholeUnits = ZeroDecimal.Contains(price.Currency);
-        var perThousand = (wholeUnits ? price.UnitAmount : price.UnitAmount / 100m) * 1000m;
+        var wholeUnits = Money.DecimalsOf(price.Currency) == 0;
+        var perThousand = price.UnitAmount / Money.MinorPerMain(price.Currency) * 1000m;
         return string.Create(CultureInfo.InvariantCulture, $"{perThousand.ToString(wholeUnits ? "#,0.##" : "#,0.00##", CultureInfo.InvariantCulture)} {price.Currency.ToUpperInvariant()} per 1,000 requests");
     }
 

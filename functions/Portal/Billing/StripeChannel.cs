@@ -76,6 +76,7 @@ public static class StripeChannel
         services.AddTransient<ConfirmSignIn>();
         services.AddTransient<AccountSessions>();
         services.TryAddTransient<KeyReveal>();
+        services.AddTransient<SpendCaps>();
         services.AddTransient<ViewAccount>();
         services.AddTransient<StartSubscription>();
         services.AddTransient<StartFreePlan>();
