@@ -309,7 +309,7 @@ public sealed class StripeBilling : IBilling
     /// <summary>The configured price, read once: what one unit of usage billed as an invoice item costs.</summary>
     private async Task<Price> MeteredPriceAsync(CancellationToken cancellationToken)
     {
-        if (_meteredPrice is { } known)
+        if (Volatile.Read(ref _meteredPrice) is { } known)
         {
             return known;
         }
@@ -322,7 +322,7 @@ public sealed class StripeBilling : IBilling
                 + "usage billed after a subscription ended is priced per unit, so the price needs billing_scheme per_unit and a unit amount.");
         }
 
-        _meteredPrice = price;
+        Volatile.Write(ref _meteredPrice, price);
         return price;
     }
 

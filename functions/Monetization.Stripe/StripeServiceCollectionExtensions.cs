@@ -42,7 +42,9 @@ public static class StripeServiceCollectionExtensions
     {
         services.AddStripeClient(configure);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StripeOptions>, StripeBillingOptionsValidator>());
-        services.TryAddTransient<IBilling, StripeBilling>();
+        // One per process: it keeps the metered price it read (a price's amount never changes), which every account page
+        // of a paying subscriber and every spend cap prices its estimate with.
+        services.TryAddSingleton<IBilling, StripeBilling>();
         services.TryAddSingleton<IUsageMeter, StripeUsageMeter>();
         return services;
     }
