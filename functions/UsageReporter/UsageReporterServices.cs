@@ -143,6 +143,7 @@ public static class UsageReporterServices
         // The free plan's quota e-mails go out by SES, as the Portal's sign-in links do (the same Email settings).
         services.AddAwsSes();
         services.AddTransient<QuotaAlerts>();
+        services.AddTransient<IdleFreeKeys>();
         services.AddTransient<SpendCaps>();
         services.AddTransient<ReconcileUsage>();
 

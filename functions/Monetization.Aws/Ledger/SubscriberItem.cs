@@ -44,6 +44,10 @@ internal static class SubscriberItem
     private const string CapMailedAt = "capMailedAt";
     private const string PeriodStart = "periodStart";
     private const string PeriodEnd = "periodEnd";
+    private const string FreeSince = "freeSince";
+    private const string FreeUsedMonth = "freeUsedMonth";
+    private const string IdleCheckAt = "idleCheckAt";
+    private const string IdleNoticeAt = "idleNoticeAt";
     private const string LastEventAt = "lastEventAt";
     private const string LastEvent = "lastEvent";
     private const string LastNoticeAt = "lastNoticeAt";
@@ -110,6 +114,10 @@ internal static class SubscriberItem
         AddTimestampIfSet(item, CapMailedAt, subscriber.CapMailedAt);
         AddTimestampIfSet(item, PeriodStart, subscriber.PeriodStart);
         AddTimestampIfSet(item, PeriodEnd, subscriber.PeriodEnd);
+        AddTimestampIfSet(item, FreeSince, subscriber.FreeSince);
+        AddIfSet(item, FreeUsedMonth, subscriber.FreeUsedMonth);
+        AddTimestampIfSet(item, IdleCheckAt, subscriber.IdleCheckAt);
+        AddTimestampIfSet(item, IdleNoticeAt, subscriber.IdleNoticeAt);
         if (subscriber.LastEventAt is { } lastEventAt)
         {
             item[LastEventAt] = Timestamp(lastEventAt);
@@ -210,6 +218,10 @@ internal static class SubscriberItem
         CapMailedAt = OptionalTimestamp(item, CapMailedAt),
         PeriodStart = OptionalTimestamp(item, PeriodStart),
         PeriodEnd = OptionalTimestamp(item, PeriodEnd),
+        FreeSince = OptionalTimestamp(item, FreeSince),
+        FreeUsedMonth = Optional(item, FreeUsedMonth),
+        IdleCheckAt = OptionalTimestamp(item, IdleCheckAt),
+        IdleNoticeAt = OptionalTimestamp(item, IdleNoticeAt),
         LastEventAt = Optional(item, LastEventAt) is { } lastEventAt ? ParseTimestamp(lastEventAt) : null,
         LastEvent = Optional(item, LastEvent),
         LastNoticeAt = Optional(item, LastNoticeAt) is { } lastNoticeAt ? ParseTimestamp(lastNoticeAt) : null,

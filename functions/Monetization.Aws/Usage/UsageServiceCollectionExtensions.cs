@@ -86,6 +86,16 @@ internal sealed class UsageReportingOptionsValidator : IValidateOptions<UsageRep
             failures.Add($"Usage:EndedKeysPerRun must be between 1 and {MaxEndedKeysPerRun} (at most 5 minutes of deletions at DeleteApiKey's 5 a second per account, shared).");
         }
 
+        if (options.FreeKeyIdleDays is < 0 or > 3650)
+        {
+            failures.Add("Usage:FreeKeyIdleDays must be between 0 (keep unused free keys) and 3650.");
+        }
+
+        if (options.FreeKeyNoticeDays is < 1 or > 365)
+        {
+            failures.Add("Usage:FreeKeyNoticeDays must be between 1 and 365: the holder of an unused free key is always told before it goes.");
+        }
+
         if (options.UnprocessedRetries is < 0 or > 10)
         {
             failures.Add("Usage:UnprocessedRetries must be between 0 and 10.");

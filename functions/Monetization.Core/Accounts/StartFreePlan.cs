@@ -56,6 +56,12 @@ public sealed partial class StartFreePlan(
                     FreePlan = true,
                     Registered = true,
                     UsagePlanId = channel.FreeUsagePlanId,
+                    FreeSince = now,
+                    FreeUsedMonth = null,
+                    IdleNoticeAt = null,
+
+                    // The usage report first looks soon, then when the key would have gone unused long enough.
+                    IdleCheckAt = now,
                     UpdatedAt = now,
                 }
                 : null,

@@ -31,7 +31,7 @@ public sealed class SubscriptionAccess(
             // A paid subscription ends the free plan: its key moves to the paid plan as access to it starts.
             if (decision is { Access: AccessChange.Grant } && (decision.Next ?? current) is { FreePlan: true } free)
             {
-                decision = decision with { Next = free with { FreePlan = false, UsagePlanId = channel.StripeUsagePlanId, UpdatedAt = now } };
+                decision = decision with { Next = free with { FreePlan = false, UsagePlanId = channel.StripeUsagePlanId, IdleCheckAt = null, IdleNoticeAt = null, UpdatedAt = now } };
             }
 
             // The billing period a spend cap counts, kept as Stripe last said (every renewal is an event).

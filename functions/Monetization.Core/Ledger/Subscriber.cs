@@ -138,8 +138,34 @@ public sealed record Subscriber
     /// <summary>The e-mail telling of the cap's stop is still to be sent.</summary>
     public bool CapMailDue => CapReachedAt is { } reached && (CapMailedAt is not { } mailed || mailed < reached);
 
+    /// <summary>When the free plan started; its key counts as unused from here until it serves something.</summary>
+    public DateTimeOffset? FreeSince { get; init; }
+
+    /// <summary>The last UTC month (<c>yyyy-MM</c>) a usage report saw the free key serve something.</summary>
+    public string? FreeUsedMonth { get; init; }
+
+    /// <summary>
+    /// When the usage report next looks at whether the free key has gone unused (<see cref="Usage.IdleFreeKeys"/>):
+    /// soon after the free plan starts, then when it would have been unused long enough, then when the notice ends.
+    /// </summary>
+    public DateTimeOffset? IdleCheckAt { get; init; }
+
+    /// <summary>When the subscriber was e-mailed that their unused free key is to be deleted; cleared when it serves again.</summary>
+    public DateTimeOffset? IdleNoticeAt { get; init; }
+
+    /// <summary>
+    /// The UTC moment from which the free key counts as unused: the start of the month after the last one it served in,
+    /// or, when it never served, the start of the free plan.
+    /// </summary>
+    public DateTimeOffset UnusedSince =>
+        FreeUsedMonth is { Length: 7 } month
+        && DateTime.TryParseExact(month + "-01", "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AdjustToUniversal | System.Globalization.DateTimeStyles.AssumeUniversal, out var first)
+            ? new DateTimeOffset(first, TimeSpan.Zero).AddMonths(1)
+            : FreeSince ?? CreatedAt;
+
     /// <summary>A Stripe subscriber who may start the free plan: without access and never subscribed to a paid plan.</summary>
-    public bool MayStartFreePlan => this is { Channel: Channel.Stripe, Subscribed: false, FreePlan: false, StripeSubscriptionId: null, EndRequestedAt: null, MergedInto: null };
+    /// <remarks>A free plan ended for disuse may start again once its old key is gone.</remarks>
+    public bool MayStartFreePlan => this is { Channel: Channel.Stripe, Subscribed: false, FreePlan: false, StripeSubscriptionId: null, EndRequestedAt: null, MergedInto: null, ApiKeyId: null };
 
     /// <summary>Timestamp of the newest lifecycle event applied; older events are stale.</summary>
     public DateTimeOffset? LastEventAt { get; init; }
@@ -259,7 +285,8 @@ public sealed record Subscriber
     /// <summary>
     /// The earliest moment one of the subscriber's keys has a step to take: it began to settle (access ended,
     /// <see cref="SettlingSince"/>), a retired key's revocation is due, an ended key's deletion is due, or a key the
-    /// spend cap stopped has its e-mail to send or its period's end to start again at. Null when
+    /// spend cap stopped has its e-mail to send or its period's end to start again at, or a free key is to be looked
+    /// at for disuse. Null when
     /// none of its keys has one ahead.
     /// </summary>
     public DateTimeOffset? KeyStepsFrom =>
@@ -267,6 +294,7 @@ public sealed record Subscriber
             .Append(SettlingSince)
             .Append(this is { Subscribed: false, SettlingSince: null, ApiKeyId: not null } ? KeyDeleteAt : null)
             .Append(CapReachedAt is null ? null : CapMailDue ? CapReachedAt : PeriodEnd)
+            .Append(FreePlan ? IdleCheckAt : null)
             .Where(t => t is not null)
             .Min();
 }

@@ -200,8 +200,15 @@ internal sealed partial class KeySettlement(
         }
     }
 
-    /// <summary>When a key that settled now may be deleted: a retention from now, unless access was granted again.</summary>
-    private DateTimeOffset? Retained(Subscriber settled) => settled.Subscribed ? null : time.GetUtcNow() + options.EndedKeyRetention;
+    /// <summary>
+    /// When a key that settled now may be deleted: a retention from now, or sooner when the ending asked for sooner (an
+    /// unused free key has nothing to come back to); never while access is granted again.
+    /// </summary>
+    private DateTimeOffset? Retained(Subscriber settled)
+    {
+        var retained = time.GetUtcNow() + options.EndedKeyRetention;
+        return settled.Subscribed ? null : settled.KeyDeleteAt is { } asked && asked < retained ? asked : retained;
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Key {ApiKeyId} could not take its next step yet (leave its plan, stop, or be deleted); the next run tries again")]
     private static partial void LogSettleFailed(ILogger logger, string apiKeyId, Exception exception);

@@ -8,8 +8,8 @@ using Monetization.Core.Mail;
 namespace Monetization.Core.Usage;
 
 /// <summary>
-/// The free plan's quota e-mails, with every usage report: the month's count of each free-plan key (one GetUsage over
-/// the UTC month so far, paged by keys) against the plan's monthly quota. The holder of a key that has reached 80% or
+/// The free plan's quota e-mails, with every usage report: the month's count of each free-plan key
+/// (<see cref="ReadMonthAsync"/>) against the plan's monthly quota. The holder of a key that has reached 80% or
 /// 100% of it gets one e-mail per share per month (a key that passed both since the last run gets the 100% one only).
 /// Each is noted on the record before it is sent, so two runs never send it twice; a send that fails takes the note
 /// back and the next run sends it. Quota e-mails are not billing: a failure is logged and the run goes on.
@@ -26,23 +26,45 @@ public sealed partial class QuotaAlerts(
     /// <summary>Whether the free plan, its quota and the account page are all known; otherwise no run reads anything for it.</summary>
     public bool Enabled => channel.OffersFreePlan && options.FreePlanMonthlyQuota > 0 && options.AccountPageUrl is not null;
 
-    /// <returns>The e-mails sent.</returns>
-    public async Task<int> RunAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// The free plan's month so far, each key's count: one GetUsage from the first of the UTC month, paged by keys,
+    /// shared by the quota e-mails and <see cref="IdleFreeKeys"/>. Null when the free plan is not offered, or when API
+    /// Gateway did not answer (neither is billing: the run goes on).
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, long>?> ReadMonthAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
-        if (!Enabled)
+        if (!channel.OffersFreePlan)
+        {
+            return null;
+        }
+
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        try
+        {
+            var counts = await apiKeys.GetUsageAsync(channel.FreeUsagePlanId, new DateOnly(today.Year, today.Month, 1), today, keyId: null, cancellationToken);
+            return counts.ToDictionary(c => c.Key, c => c.Value.Sum(d => d.Used), StringComparer.Ordinal);
+        }
+        catch (DependencyUnavailableException e)
+        {
+            LogFailed(logger, e.Message);
+            return null;
+        }
+    }
+
+    /// <param name="month">Each free key's count this month (<see cref="ReadMonthAsync"/>).</param>
+    /// <returns>The e-mails sent.</returns>
+    public async Task<int> RunAsync(IReadOnlyDictionary<string, long>? month, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        if (!Enabled || month is null)
         {
             return 0;
         }
 
-        var today = DateOnly.FromDateTime(now.UtcDateTime);
-        var monthStart = new DateOnly(today.Year, today.Month, 1);
-        var month = monthStart.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var monthName = now.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
         try
         {
-            var counts = await apiKeys.GetUsageAsync(channel.FreeUsagePlanId, monthStart, today, keyId: null, cancellationToken);
-            var reached = counts
-                .Select(c => (KeyId: c.Key, Used: c.Value.Sum(d => d.Used)))
-                .Select(c => (c.KeyId, c.Used, Percent: ShareReached(c.Used)))
+            var reached = month
+                .Select(c => (KeyId: c.Key, Used: c.Value, Percent: ShareReached(c.Value)))
                 .Where(c => c.Percent > 0)
                 .ToList();
             if (reached.Count == 0)
@@ -57,7 +79,7 @@ public sealed partial class QuotaAlerts(
                 if (holders.TryGetValue(keyId, out var holder)
                     && holder is { FreePlan: true, Email: not null }
                     && string.Equals(holder.ApiKeyId, keyId, StringComparison.Ordinal)
-                    && await AlertAsync(holder, month, percent, used, now, cancellationToken))
+                    && await AlertAsync(holder, monthName, percent, used, now, cancellationToken))
                 {
                     sent++;
                 }

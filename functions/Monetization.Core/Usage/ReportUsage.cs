@@ -5,7 +5,8 @@ namespace Monetization.Core.Usage;
 
 /// <summary>
 /// One usage report: the Stripe plan's usage to Stripe meters, then, when something is sold on Marketplace, the
-/// Marketplace plan's usage to BatchMeterUsage, then the free plan's quota e-mails (<see cref="QuotaAlerts"/>). For each UTC day still open (yesterday and today) and each key with
+/// Marketplace plan's usage to BatchMeterUsage, then the free plan's quota e-mails (<see cref="QuotaAlerts"/>) and its
+/// unused keys (<see cref="IdleFreeKeys"/>). For each UTC day still open (yesterday and today) and each key with
 /// usage, the units above the ledger's watermark are first claimed in the ledger, then sent, and the watermark moves
 /// to the claim only after the provider accepted. A claim a crashed run left behind is sent again unchanged before
 /// anything new, and the provider deduplicates it (Stripe by identifier, Marketplace by customer, dimension and hour),
@@ -16,6 +17,7 @@ public sealed partial class ReportUsage(
     ReportStripeUsage stripe,
     MeterMarketplaceUsage marketplace,
     QuotaAlerts quotas,
+    IdleFreeKeys idleFreeKeys,
     ApiKeyAccess access,
     TimeProvider time,
     ILogger<ReportUsage> logger)
@@ -23,12 +25,17 @@ public sealed partial class ReportUsage(
     public async Task<UsageReportSummary> RunAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var summary = new UsageReportSummary(
-            await stripe.RunAsync(now, cancellationToken),
-            marketplace.Enabled ? await marketplace.RunAsync(now, cancellationToken) : null)
+        var stripeSummary = await stripe.RunAsync(now, cancellationToken);
+        var marketplaceSummary = marketplace.Enabled ? await marketplace.RunAsync(now, cancellationToken) : null;
+        var freeMonth = quotas.Enabled || idleFreeKeys.Enabled ? await quotas.ReadMonthAsync(now, cancellationToken) : null;
+        var quotaEmails = await quotas.RunAsync(freeMonth, now, cancellationToken);
+        var idle = await idleFreeKeys.RunAsync(freeMonth, now, cancellationToken);
+        var summary = new UsageReportSummary(stripeSummary, marketplaceSummary)
         {
             ApiKeysInAccount = await CountKeysAsync(cancellationToken),
-            QuotaEmailsSent = await quotas.RunAsync(now, cancellationToken),
+            QuotaEmailsSent = quotaEmails,
+            UnusedFreeKeysNoticed = idle.Noticed,
+            UnusedFreeKeysEnded = idle.Ended,
         };
         LogSummary(logger, summary.Stripe.UnitsReported, summary.Stripe.EventsSent, summary.Stripe.KeysSkipped, summary.Marketplace?.UnitsReported ?? 0, summary.Marketplace?.RecordsSent ?? 0, summary.Failures);
         return summary;

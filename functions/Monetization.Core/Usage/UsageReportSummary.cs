@@ -12,6 +12,12 @@ public sealed record UsageReportSummary(StripeUsageSummary Stripe, MarketplaceUs
 
     /// <summary>Free-plan quota e-mails (80%, 100%) sent this run.</summary>
     public int QuotaEmailsSent { get; init; }
+
+    /// <summary>Holders of free keys unused for the idle days told this run that the key is to be deleted.</summary>
+    public int UnusedFreeKeysNoticed { get; init; }
+
+    /// <summary>Free plans ended this run because their key stayed unused after the notice.</summary>
+    public int UnusedFreeKeysEnded { get; init; }
 }
 
 /// <summary>What one run reported to Stripe.</summary>

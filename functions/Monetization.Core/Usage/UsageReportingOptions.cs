@@ -18,6 +18,15 @@ public sealed class UsageReportingOptions
     /// <summary>The account page the quota e-mails send subscribers to; unset, none are sent.</summary>
     public Uri? AccountPageUrl { get; set; }
 
+    /// <summary>
+    /// How many days a free key may go without a request before its holder is told it is to be deleted
+    /// (<see cref="IdleFreeKeys"/>); 0 keeps unused free keys for ever.
+    /// </summary>
+    public int FreeKeyIdleDays { get; set; } = 90;
+
+    /// <summary>How many days after that e-mail a free key still unused is deleted and its free plan ended.</summary>
+    public int FreeKeyNoticeDays { get; set; } = 14;
+
     /// <summary>The Marketplace dimension API requests are metered as.</summary>
     public string MarketplaceDimension { get; set; } = "requests";
 
