@@ -226,34 +226,14 @@ public sealed partial class SpendCaps(
 
     private async Task<bool> MailAsync(Subscriber stopped, Uri accountPage, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        var previous = stopped.CapMailedAt;
-        var noted = await ledger.UpdateAsync(
-            stopped.Id,
+        var currency = (await billing.GetPriceAsync(cancellationToken)).Currency;
+        return await mail.SendOnceAsync(
+            ledger,
+            stopped,
             current => current is { CapMailDue: true } ? current with { CapMailedAt = current.CapReachedAt, UpdatedAt = now } : null,
-            new KnownRecord(stopped),
+            (current, before, noted) => current.CapMailedAt == noted.CapMailedAt ? current with { CapMailedAt = before.CapMailedAt, UpdatedAt = now } : null,
+            noted => noted is { Email: { } email, SpendCap: { } cap } ? Message(email, new Money(cap, currency), noted.PeriodEnd, accountPage) : null,
             cancellationToken);
-        if (!noted.Written || noted.Stored is not { Email: { } email, SpendCap: { } cap } stored)
-        {
-            return false;
-        }
-
-        try
-        {
-            var price = await billing.GetPriceAsync(cancellationToken);
-            await mail.SendAsync(Message(email, new Money(cap, price.Currency), stored.PeriodEnd, accountPage), cancellationToken);
-        }
-        catch
-        {
-            // A failed send (or one refused for a reason of the deployment) takes the note back, so a later run sends it.
-            await ledger.UpdateAsync(
-                stopped.Id,
-                current => current is not null && current.CapMailedAt == stored.CapMailedAt ? current with { CapMailedAt = previous, UpdatedAt = now } : null,
-                known: null,
-                CancellationToken.None);
-            throw;
-        }
-
-        return true;
     }
 
     private static OutgoingEmail Message(string to, Money cap, DateTimeOffset? periodEnd, Uri accountPage)

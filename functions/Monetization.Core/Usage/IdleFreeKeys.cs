@@ -182,41 +182,25 @@ public sealed partial class IdleFreeKeys(
         return Step.Ended;
     }
 
+    /// <summary>Noted, then sent; with nobody to tell (no address or account page) the notice period still runs.</summary>
     private async Task<bool> NoticeAsync(Subscriber record, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var endsAt = now.AddDays(options.FreeKeyNoticeDays);
-        var noted = await ledger.UpdateAsync(
-            record.Id,
+        var noticed = await mail.SendOnceAsync(
+            ledger,
+            record,
             current => current is { FreePlan: true, IdleNoticeAt: null } ? current with { IdleNoticeAt = now, IdleCheckAt = endsAt, UpdatedAt = now } : null,
-            new KnownRecord(record),
+            (current, before, noted) => current.IdleNoticeAt == noted.IdleNoticeAt
+                ? current with { IdleNoticeAt = before.IdleNoticeAt, IdleCheckAt = before.IdleCheckAt, UpdatedAt = now }
+                : null,
+            noted => noted.Email is { } email && options.AccountPageUrl is { } account ? Message(email, endsAt, account) : null,
             cancellationToken);
-        if (!noted.Written)
+        if (noticed)
         {
-            return false;
+            LogNoticed(logger, record.Id);
         }
 
-        if (noted.Stored is not { Email: { } email } || options.AccountPageUrl is not { } account)
-        {
-            // Nobody to tell: the notice period still runs, so the key goes at its end like anyone's.
-            return true;
-        }
-
-        try
-        {
-            await mail.SendAsync(Message(email, endsAt, account), cancellationToken);
-        }
-        catch
-        {
-            await ledger.UpdateAsync(
-                record.Id,
-                current => current is { IdleNoticeAt: { } at } && at == now ? current with { IdleNoticeAt = null, IdleCheckAt = now, UpdatedAt = now } : null,
-                known: null,
-                CancellationToken.None);
-            throw;
-        }
-
-        LogNoticed(logger, record.Id);
-        return true;
+        return noticed;
     }
 
     private OutgoingEmail Message(string to, DateTimeOffset endsAt, Uri account)

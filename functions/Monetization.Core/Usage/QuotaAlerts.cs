@@ -100,63 +100,32 @@ public sealed partial class QuotaAlerts(
 
     private async Task<bool> AlertAsync(Subscriber holder, string month, int percent, long used, DateTimeOffset now, CancellationToken cancellationToken)
     {
-        (string? Month, int Percent) previous = default;
-        var noted = await ledger.UpdateAsync(
-            holder.Id,
-            current =>
-            {
-                if (current is not { FreePlan: true } || (current.QuotaAlertMonth == month && current.QuotaAlertPercent >= percent))
-                {
-                    return null;
-                }
-
-                previous = (current.QuotaAlertMonth, current.QuotaAlertPercent);
-                return current with { QuotaAlertMonth = month, QuotaAlertPercent = percent, UpdatedAt = now };
-            },
-            new KnownRecord(holder),
-            cancellationToken);
-        if (!noted.Written || noted.Stored?.Email is not { } email)
-        {
-            return false;
-        }
-
         try
         {
-            await mail.SendAsync(Message(email, percent, used), cancellationToken);
+            var sent = await mail.SendOnceAsync(
+                ledger,
+                holder,
+                current => current is not { FreePlan: true } || (current.QuotaAlertMonth == month && current.QuotaAlertPercent >= percent)
+                    ? null
+                    : current with { QuotaAlertMonth = month, QuotaAlertPercent = percent, UpdatedAt = now },
+                (current, before, noted) => current.QuotaAlertMonth == noted.QuotaAlertMonth && current.QuotaAlertPercent == noted.QuotaAlertPercent
+                    ? current with { QuotaAlertMonth = before.QuotaAlertMonth, QuotaAlertPercent = before.QuotaAlertPercent, UpdatedAt = now }
+                    : null,
+                noted => noted.Email is { } email ? Message(email, percent, used) : null,
+                cancellationToken);
+            if (sent)
+            {
+                LogSent(logger, holder.Id, percent);
+            }
+
+            return sent;
         }
         catch (DependencyUnavailableException e)
         {
+            // One holder's e-mail waits for the next run; the others' go now. SES refusing for a reason of the
+            // deployment (the sender, say) is not caught: the run fails, so the operator hears of it.
             LogFailed(logger, e.Message);
-            await TakeNoteBackAsync(holder.Id, (month, percent), previous, now);
             return false;
-        }
-        catch
-        {
-            // Refused for a reason of the deployment (the sender, say): the run fails, so the operator hears of it.
-            await TakeNoteBackAsync(holder.Id, (month, percent), previous, now);
-            throw;
-        }
-
-        LogSent(logger, holder.Id, percent);
-        return true;
-    }
-
-    /// <summary>Best effort: a ledger that fails here too leaves the note, and that one e-mail is not sent.</summary>
-    private async Task TakeNoteBackAsync(string subscriberId, (string Month, int Percent) noted, (string? Month, int Percent) previous, DateTimeOffset now)
-    {
-        try
-        {
-            await ledger.UpdateAsync(
-                subscriberId,
-                current => current is { } c && c.QuotaAlertMonth == noted.Month && c.QuotaAlertPercent == noted.Percent
-                    ? c with { QuotaAlertMonth = previous.Month, QuotaAlertPercent = previous.Percent, UpdatedAt = now }
-                    : null,
-                known: null,
-                CancellationToken.None);
-        }
-        catch (DependencyUnavailableException)
-        {
-            // The send's own failure is the one heard of.
         }
     }
 
