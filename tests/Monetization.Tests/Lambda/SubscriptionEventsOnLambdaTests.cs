@@ -135,8 +135,10 @@ public sealed class SubscriptionEventsOnLambdaTests(LambdaFixture lambda)
         await using var queue = minting.Drain(lambda);
         var keyName = $"marketplace-acct-{account}-{license}";
 
+        // The deprovision follows a grant the buyer could have seen: their key recorded (the consumer imports it in the
+        // plan first and records it after; a key never recorded was never shown, and is discarded).
         var granted = await InvokeAsync(api, process, LicenseEvent("License Updated - Manufacturer", account, license, start));
-        var afterGrant = await KeyAsync(keyName, granted: true);
+        var afterGrant = await KeyAsync(keyName, granted: true, recordedFor: MarketplaceCustomer.FromLicense(account, license).SubscriberId);
         var revoked = await InvokeAsync(api, process, LicenseEvent("License Deprovisioned - Manufacturer", account, license, start.AddMinutes(1)));
         var afterRevoke = await KeyAsync(keyName);
 
