@@ -23,7 +23,9 @@ namespace Monetization.Tests.Usage;
 /// One step of a run: <see cref="Serve"/> requests with a key (three clients at once); <see cref="Revoke"/> access while
 /// those clients call it and, with <see cref="DuringReport"/>, while a report is in flight; <see cref="Regrant"/> a
 /// suspended subscriber; <see cref="Report"/> usage while the provider fails the first <see cref="Faults"/> calls
-/// (before or after doing the work, as <see cref="AnswerLost"/> says).
+/// (before or after doing the work, as <see cref="AnswerLost"/> says); <see cref="Cap"/> a Stripe subscriber's spend at
+/// one cent while those clients call the key (the cap stops it at once, or at a report, once a cent is billed), and
+/// <see cref="Lift"/> the cap.
 /// </summary>
 public sealed record UsageStep(string Kind, int Key, int Requests, int Faults, bool AnswerLost, bool DuringReport, bool Cancel)
 {
@@ -31,12 +33,16 @@ public sealed record UsageStep(string Kind, int Key, int Requests, int Faults, b
     public const string Revoke = "revoke";
     public const string Regrant = "regrant";
     public const string Report = "report";
+    public const string Cap = "cap";
+    public const string Lift = "lift";
 
     public override string ToString() => Kind switch
     {
         Serve => $"serve(k{Key}, {Requests})",
         Revoke => $"revoke(k{Key}{(Cancel ? ", canceled" : string.Empty)}, serving {Requests}{(DuringReport ? ", report in flight" : string.Empty)})",
         Regrant => $"regrant(k{Key})",
+        Cap => $"cap(k{Key}, serving {Requests})",
+        Lift => $"lift(k{Key})",
         _ => $"report({Faults} faults{(AnswerLost ? " after the work" : string.Empty)})",
     };
 }
@@ -80,15 +86,17 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
     [Fact]
     public async Task EveryRequestAStripeKeyServedIsBilledOnceHoweverAccessEnds()
     {
-        var deleted = 0;
+        int deleted = 0, capped = 0;
         foreach (var steps in StepsGen(stripe: true).Sample(Runs, new Rnd(17), 20))
         {
             var run = new StripeRun(_environment, steps);
             await run.RunAsync();
             deleted += run.EndedKeysDeleted;
+            capped += run.CapsReached;
         }
 
         Assert.True(deleted > 0, "the runs crossed no deletion of an ended key");
+        Assert.True(capped > 0, "no spend cap stopped a key in the runs");
     }
 
     /// <summary>
@@ -134,8 +142,10 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
                      select new UsageStep(UsageStep.Revoke, k, n, 0, false, during, cancel);
         var report = from f in Gen.Choose(0, 4) from lost in Gen.Elements(true, false) select new UsageStep(UsageStep.Report, 0, 0, f, lost, false, false);
         var regrant = from k in key select new UsageStep(UsageStep.Regrant, k, 0, 0, false, false, false);
+        var cap = from k in key from n in Gen.Choose(5, 40) select new UsageStep(UsageStep.Cap, k, n, 0, false, false, false);
+        var lift = from k in key select new UsageStep(UsageStep.Lift, k, 0, 0, false, false, false);
         var step = stripe
-            ? Gen.Frequency((4, serve), (2, revoke), (3, report), (1, regrant))
+            ? Gen.Frequency((4, serve), (2, revoke), (3, report), (1, regrant), (2, cap), (1, lift))
             : Gen.Frequency((4, serve), (2, revoke), (3, report));
         return Gen.Choose(6, 12).SelectMany(n => step.ArrayOf(n));
     }
@@ -189,6 +199,15 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
                     case UsageStep.Regrant:
                         await RegrantAsync(step.Key);
                         break;
+                    case UsageStep.Cap:
+                        var served = ServeAsync(step.Key, step.Requests);
+                        await Task.Delay(Random.Shared.Next(0, 20), Token);
+                        await CapAsync(step.Key, capped: true);
+                        await served;
+                        break;
+                    case UsageStep.Lift:
+                        await CapAsync(step.Key, capped: false);
+                        break;
                     default:
                         await ReportWithFaultsAsync(step.Faults, step.AnswerLost);
                         break;
@@ -225,6 +244,8 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
         protected abstract Task RevokeAsync(int key, bool cancel);
 
         protected virtual Task RegrantAsync(int key) => Task.CompletedTask;
+
+        protected virtual Task CapAsync(int key, bool capped) => Task.CompletedTask;
 
         /// <returns>The run's failures.</returns>
         protected abstract Task<int> ReportAsync();
@@ -348,10 +369,32 @@ public sealed class ServedEqualsBilledTests : IClassFixture<UsageEnvironmentFixt
             }
         }
 
+        /// <summary>Keys a spend cap stopped, at once or at a report.</summary>
+        public int CapsReached { get; private set; }
+
+        /// <summary>
+        /// A cap of one cent (ten requests at the world's price), or none: the billing period is recorded as the one
+        /// that began a day ago, as every subscription event would have it.
+        /// </summary>
+        protected override async Task CapAsync(int key, bool capped)
+        {
+            var now = DateTimeOffset.UtcNow;
+            await World.Ledger.UpdateAsync(
+                SubscriberIds[key],
+                current => current is { PeriodStart: null } ? current with { PeriodStart = now.AddDays(-1), PeriodEnd = now.AddDays(29) } : null,
+                known: null,
+                Token);
+            var caps = World.Resolve<SpendCaps>();
+            var before = (await SubscriberAsync(SubscriberIds[key])).CapReachedAt;
+            await caps.SetAsync(SubscriberIds[key], capped ? new Money(1, "usd") : null, Token);
+            CapsReached += before is null && (await SubscriberAsync(SubscriberIds[key])).CapReachedAt is not null ? 1 : 0;
+        }
+
         protected override async Task<int> ReportAsync()
         {
             var summary = await World.StripeReporting(Settings).RunAsync(DateTimeOffset.UtcNow, Token);
             Interlocked.Add(ref _deleted, summary.EndedKeysDeleted);
+            CapsReached += summary.CapsReached;
             return summary.Failures;
         }
 
