@@ -97,7 +97,7 @@ public sealed class SesEmailSenderTests(MotoFixture moto) : IClassFixture<MotoFi
         Assert.Equal(EmailSettings.FromAddressSetting, refusal.Setting);
         Assert.Contains($"The sender in Email:FromAddress ({sender}) must be a verified SES identity in us-east-1", refusal.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(Recipient, unavailable.ToString(), StringComparison.Ordinal);
-        Assert.Single(proxy.Exchanges);
+        Assert.Single(await proxy.ExchangesAsync(1, Cancel));
         Assert.DoesNotContain(await MotoMailbox.ReadAsync(moto.Endpoint, Cancel), m => m.From == sender);
     }
 
